@@ -1,0 +1,48 @@
+package dev.sgbackup.store;
+
+import java.io.IOException;
+
+/**
+ * One kind of data: a directory, a PostgreSQL database, a configuration API. A store writes one or more
+ * named artifacts on backup and reads them back on restore; it never knows where the bytes rest, nor how
+ * they are compressed, encrypted or hashed (the engine wraps its streams).
+ *
+ * <p>The same object can serve as a backup source and as a restore target; a restore target is built
+ * with the target's coordinates (another directory, another database).
+ */
+public interface DataStore {
+
+    /** Unique within a backup; {@code [a-z0-9][a-z0-9._-]*}, e.g. {@code frontend}, {@code gitserver-0}. */
+    String name();
+
+    /** What kind of store this is, e.g. {@code volume}, {@code postgres}, {@code sourcegraph-config}. */
+    String kind();
+
+    /** One line for plans: what it holds and where it is, without secrets. */
+    String describe();
+
+    /**
+     * Checks that the source can be read (reachable, readable, right credentials) before anything runs.
+     * Problems are added to {@code report}; nothing is written.
+     */
+    default void checkBackup(CheckReport report) {
+    }
+
+    /** Checks that this store can receive a restore of {@code backup} (empty target or replace, rights, versions). */
+    default void checkRestore(StoreBackup backup, RestoreOptions options, CheckReport report) {
+    }
+
+    /** Estimated bytes the backup will read, or -1 if unknown (for plans and progress). */
+    default long estimateSize() {
+        return -1;
+    }
+
+    /** Writes this store's artifacts to {@code out}. Called once per backup. */
+    void backup(BackupOutput out) throws IOException;
+
+    /**
+     * Restores from {@code in}. Must leave the target as it was on any failure, or say exactly what it changed
+     * in the exception message.
+     */
+    void restore(RestoreInput in) throws IOException;
+}
