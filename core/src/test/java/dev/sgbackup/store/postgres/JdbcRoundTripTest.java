@@ -19,6 +19,8 @@ class JdbcRoundTripTest {
         try (Connection c = TestPg.connect(src)) {
             r = new RowGenerator(c, 6).fill();
         }
+        System.out.printf("%s: %d of %d tables filled; skipped: %s%n", sqlFile,
+                r.rows().values().stream().filter(n -> n > 0).count(), r.rows().size(), r.skipped());
         assertThat(r.filledShare())
                 .as("share of tables with generated rows in %s; skipped: %s", sqlFile, r.skipped())
                 .isGreaterThanOrEqualTo(0.8);

@@ -52,7 +52,10 @@ final class RowGenerator {
         PgSchema schema = PgSchema.read(c);
         Map<String, Integer> rows = new TreeMap<>();
         Map<String, String> skipped = new TreeMap<>();
-        for (String t : schema.fkOrder(schema.tables.keySet())) {
+        List<String> order = new ArrayList<>(schema.fkOrder(schema.tables.keySet()));
+        List<String> work = new ArrayList<>(order);
+        for (int pass = 0; pass < 2; pass++) {
+          for (String t : work) {
             PgSchema.Table table = schema.tables.get(t);
             List<Col> cols = columns(table.oid());
             List<PgSchema.ForeignKey> fks = schema.foreignKeys.stream().filter(f -> f.table().equals(t)).toList();
@@ -62,17 +65,28 @@ final class RowGenerator {
             }
             int ok = 0;
             String lastError = null;
+            Map<String, String> learned = new HashMap<>(); // overrides that satisfied check constraints
             for (int i = 0; i < rowsPerTable; i++) {
                 boolean inserted = false;
                 for (int variant = 0; variant < 4 && !inserted; variant++) {
-                    Savepoint sp = c.setSavepoint();
-                    try {
-                        insert(table, cols, fks, parents, i, variant);
-                        c.releaseSavepoint(sp);
-                        inserted = true;
-                    } catch (SQLException e) {
-                        c.rollback(sp);
-                        lastError = e.getMessage();
+                    Map<String, String> overrides = new HashMap<>(learned);
+                    for (int attempt = 0; attempt < 24 && !inserted; attempt++) {
+                        Savepoint sp = c.setSavepoint();
+                        try {
+                            insert(table, cols, fks, parents, i, variant, overrides);
+                            c.releaseSavepoint(sp);
+                            inserted = true;
+                            learned.putAll(overrides);
+                        } catch (SQLException e) {
+                            c.rollback(sp);
+                            lastError = e.getMessage();
+                            Map<String, String> next = checkOverrides(table, cols, e, attempt, i);
+                            if (next == null) {
+                                break;
+                            }
+                            overrides = new HashMap<>(learned);
+                            overrides.putAll(next);
+                        }
                     }
                 }
                 if (inserted) {
@@ -82,7 +96,12 @@ final class RowGenerator {
             rows.put(t, ok);
             if (ok == 0) {
                 skipped.put(t, lastError);
+            } else {
+                skipped.remove(t);
             }
+          }
+          // a second pass for tables whose parents only got rows later (foreign-key cycles)
+          work = order.stream().filter(x -> rows.get(x) == 0).toList();
         }
         c.commit();
         try (Statement st = c.createStatement()) {
@@ -145,7 +164,8 @@ final class RowGenerator {
     }
 
     private void insert(PgSchema.Table t, List<Col> cols, List<PgSchema.ForeignKey> fks,
-                        Map<PgSchema.ForeignKey, List<List<String>>> parents, int row, int variant) throws SQLException {
+                        Map<PgSchema.ForeignKey, List<List<String>>> parents, int row, int variant,
+                        Map<String, String> overrides) throws SQLException {
         Map<String, String> fkValue = new HashMap<>();
         Map<String, Boolean> fkCol = new HashMap<>();
         for (PgSchema.ForeignKey fk : fks) {
@@ -167,7 +187,10 @@ final class RowGenerator {
                 continue;
             }
             String v;
-            if (fkCol.containsKey(col.name())) {
+            if (overrides.containsKey(col.name())) {
+                String o = overrides.get(col.name());
+                v = HEX.equals(o) ? hex40(++counter) : o;
+            } else if (fkCol.containsKey(col.name())) {
                 v = fkValue.get(col.name());
             } else if (col.serialDefault() && !t.primaryKey().isEmpty() && variant < 3) {
                 continue; // the sequence supplies it (and advances, which the restore must preserve)
@@ -190,6 +213,86 @@ final class RowGenerator {
             }
             ps.executeUpdate();
         }
+    }
+
+    private static final String HEX = "\u0000hex";
+    private static final java.util.regex.Pattern CHECK_NAME = java.util.regex.Pattern.compile("check constraint \"([^\"]+)\"");
+    private static final java.util.regex.Pattern LITERAL = java.util.regex.Pattern.compile("'([^']*)'");
+
+    private static String hex40(long n) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                    .digest(Long.toString(n).getBytes()));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Values for the columns of a violated check constraint, read from its definition: the string literals it
+     * names, false for booleans, '[]' or '{}' for JSON, 40 hex chars for text patterns, and — attempt by
+     * attempt — exactly one of its nullable columns set (for "exactly one of" rules). Null when not a check.
+     */
+    private Map<String, String> checkOverrides(PgSchema.Table t, List<Col> cols, SQLException e, int attempt, int row)
+            throws SQLException {
+        java.util.regex.Matcher m = CHECK_NAME.matcher(String.valueOf(e.getMessage()));
+        if (!m.find()) {
+            return null;
+        }
+        String def = null;
+        List<String> names = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_constraintdef(con.oid), ARRAY(SELECT a.attname"
+                + " FROM unnest(con.conkey) k(n) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n)::text[]"
+                + " FROM pg_constraint con WHERE con.conrelid = ? AND con.conname = ?")) {
+            ps.setLong(1, t.oid());
+            ps.setString(2, m.group(1));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    def = rs.getString(1);
+                    names.addAll(List.of((String[]) rs.getArray(2).getArray()));
+                }
+            }
+        }
+        if (def == null || attempt > 20) {
+            return null;
+        }
+        List<String> literals = new ArrayList<>();
+        java.util.regex.Matcher lm = LITERAL.matcher(def);
+        while (lm.find()) {
+            String lit = lm.group(1);
+            if (lit.startsWith("{") && lit.endsWith("}")) {
+                literals.addAll(List.of(lit.substring(1, lit.length() - 1).split(",")));
+            } else if (!lit.matches(".*[\\^$\\[\\]*+?|].*")) {
+                literals.add(lit);
+            }
+        }
+        List<Col> involved = cols.stream().filter(x -> names.contains(x.name())).toList();
+        List<Col> nullable = involved.stream().filter(x -> !x.notNull()).toList();
+        int keep = nullable.isEmpty() ? -1 : attempt % (nullable.size() + 1) - 1; // -1: none set
+        Map<String, String> out = new HashMap<>();
+        for (Col x : involved) {
+            if (!x.notNull() && keep >= 0 && x != nullable.get(keep) && nullable.size() > 1) {
+                out.put(x.name(), null);
+                continue;
+            }
+            if (!x.notNull() && keep < 0 && attempt % 2 == 1) {
+                out.put(x.name(), null);
+                continue;
+            }
+            String base = x.type().replaceAll("\\(.*\\)", "");
+            if (base.equals("boolean")) {
+                out.put(x.name(), attempt / 3 % 2 == 0 ? "false" : "true");
+            } else if (base.equals("jsonb") || base.equals("json")) {
+                out.put(x.name(), def.contains("'array'") ? "[]" : "{}");
+            } else if (x.category().equals("S") && !literals.isEmpty()) {
+                out.put(x.name(), literals.get((attempt / 2 + row) % literals.size()));
+            } else if (x.category().equals("S")) {
+                out.put(x.name(), HEX);
+            } else if (x.category().equals("A")) {
+                out.put(x.name(), attempt % 2 == 0 ? "{}" : null);
+            }
+        }
+        return out;
     }
 
     private static boolean anyNotNull(List<Col> cols, List<String> names) {
