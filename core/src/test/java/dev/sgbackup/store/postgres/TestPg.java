@@ -107,6 +107,31 @@ final class TestPg {
         return name;
     }
 
+    /** Makes {@code role} log in with a password over TCP (the embedded server trusts everyone else). */
+    static synchronized void requirePassword(String role, String password) throws SQLException, IOException {
+        exec("postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + role + "') THEN"
+                + " CREATE ROLE " + role + " LOGIN; END IF; END $$",
+                "ALTER ROLE " + role + " PASSWORD '" + password + "'");
+        String hbaFile;
+        try (Connection c = connect("postgres"); Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SHOW hba_file")) {
+            rs.next();
+            hbaFile = rs.getString(1);
+        }
+        Path hba = Path.of(hbaFile);
+        String text = Files.readString(hba);
+        String line = "host all " + role + " 127.0.0.1/32 scram-sha-256\nhost all " + role + " ::1/128 scram-sha-256\n";
+        if (!text.contains(line)) {
+            Files.writeString(hba, line + text);
+            exec("postgres", "SELECT pg_reload_conf()");
+            try {
+                Thread.sleep(300); // the postmaster reloads asynchronously
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     /** Runs an SQL file as one simple-protocol script, with app.current_tenant set as Sourcegraph 5.9+ needs. */
     static void load(String db, Path file) throws SQLException, IOException {
         // CREATE INDEX CONCURRENTLY cannot run in a multi-statement script; it makes no difference here
