@@ -3,9 +3,12 @@ package dev.sgbackup.sink;
 import dev.sgbackup.InvalidInputException;
 import java.util.regex.Pattern;
 
-/** Rules for object keys, shared by every sink: {@code [a-z0-9._/-]}, no empty, "." or ".." segment. */
+/**
+ * Rules for object keys, shared by every sink: {@code [a-z0-9._/-]} (plus the upper-case {@code T} and {@code Z} of
+ * the ISO-8601 time in backup ids), no empty segment, no segment starting with {@code .}.
+ */
 public final class Keys {
-    private static final Pattern KEY = Pattern.compile("[a-z0-9._\\-]+(/[a-z0-9._\\-]+)*");
+    private static final Pattern KEY = Pattern.compile("[a-z0-9TZ._\\-]+(/[a-z0-9TZ._\\-]+)*");
 
     private Keys() {
     }

@@ -301,7 +301,7 @@ public abstract class SinkContractTest {
     @Test
     void invalidKeysAreRefused() {
         assertThatThrownBy(() -> sink.create("../escape")).isInstanceOf(dev.sgbackup.InvalidInputException.class);
-        assertThatThrownBy(() -> sink.create("Upper/Case")).isInstanceOf(dev.sgbackup.InvalidInputException.class);
+        assertThatThrownBy(() -> sink.create("upper/Case")).isInstanceOf(dev.sgbackup.InvalidInputException.class);
         assertThatThrownBy(() -> sink.create("/abs")).isInstanceOf(dev.sgbackup.InvalidInputException.class);
     }
 
