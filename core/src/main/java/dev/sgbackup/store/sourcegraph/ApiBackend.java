@@ -42,17 +42,16 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
     synchronized Capabilities capabilities() {
         if (caps == null) {
             JsonNode d = gql.execute(Queries.CAPABILITIES.operation(), Queries.CAPABILITIES.text(), Map.of());
+            // users(after:) appeared after 3.2x; externalServices(namespace:) (user-owned connections) left with 4.x
             boolean usersCursor = false;
-            for (JsonNode f : d.path("queryType").path("fields")) {
-                if (f.path("name").asText().equals("users")) {
-                    for (JsonNode a : f.path("args")) {
-                        usersCursor |= a.path("name").asText().equals("after");
-                    }
-                }
-            }
             boolean ns = false;
-            for (JsonNode f : d.path("extsvcType").path("fields")) {
-                ns |= f.path("name").asText().equals("namespace");
+            for (JsonNode f : d.path("queryType").path("fields")) {
+                for (JsonNode a : f.path("args")) {
+                    String field = f.path("name").asText();
+                    String arg = a.path("name").asText();
+                    usersCursor |= field.equals("users") && arg.equals("after");
+                    ns |= field.equals("externalServices") && arg.equals("namespace");
+                }
             }
             caps = new Capabilities(d.path("site").path("productVersion").asText("unknown"),
                     d.path("site").path("id").asText(), usersCursor, ns);

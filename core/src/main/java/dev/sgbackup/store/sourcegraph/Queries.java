@@ -17,8 +17,7 @@ final class Queries {
 
     static final Doc CAPABILITIES = new Doc("Capabilities",
             "query Capabilities { site { id productVersion configuration { id } } "
-                    + "queryType: __type(name: \"Query\") { fields { name args { name } } } "
-                    + "extsvcType: __type(name: \"ExternalService\") { fields { name } } }", true, true);
+                    + "queryType: __type(name: \"Query\") { fields { name args { name } } } }", true, true);
 
     static final Doc SITE_CONFIG = new Doc("SiteConfig",
             "query SiteConfig { site { id configuration { id effectiveContents } } }", true, true);
