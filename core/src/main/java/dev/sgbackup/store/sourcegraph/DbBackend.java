@@ -187,22 +187,28 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
                     }
                 }
                 try (ResultSet rs = st.executeQuery("SELECT contents FROM settings WHERE user_id IS NULL "
-                        + "AND org_id IS NULL AND contents IS NOT NULL ORDER BY id DESC LIMIT 1")) {
-                    if (rs.next()) {
+                        + "AND org_id IS NULL ORDER BY id DESC LIMIT 1")) {
+                    if (rs.next() && rs.getString(1) != null) {
                         out.accept(ConfigDocument.globalSettings(rs.getString(1)));
                     }
                 }
                 try (ResultSet rs = st.executeQuery("SELECT DISTINCT ON (s.org_id) o.name, s.contents FROM settings s "
-                        + "JOIN orgs o ON o.id = s.org_id WHERE o.deleted_at IS NULL AND s.contents IS NOT NULL "
+                        + "JOIN orgs o ON o.id = s.org_id WHERE o.deleted_at IS NULL "
                         + "ORDER BY s.org_id, s.id DESC")) {
                     while (rs.next()) {
+                        if (rs.getString(2) == null) {
+                            continue; // 3.2x kept NULL contents: no settings
+                        }
                         out.accept(ConfigDocument.orgSettings(rs.getString(1), rs.getString(2)));
                     }
                 }
                 try (ResultSet rs = st.executeQuery("SELECT DISTINCT ON (s.user_id) u.username, s.contents FROM settings s "
-                        + "JOIN users u ON u.id = s.user_id WHERE u.deleted_at IS NULL AND s.contents IS NOT NULL "
+                        + "JOIN users u ON u.id = s.user_id WHERE u.deleted_at IS NULL "
                         + "ORDER BY s.user_id, s.id DESC")) {
                     while (rs.next()) {
+                        if (rs.getString(2) == null) {
+                            continue;
+                        }
                         out.accept(ConfigDocument.userSettings(rs.getString(1), rs.getString(2)));
                     }
                 }

@@ -130,17 +130,24 @@ public final class SourcegraphConfigStore implements DataStore {
                 throw new StoreException("two documents have the same name '" + artifact + "' (two code host "
                         + "connections of one kind with the same display name?); rename one in Sourcegraph and back up again");
             }
-            List<String> redacted = Secrets.redactedPointers(doc.contents());
+            List<String> redacted = List.of();
             if (!doc.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "").isEmpty()) {
                 out.warn(artifact + " is encrypted with the source instance's keyring key '"
                         + doc.extra().get(ConfigDocument.ATTR_ENCRYPTION_KEY_ID)
                         + "'; the restore target needs the same encryption keys");
+            } else {
+                try {
+                    redacted = Secrets.redactedPointers(doc.contents());
+                } catch (IllegalArgumentException e) {
+                    out.warn(artifact + " is " + e.getMessage() + "; backed up as it is");
+                }
             }
             try (BackupOutput.ArtifactStream s = out.artifact(artifact, doc.attributes(redacted))) {
                 s.write(doc.contents().getBytes(StandardCharsets.UTF_8));
             }
             count[0]++;
-            LOG.log(System.Logger.Level.DEBUG, () -> "backed up " + artifact + " (" + redacted.size() + " redacted values)");
+            int n = redacted.size();
+            LOG.log(System.Logger.Level.DEBUG, () -> "backed up " + artifact + " (" + n + " redacted values)");
         });
         LOG.log(System.Logger.Level.INFO, () -> name + ": backed up " + count[0] + " configuration documents of Sourcegraph " + version);
     }
@@ -181,7 +188,7 @@ public final class SourcegraphConfigStore implements DataStore {
             ConfigDocument d = document(a, read(in, a), report);
             if (d != null) {
                 List<String> actual = redactedIn(d, report);
-                if (actual != null) {
+                {
                     List<String> recorded = Json.readStrings(a.attributes().get(ConfigDocument.ATTR_REDACTED));
                     List<String> extra = new ArrayList<>(actual);
                     extra.removeAll(recorded);
@@ -233,8 +240,9 @@ public final class SourcegraphConfigStore implements DataStore {
         try {
             return Secrets.redactedPointers(d.contents());
         } catch (IllegalArgumentException e) {
-            report.error(d.artifactName(), e.getMessage());
-            return null;
+            // restored as it is, unless something has to be put in it (then substitute() reports the error)
+            report.warn(d.artifactName(), e.getMessage() + "; restored as it is");
+            return List.of();
         }
     }
 

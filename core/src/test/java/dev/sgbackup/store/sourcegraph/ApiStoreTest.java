@@ -478,4 +478,70 @@ class ApiStoreTest {
         assertThatThrownBy(() -> sg.store().secrets(f)).hasMessageContaining("not a JSON pointer");
         assertThatThrownBy(() -> sg.store().secrets(tmp.resolve("nope.json"))).hasMessageContaining("does not exist");
     }
+
+    @Test
+    void secretsNeverReachTheLogsAtAnyLevel() throws Exception {
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("dev.sgbackup");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                String m = r.getMessage();
+                if (r.getParameters() != null) {
+                    m = java.text.MessageFormat.format(m, r.getParameters());
+                }
+                lines.add(r.getLevel() + " " + m + (r.getThrown() == null ? "" : " " + r.getThrown()));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        h.setLevel(java.util.logging.Level.ALL);
+        java.util.logging.Level before = root.getLevel();
+        root.setLevel(java.util.logging.Level.ALL);
+        root.addHandler(h);
+        List<String> secrets = new java.util.ArrayList<>(List.of(TOKEN, "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0000",
+                "glpat-FAKEfakeFAKEfake0000"));
+        Jsonc.index(TestData.fixture("site-config.json")).forEach((p, v) -> {
+            if (Secrets.redactedPointers(TestData.fixture("site-config.redacted.json")).contains(p)) {
+                secrets.add(v.string());
+            }
+        });
+        List<String> messages = new java.util.ArrayList<>();
+        try {
+            MemoryIo io = backup511();
+            target511("5.11.6271");
+            sg.wm.stubFor(op("OverwriteSettings").inScenario("flaky").whenScenarioStateIs(STARTED).willSetStateTo("ok")
+                    .willReturn(aResponse().withStatus(503)));
+            sg.wm.stubFor(op("OverwriteSettings").inScenario("flaky").whenScenarioStateIs("ok")
+                    .willReturn(okJson(TestData.fixture("graphql/overwrite-settings.response.json"))));
+            SourcegraphConfigStore store = sg.store().secrets(secretsFile()).build();
+            store.restore(io.input(RestoreOptions.defaults()));
+            messages.add(store.toString());
+            messages.addAll(io.warnings);
+            // a failing restore: the GraphQL error message quotes the config it refused
+            sg.answer("UpdateSiteConfiguration", "{\"errors\": [{\"message\": \"invalid config: "
+                    + secrets.get(3) + " is not allowed\"}], \"data\": null}");
+            try {
+                store.restore(io.input(RestoreOptions.defaults()));
+            } catch (StoreException e) {
+                messages.add(e.getMessage());
+                assertThat(e.getMessage()).contains("invalid config: *** is not allowed");
+            }
+        } finally {
+            root.removeHandler(h);
+            root.setLevel(before);
+        }
+        assertThat(lines).anyMatch(l -> l.startsWith("FINE") && l.contains("UpdateSiteConfiguration"));
+        assertThat(lines).anyMatch(l -> l.startsWith("WARNING") && l.contains("HTTP 503"));
+        for (String s : secrets) {
+            assertThat(lines).noneMatch(l -> l.contains(s));
+            assertThat(messages).noneMatch(l -> l.contains(s));
+        }
+    }
 }
