@@ -250,4 +250,32 @@ class DatabaseStoreTest {
         assertThat(SourcegraphConfigStore.database("jdbc:postgresql://h/sg?password=pw-in-url").password("x").toString())
                 .doesNotContain("pw-in-url");
     }
+
+    @Test
+    void aDatabaseBackupRestoresThroughTheApiWithoutSecretsExceptCiphertext() throws Exception {
+        String db = source511();
+        MemoryIo io = new MemoryIo();
+        store(db).build().backup(io.output());
+        ApiStoreTest api = new ApiStoreTest();
+        api.sg = new FakeSourcegraph();
+        try {
+            api.target511("5.11.6271");
+            CheckReport report = new CheckReport();
+            api.sg.store().build().checkRestore(io.backup(), RestoreOptions.defaults(), report);
+            assertThat(report.findings()).filteredOn(CheckReport.Finding::error).singleElement()
+                    .satisfies(f -> assertThat(f.toString()).contains(GITLAB).contains("ciphertext")
+                            .contains("SourcegraphConfigStore.database"));
+
+            exec(db, "DELETE FROM external_services WHERE encryption_key_id <> ''");
+            MemoryIo plain = new MemoryIo();
+            store(db).build().backup(plain.output());
+            api.sg.store().build().restore(plain.input(RestoreOptions.defaults())); // complete: no secrets needed
+            assertThat(api.sg.bodies("AddExternalService")).singleElement().satisfies(b -> assertThat(
+                    b.path("variables").path("input").path("config").asText()).isEqualTo(TestData.fixture("extsvc-github.json")));
+            assertThat(api.sg.bodies("UpdateSiteConfiguration").get(0).path("variables").path("input").asText())
+                    .isEqualTo(TestData.fixture("site-config.jsonc"));
+        } finally {
+            api.stop();
+        }
+    }
 }
