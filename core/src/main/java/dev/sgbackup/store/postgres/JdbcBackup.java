@@ -20,7 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyManager;
 
 /**
  * The pure-JDBC backup: one REPEATABLE READ READ ONLY snapshot shared by every connection through
@@ -64,8 +63,9 @@ final class JdbcBackup {
     }
 
     /** Copies {@code tables} (in the snapshot held by {@code main}) into artifacts, in parallel. */
-    static void copyTables(ConnectionSpec spec, Connection main, String snapshot, String tenant,
-                           List<PgSchema.Table> tables, BackupOutput out) throws IOException {
+    static Map<String, Long> copyTables(ConnectionSpec spec, Connection main, String snapshot, String tenant,
+                                        List<PgSchema.Table> tables, BackupOutput out) throws IOException {
+        Map<String, Long> rowCounts = new ConcurrentHashMap<>();
         List<PgSchema.Table> order = new ArrayList<>(tables);
         Map<String, Long> sizes = relationSizes(main);
         order.sort(Comparator.comparing((PgSchema.Table t) -> -sizes.getOrDefault(t.qualified(), 0L))
@@ -99,7 +99,7 @@ final class JdbcBackup {
                     PgSchema.Table t;
                     while ((t = queue.poll()) != null) {
                         out.checkCancelled();
-                        copyOne(conn, t, out);
+                        rowCounts.put(t.qualified(), copyOne(conn, t, out));
                     }
                     return null;
                 }));
@@ -123,6 +123,7 @@ final class JdbcBackup {
                     throw new StoreException("backup of " + spec.where() + " failed: " + cause, cause);
                 }
             }
+            return new java.util.TreeMap<>(rowCounts);
         } finally {
             pool.shutdownNow();
             for (Connection c : extra) {
@@ -135,18 +136,18 @@ final class JdbcBackup {
         }
     }
 
-    private static void copyOne(Connection c, PgSchema.Table t, BackupOutput out) throws IOException {
+    private static long copyOne(Connection c, PgSchema.Table t, BackupOutput out) throws IOException {
         List<String> cols = t.copyColumns();
-        Map<String, String> attrs = new ConcurrentHashMap<>();
+        Map<String, String> attrs = new LinkedHashMap<>();
         attrs.put("columns", String.join(",", cols));
         attrs.put("format", FORMAT);
         String sql = "COPY " + t.sql() + " (" + String.join(", ", cols.stream().map(PgSchema::quote).toList())
                 + ") TO STDOUT";
         BackupOutput.ArtifactStream s = out.artifact(t.qualified(), attrs);
         boolean ok = false;
+        long rows = -1;
         try {
-            long rows = c.unwrap(PGConnection.class).getCopyAPI().copyOut(sql, s);
-            attrs.put("rows", Long.toString(rows));
+            rows = c.unwrap(PGConnection.class).getCopyAPI().copyOut(sql, s);
             ok = true;
         } catch (SQLException e) {
             throw new StoreException(copyError(t, e), e);
@@ -157,7 +158,8 @@ final class JdbcBackup {
                 s.abort();
             }
         }
-        LOG.log(System.Logger.Level.DEBUG, "copied " + t.qualified() + " (" + attrs.get("rows") + " rows)");
+        LOG.log(System.Logger.Level.DEBUG, "copied " + t.qualified() + " (" + rows + " rows)");
+        return rows;
     }
 
     static String copyError(PgSchema.Table t, SQLException e) {

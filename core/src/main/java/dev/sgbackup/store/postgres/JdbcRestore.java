@@ -217,6 +217,7 @@ final class JdbcRestore {
                 }
                 List<String> indexes = pf.owner() ? dropSecondaryIndexes(c, target, order) : List.of();
                 CopyManager cm = c.unwrap(PGConnection.class).getCopyAPI();
+                JsonNode rowCounts = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
                 for (String t : order) {
                     in.checkCancelled();
                     current = t;
@@ -229,7 +230,7 @@ final class JdbcRestore {
                     try (InputStream is = in.open(a)) {
                         rows = cm.copyIn(sql, is);
                     }
-                    String want = a.attributes().get("rows");
+                    String want = rowCounts.has(t) ? rowCounts.get(t).asText() : a.attributes().get("rows");
                     if (want != null && Long.parseLong(want) != rows) {
                         throw new IntegrityException("table " + t + ": the backup recorded " + want + " rows but "
                                 + rows + " were read");
@@ -270,6 +271,14 @@ final class JdbcRestore {
         } catch (SQLException e) {
             throw new StoreException("restore of " + store + " into " + spec.where() + " failed before writing: "
                     + spec.redactSecret(e.getMessage()), e);
+        }
+    }
+
+    private static JsonNode readJson(String json) {
+        try {
+            return json == null ? PgSchema.JSON.createObjectNode() : PgSchema.JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IntegrityException("the backup's row counts cannot be read: " + e.getMessage(), e);
         }
     }
 

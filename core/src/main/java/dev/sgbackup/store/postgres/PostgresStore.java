@@ -48,6 +48,7 @@ public final class PostgresStore implements DataStore {
     static final String PROP_SERVER = "server.version";
     static final String PROP_SG_VERSION = "sourcegraph.version";
     static final String PROP_TENANT = "sourcegraph.tenant";
+    static final String PROP_ROWS = "rows";
 
     /** How to back up: with {@code pg_dump}, over JDBC, or pg_dump when usable and JDBC otherwise (default). */
     public enum Mode { AUTO, JDBC, PG_DUMP }
@@ -351,7 +352,10 @@ public final class PostgresStore implements DataStore {
                 out.property("format", JdbcBackup.FORMAT);
                 out.property(PROP_SEQUENCES, JdbcBackup.sequences(c, schema));
                 List<PgSchema.Table> tables = sel.tables().stream().map(schema.tables::get).toList();
-                JdbcBackup.copyTables(spec, c, snapshot, tenant, tables, out);
+                Map<String, Long> rows = JdbcBackup.copyTables(spec, c, snapshot, tenant, tables, out);
+                var json = PgSchema.JSON.createObjectNode();
+                rows.forEach(json::put);
+                out.property(PROP_ROWS, json.toString());
             } else {
                 out.property(PROP_STRATEGY, "pg_dump");
                 c.rollback();
