@@ -213,8 +213,43 @@ public final class PostgresStore implements DataStore {
             if (spec.passwordInUrl()) {
                 report.warn(name, "the JDBC URL contains a password; prefer password(), PGPASSWORD or ~/.pgpass");
             }
+            checkReadable(c, report);
         } catch (SQLException | RuntimeException e) {
             report.error(name, e.getMessage());
+        }
+    }
+
+    /** Every selected table readable, and none filtered by row-level security for this role. */
+    private void checkReadable(Connection c, CheckReport report) throws SQLException {
+        PgSchema schema = PgSchema.read(c);
+        checkReadable(c, schema, select(c, schema), report);
+    }
+
+    private void checkReadable(Connection c, PgSchema schema, Selection sel, CheckReport report) throws SQLException {
+        boolean exempt;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")) {
+            exempt = rs.next() && rs.getBoolean(1);
+        }
+        for (String t : sel.tables()) {
+            PgSchema.Table tab = schema.tables.get(t);
+            try (var ps = c.prepareStatement("SELECT has_table_privilege(?::regclass, 'SELECT'),"
+                    + " pg_has_role(current_user, ?, 'USAGE')")) {
+                ps.setString(1, tab.sql());
+                ps.setString(2, tab.owner());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    boolean owner = rs.getBoolean(2);
+                    if (!rs.getBoolean(1)) {
+                        report.error(name, "no permission to read table " + t + ": GRANT SELECT ON " + t
+                                + " to this role, or connect as its owner (" + tab.owner() + ")");
+                    } else if (tab.rowSecurity() && !exempt && (!owner || tab.forceRowSecurity())) {
+                        report.error(name, "table " + t + " has row-level security and this role is subject to it, so"
+                                + " rows could be missed: connect as its owner (" + tab.owner() + "), a superuser or a"
+                                + " role with BYPASSRLS (ALTER ROLE ... BYPASSRLS)");
+                    }
+                }
+            }
         }
     }
 
@@ -319,6 +354,21 @@ public final class PostgresStore implements DataStore {
             String snapshot = JdbcBackup.beginSnapshot(c, null);
             PgSchema schema = PgSchema.read(c);
             Selection sel = select(c, schema);
+            CheckReport readable = new CheckReport();
+            checkReadable(c, schema, sel, readable);
+            for (PgSchema.Sequence q : schema.sequences) {
+                try (var ps = c.prepareStatement("SELECT has_sequence_privilege(?::regclass, 'SELECT')")) {
+                    ps.setString(1, q.sql());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        if (!rs.getBoolean(1) && jdbc) {
+                            readable.error(name, "no permission to read sequence " + q.qualified() + ": GRANT SELECT ON SEQUENCE "
+                                    + q.qualified() + " to this role, or connect as its owner");
+                        }
+                    }
+                }
+            }
+            readable.throwIfFailed();
             String tenant = schema.usesTenantSetting ? tenant(c, schema) : null;
             if (tenant != null) {
                 try (Statement st = c.createStatement()) {
