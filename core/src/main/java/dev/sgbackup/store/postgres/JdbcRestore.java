@@ -39,13 +39,31 @@ final class JdbcRestore {
         this.store = store;
     }
 
-    /** What the backup holds: table name to artifact, in artifact order. */
-    static Map<String, ArtifactInfo> tables(StoreBackup backup) {
-        Map<String, ArtifactInfo> out = new LinkedHashMap<>();
+    /** What the backup holds: table name to its artifacts (a large table may come in parts), in part order. */
+    static Map<String, List<ArtifactInfo>> tables(StoreBackup backup) {
+        Map<String, List<ArtifactInfo>> out = new LinkedHashMap<>();
         for (ArtifactInfo a : backup.artifacts()) {
-            out.put(a.name(), a);
+            out.computeIfAbsent(a.attributes().getOrDefault("table", a.name()), k -> new ArrayList<>()).add(a);
+        }
+        for (List<ArtifactInfo> parts : out.values()) {
+            parts.sort(java.util.Comparator.comparingInt(a -> Integer.parseInt(a.attributes().getOrDefault("part", "1"))));
         }
         return out;
+    }
+
+    /** The column list of an artifact: a JSON array (or, from older writers, comma-separated). */
+    static List<String> columns(ArtifactInfo a) {
+        String v = a.attributes().getOrDefault("columns", "");
+        if (v.startsWith("[")) {
+            try {
+                List<String> out = new ArrayList<>();
+                PgSchema.JSON.readTree(v).forEach(n -> out.add(n.asText()));
+                return out;
+            } catch (IOException e) {
+                throw new IntegrityException("artifact " + a.name() + " has an unreadable column list: " + e.getMessage(), e);
+            }
+        }
+        return List.of(v.split(","));
     }
 
     /** What the checks found out, for the restore itself. */
@@ -197,7 +215,7 @@ final class JdbcRestore {
             String current = "preparing";
             c.setAutoCommit(false);
             try {
-                Map<String, ArtifactInfo> artifacts = tables(backup);
+                Map<String, List<ArtifactInfo>> artifacts = tables(backup);
                 List<String> order = target.fkOrder(artifacts.keySet());
                 try (Statement st = c.createStatement()) {
                     st.execute("SET LOCAL row_security = off");
@@ -221,16 +239,16 @@ final class JdbcRestore {
                 for (String t : order) {
                     in.checkCancelled();
                     current = t;
-                    ArtifactInfo a = artifacts.get(t);
                     PgSchema.Table tab = target.tables.get(t);
-                    List<String> cols = List.of(a.attributes().getOrDefault("columns", "").split(","));
-                    String sql = "COPY " + tab.sql() + " (" + String.join(", ", cols.stream().map(PgSchema::quote).toList())
-                            + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
-                    long rows;
-                    try (InputStream is = in.open(a)) {
-                        rows = cm.copyIn(sql, is);
+                    long rows = 0;
+                    for (ArtifactInfo a : artifacts.get(t)) {
+                        String sql = "COPY " + tab.sql() + " (" + String.join(", ", columns(a).stream().map(PgSchema::quote).toList())
+                                + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
+                        try (InputStream is = in.open(a)) {
+                            rows += cm.copyIn(sql, is);
+                        }
                     }
-                    String want = rowCounts.has(t) ? rowCounts.get(t).asText() : a.attributes().get("rows");
+                    String want = rowCounts.has(t) ? rowCounts.get(t).asText() : null;
                     if (want != null && Long.parseLong(want) != rows) {
                         throw new IntegrityException("table " + t + ": the backup recorded " + want + " rows but "
                                 + rows + " were read");

@@ -97,6 +97,7 @@ public final class PostgresStore implements DataStore {
     private final SourcegraphCatalog catalog;
     private final Path binDir;
     private final int restoreJobs;
+    private final long splitBytes;
 
     private PostgresStore(Builder b) {
         this.name = b.name;
@@ -106,6 +107,7 @@ public final class PostgresStore implements DataStore {
         this.catalog = SourcegraphCatalog.standard();
         this.binDir = b.binDir;
         this.restoreJobs = b.restoreJobs;
+        this.splitBytes = b.splitBytes;
         this.categories.forEach(catalog::category);
     }
 
@@ -124,6 +126,7 @@ public final class PostgresStore implements DataStore {
         private Duration connectTimeout = Duration.ofSeconds(ConnectionSpec.DEFAULT_CONNECT_TIMEOUT_SECONDS);
         private Path binDir;
         private int restoreJobs = 1;
+        private long splitBytes = JdbcBackup.SPLIT_BYTES;
 
         private Builder(String name, String url) {
             if (name == null || !NAME.matcher(name).matches()) {
@@ -167,6 +170,18 @@ public final class PostgresStore implements DataStore {
                 throw new InvalidInputException("restoreJobs must be at least 1, was " + jobs);
             }
             this.restoreJobs = jobs;
+            return this;
+        }
+
+        /**
+         * JDBC backups copy a table of at least twice this much heap in block ranges on several connections of the
+         * same snapshot (PostgreSQL 14+, parallelism above 1). Default 256 MiB.
+         */
+        public Builder splitBytes(long bytes) {
+            if (bytes < 8192) {
+                throw new InvalidInputException("splitBytes must be at least one block (8192), was " + bytes);
+            }
+            this.splitBytes = bytes;
             return this;
         }
 
@@ -402,7 +417,7 @@ public final class PostgresStore implements DataStore {
                 out.property("format", JdbcBackup.FORMAT);
                 out.property(PROP_SEQUENCES, JdbcBackup.sequences(c, schema));
                 List<PgSchema.Table> tables = sel.tables().stream().map(schema.tables::get).toList();
-                Map<String, Long> rows = JdbcBackup.copyTables(spec, c, snapshot, tenant, tables, out);
+                Map<String, Long> rows = JdbcBackup.copyTables(spec, c, snapshot, tenant, tables, splitBytes, out);
                 var json = PgSchema.JSON.createObjectNode();
                 rows.forEach(json::put);
                 out.property(PROP_ROWS, json.toString());
