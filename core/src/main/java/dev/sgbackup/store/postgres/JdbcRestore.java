@@ -31,6 +31,8 @@ import org.postgresql.copy.CopyManager;
 final class JdbcRestore {
     private static final System.Logger LOG = System.getLogger(JdbcRestore.class.getName());
 
+    private static final long INDEX_MEMORY_KB = 256 * 1024;
+
     private final ConnectionSpec spec;
     private final String store;
 
@@ -219,6 +221,9 @@ final class JdbcRestore {
                 List<String> order = target.fkOrder(artifacts.keySet());
                 try (Statement st = c.createStatement()) {
                     st.execute("SET LOCAL row_security = off");
+                    // index rebuilds after the load sort in memory rather than on disk (never lowered)
+                    st.execute("SELECT set_config('maintenance_work_mem', '" + INDEX_MEMORY_KB + "kB', true) FROM pg_settings"
+                            + " WHERE name = 'maintenance_work_mem' AND setting::bigint < " + INDEX_MEMORY_KB);
                     JdbcBackup.setTenant(st, backup.properties().get(PostgresStore.PROP_TENANT));
                     if (pf.replica()) {
                         st.execute("SET LOCAL session_replication_role = replica");
