@@ -215,6 +215,7 @@ final class JdbcRestore {
                 return;
             }
             String current = "preparing";
+            long tStart = System.nanoTime();
             c.setAutoCommit(false);
             try {
                 Map<String, List<ArtifactInfo>> artifacts = tables(backup);
@@ -259,12 +260,14 @@ final class JdbcRestore {
                                 + rows + " were read");
                     }
                 }
+                long tLoaded = System.nanoTime();
                 current = "recreating indexes";
                 try (Statement st = c.createStatement()) {
                     for (String def : indexes) {
                         st.execute(def);
                     }
                 }
+                long tIndexed = System.nanoTime();
                 current = "checking foreign keys";
                 if (pf.replica()) {
                     checkForeignKeys(c, target, artifacts.keySet());
@@ -275,10 +278,15 @@ final class JdbcRestore {
                         }
                     }
                 }
+                long tChecked = System.nanoTime();
                 current = "setting sequences";
                 setSequences(c, target, backup, artifacts.keySet());
                 current = "commit";
                 c.commit();
+                long tCommitted = System.nanoTime();
+                LOG.log(System.Logger.Level.DEBUG, () -> String.format("restore of %s: load %.1f s, %d indexes %.1f s,"
+                        + " foreign keys %.1f s, sequences and commit %.1f s", store, (tLoaded - tStart) / 1e9,
+                        indexes.size(), (tIndexed - tLoaded) / 1e9, (tChecked - tIndexed) / 1e9, (tCommitted - tChecked) / 1e9));
             } catch (SQLException | IOException | RuntimeException e) {
                 rollback(c);
                 throw failure(current, e);
