@@ -2,6 +2,7 @@ package dev.sgbackup.s3;
 
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.sink.BackupSink;
+import dev.sgbackup.sink.Keys;
 import dev.sgbackup.sink.ListPage;
 import dev.sgbackup.sink.NoSuchObjectException;
 import dev.sgbackup.sink.ObjectInfo;
@@ -260,7 +261,7 @@ public final class S3Sink implements BackupSink {
             OkHttpClient http = base.newBuilder().followRedirects(false).followSslRedirects(false).build();
             CredentialsChain chain = new CredentialsChain(credentials, env, home, http, clock, reg);
             S3Client c = new S3Client(http, chain, bucket, epUrl, ps, reg, clock, maxAttempts, baseDelay, maxDelay);
-            StringBuilder u = new StringBuilder("s3://").append(bucket).append('/').append(prefix);
+            StringBuilder u = new StringBuilder("s3://").append(bucket).append('/').append(SigV4.encode(prefix, false));
             if (epUrl != null) {
                 u.append("?endpoint=").append(SigV4.encode(epUrl.toString().replaceAll("/$", ""), true));
             }
@@ -288,10 +289,7 @@ public final class S3Sink implements BackupSink {
     }
 
     private String full(String key) {
-        if (key == null) {
-            throw new InvalidInputException("key is null");
-        }
-        return root + key;
+        return root + Keys.check(key);
     }
 
     @Override
@@ -377,7 +375,7 @@ public final class S3Sink implements BackupSink {
     @Override
     public ListPage list(String prefix, String pageToken) throws IOException {
         S3Client.Req req = new S3Client.Req("ListObjectsV2", "GET", null).query("list-type", "2")
-                .query("max-keys", Integer.toString(listPageSize)).query("prefix", root + (prefix == null ? "" : prefix));
+                .query("max-keys", Integer.toString(listPageSize)).query("prefix", root + Keys.checkPrefix(prefix));
         if (pageToken != null) {
             req.query("continuation-token", pageToken);
         }
@@ -434,7 +432,7 @@ public final class S3Sink implements BackupSink {
     @Override
     public int removeStaleUploads(String prefix, Duration gracePeriod) throws IOException {
         Instant threshold = client.clock.instant().minus(gracePeriod);
-        return abortUploads(root + (prefix == null ? "" : prefix), threshold, null, false);
+        return abortUploads(root + Keys.checkPrefix(prefix), threshold, null, false);
     }
 
     /**

@@ -13,6 +13,16 @@ import java.util.Set;
  */
 public final class S3SinkProvider implements SinkProvider {
     private static final Set<String> PARAMS = Set.of("region", "endpoint", "path-style");
+    private final java.util.Map<String, String> env;
+
+    /** For {@link java.util.ServiceLoader}: credentials and settings from the process environment. */
+    public S3SinkProvider() {
+        this(null);
+    }
+
+    S3SinkProvider(java.util.Map<String, String> env) {
+        this.env = env;
+    }
 
     @Override
     public Set<String> schemes() {
@@ -38,6 +48,9 @@ public final class S3SinkProvider implements SinkProvider {
                     + " logs); use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile");
         }
         S3Sink.Builder b = S3Sink.builder(bucket).prefix(uri.getPath() == null ? "" : uri.getPath());
+        if (env != null) {
+            b.env(env);
+        }
         String q = uri.getRawQuery();
         if (q != null && !q.isEmpty()) {
             for (String part : q.split("&")) {

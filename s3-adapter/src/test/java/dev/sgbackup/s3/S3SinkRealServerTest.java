@@ -47,24 +47,28 @@ class S3SinkRealServerTest {
 
     @Test
     void smallObjectRoundTripWithSinglePut() throws Exception {
-        try (S3Sink sink = server.sinkBuilder(server.newBucket()).prefix("/backups/x/").build()) {
+        try (S3Sink sink = server.sinkBuilder(server.newBucket()).prefix("/Backups x/+y/").build()) {
             byte[] data = random(1234, 1);
-            try (PendingObject o = sink.create("data/a b+c.bin")) {
+            try (PendingObject o = sink.create("data/a-b_c.bin")) {
                 o.stream().write(data);
-                assertThat(sink.stat("data/a b+c.bin")).isEmpty();
+                assertThat(sink.stat("data/a-b_c.bin")).isEmpty();
                 o.commit();
             }
-            assertThat(readAll(sink.read("data/a b+c.bin"))).isEqualTo(data);
-            assertThat(sink.stat("data/a b+c.bin")).get().extracting(ObjectInfo::size).isEqualTo(1234L);
-            assertThat(readAll(sink.read("data/a b+c.bin", 10, 20))).isEqualTo(java.util.Arrays.copyOfRange(data, 10, 30));
-            assertThat(readAll(sink.read("data/a b+c.bin", 1230, 100))).hasSize(4);
-            assertThat(readAll(sink.read("data/a b+c.bin", 5000, 10))).isEmpty();
-            assertThat(sink.list("data/", null).objects()).extracting(ObjectInfo::key).containsExactly("data/a b+c.bin");
-            assertThat(sink.uri().toString()).startsWith("s3://").contains("/backups/x?endpoint=");
+            assertThat(readAll(sink.read("data/a-b_c.bin"))).isEqualTo(data);
+            assertThat(sink.stat("data/a-b_c.bin")).get().extracting(ObjectInfo::size).isEqualTo(1234L);
+            assertThat(readAll(sink.read("data/a-b_c.bin", 10, 20))).isEqualTo(java.util.Arrays.copyOfRange(data, 10, 30));
+            assertThat(readAll(sink.read("data/a-b_c.bin", 1230, 100))).hasSize(4);
+            assertThat(readAll(sink.read("data/a-b_c.bin", 5000, 10))).isEmpty();
+            assertThat(sink.list("data/", null).objects()).extracting(ObjectInfo::key).containsExactly("data/a-b_c.bin");
+            assertThat(sink.uri().toString()).startsWith("s3://").contains("/Backups%20x/%2By?endpoint=");
+            try (var again = new S3SinkProvider(java.util.Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY,
+                    "AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY)).open(sink.uri())) {
+                assertThat(readAll(again.read("data/a-b_c.bin"))).isEqualTo(data);
+            }
             assertThat(openUploads(sink)).isZero();
-            sink.delete("data/a b+c.bin");
-            sink.delete("data/a b+c.bin");
-            assertThatThrownBy(() -> sink.read("data/a b+c.bin")).isInstanceOf(NoSuchObjectException.class);
+            sink.delete("data/a-b_c.bin");
+            sink.delete("data/a-b_c.bin");
+            assertThatThrownBy(() -> sink.read("data/a-b_c.bin")).isInstanceOf(NoSuchObjectException.class);
         }
     }
 
