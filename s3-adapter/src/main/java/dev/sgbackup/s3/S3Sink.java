@@ -261,7 +261,10 @@ public final class S3Sink implements BackupSink {
             // No redirects (S3's 301 means "wrong region"), and no silent re-sends inside OkHttp: every retry goes
             // through S3Client, which must know that a request was sent twice (CompleteMultipartUpload).
             OkHttpClient http = base.newBuilder().followRedirects(false).followSslRedirects(false)
-                    .retryOnConnectionFailure(false).build();
+                    .retryOnConnectionFailure(false)
+                    .socketFactory(base.socketFactory() instanceof NoDelaySocketFactory ? base.socketFactory()
+                            : new NoDelaySocketFactory(base.socketFactory()))
+                    .build();
             CredentialsChain chain = new CredentialsChain(credentials, env, home, http, clock, reg);
             S3Client c = new S3Client(http, chain, bucket, epUrl, ps, reg, clock, maxAttempts, baseDelay, maxDelay);
             StringBuilder u = new StringBuilder("s3://").append(bucket).append('/').append(SigV4.encode(prefix, false));

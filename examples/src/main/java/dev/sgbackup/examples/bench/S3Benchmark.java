@@ -1,0 +1,297 @@
+package dev.sgbackup.examples.bench;
+
+import dev.sgbackup.s3.S3Credentials;
+import dev.sgbackup.s3.S3Sink;
+import dev.sgbackup.sink.PendingObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Uploads and downloads one large file and many small files to a local S3Proxy with the S3 sink, then does
+ * the same with {@code rclone copy} against the same server, compares the bytes, and prints times, ratios
+ * and this JVM's peak RSS. Run it with {@code -Xmx256m}:
+ *
+ * <pre>java -Xmx256m -cp sgbackup-cli.jar dev.sgbackup.examples.bench.S3Benchmark S3PROXY_JAR WORKDIR [MIB=1024] [FILES=2000]</pre>
+ *
+ * rclone is optional (the comparison is skipped with a note when it is not installed).
+ */
+public final class S3Benchmark {
+    private S3Benchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            System.err.println("usage: S3Benchmark S3PROXY_JAR WORKDIR [MIB=1024] [FILES=2000]");
+            System.exit(2);
+        }
+        Path jar = Path.of(args[0]);
+        Path work = Path.of(args[1]).toAbsolutePath();
+        long mib = args.length > 2 ? Long.parseLong(args[2]) : 1024;
+        int files = args.length > 3 ? Integer.parseInt(args[3]) : 2000;
+        deleteTree(work);
+        Files.createDirectories(work);
+        Path src = work.resolve("src");
+        Path big = src.resolve("big.bin");
+        Path small = src.resolve("small");
+        long t0 = System.nanoTime();
+        long smallBytes = generate(big, mib << 20, small, files);
+        System.out.printf(Locale.ROOT, "source: %d MiB file + %d small files (%.1f MiB) generated in %.1f s%n",
+                mib, files, smallBytes / 1048576.0, secs(t0));
+
+        try (LocalS3Proxy s3 = LocalS3Proxy.start(jar, work.resolve("s3proxy"))) {
+            s3.createBucket("sgb");
+            s3.createBucket("rcl");
+            List<String> rows = new ArrayList<>();
+            double[] ours = new double[4];
+            warmUp(s3, work, src);
+            try (S3Sink sink = S3Sink.builder("sgb").prefix("bench").endpoint(s3.endpoint()).region("us-east-1")
+                    .credentials(S3Credentials.of(LocalS3Proxy.ACCESS_KEY, LocalS3Proxy.SECRET_KEY)).build()) {
+                Path dl = work.resolve("dl-sgbackup");
+                Files.createDirectories(dl.resolve("small"));
+                ours[0] = time(() -> upload(sink, big, "big.bin"));
+                long rssBig = peakRssKib();
+                ours[1] = time(() -> parallel(listFiles(small), f -> upload(sink, f, "small/" + f.getFileName())));
+                ours[2] = time(() -> download(sink, "big.bin", dl.resolve("big.bin")));
+                ours[3] = time(() -> parallel(listFiles(small), f -> download(sink, "small/" + f.getFileName(),
+                        dl.resolve("small").resolve(f.getFileName()))));
+                compare(src, dl, "sgbackup");
+                System.out.printf(Locale.ROOT, "sgbackup peak RSS: %d MiB after the large upload, %d MiB at the end"
+                        + " (max heap %d MiB)%n", rssBig / 1024, peakRssKib() / 1024,
+                        Runtime.getRuntime().maxMemory() >> 20);
+            }
+            double[] rc = rclone(s3, src, work.resolve("dl-rclone"), work);
+            String[] names = {"upload " + mib + " MiB", "upload " + files + " files", "download " + mib + " MiB",
+                    "download " + files + " files"};
+            long[] bytes = {mib << 20, smallBytes, mib << 20, smallBytes};
+            System.out.println();
+            System.out.printf(Locale.ROOT, "%-22s %10s %10s %10s %10s %8s%n", "", "sgbackup s", "MiB/s", "rclone s",
+                    "MiB/s", "ratio");
+            for (int i = 0; i < 4; i++) {
+                String r = rc == null ? String.format(Locale.ROOT, "%10s %10s %8s", "-", "-", "-")
+                        : String.format(Locale.ROOT, "%10.1f %10.1f %7.2fx", rc[i], bytes[i] / 1048576.0 / rc[i],
+                        rc[i] / ours[i]);
+                rows.add(String.format(Locale.ROOT, "%-22s %10.1f %10.1f %s", names[i], ours[i],
+                        bytes[i] / 1048576.0 / ours[i], r));
+            }
+            rows.forEach(System.out::println);
+            System.out.println("(ratio = rclone time / sgbackup time; above 1.0x means sgbackup is faster)");
+        }
+        deleteTree(work);
+    }
+
+    /**
+     * S3Proxy (and this JVM) run slowly until their JIT has warmed up; the first tool measured would pay for
+     * it. So both tools first copy 64 MiB and 300 small files up and down, untimed.
+     */
+    static void warmUp(LocalS3Proxy s3, Path work, Path src) throws Exception {
+        long t = System.nanoTime();
+        Path w = work.resolve("warmup");
+        Path wbig = w.resolve("src/w.bin");
+        generate(wbig.getParent().resolve("w.bin"), 64L << 20, w.resolve("src/small"), 300);
+        s3.createBucket("warm");
+        try (S3Sink sink = S3Sink.builder("warm").endpoint(s3.endpoint()).region("us-east-1")
+                .credentials(S3Credentials.of(LocalS3Proxy.ACCESS_KEY, LocalS3Proxy.SECRET_KEY)).build()) {
+            for (int round = 0; round < 2; round++) {
+                upload(sink, wbig, "w.bin");
+                download(sink, "w.bin", w.resolve("w.out"));
+                parallel(listFiles(w.resolve("src/small")), f -> upload(sink, f, "small/" + f.getFileName()));
+                parallel(listFiles(w.resolve("src/small")), f -> download(sink, "small/" + f.getFileName(),
+                        w.resolve("last.out")));
+            }
+        }
+        try {
+            rcl(s3, work, "copy", w.resolve("src").toString(), "s3p:warm/rclone");
+            rcl(s3, work, "copy", "s3p:warm/rclone", w.resolve("rclone-down").toString());
+        } catch (IOException noRclone) {
+            // reported by rclone() below
+        }
+        deleteTree(w);
+        System.out.printf(Locale.ROOT, "warm-up (both tools, untimed): %.1f s%n", secs(t));
+    }
+
+    interface Job {
+        void run() throws Exception;
+    }
+
+    interface FileJob {
+        void run(Path p) throws Exception;
+    }
+
+    static double time(Job j) throws Exception {
+        long t = System.nanoTime();
+        j.run();
+        return secs(t);
+    }
+
+    static double secs(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    static void upload(S3Sink sink, Path file, String key) throws IOException {
+        try (PendingObject o = sink.create(key, Files.size(file)); InputStream in = Files.newInputStream(file)) {
+            OutputStream out = o.stream();
+            in.transferTo(out);
+            o.commit();
+        }
+    }
+
+    static void download(S3Sink sink, String key, Path to) throws IOException {
+        try (InputStream in = sink.read(key); OutputStream out = Files.newOutputStream(to)) {
+            in.transferTo(out);
+        }
+    }
+
+    static List<Path> listFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.sorted().toList();
+        }
+    }
+
+    /** Four at a time, like rclone's default --transfers 4. */
+    static void parallel(List<Path> files, FileJob job) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (Path f : files) {
+                fs.add(pool.submit(() -> {
+                    job.run(f);
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+            pool.awaitTermination(1, TimeUnit.MINUTES);
+        }
+    }
+
+    static long generate(Path big, long size, Path small, int files) throws IOException {
+        Files.createDirectories(small);
+        SplittableRandom r = new SplittableRandom(2026);
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        try (FileChannel ch = FileChannel.open(big, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            for (long left = size; left > 0; ) {
+                buf.clear();
+                while (buf.remaining() >= 8) {
+                    buf.putLong(r.nextLong());
+                }
+                buf.flip();
+                buf.limit((int) Math.min(buf.limit(), left));
+                left -= buf.remaining();
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+            }
+        }
+        long total = 0;
+        for (int i = 0; i < files; i++) {
+            byte[] b = new byte[512 + r.nextInt(32 * 1024)];
+            for (int j = 0; j < b.length; j++) {
+                b[j] = (byte) r.nextInt();
+            }
+            Files.write(small.resolve(String.format(Locale.ROOT, "f%05d.bin", i)), b);
+            total += b.length;
+        }
+        return total;
+    }
+
+    static void compare(Path src, Path dl, String who) throws IOException {
+        long mismatches = 0;
+        int n = 0;
+        try (Stream<Path> s = Files.walk(src)) {
+            for (Path f : s.filter(Files::isRegularFile).toList()) {
+                Path other = dl.resolve(src.relativize(f).toString());
+                n++;
+                if (!Files.exists(other) || Files.mismatch(f, other) != -1) {
+                    mismatches++;
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "%s: %d files downloaded and compared with the source: %s%n", who, n,
+                mismatches == 0 ? "all identical" : mismatches + " DIFFER");
+        if (mismatches != 0) {
+            throw new IllegalStateException(who + ": " + mismatches + " files differ after the round trip");
+        }
+    }
+
+    /** rclone copy up and down against the same server; null if rclone is not installed. */
+    static double[] rclone(LocalS3Proxy s3, Path src, Path dl, Path work) throws Exception {
+        try {
+            new ProcessBuilder("rclone", "version").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+        } catch (IOException e) {
+            System.out.println("rclone not installed (apt-get install -y rclone): comparison skipped");
+            return null;
+        }
+        Files.createDirectories(dl);
+        double[] t = new double[4];
+        t[0] = time(() -> rcl(s3, work, "copy", src.resolve("big.bin").toString(), "s3p:rcl/bench"));
+        t[1] = time(() -> rcl(s3, work, "copy", src.resolve("small").toString(), "s3p:rcl/bench/small"));
+        t[2] = time(() -> rcl(s3, work, "copy", "s3p:rcl/bench/big.bin", dl.toString()));
+        t[3] = time(() -> rcl(s3, work, "copy", "s3p:rcl/bench/small", dl.resolve("small").toString()));
+        compare(src, dl, "rclone");
+        return t;
+    }
+
+    static void rcl(LocalS3Proxy s3, Path work, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("rclone"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("rclone.log").toFile()));
+        pb.environment().remove("AWS_CA_BUNDLE");
+        pb.environment().put("RCLONE_CONFIG", work.resolve("rclone.conf").toString());
+        pb.environment().put("RCLONE_CONFIG_S3P_TYPE", "s3");
+        pb.environment().put("RCLONE_CONFIG_S3P_PROVIDER", "Other");
+        pb.environment().put("RCLONE_CONFIG_S3P_ACCESS_KEY_ID", LocalS3Proxy.ACCESS_KEY);
+        pb.environment().put("RCLONE_CONFIG_S3P_SECRET_ACCESS_KEY", LocalS3Proxy.SECRET_KEY);
+        pb.environment().put("RCLONE_CONFIG_S3P_ENDPOINT", s3.endpoint());
+        pb.environment().put("RCLONE_CONFIG_S3P_REGION", "us-east-1");
+        int code = pb.start().waitFor();
+        if (code != 0) {
+            throw new IllegalStateException("rclone " + String.join(" ", args) + " exited " + code + "; see "
+                    + work.resolve("rclone.log"));
+        }
+    }
+
+    /** This JVM's peak resident set size (VmHWM) in KiB, or -1 where /proc is missing. */
+    static long peakRssKib() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmHWM:")) {
+                    return Long.parseLong(l.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // not Linux
+        }
+        return -1;
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
