@@ -255,7 +255,12 @@ final class S3Client {
     }
 
     private String hint(Req req, String code, String bucketRegion) {
-        String who = "access key " + credentials.get().accessKeyId();
+        String who;
+        try {
+            who = "access key " + credentials.get().accessKeyId();
+        } catch (RuntimeException e) {
+            who = "the credentials";
+        }
         String where = customEndpoint != null ? customEndpoint.toString() : "AWS region " + region;
         return switch (code == null ? "" : code) {
             case "AccessDenied", "AllAccessDisabled" -> "allow " + who + " the S3 action behind " + req.op
@@ -276,6 +281,7 @@ final class S3Client {
                     + " or a lifecycle rule); run the backup again";
             case "InvalidBucketName" -> "'" + bucket + "' is not a valid bucket name";
             case "NotFound", "NoSuchKey" -> "the object does not exist";
+            case "PreconditionFailed" -> "the object was replaced while it was being read; read it again";
             case "SlowDown", "ServiceUnavailable", "InternalError" ->
                     "S3 is overloaded; retry later or lower the upload parallelism";
             default -> "see the S3 error code reference for " + code;

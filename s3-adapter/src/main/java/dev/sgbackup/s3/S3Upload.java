@@ -37,6 +37,7 @@ final class S3Upload implements PendingObject {
     private final ConcurrentSkipListMap<Integer, String[]> done = new ConcurrentSkipListMap<>(); // etag, md5 hex
     private final Map<Integer, byte[]> md5s = new java.util.concurrent.ConcurrentHashMap<>();
     private final OutputStream stream = new Out();
+    private final java.util.Set<Thread> running = new java.util.HashSet<>(); // guarded by itself
     private PartBuffer current;
     private int partNumber = 1;
     private long total;
@@ -143,6 +144,9 @@ final class S3Upload implements PendingObject {
         current = new PartBuffer(sink.pool);
         String id = uploadId;
         futures.add(sink.executor.submit(() -> {
+            synchronized (running) {
+                running.add(Thread.currentThread());
+            }
             try {
                 if (failure == null) {
                     uploadPart(id, number, part);
@@ -152,6 +156,10 @@ final class S3Upload implements PendingObject {
                     failure = t;
                 }
             } finally {
+                synchronized (running) {
+                    running.remove(Thread.currentThread());
+                    Thread.interrupted(); // an abort's interrupt must not leak into the pool thread's next task
+                }
                 part.release();
                 inFlight.release();
             }
@@ -321,7 +329,10 @@ final class S3Upload implements PendingObject {
         if (failure == null) {
             failure = new IOException("aborted");
         }
-        waitForParts(); // parts in flight finish (or fail) first, so none lands after the abort
+        synchronized (running) {
+            running.forEach(Thread::interrupt); // stop retry back-offs and transfers of this upload's parts
+        }
+        waitForParts(); // parts in flight end first, so none lands after the abort
         current.release();
         if (uploadId != null) {
             String id = uploadId;

@@ -217,6 +217,28 @@ class S3FaultTest {
     }
 
     @Test
+    void closeWithoutCommitStopsRetryingPartsAndAbortsAfterThem() throws Exception {
+        stubMultipart("u1");
+        wm.stubFor(put(urlPathEqualTo(KEY_PATH)).withQueryParam("partNumber", equalTo("2"))
+                .willReturn(aResponse().withStatus(503).withBody(error("SlowDown", "Please reduce"))));
+        long t;
+        try (S3Sink sink = builder().retryDelays(Duration.ofSeconds(3), Duration.ofSeconds(3)).build()) {
+            PendingObject o = sink.create("data/obj");
+            o.stream().write(data(2 * PART + 1000));
+            Thread.sleep(300); // part 2 has failed once and waits to retry
+            t = System.nanoTime();
+            o.close();
+            assertThat(sink.pool.used()).isZero();
+        }
+        assertThat((System.nanoTime() - t) / 1_000_000).as("close() did not wait out the back-off").isLessThan(2500);
+        wm.verify(1, putRequestedFor(urlPathEqualTo(KEY_PATH)).withQueryParam("partNumber", equalTo("2")));
+        wm.verify(1, deleteRequestedFor(urlPathEqualTo(KEY_PATH)).withQueryParam("uploadId", equalTo("u1")));
+        List<LoggedRequest> all = wm.getAllServeEvents().stream().map(e -> e.getRequest())
+                .sorted(java.util.Comparator.comparing(LoggedRequest::getLoggedDate)).toList();
+        assertThat(all.get(all.size() - 1).getMethod().getName()).as("the abort is the last request").isEqualTo("DELETE");
+    }
+
+    @Test
     void lostAnswerToCompleteIsSuccessWhenTheObjectHasTheExpectedEtag() throws Exception {
         byte[] d = data(2 * PART + 1000);
         stubMultipart("u1");
