@@ -187,7 +187,7 @@ final class S3Client {
                     continue;
                 }
             }
-            if (status / 100 != 2 && req.accept.contains(status)) {
+            if (status / 100 != 2 && req.accept.contains(status) && !"NoSuchBucket".equals(code)) {
                 return new Result(status, response.headers(), body, attempt, code);
             }
             if (("ExpiredToken".equals(code) || "TokenRefreshRequired".equals(code)) && !refreshedToken) {

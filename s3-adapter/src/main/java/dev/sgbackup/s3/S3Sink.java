@@ -341,17 +341,21 @@ public final class S3Sink implements BackupSink {
 
     /** GET with a range, for {@link ObjectStream}. Null for a range starting past the end. */
     Response get(String key, String fullKey, long start, long endInclusive, String ifMatch) throws IOException {
-        S3Client.Req req = new S3Client.Req("GetObject", "GET", fullKey).accept(404, 416);
+        S3Client.Req req = new S3Client.Req("GetObject", "GET", fullKey).accept(416);
         if (start > 0 || endInclusive >= 0) {
             req.header("range", "bytes=" + start + "-" + (endInclusive >= 0 ? endInclusive : ""));
         }
         if (ifMatch != null) {
             req.header("if-match", ifMatch);
         }
-        Response r = client.stream(req);
-        if (r.code() == 404) {
-            r.close();
-            throw new NoSuchObjectException(key, uri.toString());
+        Response r;
+        try {
+            r = client.stream(req);
+        } catch (S3Exception e) {
+            if (e.httpStatus() == 404 && !"NoSuchBucket".equals(e.code())) {
+                throw new NoSuchObjectException(key, uri.toString());
+            }
+            throw e;
         }
         if (r.code() == 416) {
             r.close();

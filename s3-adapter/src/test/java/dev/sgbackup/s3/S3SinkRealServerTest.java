@@ -164,6 +164,11 @@ class S3SinkRealServerTest {
             assertThatThrownBy(() -> sink.list("", null)).isInstanceOf(S3Exception.class)
                     .hasMessageContaining("NoSuchBucket").hasMessageContaining("no-such-bucket-here")
                     .hasMessageContaining("create it");
+            // a read must not pretend the object is merely missing when the bucket is
+            assertThatThrownBy(() -> sink.read("data/x")).isInstanceOf(S3Exception.class)
+                    .hasMessageContaining("NoSuchBucket");
+            assertThatThrownBy(() -> sink.read("data/x", 0, 5)).isInstanceOf(S3Exception.class)
+                    .hasMessageContaining("NoSuchBucket");
         }
     }
 

@@ -58,7 +58,7 @@ public final class S3Benchmark {
         try (LocalS3Proxy s3 = LocalS3Proxy.start(jar, work.resolve("s3proxy"))) {
             s3.createBucket("sgb");
             s3.createBucket("rcl");
-            warmUp(s3, work, src);
+            warmUp(s3, work, src, mib, files);
             boolean rclone = rcloneInstalled();
             if (!rclone) {
                 System.out.println("rclone not installed (apt-get install -y rclone): comparison skipped");
@@ -129,13 +129,14 @@ public final class S3Benchmark {
 
     /**
      * S3Proxy (and this JVM) run slowly until their JIT has warmed up; the first tool measured would pay for
-     * it. So both tools first copy 64 MiB and 300 small files up and down, untimed.
+     * it. So both tools first copy up to 64 MiB and 300 small files up and down, untimed.
      */
-    static void warmUp(LocalS3Proxy s3, Path work, Path src) throws Exception {
+    static void warmUp(LocalS3Proxy s3, Path work, Path src, long mib, int files) throws Exception {
         long t = System.nanoTime();
         Path w = work.resolve("warmup");
         Path wbig = w.resolve("src/w.bin");
-        generate(wbig.getParent().resolve("w.bin"), 64L << 20, w.resolve("src/small"), 300);
+        generate(wbig.getParent().resolve("w.bin"), Math.min(64, Math.max(1, mib / 4)) << 20, w.resolve("src/small"),
+                Math.min(300, Math.max(1, files / 4)));
         s3.createBucket("warm");
         try (S3Sink sink = S3Sink.builder("warm").endpoint(s3.endpoint()).region("us-east-1")
                 .credentials(S3Credentials.of(LocalS3Proxy.ACCESS_KEY, LocalS3Proxy.SECRET_KEY)).build()) {
