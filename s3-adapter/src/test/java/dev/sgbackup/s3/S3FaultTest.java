@@ -193,7 +193,13 @@ class S3FaultTest {
         wm.verify(2, putRequestedFor(urlPathEqualTo(KEY_PATH)).withQueryParam("partNumber", equalTo("2")));
         List<LoggedRequest> part2 = wm.findAll(putRequestedFor(urlPathEqualTo(KEY_PATH))
                 .withQueryParam("partNumber", equalTo("2")));
-        assertThat(part2).allSatisfy(r -> assertThat(r.getBody()).isEqualTo(Arrays.copyOfRange(d, PART, 2 * PART)));
+        String md5 = java.util.Base64.getEncoder().encodeToString(
+                MessageDigest.getInstance("MD5").digest(Arrays.copyOfRange(d, PART, 2 * PART)));
+        assertThat(part2).allSatisfy(r -> {
+            assertThat(r.getBody()).isEqualTo(Arrays.copyOfRange(d, PART, 2 * PART));
+            assertThat(r.getHeader("Content-MD5")).as("per-part checksum").isEqualTo(md5);
+            assertThat(r.getHeader("x-amz-content-sha256")).isEqualTo(SigV4.sha256Hex(Arrays.copyOfRange(d, PART, 2 * PART)));
+        });
         wm.verify(1, postRequestedFor(urlPathEqualTo(KEY_PATH)).withQueryParam("uploadId", equalTo("u1"))
                 .withRequestBody(containing("<PartNumber>3</PartNumber><ETag>\"etag-3\"</ETag>")));
         wm.verify(0, deleteRequestedFor(urlPathEqualTo(KEY_PATH)));
@@ -392,6 +398,19 @@ class S3FaultTest {
         assertThat(requests).hasSize(2);
         assertThat(requests.get(0)).doesNotContain("range:");
         assertThat(requests.get(1)).contains("range: bytes=60000-").contains("if-match: \"v1\"");
+    }
+
+    @Test
+    void expiredTokenIsRetriedOnceWithFreshCredentialsThenExplained() throws Exception {
+        wm.stubFor(get(urlPathEqualTo(KEY_PATH)).willReturn(aResponse().withStatus(400)
+                .withBody(error("ExpiredToken", "The provided token has expired."))));
+        try (S3Sink sink = builder().build()) {
+            assertThatThrownBy(() -> sink.read("data/obj")).isInstanceOf(S3Exception.class)
+                    .hasMessageContaining("ExpiredToken: The provided token has expired.")
+                    .hasMessageContaining("get fresh credentials")
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain(TOKEN));
+        }
+        wm.verify(2, getRequestedFor(urlPathEqualTo(KEY_PATH)));
     }
 
     @Test
