@@ -137,7 +137,14 @@ final class S3Client {
             try {
                 response = http.newCall(request).execute();
             } catch (IOException e) {
-                if (Thread.currentThread().isInterrupted() || attempt >= maxAttempts) {
+                if (Thread.currentThread().isInterrupted()
+                        || (e instanceof InterruptedIOException && !(e instanceof java.net.SocketTimeoutException)
+                        && "interrupted".equals(e.getMessage()))) {
+                    InterruptedIOException ie = new InterruptedIOException("interrupted: " + describe(req));
+                    ie.initCause(e);
+                    throw ie;
+                }
+                if (attempt >= maxAttempts) {
                     throw new S3Exception("S3 " + describe(req) + " failed after " + attempt + " attempt(s): "
                             + e + ". Fix: check the network path to " + request.url().host()
                             + " (endpoint, proxy, firewall)", null, 0, null, e);

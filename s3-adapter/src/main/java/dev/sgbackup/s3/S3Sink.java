@@ -269,7 +269,8 @@ public final class S3Sink implements BackupSink {
             S3Client c = new S3Client(http, chain, bucket, epUrl, ps, reg, clock, maxAttempts, baseDelay, maxDelay);
             StringBuilder u = new StringBuilder("s3://").append(bucket).append('/').append(SigV4.encode(prefix, false));
             if (epUrl != null) {
-                u.append("?endpoint=").append(SigV4.encode(epUrl.toString().replaceAll("/$", ""), true));
+                u.append("?endpoint=").append(SigV4.encode(epUrl.toString().replaceAll("/$", ""), false)
+                        .replace("%3A", ":"));
             }
             return new S3Sink(this, c, URI.create(u.toString()));
         }
