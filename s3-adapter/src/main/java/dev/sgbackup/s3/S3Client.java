@@ -296,7 +296,7 @@ final class S3Client {
     }
 
     /** Builds and signs one attempt. */
-    private Request build(Req req) throws IOException {
+    Request build(Req req) throws IOException {
         HttpUrl url = url(req.key, req.query);
         S3Credentials c = credentials.get();
         String amzDate = AMZ_DATE.format(clock.instant());

@@ -250,6 +250,27 @@ class CredentialsAndConfigTest {
     }
 
     @Test
+    void payloadIsHashedOverHttpAndUnsignedOnlyOverHttps() throws Exception {
+        S3Credentials k = new S3Credentials("AKID", "the-secret", "the-token", null);
+        byte[] body = "part bytes".getBytes();
+        for (String ep : List.of("http://minio:9000", "https://minio:9000")) {
+            S3Sink sink = S3Sink.builder("bk").credentials(k).env(Map.of()).endpoint(ep).build();
+            okhttp3.Request r = sink.client.build(new S3Client.Req("UploadPart", "PUT", "k")
+                    .query("partNumber", "1").query("uploadId", "u").body(Body.of(body), true));
+            assertThat(r.header("x-amz-content-sha256")).isEqualTo(ep.startsWith("https")
+                    ? "UNSIGNED-PAYLOAD" : SigV4.sha256Hex(body));
+            assertThat(r.header("Content-MD5")).isEqualTo(Body.of(body).md5Base64());
+            assertThat(r.header("x-amz-security-token")).isEqualTo("the-token");
+            assertThat(r.header("Authorization")).contains("SignedHeaders=content-md5;host;x-amz-content-sha256;"
+                    + "x-amz-date;x-amz-security-token").doesNotContain("the-secret");
+            assertThat(r.headers().toString()).doesNotContain("the-secret");
+            // requests without a body are always signed with the empty payload hash
+            assertThat(sink.client.build(new S3Client.Req("HeadObject", "HEAD", "k")).header("x-amz-content-sha256"))
+                    .isEqualTo(SigV4.EMPTY_SHA256);
+        }
+    }
+
+    @Test
     void partSizesFollowTheRules() {
         long mib = S3Upload.MIB;
         long min = 8 * mib;
