@@ -13,6 +13,7 @@ import dev.sgbackup.store.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collection;
@@ -36,6 +37,7 @@ public final class SgBackup {
     private final ProgressListener listener;
     private final int parallelism;
     private final String scope;
+    private final Encryption encryption;
     private final Engine engine;
 
     private SgBackup(Builder b) {
@@ -44,7 +46,8 @@ public final class SgBackup {
         this.listener = b.listener;
         this.parallelism = b.parallelism;
         this.scope = b.scope;
-        this.engine = new Engine(sink, compression, listener, parallelism);
+        this.encryption = b.encryption;
+        this.engine = new Engine(sink, compression, listener, parallelism, encryption);
     }
 
     /** An engine with default settings (zstd:3, no progress listener) on {@code sink}. */
@@ -69,6 +72,7 @@ public final class SgBackup {
         b.listener = listener;
         b.parallelism = parallelism;
         b.scope = scope;
+        b.encryption = encryption;
         return b;
     }
 
@@ -149,7 +153,8 @@ public final class SgBackup {
 
     @Override
     public String toString() {
-        return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism + "]";
+        return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism
+                + (encryption == null ? "" : ", " + encryption) + "]";
     }
 
     /** Builder for {@link SgBackup}. */
@@ -159,8 +164,18 @@ public final class SgBackup {
         private ProgressListener listener = ProgressListener.NONE;
         private int parallelism = Math.max(2, Runtime.getRuntime().availableProcessors());
         private String scope = "custom";
+        private Encryption encryption;
 
         private Builder() {
+        }
+
+        /**
+         * Encrypts new backups with this passphrase or key, and opens encrypted backups with it (restore, verify,
+         * show). Null: no encryption. Given, it also refuses to read an unencrypted backup, which could be forged.
+         */
+        public Builder encryption(Encryption encryption) {
+            this.encryption = encryption;
+            return this;
         }
 
         public Builder sink(BackupSink sink) {

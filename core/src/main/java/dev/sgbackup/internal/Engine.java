@@ -28,6 +28,7 @@ import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
 import dev.sgbackup.transform.Transform;
 import dev.sgbackup.transform.Transforms;
 import java.io.IOException;
@@ -59,12 +60,19 @@ public final class Engine {
     private final Compression compression;
     private final ProgressListener listener;
     private final int parallelism;
+    /** Null: new backups are not encrypted, and encrypted backups cannot be read. */
+    private final Encryption encryption;
 
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism) {
+        this(sink, compression, listener, parallelism, null);
+    }
+
+    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, Encryption encryption) {
         this.sink = sink;
         this.compression = compression;
         this.listener = listener;
         this.parallelism = parallelism;
+        this.encryption = encryption;
     }
 
     // ------------------------------------------------------------------ plans
@@ -226,7 +234,10 @@ public final class Engine {
         Set<String> written = ConcurrentHashMap.newKeySet();
         Throwable failure = null;
         String failedStep = null;
+        Encryption.DataKey dataKey = encryption == null ? null : encryption.newDataKey();
+        int ordinal = 0;
         for (DataStore store : plan.stores()) {
+            ordinal++;
             if (failure != null) {
                 results.add(new StepResult(store.name(), store.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
                         "not started: step " + failedStep + " failed", List.of()));
@@ -234,7 +245,7 @@ public final class Engine {
             }
             Instant t0 = Instant.now();
             progress.emit(ProgressEvent.Type.STEP_STARTED, store.name(), null, null);
-            StoreOutput out = new StoreOutput(id, store, progress, written);
+            StoreOutput out = new StoreOutput(id, store, progress, written, dataKey, ordinal);
             try {
                 store.backup(out);
                 StoreBackup sb = out.finish();
@@ -256,8 +267,8 @@ public final class Engine {
         if (failure == null) {
             try {
                 Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), Version.current(), plan.scope(),
-                        compression.toString(), Map.of(), done);
-                byte[] json = ManifestCodec.encode(m);
+                        compression.toString(), dataKey == null ? Map.of() : dataKey.parameters(), done);
+                byte[] json = ManifestCodec.encode(m, dataKey);
                 try (PendingObject o = sink.create(Layout.manifestKey(id), json.length)) {
                     o.stream().write(json);
                     o.commit();
@@ -311,6 +322,8 @@ public final class Engine {
         final DataStore store;
         final Progress progress;
         final Set<String> written;
+        final Encryption.DataKey dataKey;
+        final int ordinal;
         final AtomicInteger seq = new AtomicInteger();
         final List<ArtifactInfo> artifacts = Collections.synchronizedList(new ArrayList<>());
         final Map<String, String> properties = Collections.synchronizedMap(new TreeMap<>());
@@ -318,11 +331,13 @@ public final class Engine {
         final Set<Artifact> open = ConcurrentHashMap.newKeySet();
         volatile boolean aborted;
 
-        StoreOutput(String id, DataStore store, Progress progress, Set<String> written) {
+        StoreOutput(String id, DataStore store, Progress progress, Set<String> written, Encryption.DataKey dataKey, int ordinal) {
             this.id = id;
             this.store = store;
             this.progress = progress;
             this.written = written;
+            this.dataKey = dataKey;
+            this.ordinal = ordinal;
         }
 
         @Override
@@ -331,11 +346,21 @@ public final class Engine {
             Pipeline.checkAttributes(attributes);
             Transform t = compression.transform();
             String suffix = t == null ? "" : "." + (t.id().equals("zstd") ? "zst" : "gz");
-            String key = Layout.artifactKey(id, store.name(), seq.incrementAndGet(), name, suffix);
+            List<Transform> chain = new ArrayList<>();
+            if (t != null) {
+                chain.add(t);
+            }
+            String key;
+            if (dataKey != null) {
+                chain.add(dataKey.transform()); // encrypt last: [compression, encryption]
+                key = Layout.opaqueArtifactKey(id, ordinal, seq.incrementAndGet()); // names stay in the sealed manifest
+            } else {
+                key = Layout.artifactKey(id, store.name(), seq.incrementAndGet(), name, suffix);
+            }
             PendingObject pending = sink.create(key);
             Artifact a;
             try {
-                a = new Artifact(this, name, key, Map.copyOf(attributes), pending, t);
+                a = new Artifact(this, name, key, Map.copyOf(attributes), pending, chain);
             } catch (IOException | RuntimeException e) {
                 pending.close();
                 throw e;
@@ -398,7 +423,7 @@ public final class Engine {
         final List<String> transforms;
         boolean closed;
 
-        Artifact(StoreOutput owner, String name, String key, Map<String, String> attributes, PendingObject pending, Transform t)
+        Artifact(StoreOutput owner, String name, String key, Map<String, String> attributes, PendingObject pending, List<Transform> ts)
                 throws IOException {
             this.owner = owner;
             this.name = name;
@@ -408,9 +433,9 @@ public final class Engine {
             this.stored = new Pipeline.MeasuringOutputStream(Pipeline.nonClosing(pending.stream()), n -> { });
             OutputStream chain = stored;
             List<String> ids = new ArrayList<>();
-            if (t != null) {
-                chain = t.wrap(chain, new Transform.ArtifactContext(owner.id, key));
-                ids.add(t.id());
+            for (int i = ts.size() - 1; i >= 0; i--) {
+                chain = ts.get(i).wrap(chain, new Transform.ArtifactContext(owner.id, key));
+                ids.add(0, ts.get(i).id());
             }
             this.transforms = ids;
             this.plain = new Pipeline.MeasuringOutputStream(chain, n -> owner.progress.add(owner.store.name(), n));
@@ -516,7 +541,7 @@ public final class Engine {
                 failure = t;
                 if (!(t instanceof IntegrityException) && !interrupted(t)) {
                     // damaged bytes can make a store's parser fail before the end-of-artifact check: say so
-                    String damage = findDamage(m.id(), sb);
+                    String damage = findDamage(m, sb);
                     if (damage != null) {
                         failure = new IntegrityException(damage + " (the store reported: " + t.getMessage() + ")", t);
                     }
@@ -554,10 +579,10 @@ public final class Engine {
     }
 
     /** Re-reads a store's stored bytes and returns the first damage found, or null if every artifact is intact. */
-    private String findDamage(String backupId, StoreBackup sb) {
+    private String findDamage(Manifest m, StoreBackup sb) {
         byte[] buf = new byte[1 << 16];
         for (ArtifactInfo a : sb.artifacts()) {
-            try (InputStream in = Pipeline.open(sink, backupId, sb.name(), a, resolver(), n -> { })) {
+            try (InputStream in = Pipeline.open(sink, m.id(), sb.name(), a, resolver(m), n -> { })) {
                 while (in.read(buf) >= 0) {
                     // read to the end: the hashes are checked there
                 }
@@ -572,8 +597,17 @@ public final class Engine {
         return null;
     }
 
-    private Function<String, Transform> resolver() {
-        return Transforms::forId;
+    /** Transforms by manifest id; the encryption transform comes from the backup's own data key. */
+    private Function<String, Transform> resolver(Manifest m) {
+        return id -> id.equals(Encryption.TRANSFORM_ID) && m.encrypted() ? unlock(m.id(), m.encryption()).transform() : Transforms.forId(id);
+    }
+
+    private Encryption.DataKey unlock(String backupId, Map<String, String> parameters) {
+        if (encryption == null) {
+            throw new InvalidInputException("backup " + backupId + " is encrypted; set SGBACKUP_PASSPHRASE to its passphrase (CLI) or"
+                    + " give it with SgBackup.builder().encryption(Encryption.passphrase(...)) or Encryption.key(...)");
+        }
+        return encryption.unlock(parameters, backupId); // cached: one PBKDF2 run per backup
     }
 
     private final class StoreInput implements RestoreInput {
@@ -602,7 +636,7 @@ public final class Engine {
             }
             progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, backup.name(), artifact.name(), null);
             try {
-                return Pipeline.open(sink, manifest.id(), backup.name(), artifact, resolver(), n -> progress.add(backup.name(), n));
+                return Pipeline.open(sink, manifest.id(), backup.name(), artifact, resolver(manifest), n -> progress.add(backup.name(), n));
             } catch (NoSuchObjectException e) {
                 throw new IntegrityException("artifact " + backup.name() + "/" + artifact.name() + " (" + artifact.key()
                         + ") is missing from " + sink.uri() + "; the backup is incomplete — restore another backup");
@@ -635,7 +669,12 @@ public final class Engine {
 
     // ------------------------------------------------------------------ catalog
 
+    /** The whole manifest; an encrypted one is opened with the engine's passphrase or key (which must be right). */
     public Manifest manifest(String backupId) {
+        return readManifest(backupId, true);
+    }
+
+    private Manifest readManifest(String backupId, boolean open) {
         Layout.checkBackupId(backupId);
         String key = Layout.manifestKey(backupId);
         byte[] bytes;
@@ -646,9 +685,14 @@ public final class Engine {
         } catch (IOException e) {
             throw new SinkException("reading the manifest of " + backupId + " from " + sink.uri() + " failed: " + e.getMessage(), e);
         }
-        Manifest m = ManifestCodec.decode(bytes, key);
+        Manifest m = ManifestCodec.decode(bytes, key, open ? p -> unlock(backupId, p) : null);
         if (!m.id().equals(backupId)) {
             throw new IntegrityException("manifest " + key + " names backup " + m.id() + ", not " + backupId + "; it was moved or tampered with");
+        }
+        if (open && encryption != null && !m.encrypted()) {
+            // someone able to write the sink could put a forged plain backup where an encrypted one was expected
+            throw new InvalidInputException("backup " + backupId + " is not encrypted, but a passphrase or key was given; refusing to"
+                    + " trust it as if it were. If it was made without encryption, read it without a passphrase (unset SGBACKUP_PASSPHRASE)");
         }
         return m;
     }
@@ -661,7 +705,7 @@ public final class Engine {
                 return;
             }
             try {
-                out.add(BackupSummary.of(manifest(id)));
+                out.add(BackupSummary.of(readManifest(id, false))); // encrypted: the clear part only
             } catch (IntegrityException e) {
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
                 listener.onEvent(new ProgressEvent(ProgressEvent.Type.WARNING, null, null, 0, -1, 0, -1, Duration.ZERO, e.getMessage()));
@@ -682,7 +726,7 @@ public final class Engine {
             for (ArtifactInfo a : sb.artifacts()) {
                 checked++;
                 progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, sb.name(), a.name(), null);
-                try (InputStream in = Pipeline.open(sink, m.id(), sb.name(), a, resolver(), n -> progress.add(sb.name(), n))) {
+                try (InputStream in = Pipeline.open(sink, m.id(), sb.name(), a, resolver(m), n -> progress.add(sb.name(), n))) {
                     while (in.read(buf) >= 0) {
                         // reading to the end checks sizes and hashes
                     }
