@@ -219,6 +219,23 @@ class EncryptedBackupTest {
     }
 
     @Test
+    void aDamagedSegmentLateInAVolumeLeavesTheTargetUntouched() throws IOException {
+        Path src = Files.createDirectories(dir.resolve("src"));
+        Files.write(src.resolve("a.bin"), random(300_000, 1));
+        Files.write(src.resolve("b.bin"), random(300_000, 2));
+        SgBackup sg = engine("sink", key(1), Compression.none());
+        RunResult r = sg.backup(Stores.directory("vol", src));
+        Path p = stored("sink", sg.show(r.backupId()).artifacts().get(0).key());
+        byte[] b = Files.readAllBytes(p);
+        b[b.length - 100] ^= 1; // the final segment: earlier segments were already handed to the store
+        Files.write(p, b);
+        Path target = dir.resolve("target");
+        assertThatThrownBy(() -> sg.restore(r.backupId(), RestoreOptions.defaults(), Stores.directory("vol", target)))
+                .isInstanceOf(IntegrityException.class).hasMessageContaining("does not authenticate");
+        assertThat(!Files.exists(target) || isEmpty(target)).as("nothing left in the target").isTrue();
+    }
+
+    @Test
     void reorderedSegmentsAreRefused() throws IOException {
         SgBackup sg = engine("sink", key(1), Compression.none());
         RunResult r = twoArtifacts(sg, 1);
