@@ -70,6 +70,7 @@ class EncryptedBackupTest {
         BytesStore src = new BytesStore("cfg").with("empty", new byte[0]).with("one", new byte[] {42})
                 .with("seg-1", random(S - 1, 2)).with("seg", random(S, 3)).with("seg+1", random(S + 1, 4))
                 .with("big", random(5 * 1024 * 1024 + 3, 5));
+        assertThat(sg.planBackup(List.of(src)).transforms()).isEqualTo("zstd:3,aes-256-gcm-stream");
         RunResult r = sg.backup(src);
         Manifest m = sg.show(r.backupId());
         assertThat(m.encrypted()).isTrue();

@@ -93,7 +93,8 @@ public final class Engine {
         if (stores.isEmpty()) {
             throw new InvalidInputException("nothing to back up: name at least one store (e.g. --volume NAME=DIR)");
         }
-        return new MigrationPlan(MigrationPlan.Operation.BACKUP, sink.uri().toString(), null, scope, compression.toString(),
+        String transforms = compression.toString() + (encryption == null ? "" : "," + Encryption.TRANSFORM_ID);
+        return new MigrationPlan(MigrationPlan.Operation.BACKUP, sink.uri().toString(), null, scope, transforms,
                 RestoreOptions.defaults(), steps, stores, List.of());
     }
 
