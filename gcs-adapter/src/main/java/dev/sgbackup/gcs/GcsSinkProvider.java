@@ -36,7 +36,8 @@ public final class GcsSinkProvider implements SinkProvider {
             throw new InvalidInputException("the GCS URI '" + uri + "' has no bucket; write gs://BUCKET/optional/prefix");
         }
         if (uri.getRawUserInfo() != null || uri.getPort() != -1) {
-            throw new InvalidInputException("the GCS URI '" + uri + "' must not carry credentials or a port; write gs://BUCKET/prefix "
+            throw new InvalidInputException("the GCS URI gs://" + uri.getHost() + uri.getPath() + " must not carry credentials or a port "
+                    + "(they were not printed); write gs://BUCKET/prefix "
                     + "and set GOOGLE_APPLICATION_CREDENTIALS");
         }
         if (uri.getQuery() != null || uri.getFragment() != null) {
