@@ -1,0 +1,258 @@
+package dev.sgbackup.store.volume;
+
+import dev.sgbackup.StoreException;
+import dev.sgbackup.store.BackupOutput;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * Streams a directory tree as one POSIX (PAX) tar. Depth-first, children sorted by name, directories before
+ * their contents; memory holds the children of the directories on the current path (and the first name of
+ * each multiply-linked file), never the whole tree.
+ */
+final class TarWriter {
+    static final String ATTRIBUTES = "unix:mode,ino,dev,uid,gid,nlink,size,lastModifiedTime";
+    static final int S_IFMT = 0170000;
+    static final int S_IFDIR = 0040000;
+    static final int S_IFREG = 0100000;
+    static final int S_IFLNK = 0120000;
+    static final int S_IFIFO = 0010000;
+    static final int S_IFSOCK = 0140000;
+    static final int S_IFCHR = 0020000;
+    static final int S_IFBLK = 0060000;
+
+    private static final int COPY_BUFFER = 1 << 20;
+    private static final int OUT_BUFFER = 1 << 18;
+
+    private record FileKey(Object dev, Object ino) {
+    }
+
+    private record Frame(Path dir, String prefix, Iterator<String> children) {
+    }
+
+    private final Path root;
+    private final Excludes excludes;
+    private final BackupOutput out;
+    private final byte[] buffer = new byte[COPY_BUFFER];
+    private final ByteBuffer byteBuffer = ByteBuffer.wrap(buffer);
+    private final Map<FileKey, String> firstNames = new HashMap<>();
+
+    long files;
+    long directories;
+    long symlinks;
+    long hardLinks;
+    long bytes;
+    long skipped;
+
+    TarWriter(Path root, Excludes excludes, BackupOutput out) {
+        this.root = root;
+        this.excludes = excludes;
+        this.out = out;
+    }
+
+    /** Writes the tar of the tree to {@code sink} and finishes the archive (does not close {@code sink}). */
+    void write(OutputStream sink) throws IOException {
+        BufferedOutputStream buffered = new BufferedOutputStream(sink, OUT_BUFFER);
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(buffered, "UTF-8");
+        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        tar.setAddPaxHeadersForNonAsciiNames(true);
+
+        Map<String, Object> rootAttrs = Files.readAttributes(root, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        List<String> rootChildren = list(root, "");
+        putEntry(tar, entry("./", TarConstants.LF_DIR, rootAttrs));
+        Deque<Frame> stack = new ArrayDeque<>();
+        stack.push(new Frame(root, "", rootChildren.iterator()));
+        while (!stack.isEmpty()) {
+            Frame frame = stack.peek();
+            if (!frame.children().hasNext()) {
+                stack.pop();
+                continue;
+            }
+            out.checkCancelled();
+            String name = frame.children().next();
+            String rel = frame.prefix() + name;
+            if (excludes.excluded(rel, name)) {
+                continue;
+            }
+            Path path = frame.dir().resolve(name);
+            Map<String, Object> attrs;
+            try {
+                attrs = Files.readAttributes(path, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException e) {
+                vanished(rel);
+                continue;
+            }
+            int mode = (Integer) attrs.get("mode");
+            switch (mode & S_IFMT) {
+                case S_IFDIR -> {
+                    List<String> children;
+                    try {
+                        children = list(path, rel);
+                    } catch (NoSuchFileException | NotDirectoryException e) {
+                        vanished(rel + "/");
+                        continue;
+                    }
+                    putEntry(tar, entry(rel + "/", TarConstants.LF_DIR, attrs));
+                    directories++;
+                    stack.push(new Frame(path, rel + "/", children.iterator()));
+                }
+                case S_IFREG -> writeFile(tar, path, rel, attrs);
+                case S_IFLNK -> {
+                    String target;
+                    try {
+                        target = Files.readSymbolicLink(path).toString();
+                    } catch (NoSuchFileException e) {
+                        vanished(rel);
+                        continue;
+                    }
+                    TarArchiveEntry e = entry(rel, TarConstants.LF_SYMLINK, attrs);
+                    e.setLinkName(target);
+                    putEntry(tar, e);
+                    symlinks++;
+                }
+                default -> {
+                    skipped++;
+                    out.warn("skipped " + kind(mode) + " " + rel + " (only files, directories and links are backed up)");
+                }
+            }
+        }
+        tar.finish();
+        buffered.flush();
+    }
+
+    private void writeFile(TarArchiveOutputStream tar, Path path, String rel, Map<String, Object> attrs)
+            throws IOException {
+        FileKey key = null;
+        if ((Integer) attrs.get("nlink") > 1) {
+            key = new FileKey(attrs.get("dev"), attrs.get("ino"));
+            String first = firstNames.get(key);
+            if (first != null) {
+                TarArchiveEntry e = entry(rel, TarConstants.LF_LINK, attrs);
+                e.setLinkName(first);
+                putEntry(tar, e);
+                hardLinks++;
+                return;
+            }
+        }
+        long size = (Long) attrs.get("size");
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            vanished(rel);
+            return;
+        } catch (AccessDeniedException e) {
+            throw new StoreException("cannot read " + path + ": permission denied; run the backup as a user that"
+                    + " can read the whole volume (or exclude it)", e);
+        }
+        try (channel) {
+            TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, attrs);
+            e.setSize(size);
+            tar.putArchiveEntry(e);
+            long remaining = size;
+            while (remaining > 0) {
+                byteBuffer.clear().limit((int) Math.min(buffer.length, remaining));
+                int n = channel.read(byteBuffer);
+                if (n < 0) {
+                    throw sizeChanged(path, size, "shrank to " + (size - remaining) + " bytes");
+                }
+                tar.write(buffer, 0, n);
+                remaining -= n;
+            }
+            byteBuffer.clear().limit(1);
+            if (channel.read(byteBuffer) > 0) {
+                throw sizeChanged(path, size, "grew");
+            }
+            tar.closeArchiveEntry();
+        }
+        if (key != null) {
+            firstNames.put(key, rel);
+        }
+        files++;
+        bytes += size;
+    }
+
+    private static StoreException sizeChanged(Path path, long size, String how) {
+        return new StoreException("file " + path + " changed size while it was read (was " + size + " bytes, "
+                + how + "); stop whatever writes to the volume (or exclude the file) and run the backup again");
+    }
+
+    private void vanished(String rel) {
+        skipped++;
+        out.warn("vanished during the backup, skipped: " + rel);
+    }
+
+    private void putEntry(TarArchiveOutputStream tar, TarArchiveEntry e) throws IOException {
+        tar.putArchiveEntry(e);
+        tar.closeArchiveEntry();
+    }
+
+    /** Lists the names in {@code dir}, sorted; names that are not valid in this JVM's encoding are skipped. */
+    private List<String> list(Path dir, String rel) throws IOException {
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+            for (Path child : stream) {
+                String name = child.getFileName().toString();
+                if (name.indexOf('\uFFFD') >= 0) {
+                    skipped++;
+                    out.warn("skipped " + rel + (rel.isEmpty() ? "" : "/") + name
+                            + ": its name is not valid UTF-8 and cannot be read back by name");
+                    continue;
+                }
+                names.add(name);
+            }
+        } catch (AccessDeniedException e) {
+            throw new StoreException("cannot list " + dir + ": permission denied; run the backup as a user that"
+                    + " can read the whole volume (or exclude it)", e);
+        }
+        names.sort(null);
+        return names;
+    }
+
+    static TarArchiveEntry entry(String name, byte type, Map<String, Object> attrs) {
+        TarArchiveEntry e = new TarArchiveEntry(name, type, true);
+        int mode = (Integer) attrs.get("mode");
+        e.setMode((mode & S_IFMT) | (mode & 07777));
+        e.setUserId(((Integer) attrs.get("uid")).longValue());
+        e.setGroupId(((Integer) attrs.get("gid")).longValue());
+        e.setUserName("");
+        e.setGroupName("");
+        // Whole seconds, as GNU tar's default format: sub-second times would add a PAX header to every entry.
+        FileTime mtime = (FileTime) attrs.get("lastModifiedTime");
+        e.setModTime(FileTime.fromMillis(Math.floorDiv(mtime.toMillis(), 1000L) * 1000L));
+        return e;
+    }
+
+    static String kind(int mode) {
+        return switch (mode & S_IFMT) {
+            case S_IFIFO -> "FIFO";
+            case S_IFSOCK -> "socket";
+            case S_IFCHR -> "character device";
+            case S_IFBLK -> "block device";
+            default -> "special file";
+        };
+    }
+}
