@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.SinkException;
 import dev.sgbackup.sink.BackupSink;
+import dev.sgbackup.sink.Keys;
 import dev.sgbackup.sink.ListPage;
 import dev.sgbackup.sink.NoSuchObjectException;
 import dev.sgbackup.sink.ObjectInfo;
@@ -81,9 +82,7 @@ public final class GcsSink implements BackupSink {
     }
 
     String objectName(String key) {
-        if (key == null || key.isEmpty()) {
-            throw new InvalidInputException("an object key must not be empty");
-        }
+        Keys.check(key);
         return prefix.isEmpty() ? key : prefix + "/" + key;
     }
 
@@ -162,6 +161,7 @@ public final class GcsSink implements BackupSink {
 
     @Override
     public ListPage list(String keyPrefix, String pageToken) throws IOException {
+        Keys.checkPrefix(keyPrefix);
         String namePrefix = prefix.isEmpty() ? (keyPrefix == null ? "" : keyPrefix) : prefix + "/" + (keyPrefix == null ? "" : keyPrefix);
         HttpUrl.Builder url = objectsUrl()
                 .addQueryParameter("maxResults", Integer.toString(listPageSize))
