@@ -216,7 +216,7 @@ public final class Engine {
     }
 
     private RunResult runBackup(MigrationPlan plan) {
-        Instant started = Instant.now();
+        Instant started = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         String id = Layout.newBackupId(started);
         long total = plan.steps().stream().mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
         Progress progress = new Progress(total > 0 ? total : -1, -1);
@@ -255,7 +255,7 @@ public final class Engine {
         }
         if (failure == null) {
             try {
-                Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now(), Version.current(), plan.scope(),
+                Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), Version.current(), plan.scope(),
                         compression.toString(), Map.of(), done);
                 byte[] json = ManifestCodec.encode(m);
                 try (PendingObject o = sink.create(Layout.manifestKey(id), json.length)) {
@@ -514,9 +514,16 @@ public final class Engine {
                 progress.emit(ProgressEvent.Type.STEP_FINISHED, sb.name(), null, null);
             } catch (Throwable t) {
                 failure = t;
+                if (!(t instanceof IntegrityException) && !interrupted(t)) {
+                    // damaged bytes can make a store's parser fail before the end-of-artifact check: say so
+                    String damage = findDamage(m.id(), sb);
+                    if (damage != null) {
+                        failure = new IntegrityException(damage + " (the store reported: " + t.getMessage() + ")", t);
+                    }
+                }
                 failedStep = sb.name();
                 results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.FAILED, 0, 0, 0, Duration.between(t0, Instant.now()),
-                        String.valueOf(t.getMessage()), in.warnings));
+                        String.valueOf(failure.getMessage()), in.warnings));
             }
         }
         progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, failure == null ? "restored " + m.id() : "failed");
@@ -544,6 +551,25 @@ public final class Engine {
             throw new StoreException(msg, failure);
         }
         return new RunResult("restore", m.id(), true, results, Duration.between(started, Instant.now()));
+    }
+
+    /** Re-reads a store's stored bytes and returns the first damage found, or null if every artifact is intact. */
+    private String findDamage(String backupId, StoreBackup sb) {
+        byte[] buf = new byte[1 << 16];
+        for (ArtifactInfo a : sb.artifacts()) {
+            try (InputStream in = Pipeline.open(sink, backupId, sb.name(), a, resolver(), n -> { })) {
+                while (in.read(buf) >= 0) {
+                    // read to the end: the hashes are checked there
+                }
+            } catch (IntegrityException e) {
+                return e.getMessage();
+            } catch (NoSuchObjectException e) {
+                return "artifact " + sb.name() + "/" + a.name() + " (" + a.key() + ") is missing";
+            } catch (IOException | RuntimeException e) {
+                return null; // not provably damage (e.g. the sink is unreachable); keep the store's own error
+            }
+        }
+        return null;
     }
 
     private Function<String, Transform> resolver() {

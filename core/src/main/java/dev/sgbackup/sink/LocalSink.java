@@ -40,12 +40,21 @@ final class LocalSink implements BackupSink {
     LocalSink(Path root, int pageSize) {
         this.root = root.toAbsolutePath().normalize();
         this.pageSize = pageSize;
-        try {
-            Files.createDirectories(this.root.resolve(TMP_DIR));
-        } catch (IOException e) {
-            throw new SinkException("cannot use " + this.root + " as a backup location: " + e
-                    + "; create the directory and make it writable for this user", e);
+        if (Files.exists(this.root) && !Files.isDirectory(this.root)) {
+            throw new SinkException("cannot use " + this.root + " as a backup location: it is a file, not a directory");
         }
+    }
+
+    /** The temp directory, created on first write only, so that opening a sink (e.g. to plan) writes nothing. */
+    private Path tmpDir() throws IOException {
+        Path tmp = root.resolve(TMP_DIR);
+        try {
+            Files.createDirectories(tmp);
+        } catch (IOException e) {
+            throw new IOException("cannot write to the backup location " + root + " (" + e
+                    + "); create the directory and make it writable for this user", e);
+        }
+        return tmp;
     }
 
     @Override
@@ -60,7 +69,7 @@ final class LocalSink implements BackupSink {
     @Override
     public PendingObject create(String key) throws IOException {
         Path target = path(key);
-        Path tmp = root.resolve(TMP_DIR).resolve(UUID.randomUUID() + ".part");
+        Path tmp = tmpDir().resolve(UUID.randomUUID() + ".part");
         FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         return new LocalPending(target, tmp, ch);
     }
@@ -248,7 +257,11 @@ final class LocalSink implements BackupSink {
     public int removeStaleUploads(String prefix, Duration gracePeriod) throws IOException {
         int n = 0;
         Instant cutoff = Instant.now().minus(gracePeriod);
-        try (var s = Files.list(root.resolve(TMP_DIR))) {
+        Path tmpDir = root.resolve(TMP_DIR);
+        if (!Files.isDirectory(tmpDir)) {
+            return 0;
+        }
+        try (var s = Files.list(tmpDir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
                 if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff) && Files.deleteIfExists(p)) {
                     n++;

@@ -36,6 +36,7 @@ class LocalSinkTest extends SinkContractTest {
         Path root = dir.resolve("s");
         BackupSink s = Sinks.local(root);
         Path stale = root.resolve(LocalSink.TMP_DIR).resolve("left-by-a-crash.part");
+        Files.createDirectories(stale.getParent());
         Files.write(stale, new byte[10]);
         assertThat(s.removeStaleUploads("", Duration.ofHours(1))).isZero();
         Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(0));
