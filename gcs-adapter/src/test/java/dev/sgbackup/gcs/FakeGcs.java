@@ -50,11 +50,11 @@ import okio.Buffer;
  * X-Goog-Hash CRC32C is checked; nothing is visible before the final request; service-account JWTs are
  * verified against the registered public keys. Faults are scripted per request kind.
  */
-final class FakeGcs implements Closeable {
+public final class FakeGcs implements Closeable {
     static final int Q = 256 * 1024;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    enum Kind { TOKEN, METADATA, START, CHUNK, FINAL, STATUS, CANCEL, MULTIPART, MEDIA, META, LIST, DELETE }
+    public enum Kind { TOKEN, METADATA, START, CHUNK, FINAL, STATUS, CANCEL, MULTIPART, MEDIA, META, LIST, DELETE }
 
     enum Fault { STATUS, PARTIAL_THEN_DISCONNECT, COMMIT_THEN_DISCONNECT, DISCONNECT_DURING_BODY }
 
@@ -104,7 +104,7 @@ final class FakeGcs implements Closeable {
     private final AtomicLong generations = new AtomicLong(1_700_000_000_000_000L);
 
     // behaviour knobs
-    volatile int shortPersistEvery; // every n-th non-final chunk keeps 256 KiB less than it could
+    public volatile int shortPersistEvery; // every n-th non-final chunk keeps 256 KiB less than it could
     volatile boolean shortPersistFinalOnce;
     volatile int expireAfterChunks; // sessions expire after this many chunks (0 = never)
     volatile boolean corruptNextChunk;
@@ -117,7 +117,7 @@ final class FakeGcs implements Closeable {
     private final Map<String, String[]> users = new ConcurrentHashMap<>();
     volatile boolean metadataServer = true;
 
-    FakeGcs(Path dir) throws IOException {
+    public FakeGcs(Path dir) throws IOException {
         this.dir = dir;
         server.setDispatcher(new Dispatcher() {
             @Override
@@ -136,7 +136,7 @@ final class FakeGcs implements Closeable {
     }
 
     /** host:port, the STORAGE_EMULATOR_HOST form. */
-    String hostPort() {
+    public String hostPort() {
         return server.getHostName() + ":" + server.getPort();
     }
 
@@ -144,7 +144,7 @@ final class FakeGcs implements Closeable {
         return server.url("/token").toString();
     }
 
-    synchronized FakeGcs bucket(String name) {
+    public synchronized FakeGcs bucket(String name) {
         buckets.computeIfAbsent(name, k -> new TreeMap<>());
         return this;
     }
@@ -173,7 +173,7 @@ final class FakeGcs implements Closeable {
         }
     }
 
-    synchronized void fail(Kind kind, int times, int status) {
+    public synchronized void fail(Kind kind, int times, int status) {
         script(kind, Fault.STATUS, times, status);
     }
 
@@ -181,7 +181,7 @@ final class FakeGcs implements Closeable {
         faults.add(new Scripted(kind, Fault.STATUS, status, body));
     }
 
-    int count(Kind k) {
+    public int count(Kind k) {
         return counts.computeIfAbsent(k, x -> new AtomicInteger()).get();
     }
 
@@ -199,7 +199,7 @@ final class FakeGcs implements Closeable {
         return b == null ? null : b.get(name);
     }
 
-    synchronized int objectCount() {
+    public synchronized int objectCount() {
         return buckets.values().stream().mapToInt(Map::size).sum();
     }
 
