@@ -1,9 +1,12 @@
 package dev.sgbackup.gcs;
 
+import dev.sgbackup.IntegrityException;
 import dev.sgbackup.SinkException;
 import dev.sgbackup.sink.NoSuchObjectException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Base64;
+import java.util.zip.CRC32C;
 import okhttp3.HttpUrl;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -24,6 +27,9 @@ final class GcsDownload extends InputStream {
     private int failures;
     private boolean eof;
     private boolean closed;
+    /** For a whole-object read: the CRC32C GCS recorded (x-goog-hash), checked at the end. */
+    private String expectedCrc;
+    private final CRC32C crc = new CRC32C();
 
     private GcsDownload(GcsSink sink, String key, String name, long offset, long length) {
         this.sink = sink;
@@ -54,6 +60,9 @@ final class GcsDownload extends InputStream {
         if (code == 200 || code == 206) {
             if (generation == null) {
                 generation = r.header("x-goog-generation");
+                if (pos == 0 && end == Long.MAX_VALUE && r.header("Content-Encoding") == null) {
+                    expectedCrc = crc32c(r.headers("x-goog-hash"));
+                }
             }
             response = r;
             body = r.body().byteStream();
@@ -115,7 +124,11 @@ final class GcsDownload extends InputStream {
                 int n = body.read(b, off, (int) Math.min(len, end - pos));
                 if (n < 0) {
                     eof = true;
+                    checkCrc();
                     return -1;
+                }
+                if (expectedCrc != null) {
+                    crc.update(b, off, n);
                 }
                 pos += n;
                 failures = 0;
@@ -131,6 +144,32 @@ final class GcsDownload extends InputStream {
                 connect(false);
             }
         }
+    }
+
+    static String crc32c(java.util.List<String> xGoogHash) {
+        for (String h : xGoogHash) {
+            for (String part : h.split(",")) {
+                part = part.trim();
+                if (part.startsWith("crc32c=")) {
+                    return part.substring("crc32c=".length());
+                }
+            }
+        }
+        return null;
+    }
+
+    private void checkCrc() {
+        if (expectedCrc == null) {
+            return;
+        }
+        long v = crc.getValue();
+        String actual = Base64.getEncoder().encodeToString(new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v});
+        if (!actual.equals(expectedCrc)) {
+            throw new IntegrityException("the bytes read from " + sink.where(key) + " have CRC32C " + actual + " but GCS recorded "
+                    + expectedCrc + " for the object: they were damaged on the way. Read it again; if it persists the stored "
+                    + "object is damaged");
+        }
+        expectedCrc = null;
     }
 
     private void closeResponse() {

@@ -108,6 +108,8 @@ public final class FakeGcs implements Closeable {
     volatile boolean shortPersistFinalOnce;
     volatile int expireAfterChunks; // sessions expire after this many chunks (0 = never)
     volatile boolean corruptNextChunk;
+    volatile boolean corruptNextDownload;
+    volatile boolean ignoreHash; // like an emulator that does not check X-Goog-Hash
     volatile boolean strictHash = true; // stricter than GCS: the final request must carry X-Goog-Hash
     volatile boolean requireAuth;
     volatile long tokenLifetimeSeconds = 3600;
@@ -517,7 +519,7 @@ public final class FakeGcs implements Closeable {
                 if (strictHash) {
                     return error(400, "fake: the final request carries no X-Goog-Hash crc32c", "invalid");
                 }
-            } else if (!hash.equals(actual)) {
+            } else if (!hash.equals(actual) && !ignoreHash) {
                 sessions.remove(s.id);
                 Files.deleteIfExists(s.file);
                 s.expired = true;
@@ -703,6 +705,12 @@ public final class FakeGcs implements Closeable {
         try (InputStream in = Files.newInputStream(o.file)) {
             in.skipNBytes(start);
             data.readFrom(in, end - start + 1);
+        }
+        if (corruptNextDownload && data.size() > 0) {
+            corruptNextDownload = false;
+            byte[] all = data.readByteArray();
+            all[all.length / 2] ^= 0x01;
+            data.write(all);
         }
         MockResponse r = new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/octet-stream")
                 .setHeader("x-goog-generation", Long.toString(o.generation))

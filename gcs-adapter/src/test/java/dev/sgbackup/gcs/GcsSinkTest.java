@@ -268,6 +268,31 @@ class GcsSinkTest {
     }
 
     @Test
+    void anEndpointThatDoesNotCheckTheHashStillNeverKeepsDamagedData() throws IOException {
+        fake.ignoreHash = true;
+        fake.corruptNextChunk = true;
+        BackupSink sink = sink();
+        assertThatThrownBy(() -> put(sink, "data/unchecked", data(3 * Q, 12)))
+                .isInstanceOf(IntegrityException.class)
+                .hasMessageContaining("CRC32C")
+                .hasMessageContaining("deleted again");
+        assertThat(sink.stat("data/unchecked")).isEmpty();
+    }
+
+    @Test
+    void aWholeObjectReadIsCheckedAgainstTheStoredCrc32c() throws IOException {
+        BackupSink sink = sink();
+        byte[] bytes = data(2 * Q, 17);
+        put(sink, "data/read-check", bytes);
+        fake.corruptNextDownload = true;
+        assertThatThrownBy(() -> get(sink, "data/read-check")).isInstanceOf(IntegrityException.class)
+                .hasMessageContaining("damaged on the way");
+        assertThat(get(sink, "data/read-check")).isEqualTo(bytes);
+        fake.corruptNextDownload = true; // a ranged read cannot be checked against the whole object's CRC32C
+        assertThat(get(sink, "data/read-check", 1, 10)).hasSize(10);
+    }
+
+    @Test
     void theFakeRejectsAFinalRequestWithoutAHash() throws IOException {
         // guards the guard: the strict fake must catch a client that forgets X-Goog-Hash
         HttpTestClient c = new HttpTestClient(fake);
