@@ -117,16 +117,16 @@ final class Credentials {
     }
 
     static final class FromSource extends Cached {
-        private final TokenSourceHolder source;
+        private final GcsCredentials.TokenSource source;
 
         FromSource(GcsCredentials.TokenSource source, Clock clock) {
             super(clock);
-            this.source = new TokenSourceHolder(source);
+            this.source = source;
         }
 
         @Override
         AccessToken fetch() throws IOException {
-            AccessToken t = source.source.fetch();
+            AccessToken t = source.fetch();
             if (t == null) {
                 throw new SinkException("the token source given to GcsCredentials.tokenSource returned null; it must return a token");
             }
@@ -135,11 +135,8 @@ final class Credentials {
 
         @Override
         public String toString() {
-            return "GcsCredentials.tokenSource(" + source.source.getClass().getName() + ")";
+            return "GcsCredentials.tokenSource(" + source.getClass().getName() + ")";
         }
-    }
-
-    private record TokenSourceHolder(GcsCredentials.TokenSource source) {
     }
 
     /** Reads a key file: service_account or authorized_user. */
@@ -159,9 +156,10 @@ final class Credentials {
             json = Json.parse(text);
         } catch (JsonProcessingException e) {
             // no cause and no parser message: both may quote the file, which holds a private key
-            throw new InvalidInputException("credentials file " + file + " is not valid JSON (line "
-                    + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()
-                    + "); download the key again (IAM > Service accounts > Keys) or run `gcloud auth application-default login`");
+            var at = e.getLocation();
+            throw new InvalidInputException("credentials file " + file + " is not valid JSON"
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")")
+                    + "; download the key again (IAM > Service accounts > Keys) or run `gcloud auth application-default login`");
         } catch (IOException e) {
             throw new InvalidInputException("credentials file " + file + " cannot be read; check it", e);
         }

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -53,8 +52,10 @@ public final class GcsSink implements BackupSink {
     final int chunkSize;
     final int listPageSize;
     private final boolean emulator;
+    private final boolean ownsClient;
 
     private GcsSink(Builder b, HttpUrl endpoint, GcsCredentials credentials, Transport transport, boolean emulator) {
+        this.ownsClient = b.httpClient == null;
         this.bucket = b.bucket;
         this.prefix = b.prefix;
         this.endpoint = endpoint;
@@ -204,6 +205,14 @@ public final class GcsSink implements BackupSink {
             if (!r.isSuccessful()) {
                 throw Errors.of(this, r.code(), body, "delete " + where(key));
             }
+        }
+    }
+
+    /** Releases pooled connections of the client this sink made itself (a client you passed in is left alone). */
+    @Override
+    public void close() {
+        if (ownsClient) {
+            transport.client.connectionPool().evictAll();
         }
     }
 
@@ -371,7 +380,7 @@ public final class GcsSink implements BackupSink {
 
         @Override
         public String toString() {
-            return "GcsSink.Builder[gs://" + bucket + "/" + prefix.toLowerCase(Locale.ROOT) + "]";
+            return "GcsSink.Builder[gs://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix) + "]";
         }
     }
 }

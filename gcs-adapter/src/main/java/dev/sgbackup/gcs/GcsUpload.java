@@ -43,6 +43,8 @@ final class GcsUpload implements PendingObject {
     private boolean committed;
     private boolean closed;
     private boolean broken;
+    /** The object resource from a status query that found the upload already complete. */
+    private String lastObject;
     private final OutputStream out = new Out();
 
     GcsUpload(GcsSink sink, String key, String name) {
@@ -204,8 +206,6 @@ final class GcsUpload implements PendingObject {
             throw Errors.of(sink, code, body, "resume the upload of " + sink.where(key));
         }
     }
-
-    private String lastObject;
 
     private SinkException expired(int code) {
         return new SinkException("the GCS resumable upload session for " + sink.where(key) + " has expired or was cancelled (HTTP "
@@ -391,16 +391,22 @@ final class GcsUpload implements PendingObject {
         if (session != null) {
             HttpUrl s = session;
             session = null;
+            // an interrupted thread (Ctrl-C) still gets one attempt at cancelling the session
+            boolean interrupted = Thread.interrupted();
             Request cancel = new Request.Builder().url(s).delete().build();
-            try (Response r = sink.transport.call(cancel, sink.credentials, "cancel the upload of " + sink.where(key))) {
+            try (Response r = sink.transport.once(cancel, sink.credentials)) {
                 // GCS answers 499 for a cancelled session; 404/410 mean it is already gone
                 if (r.code() != 499 && r.code() != 404 && r.code() != 410 && !r.isSuccessful()) {
                     LOG.log(Level.DEBUG, () -> "cancelling the upload of " + sink.where(key) + " answered HTTP " + r.code()
                             + "; the session expires by itself within a week and was never visible");
                 }
             } catch (IOException | RuntimeException e) {
-                LOG.log(Level.DEBUG, () -> "cancelling the upload of " + sink.where(key) + " failed (" + e.getMessage()
+                LOG.log(Level.DEBUG, () -> "cancelling the upload of " + sink.where(key) + " failed (" + e.getClass().getSimpleName()
                         + "); the session expires by itself within a week and was never visible");
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }

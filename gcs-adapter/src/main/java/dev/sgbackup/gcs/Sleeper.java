@@ -7,7 +7,7 @@ import java.time.Duration;
 interface Sleeper {
     Sleeper SYSTEM = d -> {
         try {
-            Thread.sleep(d.toMillis(), (int) (d.toNanosPart() % 1_000_000));
+            Thread.sleep(d.toMillis(), d.toNanosPart() % 1_000_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CancelledException("interrupted while waiting to retry a GCS request", e);

@@ -157,6 +157,37 @@ class GcsSinkTest {
     }
 
     @Test
+    void anInterruptedThreadStillCancelsTheSessionAndKeepsItsInterrupt() throws IOException {
+        BackupSink sink = sink();
+        PendingObject o = sink.create("data/interrupted");
+        o.stream().write(data(3 * Q, 6));
+        Thread.currentThread().interrupt();
+        try {
+            o.close();
+            assertThat(Thread.currentThread().isInterrupted()).isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        assertThat(fake.count(Kind.CANCEL)).isEqualTo(1);
+        assertThat(sink.stat("data/interrupted")).isEmpty();
+    }
+
+    @Test
+    void aCallersOkHttpClientIsUsed() throws IOException {
+        java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+        okhttp3.OkHttpClient mine = new okhttp3.OkHttpClient.Builder()
+                .addInterceptor(chain -> {
+                    seen.incrementAndGet();
+                    return chain.proceed(chain.request());
+                }).build();
+        BackupSink sink = builder().httpClient(mine).build();
+        put(sink, "via-mine", data(3 * Q, 1));
+        assertThat(seen.get()).isEqualTo(fake.log.size());
+        sink.close();
+        assertThat(mine.connectionPool().connectionCount()).as("a caller's pool is left alone").isPositive();
+    }
+
+    @Test
     void aFailedChunkIsResumedFromTheStatusQueryNeverRestarted() throws IOException {
         fake.script(Kind.CHUNK, Fault.PARTIAL_THEN_DISCONNECT, 2, 0);
         BackupSink sink = builder().chunkSize(4 * Q).build();
