@@ -52,7 +52,8 @@ final class Errors {
 
     static SgBackupException of(GcsSink sink, int code, String body, String what) {
         GcsError e = parse(body);
-        String gcs = "HTTP " + code + (e.reason() == null ? "" : " " + e.reason()) + (e.message() == null ? "" : ": " + e.message());
+        String message = e.message() == null ? null : e.message().strip().replaceAll("\\.+$", "");
+        String gcs = "HTTP " + code + (e.reason() == null ? "" : " " + e.reason()) + (message == null ? "" : ": " + message);
         String fix;
         switch (code) {
             case 400 -> {

@@ -260,6 +260,22 @@ class GcsSinkTest {
     }
 
     @Test
+    void droppedConnectionsAreRetriedForEveryKindOfRequest() throws IOException {
+        BackupSink sink = sink();
+        for (Kind k : List.of(Kind.MULTIPART, Kind.START, Kind.LIST, Kind.META, Kind.MEDIA, Kind.DELETE)) {
+            fake.script(k, Fault.DISCONNECT, 1, 0);
+        }
+        put(sink, "small", data(10, 1));
+        put(sink, "big", data(2 * Q + 1, 2));
+        assertThat(sink.list("", null).objects()).hasSize(2);
+        assertThat(sink.stat("big")).isPresent();
+        assertThat(get(sink, "big")).isEqualTo(data(2 * Q + 1, 2));
+        sink.delete("small");
+        assertThat(sleeper.waits).hasSize(6);
+        assertThat(fake.exists("bkt", "sg/prod/small")).isFalse();
+    }
+
+    @Test
     void anExpiredSessionIsACleanErrorAndNothingIsVisible() throws IOException {
         fake.expireAfterChunks = 2;
         BackupSink sink = sink();
