@@ -133,7 +133,7 @@ final class GcsUpload implements PendingObject {
                 String body = r.body() == null ? "" : r.body().string();
                 int code = r.code();
                 if (code == 308) {
-                    advance(persisted(r));
+                    advance(persisted(r), before + send);
                     if (bufStart > before) {
                         failures = 0;
                         return;
@@ -193,7 +193,7 @@ final class GcsUpload implements PendingObject {
             String body = r.body() == null ? "" : r.body().string();
             int code = r.code();
             if (code == 308) {
-                advance(persisted(r));
+                advance(persisted(r), bufStart + len);
                 return bufStart;
             }
             if (code == 200 || code == 201) {
@@ -227,10 +227,11 @@ final class GcsUpload implements PendingObject {
         }
     }
 
-    private void advance(long persisted) {
-        if (persisted < bufStart || persisted > bufStart + len) {
+    /** Drops the bytes GCS confirmed; {@code sentEnd} is the end of what was sent (more cannot be persisted). */
+    private void advance(long persisted, long sentEnd) {
+        if (persisted < bufStart || persisted > sentEnd) {
             throw new SinkException("GCS reports " + persisted + " bytes of " + sink.where(key) + " persisted, but " + bufStart
-                    + " were already confirmed and " + (bufStart + len) + " sent; the session is inconsistent. Nothing was "
+                    + " were already confirmed and " + sentEnd + " sent; the session is inconsistent. Nothing was "
                     + "committed; run the backup again");
         }
         int drop = (int) (persisted - bufStart);
@@ -322,7 +323,7 @@ final class GcsUpload implements PendingObject {
                     return;
                 }
                 if (code == 308) {
-                    advance(persisted(r));
+                    advance(persisted(r), total);
                     if (bufStart > before) {
                         failures = 0;
                         continue; // GCS kept part of the last request: send the rest

@@ -56,7 +56,7 @@ public final class FakeGcs implements Closeable {
 
     public enum Kind { TOKEN, METADATA, START, CHUNK, FINAL, STATUS, CANCEL, MULTIPART, MEDIA, META, LIST, DELETE }
 
-    enum Fault { STATUS, DISCONNECT, PARTIAL_THEN_DISCONNECT, COMMIT_THEN_DISCONNECT, DISCONNECT_DURING_BODY }
+    enum Fault { STATUS, DISCONNECT, OVERCLAIM, PARTIAL_THEN_DISCONNECT, COMMIT_THEN_DISCONNECT, DISCONNECT_DURING_BODY }
 
     record Scripted(Kind kind, Fault fault, int status, String body) {
     }
@@ -242,6 +242,10 @@ public final class FakeGcs implements Closeable {
             }
             return error(fault.status(), "scripted failure " + fault.status(),
                     fault.status() == 429 ? "rateLimitExceeded" : fault.status() >= 500 ? "backendError" : "invalid");
+        }
+        if (fault != null && fault.fault() == Fault.OVERCLAIM) {
+            // a broken server: claims bytes it was never sent
+            return new MockResponse().setResponseCode(308).setHeader("Range", "bytes=0-" + (100L * Q - 1)).setHeader("Content-Length", "0");
         }
         if (fault != null && fault.fault() == Fault.DISCONNECT) {
             return new MockResponse().setSocketPolicy(SocketPolicy.DISCONNECT_AFTER_REQUEST); // dropped before any effect

@@ -276,6 +276,16 @@ class GcsSinkTest {
     }
 
     @Test
+    void aServerClaimingBytesItWasNeverSentIsNotBelieved() throws IOException {
+        fake.script(Kind.CHUNK, Fault.OVERCLAIM, 1, 0);
+        BackupSink sink = sink();
+        assertThatThrownBy(() -> put(sink, "data/lie", data(3 * Q, 1))).isInstanceOf(SinkException.class)
+                .hasMessageContaining("inconsistent").hasMessageContaining("Nothing was committed");
+        assertThat(sink.stat("data/lie")).isEmpty();
+        assertThat(fake.count(Kind.CANCEL)).isEqualTo(1);
+    }
+
+    @Test
     void anExpiredSessionIsACleanErrorAndNothingIsVisible() throws IOException {
         fake.expireAfterChunks = 2;
         BackupSink sink = sink();
