@@ -307,7 +307,8 @@ public final class Engine {
 
     private static SgBackupException backupFailure(Throwable t, String step) {
         if (interrupted(t)) {
-            return new CancelledException("backup cancelled during step '" + step + "'; nothing was committed");
+            return new CancelledException("backup cancelled" + (step.startsWith("(") ? "" : " during step '" + step + "'")
+                    + "; nothing was committed");
         }
         if (t instanceof SgBackupException e) {
             return e;
