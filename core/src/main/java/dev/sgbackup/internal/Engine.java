@@ -174,7 +174,10 @@ public final class Engine {
             }
             sink.delete(key);
         } catch (IOException | SgBackupException e) {
-            report.error("sink " + sink.uri(), "not writable: " + e.getMessage());
+            if (interrupted(e)) {
+                throw new CancelledException("cancelled before anything was written; nothing was committed");
+            }
+            report.error("sink " + sink.uri(), "not writable: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         }
     }
 
