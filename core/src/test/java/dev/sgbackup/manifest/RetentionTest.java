@@ -225,6 +225,24 @@ class RetentionTest {
     }
 
     @Test
+    void everyRuleAloneKeepsTheNewestBackupOfEachGroup() {
+        Random rnd = new Random(3);
+        List<BackupSummary> all = new ArrayList<>(calendar(rnd, 200));
+        for (int i = 0; i < 60; i++) {
+            all.add(at(Instant.parse("2024-01-01T00:00:00Z").plusSeconds(rnd.nextInt(60_000_000)).toString(), "config"));
+        }
+        BackupSummary newest = all.stream().max(Comparator.comparing(BackupSummary::createdAt)).orElseThrow();
+        BackupSummary newestConfig = all.stream().filter(b -> b.scope().equals("config"))
+                .max(Comparator.comparing(BackupSummary::createdAt)).orElseThrow();
+        for (Retention r : List.of(Retention.keepLast(1), Retention.keepHourly(1), Retention.keepDaily(1), Retention.keepWeekly(1),
+                Retention.keepMonthly(1), Retention.keepYearly(1), Retention.keepWithin(Duration.ofSeconds(1)))) {
+            assertThat(r.decide(all, NOW).keptIds()).as(r.toString()).containsExactly(newest.id());
+            assertThat(r.perScope().decide(all, NOW).keptIds()).as(r.perScope().toString())
+                    .containsExactlyInAnyOrder(newest.id(), newestConfig.id());
+        }
+    }
+
+    @Test
     void perScopeAppliesTheRulesWithinEachScope() {
         BackupSummary c1 = at("2026-01-10T23:00:00Z", "config");
         BackupSummary c2 = at("2026-01-10T22:00:00Z", "config");
