@@ -21,8 +21,10 @@ import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.store.Stores;
+import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import dev.sgbackup.transform.Compression;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -39,20 +41,24 @@ import java.util.Set;
 public final class Main {
     static final String USAGE = """
             usage: sgbackup COMMAND [OPTIONS]
-              plan    --volume NAME=DIR ... --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
-              backup  --volume NAME=DIR ... --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
+              plan    STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
+              backup  STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID
-              restore --from SINK_URI --backup ID --volume NAME=DIR ... [--replace] [--dry-run]
+              restore --from SINK_URI --backup ID STORES [--secrets FILE] [--replace] [--dry-run]
               delete  --from SINK_URI --backup ID
               prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
                       [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run]
                       (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h)
+            STORES: --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API,
+                    token from SRC_ACCESS_TOKEN; store name "config")
+            --secrets FILE: values for secrets the API redacted, and overrides for the new instance:
+                    {"<artifact name>": {"<JSON pointer>": "<value>"}}, e.g. {"site-config": {"/externalURL": "..."}}
             SINK_URI: file:///abs/path, s3://bucket/prefix, gs://bucket/prefix
             options for every command: --debug (stack traces on errors)""";
 
-    private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude");
+    private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph");
 
     private final PrintStream out;
     private final PrintStream err;
@@ -101,7 +107,7 @@ public final class Main {
                 case "list" -> list(parse(argv, Set.of("--from"), Set.of("--json")));
                 case "show" -> show(parse(argv, Set.of("--from", "--backup"), Set.of("--json")));
                 case "verify" -> verify(parse(argv, Set.of("--from", "--backup"), Set.of()));
-                case "restore" -> restore(parse(argv, Set.of("--from", "--backup"), Set.of("--replace", "--dry-run")));
+                case "restore" -> restore(parse(argv, Set.of("--from", "--backup", "--secrets"), Set.of("--replace", "--dry-run")));
                 case "delete" -> delete(parse(argv, Set.of("--from", "--backup"), Set.of()));
                 case "prune" -> prune(parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES));
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
@@ -154,6 +160,14 @@ public final class Main {
             Path dir = Path.of(v.getValue()).toAbsolutePath();
             stores.add(excludes.isEmpty() ? Stores.directory(v.getKey(), dir) : Stores.directory(v.getKey(), dir, excludes));
         }
+        String sourcegraph = a.one("--sourcegraph");
+        String secrets = a.one("--secrets");
+        if (sourcegraph != null) {
+            SourcegraphConfigStore.ApiBuilder b = SourcegraphConfigStore.api(URI.create(sourcegraph));
+            stores.add((secrets == null ? b : b.secrets(Path.of(secrets))).build());
+        } else if (secrets != null) {
+            throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
+        }
         return stores;
     }
 
@@ -174,7 +188,7 @@ public final class Main {
     private List<DataStore> requireStores(Args a) {
         List<DataStore> stores = stores(a);
         if (stores.isEmpty()) {
-            throw new Args.UsageException("'" + a.command + "' needs at least one store, e.g. --volume NAME=DIR");
+            throw new Args.UsageException("'" + a.command + "' needs at least one store, e.g. --volume NAME=DIR or --sourcegraph URL");
         }
         return stores;
     }
