@@ -7,7 +7,16 @@ import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.manifest.RetentionDecision;
 import dev.sgbackup.manifest.VerifyReport;
+import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.plan.Phase;
+import dev.sgbackup.plan.PlanStep;
+import dev.sgbackup.plan.Scope;
+import dev.sgbackup.store.StoreBackup;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import dev.sgbackup.run.ProgressListener;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
@@ -100,6 +109,73 @@ public final class SgBackup {
     /** The plan for restoring backup {@code backupId} into {@code targets} (matched to the backup's stores by name). */
     public MigrationPlan planRestore(String backupId, Collection<? extends DataStore> targets, RestoreOptions options) {
         return engine.planRestore(backupId, List.copyOf(targets), options);
+    }
+
+    /**
+     * The plan for backing up {@code instance} with one of Sourcegraph's options ({@link Scope}); it lists what
+     * is left out and what a new instance would have to regenerate. Writes nothing.
+     */
+    public MigrationPlan planBackup(Instance instance, Scope scope) {
+        Instance.Selection sel = instance.select(scope);
+        if (sel.stores().isEmpty()) {
+            throw new InvalidInputException("nothing to back up for scope " + scope.id() + ": "
+                    + (sel.notes().isEmpty() ? "the instance names no store for it" : String.join("; ", sel.notes())));
+        }
+        MigrationPlan plan = engine.planBackup(sel.stores(), scope.id());
+        List<PlanStep> steps = new ArrayList<>();
+        for (PlanStep s : plan.steps()) {
+            steps.add(new PlanStep(s.store(), s.kind(), s.action(), sel.holds().getOrDefault(s.store(), s.holds()) + " [" + s.holds() + "]",
+                    sel.recreatable().get(s.store()), s.estimatedSize(), s.note()));
+        }
+        steps.addAll(sel.leftOut());
+        return plan.withSteps(steps, sel.notes());
+    }
+
+    /**
+     * The plan for restoring backup {@code backupId} into the new {@code instance}, for one phase or all of
+     * them, in phase order (databases, volumes, configuration) with the operator's checkpoints as notes.
+     * Configuration the frontend database already carries is not written twice.
+     */
+    public MigrationPlan planRestore(String backupId, Instance instance, RestoreOptions options, Phase phase) {
+        Manifest m = show(backupId);
+        boolean dbCarriesConfig = m.stores().stream().anyMatch(s -> s.kind().equals("postgres") && s.name().equals("frontend")
+                && (s.artifacts().stream().anyMatch(a -> a.name().endsWith("critical_and_site_config"))
+                || "pg_dump".equals(s.properties().get("strategy"))));
+        boolean frontendTarget = instance.target("frontend", "postgres") != null && m.store("frontend").isPresent();
+        List<DataStore> targets = new ArrayList<>();
+        Map<String, String> skip = new LinkedHashMap<>();
+        List<String> notes = new ArrayList<>();
+        for (Phase p : List.of(Phase.DB, Phase.VOLUMES, Phase.CONFIG)) {
+            boolean any = false;
+            for (StoreBackup sb : m.stores()) {
+                if (Phase.of(sb.kind()) != p) {
+                    continue;
+                }
+                if (!phase.includes(p)) {
+                    skip.put(sb.name(), "phase " + p.name().toLowerCase(Locale.ROOT) + " not selected");
+                    continue;
+                }
+                if (p == Phase.CONFIG && dbCarriesConfig && frontendTarget) {
+                    skip.put(sb.name(), "already restored with the frontend database; not written twice");
+                    continue;
+                }
+                DataStore t = instance.target(sb.name(), sb.kind());
+                if (t == null) {
+                    skip.put(sb.name(), "the target instance names no " + sb.kind() + " '" + sb.name() + "'");
+                    continue;
+                }
+                targets.add(t);
+                any = true;
+            }
+            if (any) {
+                notes.add("checkpoint before phase " + p.name().toLowerCase(Locale.ROOT) + ": " + p.checkpoint());
+            }
+        }
+        if (targets.isEmpty()) {
+            throw new InvalidInputException("nothing to restore from " + backupId + " in phase " + phase.name().toLowerCase(Locale.ROOT)
+                    + ": " + skip);
+        }
+        return engine.planRestore(backupId, targets, options, skip, notes);
     }
 
     /** Runs every check of the plan and returns what it found; writes nothing. */

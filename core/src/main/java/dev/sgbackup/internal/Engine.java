@@ -89,6 +89,15 @@ public final class Engine {
     }
 
     public MigrationPlan planRestore(String backupId, List<DataStore> targets, RestoreOptions options) {
+        return planRestore(backupId, targets, options, Map.of(), List.of());
+    }
+
+    /**
+     * A restore plan: the targets run in the order given; the backup's other stores become skip rows with the
+     * reason in {@code skipNotes} (default "no target given").
+     */
+    public MigrationPlan planRestore(String backupId, List<DataStore> targets, RestoreOptions options, Map<String, String> skipNotes,
+                                     List<String> notes) {
         Manifest m = manifest(backupId);
         Map<String, DataStore> byName = new LinkedHashMap<>();
         for (DataStore t : targets) {
@@ -100,23 +109,25 @@ public final class Engine {
                         + String.join(", ", m.storeNames()));
             }
         }
-        if (targets.isEmpty()) {
+        if (targets.isEmpty() && skipNotes.isEmpty()) {
             throw new InvalidInputException("nothing to restore: name a target for at least one of the backup's stores: "
                     + String.join(", ", m.storeNames()));
         }
         List<PlanStep> steps = new ArrayList<>();
         List<DataStore> stores = new ArrayList<>();
+        for (DataStore t : targets) {
+            StoreBackup sb = m.requireStore(t.name());
+            steps.add(new PlanStep(sb.name(), sb.kind(), "restore", t.describe(), null, sb.size(), null));
+            stores.add(t);
+        }
         for (StoreBackup sb : m.stores()) {
-            DataStore t = byName.get(sb.name());
-            if (t == null) {
-                steps.add(new PlanStep(sb.name(), sb.kind(), "skip", sb.description(), null, sb.size(), "no target given"));
-            } else {
-                steps.add(new PlanStep(sb.name(), sb.kind(), "restore", t.describe(), null, sb.size(), null));
-                stores.add(t);
+            if (!byName.containsKey(sb.name())) {
+                steps.add(new PlanStep(sb.name(), sb.kind(), "skip", sb.description(), null, sb.size(),
+                        skipNotes.getOrDefault(sb.name(), "no target given")));
             }
         }
         return new MigrationPlan(MigrationPlan.Operation.RESTORE, sink.uri().toString(), backupId, m.scope(), String.join(",",
-                m.artifacts().stream().flatMap(a -> a.transforms().stream()).distinct().toList()), options, steps, stores, List.of());
+                m.artifacts().stream().flatMap(a -> a.transforms().stream()).distinct().toList()), options, steps, stores, notes);
     }
 
     public CheckReport check(MigrationPlan plan) {
@@ -296,7 +307,8 @@ public final class Engine {
 
     private static SgBackupException backupFailure(Throwable t, String step) {
         if (interrupted(t)) {
-            return new CancelledException("backup cancelled during step '" + step + "'; nothing was committed");
+            return new CancelledException("backup cancelled" + (step.startsWith("(") ? "" : " during step '" + step + "'")
+                    + "; nothing was committed");
         }
         if (t instanceof SgBackupException e) {
             return e;
@@ -594,11 +606,12 @@ public final class Engine {
         Throwable failure = null;
         String failedStep = null;
         List<String> completed = new ArrayList<>();
-        for (StoreBackup sb : m.stores()) {
-            DataStore store = targets.get(sb.name());
+        for (PlanStep step : plan.steps()) {
+            StoreBackup sb = m.requireStore(step.store());
+            DataStore store = step.action().equals("restore") ? targets.get(sb.name()) : null;
             if (store == null) {
-                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO, "no target given",
-                        List.of()));
+                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        step.note() == null ? "no target given" : step.note(), List.of()));
                 continue;
             }
             if (failure != null || plan.options().dryRun()) {

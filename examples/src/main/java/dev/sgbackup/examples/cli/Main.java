@@ -84,12 +84,14 @@ public final class Main {
         }, "sgbackup-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         int code = new Main(System.out, System.err, System.console() != null).run(argv);
+        System.out.flush();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
-            // already shutting down
+            // Ctrl-C: the JVM is already shutting down and exits (status 130) once the hook's join returns;
+            // calling System.exit here would block until the hook gives up.
+            return;
         }
-        System.out.flush();
         System.exit(code);
     }
 
