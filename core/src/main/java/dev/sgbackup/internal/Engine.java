@@ -570,13 +570,19 @@ public final class Engine {
             }
         } finally {
             pool.shutdownNow();
+            // let interrupted steps finish aborting their pending objects before cleanup runs; this thread may itself
+            // be interrupted (Ctrl-C), so clear the flag while waiting and set it again afterwards
+            boolean wasInterrupted = Thread.interrupted();
             try {
-                // let interrupted steps finish aborting their pending objects before cleanup runs
                 if (!pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
                     LOG.log(System.Logger.Level.WARNING, "steps did not stop within 60 s");
                 }
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                wasInterrupted = true;
+            } finally {
+                if (wasInterrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
         List<StepResult> list = new ArrayList<>();
