@@ -36,6 +36,7 @@ public final class SgBackup {
     private final ProgressListener listener;
     private final int parallelism;
     private final String scope;
+    private final int stepParallelism;
     private final Engine engine;
 
     private SgBackup(Builder b) {
@@ -44,7 +45,8 @@ public final class SgBackup {
         this.listener = b.listener;
         this.parallelism = b.parallelism;
         this.scope = b.scope;
-        this.engine = new Engine(sink, compression, listener, parallelism);
+        this.stepParallelism = b.stepParallelism;
+        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism);
     }
 
     /** An engine with default settings (zstd:3, no progress listener) on {@code sink}. */
@@ -69,6 +71,7 @@ public final class SgBackup {
         b.listener = listener;
         b.parallelism = parallelism;
         b.scope = scope;
+        b.stepParallelism = stepParallelism;
         return b;
     }
 
@@ -159,6 +162,7 @@ public final class SgBackup {
         private ProgressListener listener = ProgressListener.NONE;
         private int parallelism = Math.max(2, Runtime.getRuntime().availableProcessors());
         private String scope = "custom";
+        private int stepParallelism = 2;
 
         private Builder() {
         }
@@ -193,6 +197,18 @@ public final class SgBackup {
                 throw new InvalidInputException("parallelism must be at least 1");
             }
             this.parallelism = parallelism;
+            return this;
+        }
+
+        /**
+         * How many independent steps (stores) run at once (default 2). Each step's memory is bounded by its own
+         * buffers, so memory grows with this number, not with the data.
+         */
+        public Builder stepParallelism(int steps) {
+            if (steps < 1) {
+                throw new InvalidInputException("stepParallelism must be at least 1");
+            }
+            this.stepParallelism = steps;
             return this;
         }
 

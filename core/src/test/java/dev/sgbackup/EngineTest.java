@@ -108,6 +108,46 @@ class EngineTest {
     }
 
     @Test
+    void aFailingStepStopsTheStepsRunningBesideItAndNothingIsCommitted() throws Exception {
+        BackupSink sink = Sinks.memory();
+        SgBackup sg = SgBackup.builder().sink(sink).stepParallelism(2).build();
+        java.util.concurrent.CountDownLatch slowStarted = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean slowStopped = new java.util.concurrent.atomic.AtomicBoolean();
+        dev.sgbackup.store.DataStore slow = new BytesStore("slow") {
+            @Override
+            public void backup(dev.sgbackup.store.BackupOutput out) throws IOException {
+                try (var o = out.artifact("endless")) {
+                    slowStarted.countDown();
+                    for (int i = 0; i < 10_000; i++) {
+                        o.write(new byte[1024]);
+                        out.checkCancelled();
+                        Thread.sleep(5);
+                    }
+                } catch (InterruptedException | CancelledException e) {
+                    slowStopped.set(true);
+                    throw new CancelledException("stopped");
+                }
+            }
+        };
+        BytesStore failing = new BytesStore("failing") {
+            @Override
+            public void backup(dev.sgbackup.store.BackupOutput out) throws IOException {
+                try {
+                    slowStarted.await();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                throw new IOException("connection refused");
+            }
+        };
+        assertThatThrownBy(() -> sg.backup(slow, failing)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("store 'failing'").hasMessageContaining("connection refused");
+        assertThat(slowStopped).isTrue();
+        assertThat(sg.list()).isEmpty();
+        assertThat(sink.listAll("").toList()).isEmpty();
+    }
+
+    @Test
     void interruptedBackupIsCancelledAndNotCommitted() {
         SgBackup sg = SgBackup.to(Sinks.memory());
         BytesStore s = new BytesStore("s").with("a", text(1000));

@@ -59,12 +59,14 @@ public final class Engine {
     private final Compression compression;
     private final ProgressListener listener;
     private final int parallelism;
+    private final int stepParallelism;
 
-    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism) {
+    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism) {
         this.sink = sink;
         this.compression = compression;
         this.listener = listener;
         this.parallelism = parallelism;
+        this.stepParallelism = stepParallelism;
     }
 
     // ------------------------------------------------------------------ plans
@@ -221,33 +223,36 @@ public final class Engine {
         long total = plan.steps().stream().mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
         Progress progress = new Progress(total > 0 ? total : -1, -1);
         progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "backup " + id);
-        List<StoreBackup> done = new ArrayList<>();
-        List<StepResult> results = new ArrayList<>();
+        Map<String, StoreBackup> doneByName = new ConcurrentHashMap<>();
         Set<String> written = ConcurrentHashMap.newKeySet();
-        Throwable failure = null;
-        String failedStep = null;
+        List<Step> steps = new ArrayList<>();
         for (DataStore store : plan.stores()) {
-            if (failure != null) {
-                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
-                        "not started: step " + failedStep + " failed", List.of()));
-                continue;
-            }
-            Instant t0 = Instant.now();
-            progress.emit(ProgressEvent.Type.STEP_STARTED, store.name(), null, null);
-            StoreOutput out = new StoreOutput(id, store, progress, written);
-            try {
-                store.backup(out);
-                StoreBackup sb = out.finish();
-                done.add(sb);
-                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(),
-                        sb.storedSize(), Duration.between(t0, Instant.now()), null, sb.warnings()));
-                progress.emit(ProgressEvent.Type.STEP_FINISHED, store.name(), null, null);
-            } catch (Throwable t) {
-                out.abortAll();
-                failure = t;
-                failedStep = store.name();
-                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.FAILED, out.artifacts.size(), 0, 0,
-                        Duration.between(t0, Instant.now()), String.valueOf(t.getMessage()), out.warnings));
+            steps.add(new Step(store.name(), store.kind(), () -> {
+                Instant t0 = Instant.now();
+                progress.emit(ProgressEvent.Type.STEP_STARTED, store.name(), null, null);
+                StoreOutput out = new StoreOutput(id, store, progress, written);
+                try {
+                    store.backup(out);
+                    StoreBackup sb = out.finish();
+                    doneByName.put(store.name(), sb);
+                    progress.emit(ProgressEvent.Type.STEP_FINISHED, store.name(), null, null);
+                    return new StepResult(store.name(), store.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(),
+                            sb.storedSize(), Duration.between(t0, Instant.now()), null, sb.warnings());
+                } catch (Throwable t) {
+                    out.abortAll();
+                    throw new StepFailure(new StepResult(store.name(), store.kind(), StepResult.Status.FAILED, out.artifacts.size(), 0, 0,
+                            Duration.between(t0, Instant.now()), String.valueOf(t.getMessage()), out.warnings), t);
+                }
+            }));
+        }
+        StepOutcome outcome = runSteps(steps);
+        List<StepResult> results = outcome.results;
+        Throwable failure = outcome.failure;
+        String failedStep = outcome.failedStep;
+        List<StoreBackup> done = new ArrayList<>();
+        for (DataStore store : plan.stores()) {
+            if (doneByName.containsKey(store.name())) {
+                done.add(doneByName.get(store.name()));
             }
         }
         if (failure == null && Thread.currentThread().isInterrupted()) {
@@ -470,6 +475,105 @@ public final class Engine {
                 LOG.log(System.Logger.Level.WARNING, "aborting " + key + " failed: " + e.getMessage());
             }
         }
+    }
+
+    /** A step of a run: its name, kind and work. */
+    private record Step(String name, String kind, java.util.concurrent.Callable<StepResult> work) {
+    }
+
+    /** Thrown by a step's work with the step's result attached. */
+    private static final class StepFailure extends RuntimeException {
+        final StepResult result;
+
+        StepFailure(StepResult result, Throwable cause) {
+            super(cause);
+            this.result = result;
+        }
+    }
+
+    private record StepOutcome(List<StepResult> results, Throwable failure, String failedStep) {
+    }
+
+    /**
+     * Runs independent steps, up to {@code stepParallelism} at once, and returns their results in step order.
+     * The first failure stops the run: steps still running are interrupted and reported as skipped, steps not
+     * started are skipped. An interruption of the calling thread cancels every step.
+     */
+    private StepOutcome runSteps(List<Step> steps) {
+        int threads = Math.max(1, Math.min(stepParallelism, steps.size()));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "sgbackup-step");
+            t.setDaemon(true);
+            return t;
+        });
+        StepResult[] results = new StepResult[steps.size()];
+        List<java.util.concurrent.Future<StepResult>> futures = new ArrayList<>();
+        java.util.concurrent.CompletionService<StepResult> cs = new java.util.concurrent.ExecutorCompletionService<>(pool);
+        Map<java.util.concurrent.Future<StepResult>, Integer> index = new java.util.HashMap<>();
+        for (int i = 0; i < steps.size(); i++) {
+            java.util.concurrent.Future<StepResult> f = cs.submit(steps.get(i).work());
+            futures.add(f);
+            index.put(f, i);
+        }
+        Throwable failure = null;
+        String failedStep = null;
+        try {
+            for (int n = 0; n < steps.size(); n++) {
+                java.util.concurrent.Future<StepResult> f;
+                try {
+                    f = cs.take();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    if (failure == null) {
+                        failure = new CancelledException("interrupted");
+                        failedStep = "(interrupted)";
+                    }
+                    futures.forEach(x -> x.cancel(true));
+                    break;
+                }
+                int i = index.get(f);
+                try {
+                    results[i] = f.get();
+                } catch (java.util.concurrent.CancellationException e) {
+                    // reported below as skipped
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    StepResult r = cause instanceof StepFailure sf ? sf.result : null;
+                    Throwable real = cause instanceof StepFailure sf ? sf.getCause() : cause;
+                    if (failure == null) {
+                        failure = real;
+                        failedStep = steps.get(i).name();
+                        results[i] = r;
+                        futures.forEach(x -> x.cancel(true));
+                    } else if (r != null) {
+                        results[i] = new StepResult(r.step(), r.kind(), StepResult.Status.SKIPPED, r.artifacts(), 0, 0, r.duration(),
+                                "stopped: step " + failedStep + " failed", r.warnings());
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+            try {
+                // let interrupted steps finish aborting their pending objects before cleanup runs
+                if (!pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    LOG.log(System.Logger.Level.WARNING, "steps did not stop within 60 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        List<StepResult> list = new ArrayList<>();
+        for (int i = 0; i < steps.size(); i++) {
+            StepResult r = results[i];
+            if (r == null) {
+                r = new StepResult(steps.get(i).name(), steps.get(i).kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        failedStep == null ? "not run" : "not started or stopped: step " + failedStep + " failed", List.of());
+            }
+            list.add(r);
+        }
+        return new StepOutcome(list, failure, failedStep);
     }
 
     private RunResult runRestore(MigrationPlan plan) {
