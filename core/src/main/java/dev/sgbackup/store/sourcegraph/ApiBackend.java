@@ -36,6 +36,11 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
     }
 
     @Override
+    public boolean transactional() {
+        return false;
+    }
+
+    @Override
     public String source() {
         return "api";
     }

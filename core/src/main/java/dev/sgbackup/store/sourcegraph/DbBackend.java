@@ -51,6 +51,11 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
     }
 
     @Override
+    public boolean transactional() {
+        return true;
+    }
+
+    @Override
     public String source() {
         return "database";
     }

@@ -1,5 +1,6 @@
 package dev.sgbackup.store.sourcegraph;
 
+import dev.sgbackup.IntegrityException;
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
@@ -212,14 +213,26 @@ public final class SourcegraphConfigStore implements DataStore {
         if (in.options().dryRun()) {
             return;
         }
+        List<String> written = new ArrayList<>();
         try (Backend.Writer w = backend.writer(in::warn)) {
             for (ArtifactInfo a : in.artifacts()) {
                 in.checkCancelled();
                 ConfigDocument d = document(a, read(in, a), null);
                 String text = substitute(d, null);
                 w.write(d.withContents(text));
+                written.add(d.artifactName());
             }
             w.commit();
+        } catch (RuntimeException | IOException e) {
+            if (backend.transactional() || written.isEmpty()) {
+                throw e; // nothing was changed
+            }
+            // the API has no transactions: say exactly what the target already holds
+            String msg = e.getMessage() + "; the target already has " + written.size() + " of "
+                    + in.artifacts().size() + " documents restored (" + String.join(", ", written)
+                    + "); fix the cause and run the restore again: it updates, never duplicates";
+            throw e instanceof dev.sgbackup.CancelledException ? new dev.sgbackup.CancelledException(msg, e)
+                    : e instanceof IntegrityException ? new IntegrityException(msg, e) : new StoreException(msg, e);
         }
     }
 
@@ -484,6 +497,9 @@ public final class SourcegraphConfigStore implements DataStore {
 
         /** {@code api} or {@code database}. */
         String source();
+
+        /** True when a failed restore leaves the target as it was (one database transaction). */
+        boolean transactional();
 
         String version();
 

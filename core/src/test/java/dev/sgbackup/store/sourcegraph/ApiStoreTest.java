@@ -361,6 +361,7 @@ class ApiStoreTest {
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining(GITHUB + ": Sourcegraph rejected AddExternalService: unable to write external "
                         + "service config as it contains redacted fields")
+                .hasMessageContaining("the target already has 1 of 7 documents restored (site-config)")
                 .hasMessageNotContaining("ghp_FAKE");
     }
 
