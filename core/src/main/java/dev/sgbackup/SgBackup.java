@@ -3,6 +3,9 @@ package dev.sgbackup;
 import dev.sgbackup.internal.Engine;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.manifest.PruneResult;
+import dev.sgbackup.manifest.Retention;
+import dev.sgbackup.manifest.RetentionDecision;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
@@ -24,9 +27,14 @@ import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.transform.Compression;
 import dev.sgbackup.transform.Encryption;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -41,6 +49,9 @@ import java.util.Objects;
  * }</pre>
  */
 public final class SgBackup {
+    /** The default grace period of {@link #prune}: leftovers younger than this are never removed. */
+    public static final Duration DEFAULT_PRUNE_GRACE = Duration.ofHours(24);
+
     private final BackupSink sink;
     private final Compression compression;
     private final ProgressListener listener;
@@ -228,6 +239,52 @@ public final class SgBackup {
      */
     public List<String> removeLeftovers(Duration gracePeriod, boolean dryRun) {
         return engine.removeLeftovers(gracePeriod, dryRun);
+    }
+
+    /**
+     * Deletes the committed backups that {@code retention} does not keep, then removes leftovers of failed backups
+     * older than {@code gracePeriod} (see {@link #removeLeftovers}). A dry run deletes nothing and reports the same
+     * decisions.
+     *
+     * <p>A backup in progress is never touched: it has no manifest yet, so it is not in {@link #list()} and no rule
+     * can remove it; and its data is removed as a leftover only once both its id's time and the object's own time
+     * are older than the grace period. The grace period must therefore exceed the longest backup run (default
+     * {@link #DEFAULT_PRUNE_GRACE}). A backup whose manifest cannot be read is not listed, so prune leaves it alone.
+     *
+     * <p>Each backup is deleted through {@link #delete} (manifest first, then data); if one fails, prune goes on
+     * with the others and reports it in {@link PruneResult#failed()}.
+     */
+    public PruneResult prune(Retention retention, Duration gracePeriod, boolean dryRun) {
+        Objects.requireNonNull(retention, "retention");
+        if (gracePeriod == null || gracePeriod.isNegative()) {
+            throw new InvalidInputException("the prune grace period must be zero or positive, got " + gracePeriod
+                    + "; it must exceed the longest backup run (default " + DEFAULT_PRUNE_GRACE.toHours() + "h)");
+        }
+        RetentionDecision decision = retention.decide(list(), Instant.now());
+        List<String> deleted = new ArrayList<>();
+        Map<String, String> failed = new LinkedHashMap<>();
+        if (!dryRun) {
+            // oldest first, so an interrupted prune has removed the least valuable backups
+            List<String> ids = new ArrayList<>(decision.removedIds());
+            Collections.reverse(ids);
+            for (String id : ids) {
+                try {
+                    engine.delete(id);
+                    deleted.add(id);
+                } catch (InvalidInputException gone) {
+                    deleted.add(id); // deleted meanwhile by someone else: the outcome is the one asked for
+                } catch (SgBackupException e) {
+                    failed.put(id, e.getMessage());
+                }
+            }
+        }
+        List<String> leftovers = engine.removeLeftovers(gracePeriod, dryRun);
+        return new PruneResult(decision, gracePeriod, dryRun, deleted, failed, leftovers);
+    }
+
+    /** {@link #prune(Retention, Duration, boolean)} with the default grace period of 24 hours. */
+    public PruneResult prune(Retention retention, boolean dryRun) {
+        return prune(retention, DEFAULT_PRUNE_GRACE, dryRun);
     }
 
     @Override

@@ -184,7 +184,10 @@ public final class Engine {
             }
             sink.delete(key);
         } catch (IOException | SgBackupException e) {
-            report.error("sink " + sink.uri(), "not writable: " + e.getMessage());
+            if (interrupted(e)) {
+                throw new CancelledException("cancelled before anything was written; nothing was committed");
+            }
+            report.error("sink " + sink.uri(), "not writable: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         }
     }
 
@@ -319,7 +322,8 @@ public final class Engine {
 
     private static SgBackupException backupFailure(Throwable t, String step) {
         if (interrupted(t)) {
-            return new CancelledException("backup cancelled during step '" + step + "'; nothing was committed");
+            return new CancelledException("backup cancelled" + (step.startsWith("(") ? "" : " during step '" + step + "'")
+                    + "; nothing was committed");
         }
         if (t instanceof SgBackupException e) {
             return e;
@@ -592,13 +596,19 @@ public final class Engine {
             }
         } finally {
             pool.shutdownNow();
+            // let interrupted steps finish aborting their pending objects before cleanup runs; this thread may itself
+            // be interrupted (Ctrl-C), so clear the flag while waiting and set it again afterwards
+            boolean wasInterrupted = Thread.interrupted();
             try {
-                // let interrupted steps finish aborting their pending objects before cleanup runs
                 if (!pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
                     LOG.log(System.Logger.Level.WARNING, "steps did not stop within 60 s");
                 }
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                wasInterrupted = true;
+            } finally {
+                if (wasInterrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
         List<StepResult> list = new ArrayList<>();

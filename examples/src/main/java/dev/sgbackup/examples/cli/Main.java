@@ -52,6 +52,9 @@ public final class Main {
               verify  --from SINK_URI --backup ID
               restore --from SINK_URI --backup ID STORES [--secrets FILE] [--replace] [--dry-run]
               delete  --from SINK_URI --backup ID
+              prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
+                      [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run]
+                      (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h)
             STORES: --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API,
                     token from SRC_ACCESS_TOKEN; store name "config")
             --secrets FILE: values for secrets the API redacted, and overrides for the new instance:
@@ -90,12 +93,14 @@ public final class Main {
         }, "sgbackup-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         int code = new Main(System.out, System.err, System.console() != null).run(argv);
+        System.out.flush();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
-            // already shutting down
+            // Ctrl-C: the JVM is already shutting down and exits (status 130) once the hook's join returns;
+            // calling System.exit here would block until the hook gives up.
+            return;
         }
-        System.out.flush();
         System.exit(code);
     }
 
@@ -115,6 +120,7 @@ public final class Main {
                 case "verify" -> verify(parse(argv, Set.of("--from", "--backup"), Set.of()));
                 case "restore" -> restore(parse(argv, Set.of("--from", "--backup", "--secrets"), Set.of("--replace", "--dry-run")));
                 case "delete" -> delete(parse(argv, Set.of("--from", "--backup"), Set.of()));
+                case "prune" -> prune(parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES));
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
             };
         } catch (Args.UsageException e) {
@@ -364,6 +370,13 @@ public final class Main {
         sg.delete(id);
         out.println("deleted " + id);
         return 0;
+    }
+
+    private int prune(Args a) {
+        String from = a.required("--from");
+        var retention = PruneCommand.retention(a); // usage errors before the sink is opened
+        var grace = PruneCommand.grace(a);
+        return PruneCommand.run(engine(from, a), retention, grace, a.has("--dry-run"), out, err);
     }
 
     // ---------------------------------------------------------------- JSON
