@@ -149,6 +149,8 @@ class EncryptedBackupTest {
         assertThat(list).singleElement().satisfies(b -> {
             assertThat(b.encrypted()).isTrue();
             assertThat(b.stores()).isEmpty();
+            assertThat(b.storedSize()).isEqualTo(-1);
+            assertThat(b.toString()).contains("?").contains("encrypted");
         });
 
         engine("sink", key(1), Compression.zstd()).restore(r.backupId(), RestoreOptions.defaults(), Stores.directory("vol", target));

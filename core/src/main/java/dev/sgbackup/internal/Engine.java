@@ -832,7 +832,8 @@ public final class Engine {
                 return;
             }
             try {
-                out.add(BackupSummary.of(readManifest(id, false))); // encrypted: the clear part only
+                Manifest m = readManifest(id, false); // encrypted: the clear part only, sizes and stores unknown (-1, none)
+                out.add(m.encrypted() ? new BackupSummary(id, m.createdAt(), m.scope(), -1, -1, List.of(), true) : BackupSummary.of(m));
             } catch (IntegrityException e) {
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
                 listener.onEvent(new ProgressEvent(ProgressEvent.Type.WARNING, null, null, 0, -1, 0, -1, Duration.ZERO, e.getMessage()));

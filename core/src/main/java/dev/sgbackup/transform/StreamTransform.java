@@ -70,9 +70,11 @@ final class StreamTransform implements Transform {
     }
 
     private SecretKey subkey(byte[] prefix) {
-        byte[] k = Hkdf.sha256(dataKey.getEncoded(), prefix, "sgbackup/" + ID + "/v1");
+        byte[] ikm = dataKey.getEncoded();
+        byte[] k = Hkdf.sha256(ikm, prefix, "sgbackup/" + ID + "/v1");
         SecretKeySpec s = new SecretKeySpec(k, "AES");
         Arrays.fill(k, (byte) 0);
+        Arrays.fill(ikm, (byte) 0);
         return s;
     }
 
