@@ -25,6 +25,7 @@ import dev.sgbackup.store.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -57,6 +58,7 @@ public final class SgBackup {
     private final int parallelism;
     private final String scope;
     private final int stepParallelism;
+    private final Encryption encryption;
     private final Engine engine;
 
     private SgBackup(Builder b) {
@@ -66,7 +68,8 @@ public final class SgBackup {
         this.parallelism = b.parallelism;
         this.scope = b.scope;
         this.stepParallelism = b.stepParallelism;
-        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism);
+        this.encryption = b.encryption;
+        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism, encryption);
     }
 
     /** An engine with default settings (zstd:3, no progress listener) on {@code sink}. */
@@ -92,6 +95,7 @@ public final class SgBackup {
         b.parallelism = parallelism;
         b.scope = scope;
         b.stepParallelism = stepParallelism;
+        b.encryption = encryption;
         return b;
     }
 
@@ -285,7 +289,8 @@ public final class SgBackup {
 
     @Override
     public String toString() {
-        return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism + "]";
+        return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism
+                + (encryption == null ? "" : ", " + encryption) + "]";
     }
 
     /** Builder for {@link SgBackup}. */
@@ -296,8 +301,18 @@ public final class SgBackup {
         private int parallelism = Math.max(2, Runtime.getRuntime().availableProcessors());
         private String scope = "custom";
         private int stepParallelism = 2;
+        private Encryption encryption;
 
         private Builder() {
+        }
+
+        /**
+         * Encrypts new backups with this passphrase or key, and opens encrypted backups with it (restore, verify,
+         * show). Null: no encryption. Given, it also refuses to read an unencrypted backup, which could be forged.
+         */
+        public Builder encryption(Encryption encryption) {
+            this.encryption = encryption;
+            return this;
         }
 
         public Builder sink(BackupSink sink) {

@@ -23,15 +23,19 @@ import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.store.Stores;
 import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
+import java.io.Console;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The reference CLI: {@code java -jar sgbackup.jar COMMAND [OPTIONS]}. Uses only the public API.
@@ -42,7 +46,7 @@ public final class Main {
     static final String USAGE = """
             usage: sgbackup COMMAND [OPTIONS]
               plan    STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
-              backup  STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
+              backup  STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [--encrypt]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID
@@ -56,6 +60,8 @@ public final class Main {
             --secrets FILE: values for secrets the API redacted, and overrides for the new instance:
                     {"<artifact name>": {"<JSON pointer>": "<value>"}}, e.g. {"site-config": {"/externalURL": "..."}}
             SINK_URI: file:///abs/path, s3://bucket/prefix, gs://bucket/prefix
+            --encrypt: AES-256-GCM with a passphrase from SGBACKUP_PASSPHRASE (or a prompt on a terminal);
+              show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE
             options for every command: --debug (stack traces on errors)""";
 
     private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph");
@@ -64,6 +70,9 @@ public final class Main {
     private final PrintStream err;
     private final boolean terminal;
     private boolean debug;
+    /** The environment; tests replace it. */
+    Function<String, String> env = System::getenv;
+    static final String PASSPHRASE_ENV = "SGBACKUP_PASSPHRASE";
 
     Main(PrintStream out, PrintStream err, boolean terminal) {
         this.out = out;
@@ -105,7 +114,7 @@ public final class Main {
             }
             return switch (argv[0]) {
                 case "plan" -> plan(parse(argv, Set.of("--to", "--compression"), Set.of()));
-                case "backup" -> backup(parse(argv, Set.of("--to", "--compression"), Set.of()));
+                case "backup" -> backup(parse(argv, Set.of("--to", "--compression"), Set.of("--encrypt")));
                 case "list" -> list(parse(argv, Set.of("--from"), Set.of("--json")));
                 case "show" -> show(parse(argv, Set.of("--from", "--backup"), Set.of("--json")));
                 case "verify" -> verify(parse(argv, Set.of("--from", "--backup"), Set.of()));
@@ -184,7 +193,45 @@ public final class Main {
                 throw new Args.UsageException(e.getMessage());
             }
         }
+        b.encryption(encryption(a));
         return b.build();
+    }
+
+    /**
+     * backup: only with --encrypt, from SGBACKUP_PASSPHRASE or a prompt (typed twice). Other commands: from
+     * SGBACKUP_PASSPHRASE when set (needed to read an encrypted backup), never prompted.
+     */
+    private Encryption encryption(Args a) {
+        String fromEnv = env.apply(PASSPHRASE_ENV);
+        boolean backup = a.command.equals("backup");
+        if (backup && !a.has("--encrypt")) {
+            return null;
+        }
+        if (fromEnv != null && !fromEnv.isEmpty()) {
+            return Encryption.passphrase(fromEnv);
+        }
+        if (!backup) {
+            return null;
+        }
+        Console console = terminal ? System.console() : null;
+        if (console == null) {
+            throw new Args.UsageException("--encrypt needs a passphrase: set " + PASSPHRASE_ENV + " or run on a terminal to be asked for one");
+        }
+        char[] first = console.readPassword("passphrase for the new backup: ");
+        char[] second = console.readPassword("repeat the passphrase: ");
+        try {
+            if (first == null || second == null || !Arrays.equals(first, second)) {
+                throw new Args.UsageException("the passphrases do not match");
+            }
+            return Encryption.passphrase(first);
+        } finally {
+            if (first != null) {
+                Arrays.fill(first, '\0');
+            }
+            if (second != null) {
+                Arrays.fill(second, '\0');
+            }
+        }
     }
 
     private List<DataStore> requireStores(Args a) {
@@ -235,8 +282,9 @@ public final class Main {
             out.println(json(arr));
         } else {
             for (BackupSummary b : all) {
-                out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " " + b.storedSize() + " "
-                        + String.join(",", b.stores()));
+                // an encrypted backup's sizes and stores are in its sealed manifest part: not listed
+                out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " "
+                        + (b.encrypted() ? "? (encrypted)" : b.storedSize() + " " + String.join(",", b.stores())));
             }
         }
         return 0;
