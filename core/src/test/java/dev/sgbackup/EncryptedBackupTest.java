@@ -149,8 +149,9 @@ class EncryptedBackupTest {
         assertThat(list).singleElement().satisfies(b -> {
             assertThat(b.encrypted()).isTrue();
             assertThat(b.stores()).isEmpty();
-            assertThat(b.storedSize()).isEqualTo(-1);
-            assertThat(b.toString()).contains("?").contains("encrypted");
+            assertThat(b.size()).as("plain size is sealed").isEqualTo(-1);
+            assertThat(b.storedSize()).as("what the sink holds for it").isEqualTo(r.storedBytes());
+            assertThat(b.toString()).contains("encrypted");
         });
 
         engine("sink", key(1), Compression.zstd()).restore(r.backupId(), RestoreOptions.defaults(), Stores.directory("vol", target));

@@ -832,8 +832,9 @@ public final class Engine {
                 return;
             }
             try {
-                Manifest m = readManifest(id, false); // encrypted: the clear part only, sizes and stores unknown (-1, none)
-                out.add(m.encrypted() ? new BackupSummary(id, m.createdAt(), m.scope(), -1, -1, List.of(), true) : BackupSummary.of(m));
+                Manifest m = readManifest(id, false); // encrypted: the clear part only; plain size and stores are sealed
+                out.add(m.encrypted() ? new BackupSummary(id, m.createdAt(), m.scope(), -1, storedBytes(id), List.of(), true)
+                        : BackupSummary.of(m));
             } catch (IntegrityException e) {
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
                 listener.onEvent(new ProgressEvent(ProgressEvent.Type.WARNING, null, null, 0, -1, 0, -1, Duration.ZERO, e.getMessage()));
@@ -841,6 +842,11 @@ public final class Engine {
         });
         out.sort(Comparator.comparing(BackupSummary::id).reversed());
         return out;
+    }
+
+    /** Bytes stored under a backup's data prefix (what the sink holds for it, whatever the manifest says). */
+    private long storedBytes(String backupId) {
+        return sink.listAll(Layout.dataPrefix(backupId)).mapToLong(ObjectInfo::size).sum();
     }
 
     public VerifyReport verify(String backupId) {

@@ -282,9 +282,9 @@ public final class Main {
             out.println(json(arr));
         } else {
             for (BackupSummary b : all) {
-                // an encrypted backup's sizes and stores are in its sealed manifest part: not listed
+                // an encrypted backup's stores are in its sealed manifest part; SIZE is what the sink holds for it
                 out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " "
-                        + (b.encrypted() ? "? (encrypted)" : b.storedSize() + " " + String.join(",", b.stores())));
+                        + b.storedSize() + " " + (b.encrypted() ? "(encrypted)" : String.join(",", b.stores())));
             }
         }
         return 0;

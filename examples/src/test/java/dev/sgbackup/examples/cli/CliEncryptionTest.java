@@ -56,7 +56,7 @@ class CliEncryptionTest {
         }
 
         CliTest.Run list = cli(Map.of(), "list", "--from", sink);
-        assertThat(list.lines()).singleElement().asString().startsWith(id).endsWith("? (encrypted)");
+        assertThat(list.lines()).singleElement().asString().matches(id + " \\S+Z [1-9]\\d* \\(encrypted\\)");
 
         CliTest.Run show = cli(Map.of(), "show", "--from", sink, "--backup", id);
         assertThat(show.code()).isEqualTo(1);
