@@ -888,6 +888,8 @@ public final class Engine {
             }
             sink.delete(key);
             deletePrefix(Layout.dataPrefix(backupId));
+            // unfinished uploads under the backup (left by a killed process) go too; the backup is gone, so no grace
+            sink.removeStaleUploads(Layout.dataPrefix(backupId), Duration.ZERO);
         } catch (IOException e) {
             throw new SinkException("deleting backup " + backupId + " from " + sink.uri() + " failed: " + e.getMessage()
                     + (e instanceof NoSuchObjectException ? "" : "; run delete again (what is left is data without a manifest, which prune also removes)"), e);
