@@ -258,6 +258,21 @@ class EngineTest {
     }
 
     @Test
+    void deleteAlsoRemovesUnfinishedUploadsOfThatBackupOnly() throws Exception {
+        Path root = dir.resolve("sink");
+        SgBackup sg = SgBackup.to(Sinks.local(root));
+        String id = sg.backup(new BytesStore("s").with("x", text(10))).backupId();
+        Path tmp = root.resolve(".sgbackup-tmp");
+        Path mine = tmp.resolve(Layout.dataPrefix(id).replace('/', '+') + "s+000009-y.abc.part");
+        Path running = tmp.resolve(Layout.dataPrefix(Layout.newBackupId(java.time.Instant.now())).replace('/', '+') + "s+000001-z.def.part");
+        java.nio.file.Files.write(mine, new byte[3]);
+        java.nio.file.Files.write(running, new byte[3]);
+        sg.delete(id);
+        assertThat(mine).doesNotExist();
+        assertThat(running).as("another backup's upload in progress").exists();
+    }
+
+    @Test
     void restoreNamesTheStoresABackupHasAndSkipsTheOthers() {
         SgBackup sg = SgBackup.to(Sinks.memory());
         RunResult r = sg.backup(new BytesStore("one").with("x", text(10)), new BytesStore("two").with("y", text(10)));
@@ -265,7 +280,7 @@ class EngineTest {
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("has no store 'three'").hasMessageContaining("one, two");
         BytesStore two = new BytesStore("two");
         RunResult rr = sg.restore(r.backupId(), RestoreOptions.defaults(), two);
-        assertThat(rr.steps()).extracting(s -> s.step() + ":" + s.status()).containsExactly("one:SKIPPED", "two:COMPLETED");
+        assertThat(rr.steps()).extracting(s -> s.step() + ":" + s.status()).containsExactly("two:COMPLETED", "one:SKIPPED");
         assertThat(two.restored).containsKey("y");
     }
 

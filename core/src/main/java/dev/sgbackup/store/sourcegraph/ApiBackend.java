@@ -5,6 +5,7 @@ import dev.sgbackup.StoreException;
 import dev.sgbackup.store.CheckReport;
 import dev.sgbackup.store.sourcegraph.ConfigDocument.Type;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,6 +33,11 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
     @Override
     public String describe() {
         return "Sourcegraph configuration via GraphQL API at " + gql.instance();
+    }
+
+    @Override
+    public boolean transactional() {
+        return false;
     }
 
     @Override
@@ -245,7 +251,8 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
     public Writer writer(Consumer<String> warn) {
         Capabilities c = capabilities();
         return new Writer() {
-            Map<String, String> existing;
+            Map<String, List<String>> existing;
+            final Map<String, Integer> seen = new HashMap<>();
 
             @Override
             public void write(ConfigDocument d) {
@@ -259,7 +266,7 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
                         if (existing == null) {
                             existing = externalServiceIds();
                         }
-                        writeExternalService(d, existing, warn);
+                        writeExternalService(d, existing, seen.merge(d.matchKey(), 1, Integer::sum) - 1, warn);
                     }
                     default -> writeSettings(d, warn);
                 }
@@ -316,9 +323,9 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
         }
     }
 
-    /** The target's code host connections by kind and display name. */
-    private Map<String, String> externalServiceIds() {
-        Map<String, String> ids = new HashMap<>();
+    /** The target's code host connections by kind and display name, oldest first. */
+    private Map<String, List<String>> externalServiceIds() {
+        Map<String, List<String>> ids = new HashMap<>();
         Queries.Doc q = Queries.EXTERNAL_SERVICES;
         String after = null;
         for (int page = 0; ; page++) {
@@ -327,7 +334,8 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
             vars.put("after", after);
             JsonNode conn = gql.execute(q.operation(), q.text(), vars).path("externalServices");
             for (JsonNode n : conn.path("nodes")) {
-                ids.putIfAbsent(key(n.path("kind").asText(), n.path("displayName").asText()), n.path("id").asText());
+                ids.computeIfAbsent(key(n.path("kind").asText(), n.path("displayName").asText()), k -> new ArrayList<>())
+                        .add(n.path("id").asText());
             }
             after = next(conn, after, page);
             if (after == null) {
@@ -337,13 +345,16 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
     }
 
     private static String key(String kind, String displayName) {
-        return kind + "\u0000" + displayName;
+        return ConfigDocument.externalService(kind, displayName, "", Map.of()).matchKey();
     }
 
-    private void writeExternalService(ConfigDocument d, Map<String, String> existing, Consumer<String> warn) {
-        String key = key(d.kind(), d.displayName());
+    /** @param occurrence how many connections of this kind and display name came before in this restore */
+    private void writeExternalService(ConfigDocument d, Map<String, List<String>> existing, int occurrence,
+                                      Consumer<String> warn) {
+        String key = d.matchKey();
         for (int attempt = 1; ; attempt++) {
-            String id = existing.get(key);
+            List<String> same = existing.getOrDefault(key, List.of());
+            String id = occurrence < same.size() ? same.get(occurrence) : null;
             JsonNode r;
             try {
                 if (id != null) {
@@ -361,7 +372,7 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
                     // not retried blindly: a lost answer may hide a created connection, so look again first
                     r = gql.execute(Queries.ADD_EXTERNAL_SERVICE.operation(), Queries.ADD_EXTERNAL_SERVICE.text(),
                             Map.of("input", input), false).path("addExternalService");
-                    existing.put(key, r.path("id").asText());
+                    existing.computeIfAbsent(key, k -> new ArrayList<>()).add(r.path("id").asText());
                 }
             } catch (GraphQlClient.GraphQlException e) {
                 throw new StoreException(d.artifactName() + ": " + e.getMessage(), e);

@@ -9,7 +9,7 @@ import java.util.Map;
  * of the site, an organization or a user. {@code contents} is the JSONC text byte for byte.
  */
 record ConfigDocument(Type type, String subject, String kind, String displayName, String contents,
-                      Map<String, String> extra) {
+                      Map<String, String> extra, String name) {
 
     enum Type {
         SITE_CONFIG("site-config"), EXTERNAL_SERVICE("external-service"), GLOBAL_SETTINGS("global-settings"),
@@ -46,6 +46,28 @@ record ConfigDocument(Type type, String subject, String kind, String displayName
         extra = Map.copyOf(extra);
     }
 
+    ConfigDocument(Type type, String subject, String kind, String displayName, String contents, Map<String, String> extra) {
+        this(type, subject, kind, displayName, contents, extra, null);
+    }
+
+    ConfigDocument withName(String artifactName) {
+        return new ConfigDocument(type, subject, kind, displayName, contents, extra, artifactName);
+    }
+
+    ConfigDocument withContents(String text) {
+        return new ConfigDocument(type, subject, kind, displayName, text, extra, name);
+    }
+
+    /** Whether the API may have redacted values in it (settings are never redacted). */
+    boolean mayBeRedacted() {
+        return type == Type.SITE_CONFIG || type == Type.EXTERNAL_SERVICE;
+    }
+
+    /** Two code host connections of one kind may share a display name: restores match them in order. */
+    String matchKey() {
+        return kind + "\u0000" + displayName;
+    }
+
     static ConfigDocument siteConfig(String contents) {
         return new ConfigDocument(Type.SITE_CONFIG, null, null, null, contents, Map.of());
     }
@@ -68,6 +90,9 @@ record ConfigDocument(Type type, String subject, String kind, String displayName
 
     /** The artifact name: also the key of this document in a secrets file. */
     String artifactName() {
+        if (name != null) {
+            return name;
+        }
         return switch (type) {
             case SITE_CONFIG -> "site-config";
             case GLOBAL_SETTINGS -> "global-settings";
@@ -93,7 +118,7 @@ record ConfigDocument(Type type, String subject, String kind, String displayName
     }
 
     /** The document's description in the manifest, read back from an artifact's attributes. */
-    static ConfigDocument fromAttributes(Map<String, String> a, String contents) {
+    static ConfigDocument fromAttributes(String artifactName, Map<String, String> a, String contents) {
         Type t = Type.of(a.getOrDefault(ATTR_TYPE, ""));
         Map<String, String> extra = new LinkedHashMap<>();
         for (String k : List.of(ATTR_ENCRYPTION_KEY_ID, ATTR_NAMESPACE_USER)) {
@@ -101,7 +126,14 @@ record ConfigDocument(Type type, String subject, String kind, String displayName
                 extra.put(k, a.get(k));
             }
         }
-        return new ConfigDocument(t, a.get(ATTR_SUBJECT), a.get(ATTR_KIND), a.get(ATTR_DISPLAY_NAME), contents, extra);
+        if (t == Type.EXTERNAL_SERVICE && (a.get(ATTR_KIND) == null || a.get(ATTR_DISPLAY_NAME) == null)) {
+            throw new IllegalArgumentException("a code host connection without kind or displayName attributes");
+        }
+        if ((t == Type.ORG_SETTINGS || t == Type.USER_SETTINGS) && a.get(ATTR_SUBJECT) == null) {
+            throw new IllegalArgumentException("settings without a subject attribute");
+        }
+        return new ConfigDocument(t, a.get(ATTR_SUBJECT), a.get(ATTR_KIND), a.get(ATTR_DISPLAY_NAME), contents, extra,
+                artifactName);
     }
 
     @Override

@@ -51,6 +51,11 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
     }
 
     @Override
+    public boolean transactional() {
+        return true;
+    }
+
+    @Override
     public String source() {
         return "database";
     }
@@ -277,6 +282,7 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
             Set<String> ext = columns(c, "external_services");
             return new Writer() {
                 boolean committed;
+                final Map<String, Integer> seen = new java.util.HashMap<>();
 
                 @Override
                 public void write(ConfigDocument d) {
@@ -289,7 +295,8 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
                                     st.executeUpdate();
                                 }
                             }
-                            case EXTERNAL_SERVICE -> writeExternalService(c, ext, d, warn);
+                            case EXTERNAL_SERVICE -> writeExternalService(c, ext, d,
+                                    seen.merge(d.matchKey(), 1, Integer::sum) - 1, warn);
                             case GLOBAL_SETTINGS -> insertSettings(c, null, null, d.contents());
                             case ORG_SETTINGS, USER_SETTINGS -> {
                                 Integer id = subjectId(c, d);
@@ -353,8 +360,8 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
         }
     }
 
-    private static void writeExternalService(Connection c, Set<String> cols, ConfigDocument d, Consumer<String> warn)
-            throws SQLException {
+    private static void writeExternalService(Connection c, Set<String> cols, ConfigDocument d, int occurrence,
+                                             Consumer<String> warn) throws SQLException {
         if (d.extra().containsKey(ConfigDocument.ATTR_NAMESPACE_USER)) {
             warn.accept(d.artifactName() + ": " + ApiBackend.namespacedSkipped(d));
             return;
@@ -363,9 +370,10 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
         String key = d.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "");
         Long id = null;
         try (PreparedStatement st = c.prepareStatement("SELECT id FROM external_services WHERE kind = ? "
-                + "AND display_name = ? AND deleted_at IS NULL ORDER BY id LIMIT 1")) {
+                + "AND display_name = ? AND deleted_at IS NULL ORDER BY id OFFSET ? LIMIT 1")) {
             st.setString(1, d.kind());
             st.setString(2, d.displayName());
+            st.setInt(3, occurrence);
             try (ResultSet rs = st.executeQuery()) {
                 if (rs.next()) {
                     id = rs.getLong(1);

@@ -44,8 +44,10 @@ final class GraphQlClient {
         boolean versionMismatch() {
             return messages.stream().anyMatch(m -> {
                 String l = m.toLowerCase(java.util.Locale.ROOT);
+                // settings: "update settings version mismatch"; site config: "someone else has already applied a
+                // newer edit" (older releases) or "site config has been modified by another request" (newer ones)
                 return l.contains("version mismatch") || l.contains("modified by another request")
-                        || l.contains("lastid");
+                        || l.contains("newer edit");
             });
         }
     }
@@ -115,7 +117,7 @@ final class GraphQlClient {
             int n = attempt;
             try (Response response = http.newCall(request).execute()) {
                 int code = response.code();
-                LOG.log(Level.DEBUG, () -> "POST " + url + " " + operation + " -> " + code + " in "
+                LOG.log(Level.DEBUG, () -> "POST " + instance() + "/.api/graphql " + operation + " -> " + code + " in "
                         + (System.nanoTime() - t0) / 1_000_000 + " ms (attempt " + n + ")");
                 if (code == 401) {
                     throw new StoreException("Sourcegraph at " + instance() + " answered 401 Unauthorized to "

@@ -1,5 +1,6 @@
 package dev.sgbackup.store.sourcegraph;
 
+import dev.sgbackup.IntegrityException;
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
@@ -123,19 +124,26 @@ public final class SourcegraphConfigStore implements DataStore {
         out.property(PROPERTY_SOURCE, backend.source());
         Set<String> names = new HashSet<>();
         int[] count = new int[1];
-        backend.read(doc -> {
+        backend.read(read -> {
             out.checkCancelled();
+            ConfigDocument doc = read;
             String artifact = doc.artifactName();
             if (!names.add(artifact)) {
-                throw new StoreException("two documents have the same name '" + artifact + "' (two code host "
-                        + "connections of one kind with the same display name?); rename one in Sourcegraph and back up again");
+                int n = 2;
+                while (!names.add(artifact + " #" + n)) {
+                    n++;
+                }
+                out.warn(artifact + " exists more than once; this one is backed up as '" + artifact + " #" + n
+                        + "', and restores match connections of one kind and display name in order");
+                artifact = artifact + " #" + n;
+                doc = doc.withName(artifact);
             }
             List<String> redacted = List.of();
             if (!doc.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "").isEmpty()) {
                 out.warn(artifact + " is encrypted with the source instance's keyring key '"
                         + doc.extra().get(ConfigDocument.ATTR_ENCRYPTION_KEY_ID)
                         + "'; the restore target needs the same encryption keys");
-            } else {
+            } else if (doc.mayBeRedacted()) {
                 try {
                     redacted = Secrets.redactedPointers(doc.contents());
                 } catch (IllegalArgumentException e) {
@@ -147,7 +155,8 @@ public final class SourcegraphConfigStore implements DataStore {
             }
             count[0]++;
             int n = redacted.size();
-            LOG.log(System.Logger.Level.DEBUG, () -> "backed up " + artifact + " (" + n + " redacted values)");
+            String logged = artifact;
+            LOG.log(System.Logger.Level.DEBUG, () -> "backed up " + logged + " (" + n + " redacted values)");
         });
         LOG.log(System.Logger.Level.INFO, () -> name + ": backed up " + count[0] + " configuration documents of Sourcegraph " + version);
     }
@@ -204,14 +213,26 @@ public final class SourcegraphConfigStore implements DataStore {
         if (in.options().dryRun()) {
             return;
         }
+        List<String> written = new ArrayList<>();
         try (Backend.Writer w = backend.writer(in::warn)) {
             for (ArtifactInfo a : in.artifacts()) {
                 in.checkCancelled();
                 ConfigDocument d = document(a, read(in, a), null);
                 String text = substitute(d, null);
-                w.write(new ConfigDocument(d.type(), d.subject(), d.kind(), d.displayName(), text, d.extra()));
+                w.write(d.withContents(text));
+                written.add(d.artifactName());
             }
             w.commit();
+        } catch (RuntimeException | IOException e) {
+            if (backend.transactional() || written.isEmpty()) {
+                throw e; // nothing was changed
+            }
+            // the API has no transactions: say exactly what the target already holds
+            String msg = e.getMessage() + "; the target already has " + written.size() + " of "
+                    + in.artifacts().size() + " documents restored (" + String.join(", ", written)
+                    + "); fix the cause and run the restore again: it updates, never duplicates";
+            throw e instanceof dev.sgbackup.CancelledException ? new dev.sgbackup.CancelledException(msg, e)
+                    : e instanceof IntegrityException ? new IntegrityException(msg, e) : new StoreException(msg, e);
         }
     }
 
@@ -223,7 +244,7 @@ public final class SourcegraphConfigStore implements DataStore {
 
     private ConfigDocument document(ArtifactInfo a, String contents, CheckReport report) {
         try {
-            return ConfigDocument.fromAttributes(a.attributes(), contents);
+            return ConfigDocument.fromAttributes(a.name(), a.attributes(), contents);
         } catch (IllegalArgumentException e) {
             if (report == null) {
                 throw new StoreException(a.name() + ": " + e.getMessage());
@@ -234,8 +255,8 @@ public final class SourcegraphConfigStore implements DataStore {
     }
 
     private static List<String> redactedIn(ConfigDocument d, CheckReport report) {
-        if (!d.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "").isEmpty()) {
-            return List.of(); // ciphertext: nothing to scan
+        if (!d.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "").isEmpty() || !d.mayBeRedacted()) {
+            return List.of(); // ciphertext, or settings (never redacted): nothing to scan
         }
         try {
             return Secrets.redactedPointers(d.contents());
@@ -476,6 +497,9 @@ public final class SourcegraphConfigStore implements DataStore {
 
         /** {@code api} or {@code database}. */
         String source();
+
+        /** True when a failed restore leaves the target as it was (one database transaction). */
+        boolean transactional();
 
         String version();
 

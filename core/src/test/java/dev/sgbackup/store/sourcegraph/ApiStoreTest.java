@@ -361,6 +361,7 @@ class ApiStoreTest {
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining(GITHUB + ": Sourcegraph rejected AddExternalService: unable to write external "
                         + "service config as it contains redacted fields")
+                .hasMessageContaining("the target already has 1 of 7 documents restored (site-config)")
                 .hasMessageNotContaining("ghp_FAKE");
     }
 
@@ -543,5 +544,17 @@ class ApiStoreTest {
             assertThat(lines).noneMatch(l -> l.contains(s));
             assertThat(messages).noneMatch(l -> l.contains(s));
         }
+    }
+
+    @Test
+    void theEndpointMayHaveABasePathAndNeverShowsUserInfo() {
+        GraphQlClient c = new GraphQlClient(new okhttp3.OkHttpClient(),
+                okhttp3.HttpUrl.get("https://admin:pw@sg.acme.test/sourcegraph/?x=1"), TOKEN, null, 1,
+                java.time.Duration.ZERO, Redactor.none());
+        assertThat(c.url().toString()).isEqualTo("https://admin:pw@sg.acme.test/sourcegraph/.api/graphql");
+        assertThat(c.instance()).isEqualTo("https://sg.acme.test/sourcegraph");
+        assertThat(c.toString()).doesNotContain(TOKEN).doesNotContain("pw");
+        assertThatThrownBy(() -> SourcegraphConfigStore.api(java.net.URI.create("sg.acme.test")).token(TOKEN).build())
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("not an http(s) URL");
     }
 }

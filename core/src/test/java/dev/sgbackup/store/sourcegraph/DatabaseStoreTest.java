@@ -30,7 +30,9 @@ class DatabaseStoreTest {
 
     @BeforeAll
     static void start() throws Exception {
-        pg = EmbeddedPostgres.builder().setServerConfig("app.current_tenant", "1").start();
+        // a scratch server: durability settings off, so CREATE DATABASE ... TEMPLATE and loads are quick
+        pg = EmbeddedPostgres.builder().setServerConfig("app.current_tenant", "1").setServerConfig("fsync", "off")
+                .setServerConfig("synchronous_commit", "off").setServerConfig("full_page_writes", "off").start();
         try (Connection c = pg.getPostgresDatabase().getConnection(); Statement st = c.createStatement()) {
             st.execute("CREATE DATABASE sg511");
             st.execute("CREATE DATABASE sg321");
@@ -277,5 +279,28 @@ class DatabaseStoreTest {
         } finally {
             api.stop();
         }
+    }
+
+    @Test
+    void codeHostsSharingKindAndNameAreKeptApartAndMatchedInOrder() throws Exception {
+        String db = fresh("sg511");
+        exec(db, "INSERT INTO external_services (kind, display_name, config) VALUES ('GITHUB', 'GitHub', '{\"n\": 1}')");
+        exec(db, "INSERT INTO external_services (kind, display_name, config) VALUES ('GITHUB', 'GitHub', '{\"n\": 2}')");
+        // settings are never redacted by Sourcegraph: a value that reads REDACTED is just a value
+        exec(db, "INSERT INTO settings (contents) VALUES ('{\"motd\": [\"REDACTED\"]}')");
+        MemoryIo io = new MemoryIo();
+        store(db).build().backup(io.output());
+        assertThat(io.artifacts).extracting(ArtifactInfo::name).containsExactly("external-services/GITHUB/GitHub",
+                "external-services/GITHUB/GitHub #2", "global-settings");
+        assertThat(io.artifacts.get(1).attributes()).containsEntry("displayName", "GitHub");
+        assertThat(io.artifacts.get(2).attributes()).containsEntry("redactedPointers", "[]");
+        assertThat(io.warnings).anyMatch(w -> w.contains("more than once"));
+
+        String target = fresh("sg511");
+        store(target).build().restore(io.input(RestoreOptions.defaults()));
+        exec(target, "UPDATE external_services SET config = '{}'");
+        store(target).build().restore(io.input(RestoreOptions.defaults()));
+        assertThat(rows(target, "SELECT display_name, config FROM external_services ORDER BY id"))
+                .containsExactly(List.of("GitHub", "{\"n\": 1}"), List.of("GitHub", "{\"n\": 2}"));
     }
 }

@@ -24,15 +24,19 @@ import dev.sgbackup.store.Stores;
 import dev.sgbackup.store.postgres.PostgresStore;
 import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
+import java.io.Console;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The reference CLI: {@code java -jar sgbackup.jar COMMAND [OPTIONS]}. Uses only the public API.
@@ -43,12 +47,15 @@ public final class Main {
     static final String USAGE = """
             usage: sgbackup COMMAND [OPTIONS]
               plan    STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [PG_OPTIONS]
-              backup  STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [PG_OPTIONS]
+              backup  STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [--encrypt] [PG_OPTIONS]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID
               restore --from SINK_URI --backup ID STORES [--secrets FILE] [--replace] [--dry-run]
               delete  --from SINK_URI --backup ID
+              prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
+                      [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run]
+                      (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h)
             STORES: --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API,
                     token from SRC_ACCESS_TOKEN; store name "config")
                     and/or --postgres NAME=JDBC_URL ... (e.g. frontend=jdbc:postgresql://db:5432/sg?user=sg;
@@ -57,6 +64,8 @@ public final class Main {
             --secrets FILE: values for secrets the API redacted, and overrides for the new instance:
                     {"<artifact name>": {"<JSON pointer>": "<value>"}}, e.g. {"site-config": {"/externalURL": "..."}}
             SINK_URI: file:///abs/path, s3://bucket/prefix, gs://bucket/prefix
+            --encrypt: AES-256-GCM with a passphrase from SGBACKUP_PASSPHRASE (or a prompt on a terminal);
+              show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE
             options for every command: --debug (stack traces on errors)""";
 
     private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph", "--postgres");
@@ -67,6 +76,9 @@ public final class Main {
     private final PrintStream err;
     private final boolean terminal;
     private boolean debug;
+    /** The environment; tests replace it. */
+    Function<String, String> env = System::getenv;
+    static final String PASSPHRASE_ENV = "SGBACKUP_PASSPHRASE";
 
     Main(PrintStream out, PrintStream err, boolean terminal) {
         this.out = out;
@@ -87,12 +99,14 @@ public final class Main {
         }, "sgbackup-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         int code = new Main(System.out, System.err, System.console() != null).run(argv);
+        System.out.flush();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
-            // already shutting down
+            // Ctrl-C: the JVM is already shutting down and exits (status 130) once the hook's join returns;
+            // calling System.exit here would block until the hook gives up.
+            return;
         }
-        System.out.flush();
         System.exit(code);
     }
 
@@ -106,12 +120,13 @@ public final class Main {
             }
             return switch (argv[0]) {
                 case "plan" -> plan(parse(argv, Set.of("--to", "--compression"), Set.of()));
-                case "backup" -> backup(parse(argv, Set.of("--to", "--compression"), Set.of()));
+                case "backup" -> backup(parse(argv, Set.of("--to", "--compression"), Set.of("--encrypt")));
                 case "list" -> list(parse(argv, Set.of("--from"), Set.of("--json")));
                 case "show" -> show(parse(argv, Set.of("--from", "--backup"), Set.of("--json")));
                 case "verify" -> verify(parse(argv, Set.of("--from", "--backup"), Set.of()));
                 case "restore" -> restore(parse(argv, Set.of("--from", "--backup", "--secrets"), Set.of("--replace", "--dry-run")));
                 case "delete" -> delete(parse(argv, Set.of("--from", "--backup"), Set.of()));
+                case "prune" -> prune(parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES));
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
             };
         } catch (Args.UsageException e) {
@@ -220,7 +235,45 @@ public final class Main {
                 throw new Args.UsageException(e.getMessage());
             }
         }
+        b.encryption(encryption(a));
         return b.build();
+    }
+
+    /**
+     * backup: only with --encrypt, from SGBACKUP_PASSPHRASE or a prompt (typed twice). Other commands: from
+     * SGBACKUP_PASSPHRASE when set (needed to read an encrypted backup), never prompted.
+     */
+    private Encryption encryption(Args a) {
+        String fromEnv = env.apply(PASSPHRASE_ENV);
+        boolean backup = a.command.equals("backup");
+        if (backup && !a.has("--encrypt")) {
+            return null;
+        }
+        if (fromEnv != null && !fromEnv.isEmpty()) {
+            return Encryption.passphrase(fromEnv);
+        }
+        if (!backup) {
+            return null;
+        }
+        Console console = terminal ? System.console() : null;
+        if (console == null) {
+            throw new Args.UsageException("--encrypt needs a passphrase: set " + PASSPHRASE_ENV + " or run on a terminal to be asked for one");
+        }
+        char[] first = console.readPassword("passphrase for the new backup: ");
+        char[] second = console.readPassword("repeat the passphrase: ");
+        try {
+            if (first == null || second == null || !Arrays.equals(first, second)) {
+                throw new Args.UsageException("the passphrases do not match");
+            }
+            return Encryption.passphrase(first);
+        } finally {
+            if (first != null) {
+                Arrays.fill(first, '\0');
+            }
+            if (second != null) {
+                Arrays.fill(second, '\0');
+            }
+        }
     }
 
     private List<DataStore> requireStores(Args a) {
@@ -271,8 +324,9 @@ public final class Main {
             out.println(json(arr));
         } else {
             for (BackupSummary b : all) {
-                out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " " + b.storedSize() + " "
-                        + String.join(",", b.stores()));
+                // an encrypted backup's stores are in its sealed manifest part; SIZE is what the sink holds for it
+                out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " "
+                        + b.storedSize() + " " + (b.encrypted() ? "(encrypted)" : String.join(",", b.stores())));
             }
         }
         return 0;
@@ -358,6 +412,13 @@ public final class Main {
         sg.delete(id);
         out.println("deleted " + id);
         return 0;
+    }
+
+    private int prune(Args a) {
+        String from = a.required("--from");
+        var retention = PruneCommand.retention(a); // usage errors before the sink is opened
+        var grace = PruneCommand.grace(a);
+        return PruneCommand.run(engine(from, a), retention, grace, a.has("--dry-run"), out, err);
     }
 
     // ---------------------------------------------------------------- JSON
