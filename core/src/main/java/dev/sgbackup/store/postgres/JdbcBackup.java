@@ -20,7 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyManager;
 
 /**
  * The pure-JDBC backup: one REPEATABLE READ READ ONLY snapshot shared by every connection through
@@ -64,13 +63,12 @@ final class JdbcBackup {
     }
 
     /** Copies {@code tables} (in the snapshot held by {@code main}) into artifacts, in parallel. */
-    static void copyTables(ConnectionSpec spec, Connection main, String snapshot, String tenant,
-                           List<PgSchema.Table> tables, BackupOutput out) throws IOException {
-        List<PgSchema.Table> order = new ArrayList<>(tables);
+    static Map<String, Long> copyTables(ConnectionSpec spec, Connection main, String snapshot, String tenant,
+                                        List<PgSchema.Table> tables, long splitBytes, BackupOutput out) throws IOException {
+        Map<String, Long> rowCounts = new ConcurrentHashMap<>();
         Map<String, Long> sizes = relationSizes(main);
-        order.sort(Comparator.comparing((PgSchema.Table t) -> -sizes.getOrDefault(t.qualified(), 0L))
-                .thenComparing(PgSchema.Table::qualified));
-        ConcurrentLinkedQueue<PgSchema.Table> queue = new ConcurrentLinkedQueue<>(order);
+        List<Chunk> order = chunks(main, tables, sizes, out.parallelism(), splitBytes);
+        ConcurrentLinkedQueue<Chunk> queue = new ConcurrentLinkedQueue<>(order);
         int workers = Math.max(1, Math.min(out.parallelism(), order.size()));
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "sgbackup-pg-copy");
@@ -96,10 +94,10 @@ final class JdbcBackup {
                 }
                 Connection conn = c;
                 futures.add(pool.submit(() -> {
-                    PgSchema.Table t;
-                    while ((t = queue.poll()) != null) {
+                    Chunk ch;
+                    while ((ch = queue.poll()) != null) {
                         out.checkCancelled();
-                        copyOne(conn, t, out);
+                        rowCounts.merge(ch.table().qualified(), copyOne(conn, ch, out), Long::sum);
                     }
                     return null;
                 }));
@@ -123,6 +121,7 @@ final class JdbcBackup {
                     throw new StoreException("backup of " + spec.where() + " failed: " + cause, cause);
                 }
             }
+            return new java.util.TreeMap<>(rowCounts);
         } finally {
             pool.shutdownNow();
             for (Connection c : extra) {
@@ -135,18 +134,99 @@ final class JdbcBackup {
         }
     }
 
-    private static void copyOne(Connection c, PgSchema.Table t, BackupOutput out) throws IOException {
+    /** A table, or one block range of a large table ({@code parts} > 1). Blocks: [from, to), -1 = open. */
+    record Chunk(PgSchema.Table table, int part, int parts, long fromBlock, long toBlock, long bytes) {
+        String artifactName() {
+            return parts == 1 ? table.qualified() : table.qualified() + "#" + part;
+        }
+    }
+
+    /** Default bytes of heap per part worth a connection of its own (smaller tables are never split). */
+    static final long SPLIT_BYTES = 256L << 20;
+
+    /**
+     * The work list, largest first. A table of at least twice {@code splitBytes} is split into block (ctid)
+     * ranges read by different connections of the same snapshot, when the server scans TID ranges (14+).
+     */
+    static List<Chunk> chunks(Connection c, List<PgSchema.Table> tables, Map<String, Long> sizes, int parallelism,
+                              long splitBytes) {
+        long blockSize = 8192;
+        int server = 0;
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT current_setting('block_size')::bigint, current_setting('server_version_num')::int")) {
+            rs.next();
+            blockSize = rs.getLong(1);
+            server = rs.getInt(2);
+        } catch (SQLException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no block size: " + e.getMessage());
+        }
+        Map<String, Long> heap = heapSizes(c);
+        List<Chunk> out = new ArrayList<>();
+        for (PgSchema.Table t : tables) {
+            long bytes = heap.getOrDefault(t.qualified(), 0L);
+            int parts = server >= 140000 && parallelism > 1 ? (int) Math.min(parallelism, bytes / splitBytes) : 1;
+            if (parts <= 1) {
+                out.add(new Chunk(t, 1, 1, -1, -1, sizes.getOrDefault(t.qualified(), 0L)));
+                continue;
+            }
+            long blocks = bytes / blockSize;
+            long per = (blocks + parts - 1) / parts;
+            for (int i = 0; i < parts; i++) {
+                long from = i == 0 ? -1 : i * per;
+                long to = i == parts - 1 ? -1 : (i + 1) * per; // the last range is open: rows of later blocks too
+                out.add(new Chunk(t, i + 1, parts, from, to, per * blockSize));
+            }
+        }
+        out.sort(Comparator.comparing((Chunk ch) -> -ch.bytes()).thenComparing(Chunk::artifactName));
+        return out;
+    }
+
+    private static Map<String, Long> heapSizes(Connection c) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT n.nspname || '.' || c.relname, pg_relation_size(c.oid)"
+                     + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'")) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getLong(2));
+            }
+        } catch (SQLException e) {
+            LOG.log(System.Logger.Level.DEBUG, "no heap sizes: " + e.getMessage());
+        }
+        return out;
+    }
+
+    private static long copyOne(Connection c, Chunk ch, BackupOutput out) throws IOException {
+        PgSchema.Table t = ch.table();
         List<String> cols = t.copyColumns();
-        Map<String, String> attrs = new ConcurrentHashMap<>();
-        attrs.put("columns", String.join(",", cols));
-        attrs.put("format", FORMAT);
-        String sql = "COPY " + t.sql() + " (" + String.join(", ", cols.stream().map(PgSchema::quote).toList())
-                + ") TO STDOUT";
-        BackupOutput.ArtifactStream s = out.artifact(t.qualified(), attrs);
-        boolean ok = false;
+        Map<String, String> attrs = new LinkedHashMap<>();
         try {
-            long rows = c.unwrap(PGConnection.class).getCopyAPI().copyOut(sql, s);
-            attrs.put("rows", Long.toString(rows));
+            attrs.put("columns", PgSchema.JSON.writeValueAsString(cols));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        attrs.put("format", FORMAT);
+        String colList = String.join(", ", cols.stream().map(PgSchema::quote).toList());
+        String sql;
+        if (ch.parts() == 1) {
+            sql = "COPY " + t.sql() + " (" + colList + ") TO STDOUT";
+        } else {
+            attrs.put("table", t.qualified());
+            attrs.put("part", Integer.toString(ch.part()));
+            attrs.put("parts", Integer.toString(ch.parts()));
+            List<String> where = new ArrayList<>();
+            if (ch.fromBlock() >= 0) {
+                where.add("ctid >= '(" + ch.fromBlock() + ",0)'::tid");
+            }
+            if (ch.toBlock() >= 0) {
+                where.add("ctid < '(" + ch.toBlock() + ",0)'::tid");
+            }
+            sql = "COPY (SELECT " + colList + " FROM " + t.sql() + " WHERE " + String.join(" AND ", where) + ") TO STDOUT";
+        }
+        BackupOutput.ArtifactStream s = out.artifact(ch.artifactName(), attrs);
+        boolean ok = false;
+        long rows = -1;
+        try {
+            rows = c.unwrap(PGConnection.class).getCopyAPI().copyOut(sql, s);
             ok = true;
         } catch (SQLException e) {
             throw new StoreException(copyError(t, e), e);
@@ -157,7 +237,8 @@ final class JdbcBackup {
                 s.abort();
             }
         }
-        LOG.log(System.Logger.Level.DEBUG, "copied " + t.qualified() + " (" + attrs.get("rows") + " rows)");
+        LOG.log(System.Logger.Level.DEBUG, "copied " + ch.artifactName() + " (" + rows + " rows)");
+        return rows;
     }
 
     static String copyError(PgSchema.Table t, SQLException e) {

@@ -31,6 +31,8 @@ import org.postgresql.copy.CopyManager;
 final class JdbcRestore {
     private static final System.Logger LOG = System.getLogger(JdbcRestore.class.getName());
 
+    private static final long INDEX_MEMORY_KB = 256 * 1024;
+
     private final ConnectionSpec spec;
     private final String store;
 
@@ -39,13 +41,31 @@ final class JdbcRestore {
         this.store = store;
     }
 
-    /** What the backup holds: table name to artifact, in artifact order. */
-    static Map<String, ArtifactInfo> tables(StoreBackup backup) {
-        Map<String, ArtifactInfo> out = new LinkedHashMap<>();
+    /** What the backup holds: table name to its artifacts (a large table may come in parts), in part order. */
+    static Map<String, List<ArtifactInfo>> tables(StoreBackup backup) {
+        Map<String, List<ArtifactInfo>> out = new LinkedHashMap<>();
         for (ArtifactInfo a : backup.artifacts()) {
-            out.put(a.name(), a);
+            out.computeIfAbsent(a.attributes().getOrDefault("table", a.name()), k -> new ArrayList<>()).add(a);
+        }
+        for (List<ArtifactInfo> parts : out.values()) {
+            parts.sort(java.util.Comparator.comparingInt(a -> Integer.parseInt(a.attributes().getOrDefault("part", "1"))));
         }
         return out;
+    }
+
+    /** The column list of an artifact: a JSON array (or, from older writers, comma-separated). */
+    static List<String> columns(ArtifactInfo a) {
+        String v = a.attributes().getOrDefault("columns", "");
+        if (v.startsWith("[")) {
+            try {
+                List<String> out = new ArrayList<>();
+                PgSchema.JSON.readTree(v).forEach(n -> out.add(n.asText()));
+                return out;
+            } catch (IOException e) {
+                throw new IntegrityException("artifact " + a.name() + " has an unreadable column list: " + e.getMessage(), e);
+            }
+        }
+        return List.of(v.split(","));
     }
 
     /** What the checks found out, for the restore itself. */
@@ -195,12 +215,16 @@ final class JdbcRestore {
                 return;
             }
             String current = "preparing";
+            long tStart = System.nanoTime();
             c.setAutoCommit(false);
             try {
-                Map<String, ArtifactInfo> artifacts = tables(backup);
+                Map<String, List<ArtifactInfo>> artifacts = tables(backup);
                 List<String> order = target.fkOrder(artifacts.keySet());
                 try (Statement st = c.createStatement()) {
                     st.execute("SET LOCAL row_security = off");
+                    // index rebuilds after the load sort in memory rather than on disk (never lowered)
+                    st.execute("SELECT set_config('maintenance_work_mem', '" + INDEX_MEMORY_KB + "kB', true) FROM pg_settings"
+                            + " WHERE name = 'maintenance_work_mem' AND setting::bigint < " + INDEX_MEMORY_KB);
                     JdbcBackup.setTenant(st, backup.properties().get(PostgresStore.PROP_TENANT));
                     if (pf.replica()) {
                         st.execute("SET LOCAL session_replication_role = replica");
@@ -217,30 +241,33 @@ final class JdbcRestore {
                 }
                 List<String> indexes = pf.owner() ? dropSecondaryIndexes(c, target, order) : List.of();
                 CopyManager cm = c.unwrap(PGConnection.class).getCopyAPI();
+                JsonNode rowCounts = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
                 for (String t : order) {
                     in.checkCancelled();
                     current = t;
-                    ArtifactInfo a = artifacts.get(t);
                     PgSchema.Table tab = target.tables.get(t);
-                    List<String> cols = List.of(a.attributes().getOrDefault("columns", "").split(","));
-                    String sql = "COPY " + tab.sql() + " (" + String.join(", ", cols.stream().map(PgSchema::quote).toList())
-                            + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
-                    long rows;
-                    try (InputStream is = in.open(a)) {
-                        rows = cm.copyIn(sql, is);
+                    long rows = 0;
+                    for (ArtifactInfo a : artifacts.get(t)) {
+                        String sql = "COPY " + tab.sql() + " (" + String.join(", ", columns(a).stream().map(PgSchema::quote).toList())
+                                + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
+                        try (InputStream is = in.open(a)) {
+                            rows += cm.copyIn(sql, is);
+                        }
                     }
-                    String want = a.attributes().get("rows");
+                    String want = rowCounts.has(t) ? rowCounts.get(t).asText() : null;
                     if (want != null && Long.parseLong(want) != rows) {
                         throw new IntegrityException("table " + t + ": the backup recorded " + want + " rows but "
                                 + rows + " were read");
                     }
                 }
+                long tLoaded = System.nanoTime();
                 current = "recreating indexes";
                 try (Statement st = c.createStatement()) {
                     for (String def : indexes) {
                         st.execute(def);
                     }
                 }
+                long tIndexed = System.nanoTime();
                 current = "checking foreign keys";
                 if (pf.replica()) {
                     checkForeignKeys(c, target, artifacts.keySet());
@@ -251,10 +278,15 @@ final class JdbcRestore {
                         }
                     }
                 }
+                long tChecked = System.nanoTime();
                 current = "setting sequences";
                 setSequences(c, target, backup, artifacts.keySet());
                 current = "commit";
                 c.commit();
+                long tCommitted = System.nanoTime();
+                LOG.log(System.Logger.Level.DEBUG, () -> String.format("restore of %s: load %.1f s, %d indexes %.1f s,"
+                        + " foreign keys %.1f s, sequences and commit %.1f s", store, (tLoaded - tStart) / 1e9,
+                        indexes.size(), (tIndexed - tLoaded) / 1e9, (tChecked - tIndexed) / 1e9, (tCommitted - tChecked) / 1e9));
             } catch (SQLException | IOException | RuntimeException e) {
                 rollback(c);
                 throw failure(current, e);
@@ -270,6 +302,14 @@ final class JdbcRestore {
         } catch (SQLException e) {
             throw new StoreException("restore of " + store + " into " + spec.where() + " failed before writing: "
                     + spec.redactSecret(e.getMessage()), e);
+        }
+    }
+
+    private static JsonNode readJson(String json) {
+        try {
+            return json == null ? PgSchema.JSON.createObjectNode() : PgSchema.JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IntegrityException("the backup's row counts cannot be read: " + e.getMessage(), e);
         }
     }
 

@@ -48,6 +48,7 @@ public final class PostgresStore implements DataStore {
     static final String PROP_SERVER = "server.version";
     static final String PROP_SG_VERSION = "sourcegraph.version";
     static final String PROP_TENANT = "sourcegraph.tenant";
+    static final String PROP_ROWS = "rows";
 
     /** How to back up: with {@code pg_dump}, over JDBC, or pg_dump when usable and JDBC otherwise (default). */
     public enum Mode { AUTO, JDBC, PG_DUMP }
@@ -96,6 +97,7 @@ public final class PostgresStore implements DataStore {
     private final SourcegraphCatalog catalog;
     private final Path binDir;
     private final int restoreJobs;
+    private final long splitBytes;
 
     private PostgresStore(Builder b) {
         this.name = b.name;
@@ -105,6 +107,7 @@ public final class PostgresStore implements DataStore {
         this.catalog = SourcegraphCatalog.standard();
         this.binDir = b.binDir;
         this.restoreJobs = b.restoreJobs;
+        this.splitBytes = b.splitBytes;
         this.categories.forEach(catalog::category);
     }
 
@@ -123,6 +126,7 @@ public final class PostgresStore implements DataStore {
         private Duration connectTimeout = Duration.ofSeconds(ConnectionSpec.DEFAULT_CONNECT_TIMEOUT_SECONDS);
         private Path binDir;
         private int restoreJobs = 1;
+        private long splitBytes = JdbcBackup.SPLIT_BYTES;
 
         private Builder(String name, String url) {
             if (name == null || !NAME.matcher(name).matches()) {
@@ -169,6 +173,18 @@ public final class PostgresStore implements DataStore {
             return this;
         }
 
+        /**
+         * JDBC backups copy a table of at least twice this much heap in block ranges on several connections of the
+         * same snapshot (PostgreSQL 14+, parallelism above 1). Default 256 MiB.
+         */
+        public Builder splitBytes(long bytes) {
+            if (bytes < 8192) {
+                throw new InvalidInputException("splitBytes must be at least one block (8192), was " + bytes);
+            }
+            this.splitBytes = bytes;
+            return this;
+        }
+
         public PostgresStore build() {
             return new PostgresStore(this);
         }
@@ -212,8 +228,43 @@ public final class PostgresStore implements DataStore {
             if (spec.passwordInUrl()) {
                 report.warn(name, "the JDBC URL contains a password; prefer password(), PGPASSWORD or ~/.pgpass");
             }
+            checkReadable(c, report);
         } catch (SQLException | RuntimeException e) {
             report.error(name, e.getMessage());
+        }
+    }
+
+    /** Every selected table readable, and none filtered by row-level security for this role. */
+    private void checkReadable(Connection c, CheckReport report) throws SQLException {
+        PgSchema schema = PgSchema.read(c);
+        checkReadable(c, schema, select(c, schema), report);
+    }
+
+    private void checkReadable(Connection c, PgSchema schema, Selection sel, CheckReport report) throws SQLException {
+        boolean exempt;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")) {
+            exempt = rs.next() && rs.getBoolean(1);
+        }
+        for (String t : sel.tables()) {
+            PgSchema.Table tab = schema.tables.get(t);
+            try (var ps = c.prepareStatement("SELECT has_table_privilege(?::regclass, 'SELECT'),"
+                    + " pg_has_role(current_user, ?, 'USAGE')")) {
+                ps.setString(1, tab.sql());
+                ps.setString(2, tab.owner());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    boolean owner = rs.getBoolean(2);
+                    if (!rs.getBoolean(1)) {
+                        report.error(name, "no permission to read table " + t + ": GRANT SELECT ON " + t
+                                + " to this role, or connect as its owner (" + tab.owner() + ")");
+                    } else if (tab.rowSecurity() && !exempt && (!owner || tab.forceRowSecurity())) {
+                        report.error(name, "table " + t + " has row-level security and this role is subject to it, so"
+                                + " rows could be missed: connect as its owner (" + tab.owner() + "), a superuser or a"
+                                + " role with BYPASSRLS (ALTER ROLE ... BYPASSRLS)");
+                    }
+                }
+            }
         }
     }
 
@@ -318,6 +369,21 @@ public final class PostgresStore implements DataStore {
             String snapshot = JdbcBackup.beginSnapshot(c, null);
             PgSchema schema = PgSchema.read(c);
             Selection sel = select(c, schema);
+            CheckReport readable = new CheckReport();
+            checkReadable(c, schema, sel, readable);
+            for (PgSchema.Sequence q : schema.sequences) {
+                try (var ps = c.prepareStatement("SELECT has_sequence_privilege(?::regclass, 'SELECT')")) {
+                    ps.setString(1, q.sql());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        if (!rs.getBoolean(1) && jdbc) {
+                            readable.error(name, "no permission to read sequence " + q.qualified() + ": GRANT SELECT ON SEQUENCE "
+                                    + q.qualified() + " to this role, or connect as its owner");
+                        }
+                    }
+                }
+            }
+            readable.throwIfFailed();
             String tenant = schema.usesTenantSetting ? tenant(c, schema) : null;
             if (tenant != null) {
                 try (Statement st = c.createStatement()) {
@@ -351,7 +417,10 @@ public final class PostgresStore implements DataStore {
                 out.property("format", JdbcBackup.FORMAT);
                 out.property(PROP_SEQUENCES, JdbcBackup.sequences(c, schema));
                 List<PgSchema.Table> tables = sel.tables().stream().map(schema.tables::get).toList();
-                JdbcBackup.copyTables(spec, c, snapshot, tenant, tables, out);
+                Map<String, Long> rows = JdbcBackup.copyTables(spec, c, snapshot, tenant, tables, splitBytes, out);
+                var json = PgSchema.JSON.createObjectNode();
+                rows.forEach(json::put);
+                out.property(PROP_ROWS, json.toString());
             } else {
                 out.property(PROP_STRATEGY, "pg_dump");
                 c.rollback();

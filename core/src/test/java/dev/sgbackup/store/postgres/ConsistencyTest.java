@@ -26,6 +26,17 @@ class ConsistencyTest {
 
     @Test
     void concurrentTransfersKeepTheSumAndIdsAreGapFree() throws Exception {
+        run(JdbcBackup.SPLIT_BYTES);
+    }
+
+    @Test
+    void tablesSplitInBlockRangesAcrossConnectionsStayConsistent() throws Exception {
+        MemoryBackup out = run(2L << 20);
+        assertThat(out.artifacts).anySatisfy(a -> assertThat(a.name()).isEqualTo("public.acc_a#3"));
+        assertThat(out.artifacts.stream().filter(a -> "public.acc_a".equals(a.attributes().get("table"))).count()).isEqualTo(3);
+    }
+
+    MemoryBackup run(long splitBytes) throws Exception {
         String src = TestPg.emptyDb();
         TestPg.exec(src, SCHEMA);
         AtomicBoolean stop = new AtomicBoolean();
@@ -72,7 +83,7 @@ class ConsistencyTest {
         Thread.sleep(300);
         MemoryBackup out = new MemoryBackup(3);
         long before = transfers.get();
-        PostgresStore.builder("db", TestPg.url(src)).mode(PostgresStore.Mode.JDBC).build().backup(out);
+        PostgresStore.builder("db", TestPg.url(src)).mode(PostgresStore.Mode.JDBC).splitBytes(splitBytes).build().backup(out);
         long during = transfers.get() - before;
         stop.set(true);
         for (Thread t : writers) {
@@ -94,6 +105,11 @@ class ConsistencyTest {
                 assertThat(rs.getLong(2)).isEqualTo(1);
                 assertThat(rs.getLong(3)).as("ids form a gap-free prefix").isEqualTo(rs.getLong(1));
             }
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM acc_a")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(60000);
+            }
         }
+        return out;
     }
 }

@@ -176,6 +176,26 @@ class JdbcRestoreGuardsTest {
     }
 
     @Test
+    void backupAsARoleSubjectToRowLevelSecurityIsRefusedNamingTheTable() throws Exception {
+        String src = source();
+        TestPg.exec(src, "ALTER TABLE child ENABLE ROW LEVEL SECURITY",
+                "CREATE POLICY only_some ON child USING (id < 10)",
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reader') THEN"
+                        + " CREATE ROLE reader LOGIN; END IF; END $$",
+                "GRANT SELECT ON parent, child TO reader");
+        String url = "jdbc:postgresql://localhost:" + TestPg.port() + "/" + src + "?user=reader";
+        PostgresStore store = PostgresStore.builder("db", url).mode(PostgresStore.Mode.JDBC).build();
+        CheckReport r = new CheckReport();
+        store.checkBackup(r);
+        assertThat(r.toString()).contains("public.child has row-level security").contains("BYPASSRLS")
+                .contains("no permission to read table public.audit");
+        // and the backup itself never silently copies the filtered rows
+        assertThatThrownBy(() -> store.backup(new MemoryBackup(1))).isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("public.child has row-level security")
+                .hasMessageContaining("no permission to read sequence public.audit_id_seq");
+    }
+
+    @Test
     void unselectedTableReferencingASelectedOneIsRefused() throws Exception {
         String src = source();
         MemoryBackup out = backup(src);

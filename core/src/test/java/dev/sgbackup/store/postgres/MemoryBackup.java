@@ -33,7 +33,8 @@ final class MemoryBackup implements BackupOutput {
     }
 
     @Override
-    public ArtifactStream artifact(String name, Map<String, String> attributes) {
+    public ArtifactStream artifact(String name, Map<String, String> attrs) {
+        Map<String, String> attributes = Map.copyOf(attrs); // as the engine does
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         return new ArtifactStream() {
             boolean done;
@@ -63,7 +64,6 @@ final class MemoryBackup implements BackupOutput {
                 String key = "data/" + artifacts.size() + "-" + name;
                 data.put(key, bytes);
                 String sha = sha(bytes);
-                // attributes are read when the artifact is finished (the store adds the row count last)
                 artifacts.add(new ArtifactInfo(name, key, bytes.length, sha, bytes.length, sha, List.of(),
                         new LinkedHashMap<>(attributes)));
             }

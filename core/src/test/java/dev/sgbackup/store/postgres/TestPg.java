@@ -132,6 +132,15 @@ final class TestPg {
         }
     }
 
+    /** A copy of database {@code template} (which must have no open connections). */
+    static String cloneDb(String template) throws SQLException {
+        String name = "t" + COUNTER.incrementAndGet() + "_" + ProcessHandle.current().pid();
+        synchronized (TestPg.class) {
+            exec("postgres", "CREATE DATABASE " + name + " TEMPLATE " + template);
+        }
+        return name;
+    }
+
     /** Runs an SQL file as one simple-protocol script, with app.current_tenant set as Sourcegraph 5.9+ needs. */
     static void load(String db, Path file) throws SQLException, IOException {
         // CREATE INDEX CONCURRENTLY cannot run in a multi-statement script; it makes no difference here

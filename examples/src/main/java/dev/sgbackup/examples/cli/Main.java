@@ -21,6 +21,7 @@ import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.store.Stores;
+import dev.sgbackup.store.postgres.PostgresStore;
 import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import dev.sgbackup.transform.Compression;
 import dev.sgbackup.transform.Encryption;
@@ -45,8 +46,8 @@ import java.util.function.Function;
 public final class Main {
     static final String USAGE = """
             usage: sgbackup COMMAND [OPTIONS]
-              plan    STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
-              backup  STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [--encrypt]
+              plan    STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [PG_OPTIONS]
+              backup  STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [--encrypt] [PG_OPTIONS]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID
@@ -57,6 +58,9 @@ public final class Main {
                       (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h)
             STORES: --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API,
                     token from SRC_ACCESS_TOKEN; store name "config")
+                    and/or --postgres NAME=JDBC_URL ... (e.g. frontend=jdbc:postgresql://db:5432/sg?user=sg;
+                    password from PGPASSWORD or ~/.pgpass; restore takes the strategy from the backup)
+            PG_OPTIONS: --postgres-mode pg_dump|jdbc|auto (default auto) --tables CATEGORY,... (e.g. users,orgs)
             --secrets FILE: values for secrets the API redacted, and overrides for the new instance:
                     {"<artifact name>": {"<JSON pointer>": "<value>"}}, e.g. {"site-config": {"/externalURL": "..."}}
             SINK_URI: file:///abs/path, s3://bucket/prefix, gs://bucket/prefix
@@ -64,7 +68,9 @@ public final class Main {
               show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE
             options for every command: --debug (stack traces on errors)""";
 
-    private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph");
+    private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph", "--postgres");
+    /** Backup-side options of the PostgreSQL stores; a restore takes both from the manifest. */
+    private static final Set<String> PG_BACKUP_FLAGS = Set.of("--postgres-mode", "--tables");
 
     private final PrintStream out;
     private final PrintStream err;
@@ -149,6 +155,9 @@ public final class Main {
         if (Set.of("plan", "backup", "restore").contains(argv[0])) {
             v.addAll(STORE_FLAGS);
         }
+        if (Set.of("plan", "backup").contains(argv[0])) {
+            v.addAll(PG_BACKUP_FLAGS);
+        }
         return Args.parse(argv, v, s);
     }
 
@@ -179,7 +188,40 @@ public final class Main {
         } else if (secrets != null) {
             throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
         }
+        stores.addAll(postgres(a));
         return stores;
+    }
+
+    /** --postgres NAME=JDBC_URL (repeatable) with --postgres-mode and --tables. */
+    private static List<DataStore> postgres(Args a) {
+        PostgresStore.Mode mode = PostgresStore.Mode.AUTO;
+        String m = a.one("--postgres-mode");
+        if (m != null) {
+            mode = switch (m) {
+                case "pg_dump" -> PostgresStore.Mode.PG_DUMP;
+                case "jdbc" -> PostgresStore.Mode.JDBC;
+                case "auto" -> PostgresStore.Mode.AUTO;
+                default -> throw new Args.UsageException("--postgres-mode takes pg_dump, jdbc or auto, got '" + m + "'");
+            };
+        }
+        Set<String> categories = new java.util.TreeSet<>();
+        String tables = a.one("--tables");
+        if (tables != null) {
+            for (String t : tables.split(",")) {
+                if (!t.isBlank()) {
+                    categories.add(t.trim());
+                }
+            }
+        }
+        Map<String, String> dbs = a.pairs("--postgres");
+        if (dbs.isEmpty() && (m != null || tables != null)) {
+            throw new Args.UsageException("--postgres-mode and --tables are for PostgreSQL stores: add --postgres NAME=JDBC_URL");
+        }
+        List<DataStore> out = new ArrayList<>();
+        for (Map.Entry<String, String> e : dbs.entrySet()) {
+            out.add(PostgresStore.builder(e.getKey(), e.getValue()).mode(mode).categories(categories).build());
+        }
+        return out;
     }
 
     private SgBackup engine(String uri, Args a) {
@@ -237,7 +279,7 @@ public final class Main {
     private List<DataStore> requireStores(Args a) {
         List<DataStore> stores = stores(a);
         if (stores.isEmpty()) {
-            throw new Args.UsageException("'" + a.command + "' needs at least one store, e.g. --volume NAME=DIR or --sourcegraph URL");
+            throw new Args.UsageException("'" + a.command + "' needs at least one store, e.g. --volume NAME=DIR, --sourcegraph URL or --postgres NAME=JDBC_URL");
         }
         return stores;
     }
