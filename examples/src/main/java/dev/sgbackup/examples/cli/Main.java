@@ -398,7 +398,7 @@ public final class Main {
         SgBackup sg = engine(a.required("--from"), a);
         Manifest m = sg.show(a.required("--backup"));
         if (a.has("--json")) {
-            out.println(json(manifestJson(m)));
+            out.println(m.toJson());
             return 0;
         }
         out.println("backup      " + m.id());
@@ -517,44 +517,5 @@ public final class Main {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static ObjectNode manifestJson(Manifest m) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("id", m.id());
-        o.put("createdAt", m.createdAt().toString());
-        o.put("completedAt", m.completedAt().toString());
-        o.put("toolVersion", m.toolVersion());
-        o.put("scope", m.scope());
-        o.put("compression", m.compression());
-        o.put("encrypted", m.encrypted());
-        o.put("size", m.size());
-        o.put("storedSize", m.storedSize());
-        ArrayNode stores = o.putArray("stores");
-        for (StoreBackup s : m.stores()) {
-            ObjectNode sn = stores.addObject();
-            sn.put("name", s.name());
-            sn.put("kind", s.kind());
-            sn.put("description", s.description());
-            ObjectNode props = sn.putObject("properties");
-            s.properties().forEach(props::put);
-            ArrayNode w = sn.putArray("warnings");
-            s.warnings().forEach(w::add);
-            ArrayNode arts = sn.putArray("artifacts");
-            for (ArtifactInfo art : s.artifacts()) {
-                ObjectNode an = arts.addObject();
-                an.put("name", art.name());
-                an.put("key", art.key());
-                an.put("size", art.size());
-                an.put("sha256", art.sha256());
-                an.put("storedSize", art.storedSize());
-                an.put("storedSha256", art.storedSha256());
-                ArrayNode t = an.putArray("transforms");
-                art.transforms().forEach(t::add);
-                ObjectNode attrs = an.putObject("attributes");
-                art.attributes().forEach(attrs::put);
-            }
-        }
-        return o;
     }
 }
