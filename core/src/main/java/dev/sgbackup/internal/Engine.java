@@ -1,0 +1,769 @@
+package dev.sgbackup.internal;
+
+import dev.sgbackup.CancelledException;
+import dev.sgbackup.IntegrityException;
+import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.SgBackupException;
+import dev.sgbackup.SinkException;
+import dev.sgbackup.StoreException;
+import dev.sgbackup.manifest.BackupSummary;
+import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.manifest.VerifyReport;
+import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.plan.PlanStep;
+import dev.sgbackup.run.ProgressEvent;
+import dev.sgbackup.run.ProgressListener;
+import dev.sgbackup.run.RunResult;
+import dev.sgbackup.run.StepResult;
+import dev.sgbackup.sink.BackupSink;
+import dev.sgbackup.sink.NoSuchObjectException;
+import dev.sgbackup.sink.ObjectInfo;
+import dev.sgbackup.sink.PendingObject;
+import dev.sgbackup.store.ArtifactInfo;
+import dev.sgbackup.store.BackupOutput;
+import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.DataStore;
+import dev.sgbackup.store.RestoreInput;
+import dev.sgbackup.store.RestoreOptions;
+import dev.sgbackup.store.StoreBackup;
+import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Transform;
+import dev.sgbackup.transform.Transforms;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.channels.ClosedByInterruptException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/** Executes plans and serves the catalog. Everything public here is internal API. */
+public final class Engine {
+    private static final System.Logger LOG = System.getLogger("dev.sgbackup");
+    private final BackupSink sink;
+    private final Compression compression;
+    private final ProgressListener listener;
+    private final int parallelism;
+
+    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism) {
+        this.sink = sink;
+        this.compression = compression;
+        this.listener = listener;
+        this.parallelism = parallelism;
+    }
+
+    // ------------------------------------------------------------------ plans
+
+    public MigrationPlan planBackup(List<DataStore> stores, String scope) {
+        Set<String> names = new HashSet<>();
+        List<PlanStep> steps = new ArrayList<>();
+        for (DataStore s : stores) {
+            Layout.checkStoreName(s.name());
+            if (!names.add(s.name())) {
+                throw new InvalidInputException("store name '" + s.name() + "' is used twice; store names must be unique within a backup");
+            }
+            steps.add(new PlanStep(s.name(), s.kind(), "backup", s.describe(), null, s.estimateSize(), null));
+        }
+        if (stores.isEmpty()) {
+            throw new InvalidInputException("nothing to back up: name at least one store (e.g. --volume NAME=DIR)");
+        }
+        return new MigrationPlan(MigrationPlan.Operation.BACKUP, sink.uri().toString(), null, scope, compression.toString(),
+                RestoreOptions.defaults(), steps, stores, List.of());
+    }
+
+    public MigrationPlan planRestore(String backupId, List<DataStore> targets, RestoreOptions options) {
+        Manifest m = manifest(backupId);
+        Map<String, DataStore> byName = new LinkedHashMap<>();
+        for (DataStore t : targets) {
+            if (byName.put(t.name(), t) != null) {
+                throw new InvalidInputException("store name '" + t.name() + "' is given twice");
+            }
+            if (m.store(t.name()).isEmpty()) {
+                throw new InvalidInputException("backup " + backupId + " has no store '" + t.name() + "'; it has: "
+                        + String.join(", ", m.storeNames()));
+            }
+        }
+        if (targets.isEmpty()) {
+            throw new InvalidInputException("nothing to restore: name a target for at least one of the backup's stores: "
+                    + String.join(", ", m.storeNames()));
+        }
+        List<PlanStep> steps = new ArrayList<>();
+        List<DataStore> stores = new ArrayList<>();
+        for (StoreBackup sb : m.stores()) {
+            DataStore t = byName.get(sb.name());
+            if (t == null) {
+                steps.add(new PlanStep(sb.name(), sb.kind(), "skip", sb.description(), null, sb.size(), "no target given"));
+            } else {
+                steps.add(new PlanStep(sb.name(), sb.kind(), "restore", t.describe(), null, sb.size(), null));
+                stores.add(t);
+            }
+        }
+        return new MigrationPlan(MigrationPlan.Operation.RESTORE, sink.uri().toString(), backupId, m.scope(), String.join(",",
+                m.artifacts().stream().flatMap(a -> a.transforms().stream()).distinct().toList()), options, steps, stores, List.of());
+    }
+
+    public CheckReport check(MigrationPlan plan) {
+        CheckReport report = new CheckReport();
+        if (plan.operation() == MigrationPlan.Operation.BACKUP) {
+            checkSinkWritable(report);
+            for (DataStore s : plan.stores()) {
+                try {
+                    s.checkBackup(report);
+                } catch (RuntimeException e) {
+                    report.error(s.name(), e.getMessage());
+                }
+            }
+        } else {
+            Manifest m;
+            try {
+                m = manifest(plan.backupId());
+            } catch (SgBackupException e) {
+                report.error("backup " + plan.backupId(), e.getMessage());
+                return report;
+            }
+            for (DataStore s : plan.stores()) {
+                StoreBackup sb = m.requireStore(s.name());
+                if (!sb.kind().equals(s.kind())) {
+                    report.error(s.name(), "the backup holds a " + sb.kind() + " store under this name, not " + s.kind());
+                    continue;
+                }
+                try {
+                    s.checkRestore(sb, plan.options(), report);
+                } catch (RuntimeException e) {
+                    report.error(s.name(), e.getMessage());
+                }
+            }
+        }
+        return report;
+    }
+
+    private void checkSinkWritable(CheckReport report) {
+        String key = "probes/" + UUID.randomUUID();
+        try {
+            try (PendingObject o = sink.create(key)) {
+                o.stream().write(new byte[] {'o', 'k'});
+                o.commit();
+            }
+            sink.delete(key);
+        } catch (IOException | SgBackupException e) {
+            report.error("sink " + sink.uri(), "not writable: " + e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ running
+
+    public RunResult run(MigrationPlan plan) {
+        check(plan).throwIfFailed();
+        return plan.operation() == MigrationPlan.Operation.BACKUP ? runBackup(plan) : runRestore(plan);
+    }
+
+    /** Progress accounting for one run; emits BYTES events at most every 250 ms. */
+    private final class Progress {
+        final Instant start = Instant.now();
+        final AtomicLong bytes = new AtomicLong();
+        final AtomicLong artifacts = new AtomicLong();
+        final long bytesTotal;
+        final long artifactsTotal;
+        volatile long lastEmit;
+
+        Progress(long bytesTotal, long artifactsTotal) {
+            this.bytesTotal = bytesTotal;
+            this.artifactsTotal = artifactsTotal;
+        }
+
+        void emit(ProgressEvent.Type type, String step, String artifact, String message) {
+            try {
+                listener.onEvent(new ProgressEvent(type, step, artifact, bytes.get(), bytesTotal, artifacts.get(), artifactsTotal,
+                        Duration.between(start, Instant.now()), message));
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "progress listener failed: " + e);
+            }
+        }
+
+        void add(String step, long n) {
+            bytes.addAndGet(n);
+            long now = System.nanoTime();
+            if (now - lastEmit > 250_000_000L) {
+                lastEmit = now;
+                emit(ProgressEvent.Type.BYTES, step, null, null);
+            }
+        }
+    }
+
+    private static boolean interrupted(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof InterruptedIOException || c instanceof ClosedByInterruptException || c instanceof InterruptedException
+                    || c instanceof CancelledException) {
+                return true;
+            }
+        }
+        return Thread.currentThread().isInterrupted();
+    }
+
+    private RunResult runBackup(MigrationPlan plan) {
+        Instant started = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        String id = Layout.newBackupId(started);
+        long total = plan.steps().stream().mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
+        Progress progress = new Progress(total > 0 ? total : -1, -1);
+        progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "backup " + id);
+        List<StoreBackup> done = new ArrayList<>();
+        List<StepResult> results = new ArrayList<>();
+        Set<String> written = ConcurrentHashMap.newKeySet();
+        Throwable failure = null;
+        String failedStep = null;
+        for (DataStore store : plan.stores()) {
+            if (failure != null) {
+                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        "not started: step " + failedStep + " failed", List.of()));
+                continue;
+            }
+            Instant t0 = Instant.now();
+            progress.emit(ProgressEvent.Type.STEP_STARTED, store.name(), null, null);
+            StoreOutput out = new StoreOutput(id, store, progress, written);
+            try {
+                store.backup(out);
+                StoreBackup sb = out.finish();
+                done.add(sb);
+                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(),
+                        sb.storedSize(), Duration.between(t0, Instant.now()), null, sb.warnings()));
+                progress.emit(ProgressEvent.Type.STEP_FINISHED, store.name(), null, null);
+            } catch (Throwable t) {
+                out.abortAll();
+                failure = t;
+                failedStep = store.name();
+                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.FAILED, out.artifacts.size(), 0, 0,
+                        Duration.between(t0, Instant.now()), String.valueOf(t.getMessage()), out.warnings));
+            }
+        }
+        if (failure == null && Thread.currentThread().isInterrupted()) {
+            failure = new CancelledException("interrupted");
+        }
+        if (failure == null) {
+            try {
+                Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), Version.current(), plan.scope(),
+                        compression.toString(), Map.of(), done);
+                byte[] json = ManifestCodec.encode(m);
+                try (PendingObject o = sink.create(Layout.manifestKey(id), json.length)) {
+                    o.stream().write(json);
+                    o.commit();
+                }
+            } catch (Throwable t) {
+                failure = t;
+                failedStep = "manifest";
+            }
+        }
+        RunResult result = new RunResult("backup", id, failure == null, results, Duration.between(started, Instant.now()));
+        progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, failure == null ? "committed " + id : "not committed");
+        if (failure != null) {
+            cleanup(written);
+            throw backupFailure(failure, failedStep);
+        }
+        return result;
+    }
+
+    private void cleanup(Set<String> written) {
+        boolean wasInterrupted = Thread.interrupted(); // let deletes run; restore the flag after
+        try {
+            sink.deleteAll(new ArrayList<>(written));
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "could not remove the artifacts of a failed backup (prune removes them later): " + e.getMessage());
+        } finally {
+            if (wasInterrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static SgBackupException backupFailure(Throwable t, String step) {
+        if (interrupted(t)) {
+            return new CancelledException("backup cancelled during step '" + step + "'; nothing was committed");
+        }
+        if (t instanceof SgBackupException e) {
+            return e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        if (step.equals("manifest")) {
+            return new SinkException("writing the manifest failed: " + t.getMessage() + "; nothing was committed", t);
+        }
+        return new StoreException("backup of store '" + step + "' failed: " + t.getMessage() + "; nothing was committed", t);
+    }
+
+    /** The BackupOutput one store writes to. */
+    private final class StoreOutput implements BackupOutput {
+        final String id;
+        final DataStore store;
+        final Progress progress;
+        final Set<String> written;
+        final AtomicInteger seq = new AtomicInteger();
+        final List<ArtifactInfo> artifacts = Collections.synchronizedList(new ArrayList<>());
+        final Map<String, String> properties = Collections.synchronizedMap(new TreeMap<>());
+        final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+        final Set<Artifact> open = ConcurrentHashMap.newKeySet();
+        volatile boolean aborted;
+
+        StoreOutput(String id, DataStore store, Progress progress, Set<String> written) {
+            this.id = id;
+            this.store = store;
+            this.progress = progress;
+            this.written = written;
+        }
+
+        @Override
+        public ArtifactStream artifact(String name, Map<String, String> attributes) throws IOException {
+            checkCancelled();
+            Pipeline.checkAttributes(attributes);
+            Transform t = compression.transform();
+            String suffix = t == null ? "" : "." + (t.id().equals("zstd") ? "zst" : "gz");
+            String key = Layout.artifactKey(id, store.name(), seq.incrementAndGet(), name, suffix);
+            PendingObject pending = sink.create(key);
+            Artifact a;
+            try {
+                a = new Artifact(this, name, key, Map.copyOf(attributes), pending, t);
+            } catch (IOException | RuntimeException e) {
+                pending.close();
+                throw e;
+            }
+            open.add(a);
+            progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, store.name(), name, null);
+            return a;
+        }
+
+        @Override
+        public void property(String key, String value) {
+            properties.put(key, value);
+        }
+
+        @Override
+        public void warn(String message) {
+            warnings.add(message);
+            progress.emit(ProgressEvent.Type.WARNING, store.name(), null, message);
+        }
+
+        @Override
+        public int parallelism() {
+            return parallelism;
+        }
+
+        @Override
+        public void checkCancelled() {
+            if (Thread.currentThread().isInterrupted() || aborted) {
+                throw new CancelledException("backup cancelled; nothing was committed");
+            }
+        }
+
+        StoreBackup finish() {
+            if (!open.isEmpty()) {
+                throw new StoreException("store '" + store.name() + "' returned with " + open.size()
+                        + " artifact(s) still open; this is a bug in the store: every artifact stream must be closed");
+            }
+            List<ArtifactInfo> list = new ArrayList<>(artifacts);
+            list.sort(Comparator.comparing(ArtifactInfo::key));
+            return new StoreBackup(store.name(), store.kind(), store.describe(), properties, list, warnings);
+        }
+
+        void abortAll() {
+            aborted = true;
+            for (Artifact a : open) {
+                a.abort();
+            }
+        }
+    }
+
+    /** One artifact being written: plain hash → compression → stored hash → pending object. */
+    private final class Artifact extends BackupOutput.ArtifactStream {
+        final StoreOutput owner;
+        final String name;
+        final String key;
+        final Map<String, String> attributes;
+        final PendingObject pending;
+        final Pipeline.MeasuringOutputStream stored;
+        final Pipeline.MeasuringOutputStream plain;
+        final List<String> transforms;
+        boolean closed;
+
+        Artifact(StoreOutput owner, String name, String key, Map<String, String> attributes, PendingObject pending, Transform t)
+                throws IOException {
+            this.owner = owner;
+            this.name = name;
+            this.key = key;
+            this.attributes = attributes;
+            this.pending = pending;
+            this.stored = new Pipeline.MeasuringOutputStream(Pipeline.nonClosing(pending.stream()), n -> { });
+            OutputStream chain = stored;
+            List<String> ids = new ArrayList<>();
+            if (t != null) {
+                chain = t.wrap(chain, new Transform.ArtifactContext(owner.id, key));
+                ids.add(t.id());
+            }
+            this.transforms = ids;
+            this.plain = new Pipeline.MeasuringOutputStream(chain, n -> owner.progress.add(owner.store.name(), n));
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            plain.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (owner.aborted) {
+                throw new CancelledException("backup aborted");
+            }
+            plain.write(b, off, len);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            plain.flush();
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                plain.close(); // finishes the transforms; the sink stream is only flushed
+                pending.commit();
+                owner.written.add(key);
+            } catch (IOException | RuntimeException e) {
+                owner.open.remove(this);
+                pending.close();
+                throw e;
+            }
+            pending.close();
+            owner.open.remove(this);
+            owner.artifacts.add(new ArtifactInfo(name, key, plain.count(), plain.sha256(), stored.count(), stored.sha256(), transforms,
+                    attributes));
+            owner.progress.artifacts.incrementAndGet();
+            owner.progress.emit(ProgressEvent.Type.ARTIFACT_FINISHED, owner.store.name(), name, null);
+        }
+
+        @Override
+        public synchronized void abort() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            owner.open.remove(this);
+            try {
+                pending.close();
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "aborting " + key + " failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private RunResult runRestore(MigrationPlan plan) {
+        Instant started = Instant.now();
+        Manifest m = manifest(plan.backupId());
+        long total = 0;
+        long arts = 0;
+        for (DataStore s : plan.stores()) {
+            StoreBackup sb = m.requireStore(s.name());
+            total += sb.size();
+            arts += sb.artifacts().size();
+        }
+        Progress progress = new Progress(total, arts);
+        progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "restore " + m.id());
+        List<StepResult> results = new ArrayList<>();
+        Map<String, DataStore> targets = new LinkedHashMap<>();
+        plan.stores().forEach(s -> targets.put(s.name(), s));
+        Throwable failure = null;
+        String failedStep = null;
+        List<String> completed = new ArrayList<>();
+        for (StoreBackup sb : m.stores()) {
+            DataStore store = targets.get(sb.name());
+            if (store == null) {
+                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO, "no target given",
+                        List.of()));
+                continue;
+            }
+            if (failure != null || plan.options().dryRun()) {
+                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        plan.options().dryRun() ? "dry run: checks passed, nothing written" : "not started: step " + failedStep + " failed",
+                        List.of()));
+                continue;
+            }
+            Instant t0 = Instant.now();
+            progress.emit(ProgressEvent.Type.STEP_STARTED, sb.name(), null, null);
+            StoreInput in = new StoreInput(m, sb, plan.options(), progress);
+            try {
+                store.restore(in);
+                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(), sb.storedSize(),
+                        Duration.between(t0, Instant.now()), null, in.warnings));
+                completed.add(sb.name());
+                progress.emit(ProgressEvent.Type.STEP_FINISHED, sb.name(), null, null);
+            } catch (Throwable t) {
+                failure = t;
+                if (!(t instanceof IntegrityException) && !interrupted(t)) {
+                    // damaged bytes can make a store's parser fail before the end-of-artifact check: say so
+                    String damage = findDamage(m.id(), sb);
+                    if (damage != null) {
+                        failure = new IntegrityException(damage + " (the store reported: " + t.getMessage() + ")", t);
+                    }
+                }
+                failedStep = sb.name();
+                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.FAILED, 0, 0, 0, Duration.between(t0, Instant.now()),
+                        String.valueOf(failure.getMessage()), in.warnings));
+            }
+        }
+        progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, failure == null ? "restored " + m.id() : "failed");
+        if (failure != null) {
+            String changed = completed.isEmpty() ? "no target was changed"
+                    : "already restored (these targets now hold the backup's data): " + String.join(", ", completed);
+            String prefix = interrupted(failure) ? "restore cancelled during step '" + failedStep + "'"
+                    : "restore of store '" + failedStep + "' failed";
+            String msg = prefix + ": " + failure.getMessage() + "; " + changed;
+            if (interrupted(failure)) {
+                throw new CancelledException(msg);
+            }
+            if (failure instanceof IntegrityException) {
+                throw new IntegrityException(msg, failure);
+            }
+            if (failure instanceof InvalidInputException) {
+                throw new InvalidInputException(msg, failure);
+            }
+            if (failure instanceof SinkException) {
+                throw new SinkException(msg, failure);
+            }
+            if (failure instanceof Error e) {
+                throw e;
+            }
+            throw new StoreException(msg, failure);
+        }
+        return new RunResult("restore", m.id(), true, results, Duration.between(started, Instant.now()));
+    }
+
+    /** Re-reads a store's stored bytes and returns the first damage found, or null if every artifact is intact. */
+    private String findDamage(String backupId, StoreBackup sb) {
+        byte[] buf = new byte[1 << 16];
+        for (ArtifactInfo a : sb.artifacts()) {
+            try (InputStream in = Pipeline.open(sink, backupId, sb.name(), a, resolver(), n -> { })) {
+                while (in.read(buf) >= 0) {
+                    // read to the end: the hashes are checked there
+                }
+            } catch (IntegrityException e) {
+                return e.getMessage();
+            } catch (NoSuchObjectException e) {
+                return "artifact " + sb.name() + "/" + a.name() + " (" + a.key() + ") is missing";
+            } catch (IOException | RuntimeException e) {
+                return null; // not provably damage (e.g. the sink is unreachable); keep the store's own error
+            }
+        }
+        return null;
+    }
+
+    private Function<String, Transform> resolver() {
+        return Transforms::forId;
+    }
+
+    private final class StoreInput implements RestoreInput {
+        final Manifest manifest;
+        final StoreBackup backup;
+        final RestoreOptions options;
+        final Progress progress;
+        final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+
+        StoreInput(Manifest manifest, StoreBackup backup, RestoreOptions options, Progress progress) {
+            this.manifest = manifest;
+            this.backup = backup;
+            this.options = options;
+            this.progress = progress;
+        }
+
+        @Override
+        public StoreBackup backup() {
+            return backup;
+        }
+
+        @Override
+        public InputStream open(ArtifactInfo artifact) throws IOException {
+            if (!backup.artifacts().contains(artifact)) {
+                throw new InvalidInputException("artifact " + artifact.name() + " is not part of store " + backup.name());
+            }
+            progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, backup.name(), artifact.name(), null);
+            try {
+                return Pipeline.open(sink, manifest.id(), backup.name(), artifact, resolver(), n -> progress.add(backup.name(), n));
+            } catch (NoSuchObjectException e) {
+                throw new IntegrityException("artifact " + backup.name() + "/" + artifact.name() + " (" + artifact.key()
+                        + ") is missing from " + sink.uri() + "; the backup is incomplete — restore another backup");
+            }
+        }
+
+        @Override
+        public RestoreOptions options() {
+            return options;
+        }
+
+        @Override
+        public void warn(String message) {
+            warnings.add(message);
+            progress.emit(ProgressEvent.Type.WARNING, backup.name(), null, message);
+        }
+
+        @Override
+        public int parallelism() {
+            return parallelism;
+        }
+
+        @Override
+        public void checkCancelled() {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new CancelledException("restore cancelled");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ catalog
+
+    public Manifest manifest(String backupId) {
+        Layout.checkBackupId(backupId);
+        String key = Layout.manifestKey(backupId);
+        byte[] bytes;
+        try (InputStream in = sink.read(key)) {
+            bytes = in.readAllBytes();
+        } catch (NoSuchObjectException e) {
+            throw new InvalidInputException("no backup " + backupId + " in " + sink.uri() + "; 'sgbackup list' shows the backups there");
+        } catch (IOException e) {
+            throw new SinkException("reading the manifest of " + backupId + " from " + sink.uri() + " failed: " + e.getMessage(), e);
+        }
+        Manifest m = ManifestCodec.decode(bytes, key);
+        if (!m.id().equals(backupId)) {
+            throw new IntegrityException("manifest " + key + " names backup " + m.id() + ", not " + backupId + "; it was moved or tampered with");
+        }
+        return m;
+    }
+
+    public List<BackupSummary> list() {
+        List<BackupSummary> out = new ArrayList<>();
+        sink.listAll(Layout.MANIFESTS).forEach(o -> {
+            String id = Layout.backupIdOfManifest(o.key());
+            if (id == null) {
+                return;
+            }
+            try {
+                out.add(BackupSummary.of(manifest(id)));
+            } catch (IntegrityException e) {
+                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+                listener.onEvent(new ProgressEvent(ProgressEvent.Type.WARNING, null, null, 0, -1, 0, -1, Duration.ZERO, e.getMessage()));
+            }
+        });
+        out.sort(Comparator.comparing(BackupSummary::id).reversed());
+        return out;
+    }
+
+    public VerifyReport verify(String backupId) {
+        Manifest m = manifest(backupId);
+        Progress progress = new Progress(m.size(), m.artifacts().size());
+        progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "verify " + backupId);
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        byte[] buf = new byte[1 << 16];
+        for (StoreBackup sb : m.stores()) {
+            for (ArtifactInfo a : sb.artifacts()) {
+                checked++;
+                progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, sb.name(), a.name(), null);
+                try (InputStream in = Pipeline.open(sink, m.id(), sb.name(), a, resolver(), n -> progress.add(sb.name(), n))) {
+                    while (in.read(buf) >= 0) {
+                        // reading to the end checks sizes and hashes
+                    }
+                } catch (NoSuchObjectException e) {
+                    problems.add(sb.name() + "/" + a.name() + " (" + a.key() + "): missing");
+                } catch (IntegrityException | SinkException e) {
+                    problems.add(e.getMessage());
+                } catch (IOException e) {
+                    problems.add(sb.name() + "/" + a.name() + " (" + a.key() + "): unreadable: " + e.getMessage());
+                }
+                progress.artifacts.incrementAndGet();
+                progress.emit(ProgressEvent.Type.ARTIFACT_FINISHED, sb.name(), a.name(), null);
+            }
+        }
+        progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, problems.isEmpty() ? "ok" : problems.size() + " bad");
+        return new VerifyReport(backupId, checked, progress.bytes.get(), problems);
+    }
+
+    public void delete(String backupId) {
+        Layout.checkBackupId(backupId);
+        String key = Layout.manifestKey(backupId);
+        try {
+            if (sink.stat(key).isEmpty()) {
+                throw new InvalidInputException("no backup " + backupId + " in " + sink.uri() + "; 'sgbackup list' shows the backups there");
+            }
+            sink.delete(key);
+            deletePrefix(Layout.dataPrefix(backupId));
+        } catch (IOException e) {
+            throw new SinkException("deleting backup " + backupId + " from " + sink.uri() + " failed: " + e.getMessage()
+                    + (e instanceof NoSuchObjectException ? "" : "; run delete again (what is left is data without a manifest, which prune also removes)"), e);
+        }
+    }
+
+    private void deletePrefix(String prefix) throws IOException {
+        List<String> batch = new ArrayList<>();
+        for (ObjectInfo o : (Iterable<ObjectInfo>) sink.listAll(prefix)::iterator) {
+            batch.add(o.key());
+            if (batch.size() == 1000) {
+                sink.deleteAll(batch);
+                batch.clear();
+            }
+        }
+        if (!batch.isEmpty()) {
+            sink.deleteAll(batch);
+        }
+    }
+
+    public List<String> removeLeftovers(Duration grace, boolean dryRun) {
+        Instant cutoff = Instant.now().minus(grace);
+        List<String> removed = new ArrayList<>();
+        try {
+            Set<String> committed = new HashSet<>();
+            sink.listAll(Layout.MANIFESTS).forEach(o -> {
+                String id = Layout.backupIdOfManifest(o.key());
+                if (id != null) {
+                    committed.add(id);
+                }
+            });
+            List<String> batch = new ArrayList<>();
+            for (ObjectInfo o : (Iterable<ObjectInfo>) sink.listAll(Layout.DATA)::iterator) {
+                String id = Layout.backupIdOfData(o.key());
+                if (id == null || committed.contains(id)) {
+                    continue;
+                }
+                // a backup still running writes under its id; its id time and the object's time are both recent
+                if (Layout.timeOf(id).isBefore(cutoff) && o.lastModified().isBefore(cutoff)) {
+                    removed.add(o.key());
+                    batch.add(o.key());
+                }
+            }
+            sink.listAll("probes/").filter(o -> o.lastModified().isBefore(cutoff)).forEach(o -> {
+                removed.add(o.key());
+                batch.add(o.key());
+            });
+            if (!dryRun) {
+                sink.deleteAll(batch);
+                sink.removeStaleUploads("", grace);
+            }
+        } catch (IOException e) {
+            throw new SinkException("removing leftovers from " + sink.uri() + " failed: " + e.getMessage(), e);
+        }
+        return removed;
+    }
+}

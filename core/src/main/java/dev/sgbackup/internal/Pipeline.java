@@ -1,0 +1,241 @@
+package dev.sgbackup.internal;
+
+import com.google.common.hash.Hasher;
+import com.google.common.hash.Hashing;
+import dev.sgbackup.IntegrityException;
+import dev.sgbackup.SinkException;
+import dev.sgbackup.sink.BackupSink;
+import dev.sgbackup.store.ArtifactInfo;
+import dev.sgbackup.transform.Transform;
+import java.io.FilterInputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.LongConsumer;
+
+/**
+ * The byte pipeline around one artifact: plain bytes → hash → transforms → hash → sink, and back, with both
+ * hashes checked when the reader reaches the end of the artifact.
+ */
+public final class Pipeline {
+    private Pipeline() {
+    }
+
+    /** Counts and hashes bytes passing through an output stream. */
+    public static final class MeasuringOutputStream extends FilterOutputStream {
+        private final Hasher hasher = Hashing.sha256().newHasher();
+        private final LongConsumer progress;
+        private long count;
+
+        public MeasuringOutputStream(OutputStream out, LongConsumer progress) {
+            super(out);
+            this.progress = progress;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            hasher.putByte((byte) b);
+            count++;
+            progress.accept(1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            hasher.putBytes(b, off, len);
+            count += len;
+            progress.accept(len);
+        }
+
+        public long count() {
+            return count;
+        }
+
+        /** The hex SHA-256; call once, after the last write. */
+        public String sha256() {
+            return hasher.hash().toString();
+        }
+    }
+
+    /** An output stream whose close() only flushes (so transforms cannot close the sink's stream early). */
+    public static OutputStream nonClosing(OutputStream out) {
+        return new FilterOutputStream(out) {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                out.flush();
+            }
+        };
+    }
+
+    /** Marks exceptions raised by the sink itself, to tell them from damaged bytes. */
+    static final class SinkReadException extends IOException {
+        SinkReadException(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    private static final class MeasuringInputStream extends FilterInputStream {
+        private final Hasher hasher = Hashing.sha256().newHasher();
+        private final boolean fromSink;
+        private long count;
+
+        MeasuringInputStream(InputStream in, boolean fromSink) {
+            super(in);
+            this.fromSink = fromSink;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n <= 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n;
+            try {
+                n = in.read(b, off, len);
+            } catch (IOException e) {
+                throw fromSink && !(e instanceof SinkReadException) ? new SinkReadException(e) : e;
+            }
+            if (n > 0) {
+                hasher.putBytes(b, off, n);
+                count += n;
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            byte[] buf = new byte[(int) Math.min(n, 8192)];
+            long done = 0;
+            while (done < n) {
+                int r = read(buf, 0, (int) Math.min(buf.length, n - done));
+                if (r < 0) {
+                    break;
+                }
+                done += r;
+            }
+            return done;
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
+
+        void drain() throws IOException {
+            byte[] buf = new byte[1 << 16];
+            while (read(buf, 0, buf.length) >= 0) {
+                // hash the rest of the stored bytes
+            }
+        }
+    }
+
+    /**
+     * Opens an artifact for reading its plain bytes. At the end of the stream both the stored and plain
+     * sizes and SHA-256 are compared with the manifest; a mismatch, or bytes the transforms cannot decode,
+     * throw {@link IntegrityException} naming the artifact instead of returning -1.
+     *
+     * @param resolver maps a transform id from the manifest to its transform
+     * @param progress called with plain byte counts as they are read
+     */
+    public static InputStream open(BackupSink sink, String backupId, String store, ArtifactInfo a,
+                                   Function<String, Transform> resolver, LongConsumer progress) throws IOException {
+        InputStream raw = sink.read(a.key());
+        MeasuringInputStream stored = new MeasuringInputStream(raw, true);
+        InputStream in = stored;
+        List<String> ts = a.transforms();
+        Transform.ArtifactContext ctx = new Transform.ArtifactContext(backupId, a.key());
+        try {
+            for (int i = ts.size() - 1; i >= 0; i--) {
+                in = resolver.apply(ts.get(i)).unwrap(in, ctx);
+            }
+        } catch (IOException e) {
+            raw.close();
+            throw damaged(store, a, e);
+        }
+        MeasuringInputStream plain = new MeasuringInputStream(in, false);
+        String name = store + "/" + a.name();
+        return new InputStream() {
+            private boolean verified;
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                int n = read(one, 0, 1);
+                return n <= 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n;
+                try {
+                    n = plain.read(b, off, len);
+                } catch (SinkReadException e) {
+                    throw new SinkException("reading artifact " + name + " (" + a.key() + ") from " + sink.uri() + " failed: "
+                            + e.getMessage(), e.getCause());
+                } catch (IOException e) {
+                    throw damaged(store, a, e);
+                }
+                if (n > 0) {
+                    progress.accept(n);
+                    if (plain.count > a.size()) {
+                        throw new IntegrityException("artifact " + name + " (" + a.key() + ") is damaged: it decodes to more than the "
+                                + a.size() + " bytes the manifest records");
+                    }
+                }
+                if (n < 0 && !verified) {
+                    verify();
+                }
+                return n;
+            }
+
+            private void verify() throws IOException {
+                try {
+                    stored.drain();
+                } catch (SinkReadException e) {
+                    throw new SinkException("reading artifact " + name + " from " + sink.uri() + " failed: " + e.getMessage(), e.getCause());
+                }
+                if (stored.count != a.storedSize() || !stored.hasher.hash().toString().equals(a.storedSha256())) {
+                    throw new IntegrityException("artifact " + name + " (" + a.key() + ") is damaged: stored bytes do not match the manifest ("
+                            + stored.count + " bytes read, " + a.storedSize() + " recorded, SHA-256 differs); restore another backup");
+                }
+                if (plain.count != a.size() || !plain.hasher.hash().toString().equals(a.sha256())) {
+                    throw new IntegrityException("artifact " + name + " (" + a.key() + ") is damaged: its content does not match the manifest's SHA-256");
+                }
+                verified = true;
+            }
+
+            @Override
+            public void close() throws IOException {
+                plain.close();
+            }
+        };
+    }
+
+    private static IntegrityException damaged(String store, ArtifactInfo a, IOException e) {
+        return new IntegrityException("artifact " + store + "/" + a.name() + " (" + a.key() + ") is damaged: it cannot be decoded ("
+                + e.getMessage() + "); restore another backup");
+    }
+
+    /** Attributes are kept small: the manifest is read whole. */
+    public static Map<String, String> checkAttributes(Map<String, String> attributes) {
+        long total = attributes.entrySet().stream().mapToLong(e -> e.getKey().length() + (long) e.getValue().length()).sum();
+        if (total > 1_000_000) {
+            throw new IllegalArgumentException("artifact attributes too large (" + total + " characters); keep them small");
+        }
+        return attributes;
+    }
+}

@@ -1,0 +1,84 @@
+package dev.sgbackup.manifest;
+
+import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.store.ArtifactInfo;
+import dev.sgbackup.store.StoreBackup;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A committed backup as its manifest records it. A backup without a manifest does not exist.
+ *
+ * @param formatVersion manifest format version (readers refuse versions newer than they know)
+ * @param id            the backup id ({@code 20261125T170744Z-3fa9c1})
+ * @param createdAt     when the backup started
+ * @param completedAt   when the manifest was written
+ * @param toolVersion   sgbackup version that wrote it
+ * @param scope         what the backup was asked to hold ({@code config}, {@code postgres}, {@code all}, {@code custom}…)
+ * @param compression   the compression used, e.g. {@code zstd:3}
+ * @param encryption    encryption parameters in clear (KDF, salt, iterations, wrapped key), empty if not encrypted
+ * @param stores        each store's part
+ */
+public record Manifest(int formatVersion, String id, Instant createdAt, Instant completedAt, String toolVersion,
+                       String scope, String compression, Map<String, String> encryption, List<StoreBackup> stores) {
+    /** The newest manifest format this version reads and writes. */
+    public static final int FORMAT_VERSION = 1;
+
+    public Manifest {
+        encryption = Map.copyOf(encryption);
+        stores = List.copyOf(stores);
+    }
+
+    public boolean encrypted() {
+        return !encryption.isEmpty();
+    }
+
+    /** Plain bytes of every artifact. */
+    public long size() {
+        return stores.stream().mapToLong(StoreBackup::size).sum();
+    }
+
+    /** Bytes as stored in the sink. */
+    public long storedSize() {
+        return stores.stream().mapToLong(StoreBackup::storedSize).sum();
+    }
+
+    public Optional<StoreBackup> store(String name) {
+        return stores.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    /** The store named {@code name}, or an error listing the stores this backup has. */
+    public StoreBackup requireStore(String name) {
+        return store(name).orElseThrow(() -> new InvalidInputException("backup " + id + " has no store '" + name
+                + "'; it has: " + String.join(", ", storeNames())));
+    }
+
+    public List<String> storeNames() {
+        return stores.stream().map(StoreBackup::name).toList();
+    }
+
+    public List<ArtifactInfo> artifacts() {
+        return stores.stream().flatMap(s -> s.artifacts().stream()).toList();
+    }
+
+    public List<String> warnings() {
+        return stores.stream().flatMap(s -> s.warnings().stream().map(w -> s.name() + ": " + w)).toList();
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("backup ").append(id).append("  created ").append(createdAt).append("  scope ").append(scope)
+                .append("  ").append(compression).append(encrypted() ? "  encrypted" : "").append('\n');
+        for (StoreBackup s : stores) {
+            sb.append(String.format("  %-16s %-20s %5d artifacts %12s -> %12s%n", s.name(), s.kind(), s.artifacts().size(),
+                    Sizes.human(s.size()), Sizes.human(s.storedSize())));
+        }
+        for (String w : warnings()) {
+            sb.append("  warning: ").append(w).append('\n');
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,118 @@
+package dev.sgbackup.plan;
+
+import dev.sgbackup.manifest.Sizes;
+import dev.sgbackup.store.DataStore;
+import dev.sgbackup.store.RestoreOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What a run will do, as data: the ordered steps (which stores, into or from which sink, with which
+ * transforms), printable as a table with {@link #explain()} / {@link #toString()}, checkable before it runs
+ * ({@code SgBackup.check(plan)}), then executed by {@code SgBackup.run(plan)}. Building a plan writes nothing.
+ */
+public final class MigrationPlan {
+    /** Backup into a sink, or restore from one. */
+    public enum Operation { BACKUP, RESTORE }
+
+    private final Operation operation;
+    private final String sink;
+    private final String backupId;
+    private final String scope;
+    private final String transforms;
+    private final RestoreOptions options;
+    private final List<PlanStep> steps;
+    private final List<DataStore> stores;
+    private final List<String> notes;
+
+    public MigrationPlan(Operation operation, String sink, String backupId, String scope, String transforms,
+                         RestoreOptions options, List<PlanStep> steps, List<DataStore> stores, List<String> notes) {
+        this.operation = Objects.requireNonNull(operation);
+        this.sink = sink;
+        this.backupId = backupId;
+        this.scope = scope;
+        this.transforms = transforms;
+        this.options = options;
+        this.steps = List.copyOf(steps);
+        this.stores = List.copyOf(stores);
+        this.notes = List.copyOf(notes);
+    }
+
+    public Operation operation() {
+        return operation;
+    }
+
+    /** The sink's URI (no secrets). */
+    public String sink() {
+        return sink;
+    }
+
+    /** For a restore, the backup to read; for a backup, null until it runs. */
+    public String backupId() {
+        return backupId;
+    }
+
+    public String scope() {
+        return scope;
+    }
+
+    /** The transforms a backup applies, e.g. {@code zstd:3}. */
+    public String transforms() {
+        return transforms;
+    }
+
+    public RestoreOptions options() {
+        return options;
+    }
+
+    public List<PlanStep> steps() {
+        return steps;
+    }
+
+    /** The stores the steps run, in order (skipped steps have none). */
+    public List<DataStore> stores() {
+        return stores;
+    }
+
+    /** Notes for the operator: what is left out and why, checkpoints, requirements. */
+    public List<String> notes() {
+        return notes;
+    }
+
+    /** Returns a copy with more notes. */
+    public MigrationPlan withNotes(List<String> more) {
+        List<String> n = new ArrayList<>(notes);
+        n.addAll(more);
+        return new MigrationPlan(operation, sink, backupId, scope, transforms, options, steps, stores, n);
+    }
+
+    /** The plan as a table. */
+    public String explain() {
+        StringBuilder sb = new StringBuilder();
+        if (operation == Operation.BACKUP) {
+            sb.append("backup  scope=").append(scope).append("  to ").append(sink).append("  transforms=").append(transforms).append('\n');
+        } else {
+            sb.append("restore backup ").append(backupId).append("  from ").append(sink)
+                    .append(options.replace() ? "  replace" : "").append(options.dryRun() ? "  dry-run" : "").append('\n');
+        }
+        sb.append(String.format("%-8s %-16s %-20s %-9s %s%n", "ACTION", "STORE", "KIND", "SIZE", "HOLDS"));
+        long total = 0;
+        for (PlanStep s : steps) {
+            sb.append(s).append('\n');
+            if (s.estimatedSize() > 0 && !s.action().equals("skip")) {
+                total += s.estimatedSize();
+            }
+        }
+        sb.append("total ").append(Sizes.human(total)).append('\n');
+        for (String n : notes) {
+            sb.append("note: ").append(n).append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return explain();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.sgbackup.sink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalSinkTest extends SinkContractTest {
+    @TempDir
+    Path dir;
+    private int n;
+
+    @Override
+    protected BackupSink newSink(int listPageSize) {
+        return Sinks.local(dir.resolve("sink" + (n++)), listPageSize);
+    }
+
+    @Test
+    void abortedWriteLeavesNoTempFile() throws Exception {
+        Path root = dir.resolve("t");
+        BackupSink s = Sinks.local(root);
+        try (PendingObject o = s.create("a/b")) {
+            o.stream().write(new byte[1000]);
+        }
+        try (var files = Files.list(root.resolve(LocalSink.TMP_DIR))) {
+            assertThat(files).isEmpty();
+        }
+        assertThat(root.resolve("a/b")).doesNotExist();
+    }
+
+    @Test
+    void staleTempFilesArePrunedAfterTheGracePeriod() throws Exception {
+        Path root = dir.resolve("s");
+        BackupSink s = Sinks.local(root);
+        Path stale = root.resolve(LocalSink.TMP_DIR).resolve("left-by-a-crash.part");
+        Files.createDirectories(stale.getParent());
+        Files.write(stale, new byte[10]);
+        assertThat(s.removeStaleUploads("", Duration.ofHours(1))).isZero();
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(0));
+        assertThat(s.removeStaleUploads("", Duration.ofHours(1))).isEqualTo(1);
+        assertThat(stale).doesNotExist();
+    }
+
+    @Test
+    void openByFileUri() throws Exception {
+        Path root = dir.resolve("u");
+        BackupSink s = Sinks.open(root.toUri().toString());
+        put(s, "x", new byte[] {1});
+        assertThat(root.resolve("x")).exists();
+    }
+}
