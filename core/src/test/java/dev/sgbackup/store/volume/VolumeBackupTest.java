@@ -68,18 +68,18 @@ class VolumeBackupTest {
     void excludeGlobsMatchNamesAnywhereOrPathsFromTheRoot() throws IOException {
         Path src = src();
         for (String f : List.of("keep.txt", "x.tmp", "sub/y.tmp", "sub/keep.txt", "cache/big", "sub/cache/big",
-                "top.log", "sub/top.log", "repos/a/tmp_pack_1", "repos/a/objects")) {
+                "top.log", "sub/top.log", "repos/a/tmp_pack_1", "repos/a/objects", "node_modules/x/y")) {
             Files.createDirectories(src.resolve(f).getParent());
             Files.writeString(src.resolve(f), f);
         }
         VolumeStore store = VolumeStore.builder("vol", src).exclude("*.tmp", "cache", "/top.log")
-                .exclude("repos/*/tmp_pack_*").build();
+                .exclude("repos/*/tmp_pack_*", "node_modules/**").build();
         TestBackupOutput out = new TestBackupOutput(artifacts());
         store.backup(out);
 
         assertThat(restoreAndSnapshot(out).keySet()).containsExactlyInAnyOrder("keep.txt", "sub/", "sub/keep.txt",
                 "sub/top.log", "repos/", "repos/a/", "repos/a/objects");
-        assertThat(out.properties).containsEntry("excludes", "*.tmp cache /top.log repos/*/tmp_pack_*");
+        assertThat(out.properties).containsEntry("excludes", "*.tmp cache /top.log repos/*/tmp_pack_* node_modules/**");
         assertThat(store.estimateSize()).isEqualTo(
                 ("keep.txt" + "sub/keep.txt" + "sub/top.log" + "repos/a/objects").length());
         assertThat(VolumeStore.of("vol", src).estimateSize()).isGreaterThan(store.estimateSize());
