@@ -85,12 +85,34 @@ final class FileTrees {
     }
 
     /**
-     * Flushes every regular file and directory under {@code root} to stable storage, in one pass after all of
-     * them were written. Writing first and syncing once at the end lets the kernel write back in large batches
-     * while extraction goes on; by the time this runs most data is on its way, and the journal commits that
-     * cover many inodes at once make the per-file calls cheap.
+     * Makes everything written under {@code root} durable, once, after all of it was written (never a sync per
+     * file while extracting). First choice: {@code sync -f root}, i.e. syncfs(2) of root's file system, which
+     * flushes all of it with one device cache flush, as {@code tar -x && sync} does. Java has no syncfs, hence
+     * the coreutils process. Where that is missing (a distroless image), a streaming pass fsyncs each file and
+     * directory instead: correct, but slower, as each fsync flushes the device cache again.
      */
     static void sync(Path root) throws IOException {
+        if (!syncFileSystem(root)) {
+            fsyncTree(root);
+        }
+    }
+
+    /** Runs {@code sync -f dir}; false if that is not possible here (no coreutils sync, or an old one). */
+    static boolean syncFileSystem(Path dir) {
+        try {
+            Process p = new ProcessBuilder("sync", "-f", dir.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new dev.sgbackup.CancelledException("restore interrupted while syncing " + dir, e);
+        }
+    }
+
+    /** fsync of every regular file and directory under {@code root}, streaming (nothing collected). */
+    static void fsyncTree(Path root) throws IOException {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
