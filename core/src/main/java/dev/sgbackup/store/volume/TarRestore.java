@@ -130,7 +130,7 @@ final class TarRestore {
         try {
             probeProcess();
             long t0 = System.nanoTime();
-            try (InputStream raw = in.open(artifact)) {
+            try (InputStream raw = new ReadAhead(in.open(artifact), "sgbackup-restore-" + storeName)) {
                 extract(raw);
             }
             long t1 = System.nanoTime();
