@@ -140,6 +140,11 @@ final class TarWriter {
                         vanished(rel);
                         continue;
                     }
+                    if (target.indexOf('\uFFFD') >= 0) {
+                        skipped++;
+                        out.warn("skipped symbolic link " + rel + ": its target is not valid UTF-8");
+                        continue;
+                    }
                     TarArchiveEntry e = entry(rel, TarConstants.LF_SYMLINK, attrs);
                     e.setLinkName(target);
                     putEntry(tar, e);

@@ -249,4 +249,19 @@ class VolumeBackupTest {
             assertThat(lines).containsExactlyInAnyOrder("link", "loop");
         }
     }
+
+    @Test
+    void namesAndLinkTargetsThatAreNotUtf8AreSkippedWithAWarning() throws Exception {
+        Path src = src();
+        Files.writeString(src.resolve("fine.txt"), "x");
+        Process p = new ProcessBuilder("bash", "-c", "cd '" + src + "' && touch $'bad-\\xff-name' && ln -s $'\\xfe' badlink")
+                .redirectErrorStream(true).start();
+        assumeTrue(p.waitFor() == 0, "bash cannot create the names");
+        TestBackupOutput out = new TestBackupOutput(artifacts());
+        VolumeStore.of("vol", src).backup(out);
+        assertThat(out.warnings).hasSize(2)
+                .anySatisfy(w -> assertThat(w).contains("name is not valid UTF-8"))
+                .anySatisfy(w -> assertThat(w).contains("skipped symbolic link badlink"));
+        assertThat(restoreAndSnapshot(out)).containsOnlyKeys("fine.txt");
+    }
 }

@@ -39,9 +39,9 @@ import java.util.stream.Stream;
  * mvn -B -q package -DskipTests
  * java -cp examples/target/sgbackup.jar dev.sgbackup.examples.bench.VolumeBenchmark --size 1g --work /var/tmp/vb
  * </pre>
- * Options: {@code --size N[k|m|g]} (default 1g), {@code --files N} small files (default 40000, scaled down
- * for small sizes), {@code --work DIR} (default a temp dir; emptied first), {@code --smoke} (a few MB, for
- * the build), {@code --keep} (leave the work dir).
+ * Options: {@code --size N[k|m|g]} (default 1g), {@code --repeat N} (best of N, default 1), {@code --files N}
+ * small files (default 40000, fewer for small sizes), {@code --work DIR} (default a temp dir; emptied first),
+ * {@code --smoke} (a few MB, for the build), {@code --keep} (leave the work dir).
  */
 public final class VolumeBenchmark {
     private static final String[] WORDS = ("func return if err nil package import type struct interface for range"
@@ -63,8 +63,10 @@ public final class VolumeBenchmark {
         int files = -1;
         Path work = null;
         boolean keep = false;
+        int repeat = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--repeat" -> repeat = Integer.parseInt(args[++i]);
                 case "--size" -> size = parseSize(args[++i]);
                 case "--files" -> files = Integer.parseInt(args[++i]);
                 case "--work" -> work = Path.of(args[++i]).toAbsolutePath();
@@ -74,7 +76,8 @@ public final class VolumeBenchmark {
                 }
                 case "--keep" -> keep = true;
                 default -> {
-                    System.err.println("usage: VolumeBenchmark [--size N[k|m|g]] [--files N] [--work DIR] [--smoke] [--keep]");
+                    System.err.println("usage: VolumeBenchmark [--size N[k|m|g]] [--files N] [--work DIR] [--repeat N]"
+                            + " [--smoke] [--keep]");
                     System.exit(2);
                 }
             }
@@ -88,7 +91,7 @@ public final class VolumeBenchmark {
         deleteTree(work);
         Files.createDirectories(work);
         try {
-            run(work, size, files);
+            run(work, size, files, repeat);
         } finally {
             if (!keep) {
                 deleteTree(work);
@@ -96,45 +99,66 @@ public final class VolumeBenchmark {
         }
     }
 
-    private static void run(Path work, long size, int files) throws Exception {
+    private static void run(Path work, long size, int files, int repeat) throws Exception {
         Path src = work.resolve("volume");
         long t0 = System.nanoTime();
         long[] generated = generate(src, size, files);
         System.out.printf(Locale.ROOT, "volume: %s in %d files (%d small, %s in large files), generated in %.1f s%n",
                 human(generated[0]), generated[1], files, human(generated[2]), secs(System.nanoTime() - t0));
-        System.out.printf(Locale.ROOT, "cpus: %d, java %s%n%n", Runtime.getRuntime().availableProcessors(),
-                System.getProperty("java.version"));
+        System.out.printf(Locale.ROOT, "cpus: %d, java %s, load average %s, best of %d (runs alternate)%n%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), loadAverage(), repeat);
 
-        // Baseline: tar | gzip -1, then tar -xzf && sync
         Path tgz = work.resolve("baseline.tar.gz");
-        double tarBackup = shell("tar -cf - -C '" + src + "' . | gzip -1 > '" + tgz + "'");
-        Path tarOut = Files.createDirectories(work.resolve("tar-restored"));
-        double tarRestore = shell("tar -xzf '" + tgz + "' -C '" + tarOut + "' && sync");
-        deleteTree(tarOut);
-        long tgzSize = Files.size(tgz);
+        Path tarOut = work.resolve("tar-restored");
+        Measure tarBackup = new Measure();
+        Measure tarRestore = new Measure();
+        Measure zstd = new Measure();
+        Measure gzip = new Measure();
+        Measure restore = new Measure();
+        Measure restoreGzip = new Measure();
+        long tgzSize = 0;
+        String zstdId = null;
+        String gzipId = null;
+        for (int r = 0; r < repeat; r++) {
+            deleteTree(tgz);
+            tarBackup.add(shell("tar -cf - -C '" + src + "' . | gzip -1 > '" + tgz + "'"));
+            tgzSize = Files.size(tgz);
+            deleteTree(work.resolve("sink-zstd"));
+            Child z = child(work, "backup", work.resolve("sink-zstd").toString(), src.toString(), "zstd");
+            zstd.add(z);
+            zstdId = z.backupId;
+            deleteTree(work.resolve("sink-gzip"));
+            Child g = child(work, "backup", work.resolve("sink-gzip").toString(), src.toString(), "gzip:1");
+            gzip.add(g);
+            gzipId = g.backupId;
+
+            deleteTree(tarOut);
+            Files.createDirectories(tarOut);
+            tarRestore.add(shell("tar -xzf '" + tgz + "' -C '" + tarOut + "' && sync"));
+            deleteTree(tarOut);
+            deleteTree(work.resolve("restored"));
+            restore.add(child(work, "restore", work.resolve("sink-zstd").toString(), zstdId,
+                    work.resolve("restored").toString()));
+            deleteTree(work.resolve("restored-gzip"));
+            restoreGzip.add(child(work, "restore", work.resolve("sink-gzip").toString(), gzipId,
+                    work.resolve("restored-gzip").toString()));
+        }
         Files.delete(tgz);
 
-        Child zstd = child(work, "backup", work.resolve("sink-zstd").toString(), src.toString(), "zstd");
-        Child gzip = child(work, "backup", work.resolve("sink-gzip").toString(), src.toString(), "gzip:1");
-        Path restored = work.resolve("restored");
-        Child restore = child(work, "restore", work.resolve("sink-zstd").toString(), zstd.backupId, restored.toString());
-        Path restoredGzip = work.resolve("restored-gzip");
-        Child restoreGzip = child(work, "restore", work.resolve("sink-gzip").toString(), gzip.backupId,
-                restoredGzip.toString());
+        List<String> diff = compare(src, work.resolve("restored"));
+        List<String> diffGzip = compare(src, work.resolve("restored-gzip"));
 
-        List<String> diff = compare(src, restored);
-        List<String> diffGzip = compare(src, restoredGzip);
-
-        System.out.printf(Locale.ROOT, "%-34s %8s %7s %10s %9s%n", "", "wall", "ratio", "stored", "peak RSS");
-        System.out.printf(Locale.ROOT, "%-34s %7.1fs %7s %10s %9s%n", "backup  tar | gzip -1", tarBackup, "1.00",
-                human(tgzSize), "-");
-        row("backup  sgbackup zstd (level 3)", zstd, tarBackup, "target <= 0.50");
-        row("backup  sgbackup gzip:1", gzip, tarBackup, "target <= 1.00");
-        System.out.printf(Locale.ROOT, "%-34s %7.1fs %7s %10s %9s%n", "restore tar -xzf && sync", tarRestore, "1.00",
-                "", "-");
-        row("restore sgbackup (zstd backup)", restore, tarRestore, "target <= 1.00");
-        row("restore sgbackup (gzip:1 backup)", restoreGzip, tarRestore, "target <= 1.00");
+        System.out.printf(Locale.ROOT, "%-33s %7s %6s %7s %6s %10s %9s%n", "", "wall", "ratio", "cpu", "ratio", "stored",
+                "peak RSS");
+        row("backup  tar | gzip -1", tarBackup, tarBackup, human(tgzSize), "");
+        row("backup  sgbackup zstd (level 3)", zstd, tarBackup, human(zstd.stored), "target <= 0.50");
+        row("backup  sgbackup gzip:1", gzip, tarBackup, human(gzip.stored), "target <= 1.00");
+        row("restore tar -xzf && sync", tarRestore, tarRestore, "", "");
+        row("restore sgbackup (zstd backup)", restore, tarRestore, "", "target <= 1.00");
+        row("restore sgbackup (gzip:1 backup)", restoreGzip, tarRestore, "", "target <= 1.00");
         System.out.println();
+        System.out.println("wall = elapsed (library: whole child JVM incl. start-up); cpu = user+sys of all its threads"
+                + " (tar: of tar and gzip together)");
         System.out.println("restored trees equal the source: " + (diff.isEmpty() && diffGzip.isEmpty() ? "yes"
                 : "NO " + diff.subList(0, Math.min(5, diff.size())) + diffGzip.subList(0, Math.min(5, diffGzip.size()))));
         if (!diff.isEmpty() || !diffGzip.isEmpty()) {
@@ -142,14 +166,42 @@ public final class VolumeBenchmark {
         }
     }
 
-    private static void row(String title, Child c, double base, String target) {
-        System.out.printf(Locale.ROOT, "%-34s %7.1fs %6.2fx %10s %9s   (%s; in-JVM %.1fs)%n", title, c.wall,
-                c.wall / base, c.stored < 0 ? "" : human(c.stored), human(c.hwmKb * 1024), target, c.inner);
+    /** Best (lowest) wall and cpu of the runs; peak RSS the highest. */
+    private static final class Measure {
+        double wall = Double.MAX_VALUE;
+        double cpu = Double.MAX_VALUE;
+        long hwmKb = -1;
+        long stored = -1;
+
+        void add(double[] wallAndCpu) {
+            wall = Math.min(wall, wallAndCpu[0]);
+            cpu = Math.min(cpu, wallAndCpu[1]);
+        }
+
+        void add(Child c) {
+            add(new double[] {c.wall(), c.cpu()});
+            hwmKb = Math.max(hwmKb, c.hwmKb());
+            stored = c.stored();
+        }
+    }
+
+    private static void row(String title, Measure m, Measure base, String stored, String target) {
+        System.out.printf(Locale.ROOT, "%-33s %6.1fs %5.2fx %6.1fs %5.2fx %10s %9s   %s%n", title, m.wall,
+                m.wall / base.wall, m.cpu, m.cpu / base.cpu, stored, m.hwmKb < 0 ? "-" : human(m.hwmKb * 1024),
+                target);
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim().split(" ", 4)[0];
+        } catch (IOException e) {
+            return "?";
+        }
     }
 
     // ---- the library part, in a child JVM with a small heap
 
-    private record Child(String backupId, double wall, double inner, long stored, long hwmKb) {
+    private record Child(String backupId, double wall, double cpu, long stored, long hwmKb) {
     }
 
     private static Child child(Path work, String... args) throws Exception {
@@ -169,7 +221,6 @@ public final class VolumeBenchmark {
     }
 
     private static void child(String[] args) throws IOException {
-        long t0 = System.nanoTime();
         SgBackup sg;
         String id;
         long stored = -1;
@@ -183,8 +234,9 @@ public final class VolumeBenchmark {
             id = args[3];
             sg.restore(id, RestoreOptions.defaults(), Stores.directory("volume", Path.of(args[4])));
         }
-        double inner = secs(System.nanoTime() - t0);
-        System.out.println("RESULT " + id + " " + inner + " " + stored + " " + vmHwmKb());
+        double cpu = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
+        System.out.println("RESULT " + id + " " + cpu + " " + stored + " " + vmHwmKb());
     }
 
     private static long vmHwmKb() throws IOException {
@@ -334,13 +386,18 @@ public final class VolumeBenchmark {
 
     // ---- helpers
 
-    private static double shell(String command) throws Exception {
+    /** Runs a shell pipeline; returns {wall, user+sys of all its processes} in seconds. */
+    private static double[] shell(String command) throws Exception {
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c", command).inheritIO().start();
+        Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c",
+                "TIMEFORMAT='CPU %U %S'; time ( " + command + " )").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        double wall = secs(System.nanoTime() - t0);
         if (p.waitFor() != 0) {
-            throw new IllegalStateException("failed: " + command);
+            throw new IllegalStateException("failed: " + command + ": " + out);
         }
-        return secs(System.nanoTime() - t0);
+        String[] cpu = out.lines().filter(l -> l.startsWith("CPU ")).reduce((a, b) -> b).orElse("CPU 0 0").split(" ");
+        return new double[] {wall, Double.parseDouble(cpu[1]) + Double.parseDouble(cpu[2])};
     }
 
     static long parseSize(String s) {
