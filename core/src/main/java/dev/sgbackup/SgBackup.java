@@ -3,8 +3,20 @@ package dev.sgbackup;
 import dev.sgbackup.internal.Engine;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.manifest.PruneResult;
+import dev.sgbackup.manifest.Retention;
+import dev.sgbackup.manifest.RetentionDecision;
 import dev.sgbackup.manifest.VerifyReport;
+import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.plan.Phase;
+import dev.sgbackup.plan.PlanStep;
+import dev.sgbackup.plan.Scope;
+import dev.sgbackup.store.StoreBackup;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import dev.sgbackup.run.ProgressListener;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
@@ -13,10 +25,16 @@ import dev.sgbackup.store.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -31,11 +49,16 @@ import java.util.Objects;
  * }</pre>
  */
 public final class SgBackup {
+    /** The default grace period of {@link #prune}: leftovers younger than this are never removed. */
+    public static final Duration DEFAULT_PRUNE_GRACE = Duration.ofHours(24);
+
     private final BackupSink sink;
     private final Compression compression;
     private final ProgressListener listener;
     private final int parallelism;
     private final String scope;
+    private final int stepParallelism;
+    private final Encryption encryption;
     private final Engine engine;
 
     private SgBackup(Builder b) {
@@ -44,7 +67,9 @@ public final class SgBackup {
         this.listener = b.listener;
         this.parallelism = b.parallelism;
         this.scope = b.scope;
-        this.engine = new Engine(sink, compression, listener, parallelism);
+        this.stepParallelism = b.stepParallelism;
+        this.encryption = b.encryption;
+        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism, encryption);
     }
 
     /** An engine with default settings (zstd:3, no progress listener) on {@code sink}. */
@@ -69,6 +94,8 @@ public final class SgBackup {
         b.listener = listener;
         b.parallelism = parallelism;
         b.scope = scope;
+        b.stepParallelism = stepParallelism;
+        b.encryption = encryption;
         return b;
     }
 
@@ -86,6 +113,73 @@ public final class SgBackup {
     /** The plan for restoring backup {@code backupId} into {@code targets} (matched to the backup's stores by name). */
     public MigrationPlan planRestore(String backupId, Collection<? extends DataStore> targets, RestoreOptions options) {
         return engine.planRestore(backupId, List.copyOf(targets), options);
+    }
+
+    /**
+     * The plan for backing up {@code instance} with one of Sourcegraph's options ({@link Scope}); it lists what
+     * is left out and what a new instance would have to regenerate. Writes nothing.
+     */
+    public MigrationPlan planBackup(Instance instance, Scope scope) {
+        Instance.Selection sel = instance.select(scope);
+        if (sel.stores().isEmpty()) {
+            throw new InvalidInputException("nothing to back up for scope " + scope.id() + ": "
+                    + (sel.notes().isEmpty() ? "the instance names no store for it" : String.join("; ", sel.notes())));
+        }
+        MigrationPlan plan = engine.planBackup(sel.stores(), scope.id());
+        List<PlanStep> steps = new ArrayList<>();
+        for (PlanStep s : plan.steps()) {
+            steps.add(new PlanStep(s.store(), s.kind(), s.action(), sel.holds().getOrDefault(s.store(), s.holds()) + " [" + s.holds() + "]",
+                    sel.recreatable().get(s.store()), s.estimatedSize(), s.note()));
+        }
+        steps.addAll(sel.leftOut());
+        return plan.withSteps(steps, sel.notes());
+    }
+
+    /**
+     * The plan for restoring backup {@code backupId} into the new {@code instance}, for one phase or all of
+     * them, in phase order (databases, volumes, configuration) with the operator's checkpoints as notes.
+     * Configuration the frontend database already carries is not written twice.
+     */
+    public MigrationPlan planRestore(String backupId, Instance instance, RestoreOptions options, Phase phase) {
+        Manifest m = show(backupId);
+        boolean dbCarriesConfig = m.stores().stream().anyMatch(s -> s.kind().equals("postgres") && s.name().equals("frontend")
+                && (s.artifacts().stream().anyMatch(a -> a.name().endsWith("critical_and_site_config"))
+                || "pg_dump".equals(s.properties().get("strategy"))));
+        boolean frontendTarget = instance.target("frontend", "postgres") != null && m.store("frontend").isPresent();
+        List<DataStore> targets = new ArrayList<>();
+        Map<String, String> skip = new LinkedHashMap<>();
+        List<String> notes = new ArrayList<>();
+        for (Phase p : List.of(Phase.DB, Phase.VOLUMES, Phase.CONFIG)) {
+            boolean any = false;
+            for (StoreBackup sb : m.stores()) {
+                if (Phase.of(sb.kind()) != p) {
+                    continue;
+                }
+                if (!phase.includes(p)) {
+                    skip.put(sb.name(), "phase " + p.name().toLowerCase(Locale.ROOT) + " not selected");
+                    continue;
+                }
+                if (p == Phase.CONFIG && dbCarriesConfig && frontendTarget) {
+                    skip.put(sb.name(), "already restored with the frontend database; not written twice");
+                    continue;
+                }
+                DataStore t = instance.target(sb.name(), sb.kind());
+                if (t == null) {
+                    skip.put(sb.name(), "the target instance names no " + sb.kind() + " '" + sb.name() + "'");
+                    continue;
+                }
+                targets.add(t);
+                any = true;
+            }
+            if (any) {
+                notes.add("checkpoint before phase " + p.name().toLowerCase(Locale.ROOT) + ": " + p.checkpoint());
+            }
+        }
+        if (targets.isEmpty()) {
+            throw new InvalidInputException("nothing to restore from " + backupId + " in phase " + phase.name().toLowerCase(Locale.ROOT)
+                    + ": " + skip);
+        }
+        return engine.planRestore(backupId, targets, options, skip, notes);
     }
 
     /** Runs every check of the plan and returns what it found; writes nothing. */
@@ -147,9 +241,56 @@ public final class SgBackup {
         return engine.removeLeftovers(gracePeriod, dryRun);
     }
 
+    /**
+     * Deletes the committed backups that {@code retention} does not keep, then removes leftovers of failed backups
+     * older than {@code gracePeriod} (see {@link #removeLeftovers}). A dry run deletes nothing and reports the same
+     * decisions.
+     *
+     * <p>A backup in progress is never touched: it has no manifest yet, so it is not in {@link #list()} and no rule
+     * can remove it; and its data is removed as a leftover only once both its id's time and the object's own time
+     * are older than the grace period. The grace period must therefore exceed the longest backup run (default
+     * {@link #DEFAULT_PRUNE_GRACE}). A backup whose manifest cannot be read is not listed, so prune leaves it alone.
+     *
+     * <p>Each backup is deleted through {@link #delete} (manifest first, then data); if one fails, prune goes on
+     * with the others and reports it in {@link PruneResult#failed()}.
+     */
+    public PruneResult prune(Retention retention, Duration gracePeriod, boolean dryRun) {
+        Objects.requireNonNull(retention, "retention");
+        if (gracePeriod == null || gracePeriod.isNegative()) {
+            throw new InvalidInputException("the prune grace period must be zero or positive, got " + gracePeriod
+                    + "; it must exceed the longest backup run (default " + DEFAULT_PRUNE_GRACE.toHours() + "h)");
+        }
+        RetentionDecision decision = retention.decide(list(), Instant.now());
+        List<String> deleted = new ArrayList<>();
+        Map<String, String> failed = new LinkedHashMap<>();
+        if (!dryRun) {
+            // oldest first, so an interrupted prune has removed the least valuable backups
+            List<String> ids = new ArrayList<>(decision.removedIds());
+            Collections.reverse(ids);
+            for (String id : ids) {
+                try {
+                    engine.delete(id);
+                    deleted.add(id);
+                } catch (InvalidInputException gone) {
+                    deleted.add(id); // deleted meanwhile by someone else: the outcome is the one asked for
+                } catch (SgBackupException e) {
+                    failed.put(id, e.getMessage());
+                }
+            }
+        }
+        List<String> leftovers = engine.removeLeftovers(gracePeriod, dryRun);
+        return new PruneResult(decision, gracePeriod, dryRun, deleted, failed, leftovers);
+    }
+
+    /** {@link #prune(Retention, Duration, boolean)} with the default grace period of 24 hours. */
+    public PruneResult prune(Retention retention, boolean dryRun) {
+        return prune(retention, DEFAULT_PRUNE_GRACE, dryRun);
+    }
+
     @Override
     public String toString() {
-        return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism + "]";
+        return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism
+                + (encryption == null ? "" : ", " + encryption) + "]";
     }
 
     /** Builder for {@link SgBackup}. */
@@ -159,8 +300,19 @@ public final class SgBackup {
         private ProgressListener listener = ProgressListener.NONE;
         private int parallelism = Math.max(2, Runtime.getRuntime().availableProcessors());
         private String scope = "custom";
+        private int stepParallelism = 2;
+        private Encryption encryption;
 
         private Builder() {
+        }
+
+        /**
+         * Encrypts new backups with this passphrase or key, and opens encrypted backups with it (restore, verify,
+         * show). Null: no encryption. Given, it also refuses to read an unencrypted backup, which could be forged.
+         */
+        public Builder encryption(Encryption encryption) {
+            this.encryption = encryption;
+            return this;
         }
 
         public Builder sink(BackupSink sink) {
@@ -193,6 +345,18 @@ public final class SgBackup {
                 throw new InvalidInputException("parallelism must be at least 1");
             }
             this.parallelism = parallelism;
+            return this;
+        }
+
+        /**
+         * How many independent steps (stores) run at once (default 2). Each step's memory is bounded by its own
+         * buffers, so memory grows with this number, not with the data.
+         */
+        public Builder stepParallelism(int steps) {
+            if (steps < 1) {
+                throw new InvalidInputException("stepParallelism must be at least 1");
+            }
+            this.stepParallelism = steps;
             return this;
         }
 

@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** A test store holding named byte arrays; as a target it collects what it restores. */
-final class BytesStore implements DataStore {
+class BytesStore implements DataStore {
     final String name;
     final Map<String, byte[]> artifacts = new LinkedHashMap<>();
     final Map<String, byte[]> restored = new LinkedHashMap<>();

@@ -108,6 +108,46 @@ class EngineTest {
     }
 
     @Test
+    void aFailingStepStopsTheStepsRunningBesideItAndNothingIsCommitted() throws Exception {
+        BackupSink sink = Sinks.memory();
+        SgBackup sg = SgBackup.builder().sink(sink).stepParallelism(2).build();
+        java.util.concurrent.CountDownLatch slowStarted = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean slowStopped = new java.util.concurrent.atomic.AtomicBoolean();
+        dev.sgbackup.store.DataStore slow = new BytesStore("slow") {
+            @Override
+            public void backup(dev.sgbackup.store.BackupOutput out) throws IOException {
+                try (var o = out.artifact("endless")) {
+                    slowStarted.countDown();
+                    for (int i = 0; i < 10_000; i++) {
+                        o.write(new byte[1024]);
+                        out.checkCancelled();
+                        Thread.sleep(5);
+                    }
+                } catch (InterruptedException | CancelledException e) {
+                    slowStopped.set(true);
+                    throw new CancelledException("stopped");
+                }
+            }
+        };
+        BytesStore failing = new BytesStore("failing") {
+            @Override
+            public void backup(dev.sgbackup.store.BackupOutput out) throws IOException {
+                try {
+                    slowStarted.await();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                throw new IOException("connection refused");
+            }
+        };
+        assertThatThrownBy(() -> sg.backup(slow, failing)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("store 'failing'").hasMessageContaining("connection refused");
+        assertThat(slowStopped).isTrue();
+        assertThat(sg.list()).isEmpty();
+        assertThat(sink.listAll("").toList()).isEmpty();
+    }
+
+    @Test
     void interruptedBackupIsCancelledAndNotCommitted() {
         SgBackup sg = SgBackup.to(Sinks.memory());
         BytesStore s = new BytesStore("s").with("a", text(1000));
@@ -218,6 +258,21 @@ class EngineTest {
     }
 
     @Test
+    void deleteAlsoRemovesUnfinishedUploadsOfThatBackupOnly() throws Exception {
+        Path root = dir.resolve("sink");
+        SgBackup sg = SgBackup.to(Sinks.local(root));
+        String id = sg.backup(new BytesStore("s").with("x", text(10))).backupId();
+        Path tmp = root.resolve(".sgbackup-tmp");
+        Path mine = tmp.resolve(Layout.dataPrefix(id).replace('/', '+') + "s+000009-y.abc.part");
+        Path running = tmp.resolve(Layout.dataPrefix(Layout.newBackupId(java.time.Instant.now())).replace('/', '+') + "s+000001-z.def.part");
+        java.nio.file.Files.write(mine, new byte[3]);
+        java.nio.file.Files.write(running, new byte[3]);
+        sg.delete(id);
+        assertThat(mine).doesNotExist();
+        assertThat(running).as("another backup's upload in progress").exists();
+    }
+
+    @Test
     void restoreNamesTheStoresABackupHasAndSkipsTheOthers() {
         SgBackup sg = SgBackup.to(Sinks.memory());
         RunResult r = sg.backup(new BytesStore("one").with("x", text(10)), new BytesStore("two").with("y", text(10)));
@@ -225,7 +280,7 @@ class EngineTest {
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("has no store 'three'").hasMessageContaining("one, two");
         BytesStore two = new BytesStore("two");
         RunResult rr = sg.restore(r.backupId(), RestoreOptions.defaults(), two);
-        assertThat(rr.steps()).extracting(s -> s.step() + ":" + s.status()).containsExactly("one:SKIPPED", "two:COMPLETED");
+        assertThat(rr.steps()).extracting(s -> s.step() + ":" + s.status()).containsExactly("two:COMPLETED", "one:SKIPPED");
         assertThat(two.restored).containsKey("y");
     }
 

@@ -28,6 +28,7 @@ import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
 import dev.sgbackup.transform.Transform;
 import dev.sgbackup.transform.Transforms;
 import java.io.IOException;
@@ -59,12 +60,22 @@ public final class Engine {
     private final Compression compression;
     private final ProgressListener listener;
     private final int parallelism;
+    private final int stepParallelism;
+    /** Null: new backups are not encrypted, and encrypted backups cannot be read. */
+    private final Encryption encryption;
 
-    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism) {
+    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism) {
+        this(sink, compression, listener, parallelism, stepParallelism, null);
+    }
+
+    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
+                  Encryption encryption) {
         this.sink = sink;
         this.compression = compression;
         this.listener = listener;
         this.parallelism = parallelism;
+        this.stepParallelism = stepParallelism;
+        this.encryption = encryption;
     }
 
     // ------------------------------------------------------------------ plans
@@ -82,11 +93,21 @@ public final class Engine {
         if (stores.isEmpty()) {
             throw new InvalidInputException("nothing to back up: name at least one store (e.g. --volume NAME=DIR)");
         }
-        return new MigrationPlan(MigrationPlan.Operation.BACKUP, sink.uri().toString(), null, scope, compression.toString(),
+        String transforms = compression.toString() + (encryption == null ? "" : "," + Encryption.TRANSFORM_ID);
+        return new MigrationPlan(MigrationPlan.Operation.BACKUP, sink.uri().toString(), null, scope, transforms,
                 RestoreOptions.defaults(), steps, stores, List.of());
     }
 
     public MigrationPlan planRestore(String backupId, List<DataStore> targets, RestoreOptions options) {
+        return planRestore(backupId, targets, options, Map.of(), List.of());
+    }
+
+    /**
+     * A restore plan: the targets run in the order given; the backup's other stores become skip rows with the
+     * reason in {@code skipNotes} (default "no target given").
+     */
+    public MigrationPlan planRestore(String backupId, List<DataStore> targets, RestoreOptions options, Map<String, String> skipNotes,
+                                     List<String> notes) {
         Manifest m = manifest(backupId);
         Map<String, DataStore> byName = new LinkedHashMap<>();
         for (DataStore t : targets) {
@@ -98,23 +119,25 @@ public final class Engine {
                         + String.join(", ", m.storeNames()));
             }
         }
-        if (targets.isEmpty()) {
+        if (targets.isEmpty() && skipNotes.isEmpty()) {
             throw new InvalidInputException("nothing to restore: name a target for at least one of the backup's stores: "
                     + String.join(", ", m.storeNames()));
         }
         List<PlanStep> steps = new ArrayList<>();
         List<DataStore> stores = new ArrayList<>();
+        for (DataStore t : targets) {
+            StoreBackup sb = m.requireStore(t.name());
+            steps.add(new PlanStep(sb.name(), sb.kind(), "restore", t.describe(), null, sb.size(), null));
+            stores.add(t);
+        }
         for (StoreBackup sb : m.stores()) {
-            DataStore t = byName.get(sb.name());
-            if (t == null) {
-                steps.add(new PlanStep(sb.name(), sb.kind(), "skip", sb.description(), null, sb.size(), "no target given"));
-            } else {
-                steps.add(new PlanStep(sb.name(), sb.kind(), "restore", t.describe(), null, sb.size(), null));
-                stores.add(t);
+            if (!byName.containsKey(sb.name())) {
+                steps.add(new PlanStep(sb.name(), sb.kind(), "skip", sb.description(), null, sb.size(),
+                        skipNotes.getOrDefault(sb.name(), "no target given")));
             }
         }
         return new MigrationPlan(MigrationPlan.Operation.RESTORE, sink.uri().toString(), backupId, m.scope(), String.join(",",
-                m.artifacts().stream().flatMap(a -> a.transforms().stream()).distinct().toList()), options, steps, stores, List.of());
+                m.artifacts().stream().flatMap(a -> a.transforms().stream()).distinct().toList()), options, steps, stores, notes);
     }
 
     public CheckReport check(MigrationPlan plan) {
@@ -161,7 +184,10 @@ public final class Engine {
             }
             sink.delete(key);
         } catch (IOException | SgBackupException e) {
-            report.error("sink " + sink.uri(), "not writable: " + e.getMessage());
+            if (interrupted(e)) {
+                throw new CancelledException("cancelled before anything was written; nothing was committed");
+            }
+            report.error("sink " + sink.uri(), "not writable: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         }
     }
 
@@ -221,33 +247,38 @@ public final class Engine {
         long total = plan.steps().stream().mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
         Progress progress = new Progress(total > 0 ? total : -1, -1);
         progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "backup " + id);
-        List<StoreBackup> done = new ArrayList<>();
-        List<StepResult> results = new ArrayList<>();
+        Map<String, StoreBackup> doneByName = new ConcurrentHashMap<>();
         Set<String> written = ConcurrentHashMap.newKeySet();
-        Throwable failure = null;
-        String failedStep = null;
+        List<Step> steps = new ArrayList<>();
+        Encryption.DataKey dataKey = encryption == null ? null : encryption.newDataKey();
         for (DataStore store : plan.stores()) {
-            if (failure != null) {
-                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
-                        "not started: step " + failedStep + " failed", List.of()));
-                continue;
-            }
-            Instant t0 = Instant.now();
-            progress.emit(ProgressEvent.Type.STEP_STARTED, store.name(), null, null);
-            StoreOutput out = new StoreOutput(id, store, progress, written);
-            try {
-                store.backup(out);
-                StoreBackup sb = out.finish();
-                done.add(sb);
-                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(),
-                        sb.storedSize(), Duration.between(t0, Instant.now()), null, sb.warnings()));
-                progress.emit(ProgressEvent.Type.STEP_FINISHED, store.name(), null, null);
-            } catch (Throwable t) {
-                out.abortAll();
-                failure = t;
-                failedStep = store.name();
-                results.add(new StepResult(store.name(), store.kind(), StepResult.Status.FAILED, out.artifacts.size(), 0, 0,
-                        Duration.between(t0, Instant.now()), String.valueOf(t.getMessage()), out.warnings));
+            int ordinal = steps.size() + 1; // names the store in opaque artifact keys
+            steps.add(new Step(store.name(), store.kind(), () -> {
+                Instant t0 = Instant.now();
+                progress.emit(ProgressEvent.Type.STEP_STARTED, store.name(), null, null);
+                StoreOutput out = new StoreOutput(id, store, progress, written, dataKey, ordinal);
+                try {
+                    store.backup(out);
+                    StoreBackup sb = out.finish();
+                    doneByName.put(store.name(), sb);
+                    progress.emit(ProgressEvent.Type.STEP_FINISHED, store.name(), null, null);
+                    return new StepResult(store.name(), store.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(),
+                            sb.storedSize(), Duration.between(t0, Instant.now()), null, sb.warnings());
+                } catch (Throwable t) {
+                    out.abortAll();
+                    throw new StepFailure(new StepResult(store.name(), store.kind(), StepResult.Status.FAILED, out.artifacts.size(), 0, 0,
+                            Duration.between(t0, Instant.now()), String.valueOf(t.getMessage()), out.warnings), t);
+                }
+            }));
+        }
+        StepOutcome outcome = runSteps(steps);
+        List<StepResult> results = outcome.results;
+        Throwable failure = outcome.failure;
+        String failedStep = outcome.failedStep;
+        List<StoreBackup> done = new ArrayList<>();
+        for (DataStore store : plan.stores()) {
+            if (doneByName.containsKey(store.name())) {
+                done.add(doneByName.get(store.name()));
             }
         }
         if (failure == null && Thread.currentThread().isInterrupted()) {
@@ -256,8 +287,8 @@ public final class Engine {
         if (failure == null) {
             try {
                 Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), Version.current(), plan.scope(),
-                        compression.toString(), Map.of(), done);
-                byte[] json = ManifestCodec.encode(m);
+                        compression.toString(), dataKey == null ? Map.of() : dataKey.parameters(), done);
+                byte[] json = ManifestCodec.encode(m, dataKey);
                 try (PendingObject o = sink.create(Layout.manifestKey(id), json.length)) {
                     o.stream().write(json);
                     o.commit();
@@ -291,7 +322,8 @@ public final class Engine {
 
     private static SgBackupException backupFailure(Throwable t, String step) {
         if (interrupted(t)) {
-            return new CancelledException("backup cancelled during step '" + step + "'; nothing was committed");
+            return new CancelledException("backup cancelled" + (step.startsWith("(") ? "" : " during step '" + step + "'")
+                    + "; nothing was committed");
         }
         if (t instanceof SgBackupException e) {
             return e;
@@ -311,6 +343,8 @@ public final class Engine {
         final DataStore store;
         final Progress progress;
         final Set<String> written;
+        final Encryption.DataKey dataKey;
+        final int ordinal;
         final AtomicInteger seq = new AtomicInteger();
         final List<ArtifactInfo> artifacts = Collections.synchronizedList(new ArrayList<>());
         final Map<String, String> properties = Collections.synchronizedMap(new TreeMap<>());
@@ -318,11 +352,13 @@ public final class Engine {
         final Set<Artifact> open = ConcurrentHashMap.newKeySet();
         volatile boolean aborted;
 
-        StoreOutput(String id, DataStore store, Progress progress, Set<String> written) {
+        StoreOutput(String id, DataStore store, Progress progress, Set<String> written, Encryption.DataKey dataKey, int ordinal) {
             this.id = id;
             this.store = store;
             this.progress = progress;
             this.written = written;
+            this.dataKey = dataKey;
+            this.ordinal = ordinal;
         }
 
         @Override
@@ -331,11 +367,21 @@ public final class Engine {
             Pipeline.checkAttributes(attributes);
             Transform t = compression.transform();
             String suffix = t == null ? "" : "." + (t.id().equals("zstd") ? "zst" : "gz");
-            String key = Layout.artifactKey(id, store.name(), seq.incrementAndGet(), name, suffix);
+            List<Transform> chain = new ArrayList<>();
+            if (t != null) {
+                chain.add(t);
+            }
+            String key;
+            if (dataKey != null) {
+                chain.add(dataKey.transform()); // encrypt last: [compression, encryption]
+                key = Layout.opaqueArtifactKey(id, ordinal, seq.incrementAndGet()); // names stay in the sealed manifest
+            } else {
+                key = Layout.artifactKey(id, store.name(), seq.incrementAndGet(), name, suffix);
+            }
             PendingObject pending = sink.create(key);
             Artifact a;
             try {
-                a = new Artifact(this, name, key, Map.copyOf(attributes), pending, t);
+                a = new Artifact(this, name, key, Map.copyOf(attributes), pending, chain);
             } catch (IOException | RuntimeException e) {
                 pending.close();
                 throw e;
@@ -398,7 +444,7 @@ public final class Engine {
         final List<String> transforms;
         boolean closed;
 
-        Artifact(StoreOutput owner, String name, String key, Map<String, String> attributes, PendingObject pending, Transform t)
+        Artifact(StoreOutput owner, String name, String key, Map<String, String> attributes, PendingObject pending, List<Transform> ts)
                 throws IOException {
             this.owner = owner;
             this.name = name;
@@ -408,9 +454,9 @@ public final class Engine {
             this.stored = new Pipeline.MeasuringOutputStream(Pipeline.nonClosing(pending.stream()), n -> { });
             OutputStream chain = stored;
             List<String> ids = new ArrayList<>();
-            if (t != null) {
-                chain = t.wrap(chain, new Transform.ArtifactContext(owner.id, key));
-                ids.add(t.id());
+            for (int i = ts.size() - 1; i >= 0; i--) {
+                chain = ts.get(i).wrap(chain, new Transform.ArtifactContext(owner.id, key));
+                ids.add(0, ts.get(i).id());
             }
             this.transforms = ids;
             this.plain = new Pipeline.MeasuringOutputStream(chain, n -> owner.progress.add(owner.store.name(), n));
@@ -472,6 +518,111 @@ public final class Engine {
         }
     }
 
+    /** A step of a run: its name, kind and work. */
+    private record Step(String name, String kind, java.util.concurrent.Callable<StepResult> work) {
+    }
+
+    /** Thrown by a step's work with the step's result attached. */
+    private static final class StepFailure extends RuntimeException {
+        final StepResult result;
+
+        StepFailure(StepResult result, Throwable cause) {
+            super(cause);
+            this.result = result;
+        }
+    }
+
+    private record StepOutcome(List<StepResult> results, Throwable failure, String failedStep) {
+    }
+
+    /**
+     * Runs independent steps, up to {@code stepParallelism} at once, and returns their results in step order.
+     * The first failure stops the run: steps still running are interrupted and reported as skipped, steps not
+     * started are skipped. An interruption of the calling thread cancels every step.
+     */
+    private StepOutcome runSteps(List<Step> steps) {
+        int threads = Math.max(1, Math.min(stepParallelism, steps.size()));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "sgbackup-step");
+            t.setDaemon(true);
+            return t;
+        });
+        StepResult[] results = new StepResult[steps.size()];
+        List<java.util.concurrent.Future<StepResult>> futures = new ArrayList<>();
+        java.util.concurrent.CompletionService<StepResult> cs = new java.util.concurrent.ExecutorCompletionService<>(pool);
+        Map<java.util.concurrent.Future<StepResult>, Integer> index = new java.util.HashMap<>();
+        for (int i = 0; i < steps.size(); i++) {
+            java.util.concurrent.Future<StepResult> f = cs.submit(steps.get(i).work());
+            futures.add(f);
+            index.put(f, i);
+        }
+        Throwable failure = null;
+        String failedStep = null;
+        try {
+            for (int n = 0; n < steps.size(); n++) {
+                java.util.concurrent.Future<StepResult> f;
+                try {
+                    f = cs.take();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    if (failure == null) {
+                        failure = new CancelledException("interrupted");
+                        failedStep = "(interrupted)";
+                    }
+                    futures.forEach(x -> x.cancel(true));
+                    break;
+                }
+                int i = index.get(f);
+                try {
+                    results[i] = f.get();
+                } catch (java.util.concurrent.CancellationException e) {
+                    // reported below as skipped
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    StepResult r = cause instanceof StepFailure sf ? sf.result : null;
+                    Throwable real = cause instanceof StepFailure sf ? sf.getCause() : cause;
+                    if (failure == null) {
+                        failure = real;
+                        failedStep = steps.get(i).name();
+                        results[i] = r;
+                        futures.forEach(x -> x.cancel(true));
+                    } else if (r != null) {
+                        results[i] = new StepResult(r.step(), r.kind(), StepResult.Status.SKIPPED, r.artifacts(), 0, 0, r.duration(),
+                                "stopped: step " + failedStep + " failed", r.warnings());
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+            // let interrupted steps finish aborting their pending objects before cleanup runs; this thread may itself
+            // be interrupted (Ctrl-C), so clear the flag while waiting and set it again afterwards
+            boolean wasInterrupted = Thread.interrupted();
+            try {
+                if (!pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    LOG.log(System.Logger.Level.WARNING, "steps did not stop within 60 s");
+                }
+            } catch (InterruptedException e) {
+                wasInterrupted = true;
+            } finally {
+                if (wasInterrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        List<StepResult> list = new ArrayList<>();
+        for (int i = 0; i < steps.size(); i++) {
+            StepResult r = results[i];
+            if (r == null) {
+                r = new StepResult(steps.get(i).name(), steps.get(i).kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        failedStep == null ? "not run" : "not started or stopped: step " + failedStep + " failed", List.of());
+            }
+            list.add(r);
+        }
+        return new StepOutcome(list, failure, failedStep);
+    }
+
     private RunResult runRestore(MigrationPlan plan) {
         Instant started = Instant.now();
         Manifest m = manifest(plan.backupId());
@@ -490,11 +641,12 @@ public final class Engine {
         Throwable failure = null;
         String failedStep = null;
         List<String> completed = new ArrayList<>();
-        for (StoreBackup sb : m.stores()) {
-            DataStore store = targets.get(sb.name());
+        for (PlanStep step : plan.steps()) {
+            StoreBackup sb = m.requireStore(step.store());
+            DataStore store = step.action().equals("restore") ? targets.get(sb.name()) : null;
             if (store == null) {
-                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO, "no target given",
-                        List.of()));
+                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        step.note() == null ? "no target given" : step.note(), List.of()));
                 continue;
             }
             if (failure != null || plan.options().dryRun()) {
@@ -516,7 +668,7 @@ public final class Engine {
                 failure = t;
                 if (!(t instanceof IntegrityException) && !interrupted(t)) {
                     // damaged bytes can make a store's parser fail before the end-of-artifact check: say so
-                    String damage = findDamage(m.id(), sb);
+                    String damage = findDamage(m, sb);
                     if (damage != null) {
                         failure = new IntegrityException(damage + " (the store reported: " + t.getMessage() + ")", t);
                     }
@@ -554,10 +706,10 @@ public final class Engine {
     }
 
     /** Re-reads a store's stored bytes and returns the first damage found, or null if every artifact is intact. */
-    private String findDamage(String backupId, StoreBackup sb) {
+    private String findDamage(Manifest m, StoreBackup sb) {
         byte[] buf = new byte[1 << 16];
         for (ArtifactInfo a : sb.artifacts()) {
-            try (InputStream in = Pipeline.open(sink, backupId, sb.name(), a, resolver(), n -> { })) {
+            try (InputStream in = Pipeline.open(sink, m.id(), sb.name(), a, resolver(m), n -> { })) {
                 while (in.read(buf) >= 0) {
                     // read to the end: the hashes are checked there
                 }
@@ -572,8 +724,17 @@ public final class Engine {
         return null;
     }
 
-    private Function<String, Transform> resolver() {
-        return Transforms::forId;
+    /** Transforms by manifest id; the encryption transform comes from the backup's own data key. */
+    private Function<String, Transform> resolver(Manifest m) {
+        return id -> id.equals(Encryption.TRANSFORM_ID) && m.encrypted() ? unlock(m.id(), m.encryption()).transform() : Transforms.forId(id);
+    }
+
+    private Encryption.DataKey unlock(String backupId, Map<String, String> parameters) {
+        if (encryption == null) {
+            throw new InvalidInputException("backup " + backupId + " is encrypted; set SGBACKUP_PASSPHRASE to its passphrase (CLI) or"
+                    + " give it with SgBackup.builder().encryption(Encryption.passphrase(...)) or Encryption.key(...)");
+        }
+        return encryption.unlock(parameters, backupId); // cached: one PBKDF2 run per backup
     }
 
     private final class StoreInput implements RestoreInput {
@@ -602,7 +763,7 @@ public final class Engine {
             }
             progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, backup.name(), artifact.name(), null);
             try {
-                return Pipeline.open(sink, manifest.id(), backup.name(), artifact, resolver(), n -> progress.add(backup.name(), n));
+                return Pipeline.open(sink, manifest.id(), backup.name(), artifact, resolver(manifest), n -> progress.add(backup.name(), n));
             } catch (NoSuchObjectException e) {
                 throw new IntegrityException("artifact " + backup.name() + "/" + artifact.name() + " (" + artifact.key()
                         + ") is missing from " + sink.uri() + "; the backup is incomplete — restore another backup");
@@ -635,7 +796,12 @@ public final class Engine {
 
     // ------------------------------------------------------------------ catalog
 
+    /** The whole manifest; an encrypted one is opened with the engine's passphrase or key (which must be right). */
     public Manifest manifest(String backupId) {
+        return readManifest(backupId, true);
+    }
+
+    private Manifest readManifest(String backupId, boolean open) {
         Layout.checkBackupId(backupId);
         String key = Layout.manifestKey(backupId);
         byte[] bytes;
@@ -646,9 +812,14 @@ public final class Engine {
         } catch (IOException e) {
             throw new SinkException("reading the manifest of " + backupId + " from " + sink.uri() + " failed: " + e.getMessage(), e);
         }
-        Manifest m = ManifestCodec.decode(bytes, key);
+        Manifest m = ManifestCodec.decode(bytes, key, open ? p -> unlock(backupId, p) : null);
         if (!m.id().equals(backupId)) {
             throw new IntegrityException("manifest " + key + " names backup " + m.id() + ", not " + backupId + "; it was moved or tampered with");
+        }
+        if (open && encryption != null && !m.encrypted()) {
+            // someone able to write the sink could put a forged plain backup where an encrypted one was expected
+            throw new InvalidInputException("backup " + backupId + " is not encrypted, but a passphrase or key was given; refusing to"
+                    + " trust it as if it were. If it was made without encryption, read it without a passphrase (unset SGBACKUP_PASSPHRASE)");
         }
         return m;
     }
@@ -661,7 +832,9 @@ public final class Engine {
                 return;
             }
             try {
-                out.add(BackupSummary.of(manifest(id)));
+                Manifest m = readManifest(id, false); // encrypted: the clear part only; plain size and stores are sealed
+                out.add(m.encrypted() ? new BackupSummary(id, m.createdAt(), m.scope(), -1, storedBytes(id), List.of(), true)
+                        : BackupSummary.of(m));
             } catch (IntegrityException e) {
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
                 listener.onEvent(new ProgressEvent(ProgressEvent.Type.WARNING, null, null, 0, -1, 0, -1, Duration.ZERO, e.getMessage()));
@@ -669,6 +842,11 @@ public final class Engine {
         });
         out.sort(Comparator.comparing(BackupSummary::id).reversed());
         return out;
+    }
+
+    /** Bytes stored under a backup's data prefix (what the sink holds for it, whatever the manifest says). */
+    private long storedBytes(String backupId) {
+        return sink.listAll(Layout.dataPrefix(backupId)).mapToLong(ObjectInfo::size).sum();
     }
 
     public VerifyReport verify(String backupId) {
@@ -682,7 +860,7 @@ public final class Engine {
             for (ArtifactInfo a : sb.artifacts()) {
                 checked++;
                 progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, sb.name(), a.name(), null);
-                try (InputStream in = Pipeline.open(sink, m.id(), sb.name(), a, resolver(), n -> progress.add(sb.name(), n))) {
+                try (InputStream in = Pipeline.open(sink, m.id(), sb.name(), a, resolver(m), n -> progress.add(sb.name(), n))) {
                     while (in.read(buf) >= 0) {
                         // reading to the end checks sizes and hashes
                     }
@@ -710,6 +888,8 @@ public final class Engine {
             }
             sink.delete(key);
             deletePrefix(Layout.dataPrefix(backupId));
+            // unfinished uploads under the backup (left by a killed process) go too; the backup is gone, so no grace
+            sink.removeStaleUploads(Layout.dataPrefix(backupId), Duration.ZERO);
         } catch (IOException e) {
             throw new SinkException("deleting backup " + backupId + " from " + sink.uri() + " failed: " + e.getMessage()
                     + (e instanceof NoSuchObjectException ? "" : "; run delete again (what is left is data without a manifest, which prune also removes)"), e);

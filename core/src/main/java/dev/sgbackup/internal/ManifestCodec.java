@@ -11,21 +11,26 @@ import dev.sgbackup.IntegrityException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.StoreBackup;
+import dev.sgbackup.transform.Encryption;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Manifest JSON. The document carries a SHA-256 of its own canonical form (keys sorted, compact, without the
- * {@code sha256} field), so damage is detected. It does not stop forgery: that takes an authenticated
- * (encrypted) manifest.
+ * {@code sha256} field), so damage is detected. That does not stop forgery; an encrypted manifest adds that:
+ * its sealed part is authenticated under the backup's data key together with the clear part.
  */
 public final class ManifestCodec {
     public static final String FORMAT = "sgbackup-manifest";
+    /** Version written for encrypted (sealed) manifests, so that readers which predate sealing refuse them. */
+    public static final int SEALED_FORMAT_VERSION = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper CANONICAL = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
@@ -33,18 +38,29 @@ public final class ManifestCodec {
     }
 
     public static byte[] encode(Manifest m) {
+        return encode(m, null);
+    }
+
+    /**
+     * Encodes {@code m}; with a data key, only id, times, tool version, scope and the encryption parameters stay
+     * in clear and everything else (compression, stores, artifact names, keys, sizes, hashes) goes into
+     * {@code "sealed"}: AES-256-GCM under the data key, with the clear part's canonical form as associated data,
+     * so the whole manifest is authenticated.
+     */
+    public static byte[] encode(Manifest m, Encryption.DataKey key) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
-        root.put("formatVersion", m.formatVersion());
+        root.put("formatVersion", key == null ? 1 : SEALED_FORMAT_VERSION);
         root.put("id", m.id());
         root.put("createdAt", m.createdAt().toString());
         root.put("completedAt", m.completedAt().toString());
         root.put("toolVersion", m.toolVersion());
         root.put("scope", m.scope());
-        root.put("compression", m.compression());
         ObjectNode enc = root.putObject("encryption");
         m.encryption().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> enc.put(e.getKey(), e.getValue()));
-        ArrayNode stores = root.putArray("stores");
+        ObjectNode body = key == null ? root : JSON.createObjectNode();
+        body.put("compression", m.compression());
+        ArrayNode stores = body.putArray("stores");
         for (StoreBackup s : m.stores()) {
             ObjectNode sn = stores.addObject();
             sn.put("name", s.name());
@@ -67,9 +83,27 @@ public final class ManifestCodec {
                 putMap(an.putObject("attributes"), a.attributes());
             }
         }
-        root.put("sha256", digest(root));
         try {
+            if (key != null) {
+                if (!m.encrypted()) {
+                    throw new IllegalArgumentException("a sealed manifest must record its encryption parameters");
+                }
+                root.put("sealed", Base64.getEncoder().encodeToString(key.seal(JSON.writeValueAsBytes(body), clearPart(root))));
+            }
+            root.put("sha256", digest(root));
             return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The associated data of the sealed part: the canonical form of everything else but the self-hash. */
+    static byte[] clearPart(ObjectNode root) {
+        ObjectNode copy = root.deepCopy();
+        copy.remove("sha256");
+        copy.remove("sealed");
+        try {
+            return CANONICAL.writeValueAsBytes(CANONICAL.convertValue(copy, Object.class));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -92,8 +126,21 @@ public final class ManifestCodec {
         }
     }
 
-    /** Parses and checks a manifest; {@code where} names it in errors (e.g. the key). */
+    /**
+     * Parses and checks a manifest; {@code where} names it in errors (e.g. the key). An encrypted manifest
+     * comes back with its clear part only (no stores, compression {@code "?"}).
+     */
     public static Manifest decode(byte[] bytes, String where) {
+        return decode(bytes, where, null);
+    }
+
+    /**
+     * Parses and checks a manifest, opening its sealed part with the data key {@code unlock} returns for the
+     * clear encryption parameters (null: return the clear part only).
+     *
+     * @throws IntegrityException if the sealed part or the clear part was altered
+     */
+    public static Manifest decode(byte[] bytes, String where, Function<Map<String, String>, Encryption.DataKey> unlock) {
         JsonNode root;
         try {
             root = JSON.readTree(bytes);
@@ -117,9 +164,35 @@ public final class ManifestCodec {
         if (!recorded.equals(actual)) {
             throw new IntegrityException("manifest " + where + " is damaged: its SHA-256 does not match its content; the backup cannot be trusted — restore another backup");
         }
+        JsonNode body = root;
+        JsonNode sealed = root.get("sealed");
+        if (sealed != null) {
+            if (version < SEALED_FORMAT_VERSION || !sealed.isTextual() || root.path("encryption").isEmpty()) {
+                throw new IntegrityException("manifest " + where + " has a sealed part but no valid encryption parameters; it was altered");
+            }
+            if (unlock == null) {
+                body = JSON.createObjectNode().put("compression", "?").set("stores", JSON.createArrayNode());
+            } else {
+                Encryption.DataKey key = unlock.apply(map(root.get("encryption")));
+                byte[] plain;
+                try {
+                    plain = key.open(Base64.getDecoder().decode(sealed.asText()), clearPart(obj));
+                } catch (IntegrityException | IllegalArgumentException e) {
+                    throw new IntegrityException("manifest " + where + " was tampered with: its encrypted part does not authenticate"
+                            + " together with its clear part (id, times, scope, encryption parameters); do not trust this backup");
+                }
+                try {
+                    body = JSON.readTree(plain);
+                } catch (IOException e) {
+                    throw new IntegrityException("manifest " + where + ": its encrypted part is not valid JSON");
+                }
+            }
+        } else if (!root.path("encryption").isEmpty()) {
+            throw new IntegrityException("manifest " + where + " records encryption parameters but has no sealed part; it was altered");
+        }
         try {
             List<StoreBackup> stores = new ArrayList<>();
-            for (JsonNode sn : root.withArray("stores")) {
+            for (JsonNode sn : body.withArray("stores")) {
                 List<ArtifactInfo> arts = new ArrayList<>();
                 for (JsonNode an : sn.withArray("artifacts")) {
                     List<String> t = new ArrayList<>();
@@ -134,7 +207,7 @@ public final class ManifestCodec {
             }
             return new Manifest(version, text(root, "id"), Instant.parse(text(root, "createdAt")),
                     Instant.parse(text(root, "completedAt")), root.path("toolVersion").asText("?"), root.path("scope").asText("custom"),
-                    root.path("compression").asText("?"), map(root.get("encryption")), stores);
+                    body.path("compression").asText("?"), map(root.get("encryption")), stores);
         } catch (RuntimeException e) {
             throw new IntegrityException("manifest " + where + " is malformed (" + e.getMessage() + ")");
         }

@@ -71,6 +71,14 @@ public final class Layout {
         return dataPrefix(backupId) + store + "/" + String.format(Locale.ROOT, "%06d", seq) + "-" + slug(name) + suffix;
     }
 
+    /**
+     * The key of an encrypted backup's artifact: {@code data/<id>/s<store ordinal>/<seq>.sgenc}. Neither the
+     * store's nor the artifact's name appears; they live in the manifest's sealed part only.
+     */
+    public static String opaqueArtifactKey(String backupId, int storeOrdinal, int seq) {
+        return dataPrefix(backupId) + String.format(Locale.ROOT, "s%02d/%06d.sgenc", storeOrdinal, seq);
+    }
+
     /** The backup id of a manifest key, or null if the key is not a manifest. */
     public static String backupIdOfManifest(String key) {
         if (!key.startsWith(MANIFESTS) || !key.endsWith(".json")) {

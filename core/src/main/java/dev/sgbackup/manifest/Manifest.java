@@ -23,8 +23,8 @@ import java.util.Optional;
  */
 public record Manifest(int formatVersion, String id, Instant createdAt, Instant completedAt, String toolVersion,
                        String scope, String compression, Map<String, String> encryption, List<StoreBackup> stores) {
-    /** The newest manifest format this version reads and writes. */
-    public static final int FORMAT_VERSION = 1;
+    /** The newest manifest format this version reads (1: plain; 2: encrypted, with a sealed part). */
+    public static final int FORMAT_VERSION = 2;
 
     public Manifest {
         encryption = Map.copyOf(encryption);

@@ -87,6 +87,13 @@ public final class MigrationPlan {
         return new MigrationPlan(operation, sink, backupId, scope, transforms, options, steps, stores, n);
     }
 
+    /** Returns a copy whose steps are {@code newSteps} (same stores) plus more notes. */
+    public MigrationPlan withSteps(List<PlanStep> newSteps, List<String> moreNotes) {
+        List<String> n = new ArrayList<>(notes);
+        n.addAll(moreNotes);
+        return new MigrationPlan(operation, sink, backupId, scope, transforms, options, newSteps, stores, n);
+    }
+
     /** The plan as a table. */
     public String explain() {
         StringBuilder sb = new StringBuilder();
@@ -96,7 +103,7 @@ public final class MigrationPlan {
             sb.append("restore backup ").append(backupId).append("  from ").append(sink)
                     .append(options.replace() ? "  replace" : "").append(options.dryRun() ? "  dry-run" : "").append('\n');
         }
-        sb.append(String.format("%-8s %-16s %-20s %-9s %s%n", "ACTION", "STORE", "KIND", "SIZE", "HOLDS"));
+        sb.append(String.format("%-8s %-16s %-20s %-9s %-11s %s%n", "ACTION", "STORE", "KIND", "SIZE", "RECREATABLE", "HOLDS"));
         long total = 0;
         for (PlanStep s : steps) {
             sb.append(s).append('\n');

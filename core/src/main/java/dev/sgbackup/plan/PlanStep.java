@@ -17,7 +17,7 @@ public record PlanStep(String store, String kind, String action, String holds, B
                        String note) {
     @Override
     public String toString() {
-        return String.format("%-8s %-16s %-20s %-9s %s%s", action, store, kind, Sizes.human(estimatedSize), holds,
-                note == null ? "" : "  (" + note + ")");
+        return String.format("%-8s %-16s %-20s %-9s %-11s %s%s", action, store, kind, Sizes.human(estimatedSize),
+                recreatable == null ? "mixed/?" : recreatable ? "yes" : "NO", holds, note == null ? "" : "  (" + note + ")");
     }
 }

@@ -69,7 +69,8 @@ final class LocalSink implements BackupSink {
     @Override
     public PendingObject create(String key) throws IOException {
         Path target = path(key);
-        Path tmp = tmpDir().resolve(UUID.randomUUID() + ".part");
+        // the temp name carries the key, so stale uploads can be removed by key prefix
+        Path tmp = tmpDir().resolve(key.replace('/', '+') + "." + UUID.randomUUID() + ".part");
         FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         return new LocalPending(target, tmp, ch);
     }
@@ -261,9 +262,11 @@ final class LocalSink implements BackupSink {
         if (!Files.isDirectory(tmpDir)) {
             return 0;
         }
+        String namePrefix = prefix.replace('/', '+');
         try (var s = Files.list(tmpDir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
-                if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff) && Files.deleteIfExists(p)) {
+                if (p.getFileName().toString().startsWith(namePrefix)
+                        && !Files.getLastModifiedTime(p).toInstant().isAfter(cutoff) && Files.deleteIfExists(p)) {
                     n++;
                 }
             }

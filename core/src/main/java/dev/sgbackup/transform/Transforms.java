@@ -12,6 +12,8 @@ public final class Transforms {
         return switch (id) {
             case ZstdTransform.ID -> new ZstdTransform(3);
             case GzipTransform.ID -> new GzipTransform(6);
+            case StreamTransform.ID -> throw new InvalidInputException("this backup is encrypted ('" + id
+                    + "'); give its passphrase or key (SGBACKUP_PASSPHRASE, or SgBackup.builder().encryption(...))");
             default -> throw new InvalidInputException("this backup uses transform '" + id
                     + "', which this version of sgbackup does not know; upgrade sgbackup to restore it");
         };

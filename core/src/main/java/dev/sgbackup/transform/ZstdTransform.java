@@ -1,15 +1,16 @@
 package dev.sgbackup.transform;
 
-import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
-import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStream;
 
 /**
- * zstd through zstd-jni, with libzstd's own worker threads so compression uses every core.
+ * zstd through Commons Compress on zstd-jni, with libzstd's own worker threads so compression uses every core,
+ * and zstd's content checksum in every frame.
  */
 final class ZstdTransform implements Transform {
     static final String ID = "zstd";
@@ -26,18 +27,18 @@ final class ZstdTransform implements Transform {
 
     @Override
     public OutputStream wrap(OutputStream out, ArtifactContext context) throws IOException {
-        ZstdOutputStreamNoFinalizer z = new ZstdOutputStreamNoFinalizer(out, level);
         int workers = Runtime.getRuntime().availableProcessors();
-        if (workers > 1) {
-            z.setWorkers(workers);
-        }
-        z.setChecksum(true);
+        ZstdCompressorOutputStream z = ZstdCompressorOutputStream.builder()
+                .setOutputStream(out)
+                .setLevel(level)
+                .setChecksum(true)
+                .setWorkers(workers > 1 ? workers : 0)
+                .get();
         return new BufferedOutputStream(z, 1 << 17);
     }
 
     @Override
     public InputStream unwrap(InputStream in, ArtifactContext context) throws IOException {
-        ZstdInputStreamNoFinalizer z = new ZstdInputStreamNoFinalizer(in);
-        return new BufferedInputStream(z, 1 << 17);
+        return new BufferedInputStream(new ZstdCompressorInputStream(in), 1 << 17);
     }
 }

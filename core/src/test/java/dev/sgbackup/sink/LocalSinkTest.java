@@ -35,12 +35,13 @@ class LocalSinkTest extends SinkContractTest {
     void staleTempFilesArePrunedAfterTheGracePeriod() throws Exception {
         Path root = dir.resolve("s");
         BackupSink s = Sinks.local(root);
-        Path stale = root.resolve(LocalSink.TMP_DIR).resolve("left-by-a-crash.part");
+        Path stale = root.resolve(LocalSink.TMP_DIR).resolve("data+x+left-by-a-crash.1234.part");
         Files.createDirectories(stale.getParent());
         Files.write(stale, new byte[10]);
         assertThat(s.removeStaleUploads("", Duration.ofHours(1))).isZero();
         Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(0));
-        assertThat(s.removeStaleUploads("", Duration.ofHours(1))).isEqualTo(1);
+        assertThat(s.removeStaleUploads("data/y/", Duration.ofHours(1))).as("other prefix").isZero();
+        assertThat(s.removeStaleUploads("data/x/", Duration.ofHours(1))).isEqualTo(1);
         assertThat(stale).doesNotExist();
     }
 

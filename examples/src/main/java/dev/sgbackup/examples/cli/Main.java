@@ -11,7 +11,10 @@ import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.Sizes;
 import dev.sgbackup.manifest.VerifyReport;
+import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.plan.Phase;
+import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
 import dev.sgbackup.sink.BackupSink;
@@ -21,15 +24,22 @@ import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.store.Stores;
+import dev.sgbackup.store.postgres.PostgresStore;
+import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
+import java.io.Console;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The reference CLI: {@code java -jar sgbackup.jar COMMAND [OPTIONS]}. Uses only the public API.
@@ -39,22 +49,45 @@ import java.util.Set;
 public final class Main {
     static final String USAGE = """
             usage: sgbackup COMMAND [OPTIONS]
-              plan    --volume NAME=DIR ... --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
-              backup  --volume NAME=DIR ... --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...]
+              plan    STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
+                      [--exclude GLOB ...] [PG_OPTIONS]
+              backup  STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
+                      [--exclude GLOB ...] [--encrypt] [PG_OPTIONS]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID
-              restore --from SINK_URI --backup ID --volume NAME=DIR ... [--replace] [--dry-run]
+              restore --from SINK_URI --backup ID STORES [--phase db|volumes|config|all] [--secrets FILE] [--replace] [--dry-run]
               delete  --from SINK_URI --backup ID
+              prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
+                      [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run]
+                      (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h)
+            STORES: --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API,
+                    token from SRC_ACCESS_TOKEN; store name "config")
+                    and/or --postgres NAME=JDBC_URL ... (e.g. frontend=jdbc:postgresql://db:5432/sg?user=sg;
+                    password from PGPASSWORD or ~/.pgpass; restore takes the strategy from the backup)
+            PG_OPTIONS: --postgres-mode pg_dump|jdbc|auto (default auto) --tables CATEGORY,... (e.g. users,orgs)
+            --scope: Sourcegraph's options over the stores named (STORES describe the instance): config = configuration
+                    only, postgres = every database, all = everything, essential = only what cannot be recreated
+                    (with --tables event-logs to keep event logs); without --scope exactly the named stores
+            --phase: restore in phases: db (services stopped), volumes, config (instance running); default all
+            --secrets FILE: values for secrets the API redacted, and overrides for the new instance:
+                    {"<artifact name>": {"<JSON pointer>": "<value>"}}, e.g. {"site-config": {"/externalURL": "..."}}
             SINK_URI: file:///abs/path, s3://bucket/prefix, gs://bucket/prefix
+            --encrypt: AES-256-GCM with a passphrase from SGBACKUP_PASSPHRASE (or a prompt on a terminal);
+              show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE
             options for every command: --debug (stack traces on errors)""";
 
-    private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude");
+    private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph", "--postgres");
+    /** Backup-side options of the PostgreSQL stores; a restore takes both from the manifest. */
+    private static final Set<String> PG_BACKUP_FLAGS = Set.of("--postgres-mode", "--tables");
 
     private final PrintStream out;
     private final PrintStream err;
     private final boolean terminal;
     private boolean debug;
+    /** The environment; tests replace it. */
+    Function<String, String> env = System::getenv;
+    static final String PASSPHRASE_ENV = "SGBACKUP_PASSPHRASE";
 
     Main(PrintStream out, PrintStream err, boolean terminal) {
         this.out = out;
@@ -75,12 +108,14 @@ public final class Main {
         }, "sgbackup-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         int code = new Main(System.out, System.err, System.console() != null).run(argv);
+        System.out.flush();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
-            // already shutting down
+            // Ctrl-C: the JVM is already shutting down and exits (status 130) once the hook's join returns;
+            // calling System.exit here would block until the hook gives up.
+            return;
         }
-        System.out.flush();
         System.exit(code);
     }
 
@@ -93,13 +128,14 @@ public final class Main {
                 return argv.length == 0 ? 2 : 0;
             }
             return switch (argv[0]) {
-                case "plan" -> plan(parse(argv, Set.of("--to", "--compression"), Set.of()));
-                case "backup" -> backup(parse(argv, Set.of("--to", "--compression"), Set.of()));
+                case "plan" -> plan(parse(argv, Set.of("--to", "--compression", "--scope"), Set.of()));
+                case "backup" -> backup(parse(argv, Set.of("--to", "--compression", "--scope"), Set.of("--encrypt")));
                 case "list" -> list(parse(argv, Set.of("--from"), Set.of("--json")));
                 case "show" -> show(parse(argv, Set.of("--from", "--backup"), Set.of("--json")));
                 case "verify" -> verify(parse(argv, Set.of("--from", "--backup"), Set.of()));
-                case "restore" -> restore(parse(argv, Set.of("--from", "--backup"), Set.of("--replace", "--dry-run")));
+                case "restore" -> restore(parse(argv, Set.of("--from", "--backup", "--secrets", "--phase"), Set.of("--replace", "--dry-run")));
                 case "delete" -> delete(parse(argv, Set.of("--from", "--backup"), Set.of()));
+                case "prune" -> prune(parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES));
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
             };
         } catch (Args.UsageException e) {
@@ -128,6 +164,9 @@ public final class Main {
         if (Set.of("plan", "backup", "restore").contains(argv[0])) {
             v.addAll(STORE_FLAGS);
         }
+        if (Set.of("plan", "backup").contains(argv[0])) {
+            v.addAll(PG_BACKUP_FLAGS);
+        }
         return Args.parse(argv, v, s);
     }
 
@@ -150,7 +189,49 @@ public final class Main {
             Path dir = Path.of(v.getValue()).toAbsolutePath();
             stores.add(excludes.isEmpty() ? Stores.directory(v.getKey(), dir) : Stores.directory(v.getKey(), dir, excludes));
         }
+        String sourcegraph = a.one("--sourcegraph");
+        String secrets = a.one("--secrets");
+        if (sourcegraph != null) {
+            SourcegraphConfigStore.ApiBuilder b = SourcegraphConfigStore.api(URI.create(sourcegraph));
+            stores.add((secrets == null ? b : b.secrets(Path.of(secrets))).build());
+        } else if (secrets != null) {
+            throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
+        }
+        stores.addAll(postgres(a));
         return stores;
+    }
+
+    /** --postgres NAME=JDBC_URL (repeatable) with --postgres-mode and --tables. */
+    private static List<DataStore> postgres(Args a) {
+        String m = a.one("--postgres-mode");
+        PostgresStore.Mode mode = m == null ? PostgresStore.Mode.AUTO : postgresMode(m);
+        Set<String> categories = new java.util.TreeSet<>();
+        String tables = a.one("--tables");
+        if (tables != null) {
+            for (String t : tables.split(",")) {
+                if (!t.isBlank()) {
+                    categories.add(t.trim());
+                }
+            }
+        }
+        Map<String, String> dbs = a.pairs("--postgres");
+        if (dbs.isEmpty() && (m != null || tables != null)) {
+            throw new Args.UsageException("--postgres-mode and --tables are for PostgreSQL stores: add --postgres NAME=JDBC_URL");
+        }
+        List<DataStore> out = new ArrayList<>();
+        for (Map.Entry<String, String> e : dbs.entrySet()) {
+            out.add(PostgresStore.builder(e.getKey(), e.getValue()).mode(mode).categories(categories).build());
+        }
+        return out;
+    }
+
+    private static PostgresStore.Mode postgresMode(String m) {
+        return switch (m) {
+            case "pg_dump" -> PostgresStore.Mode.PG_DUMP;
+            case "jdbc" -> PostgresStore.Mode.JDBC;
+            case "auto" -> PostgresStore.Mode.AUTO;
+            default -> throw new Args.UsageException("--postgres-mode takes pg_dump, jdbc or auto, got '" + m + "'");
+        };
     }
 
     private SgBackup engine(String uri, Args a) {
@@ -164,29 +245,119 @@ public final class Main {
                 throw new Args.UsageException(e.getMessage());
             }
         }
+        b.encryption(encryption(a));
         return b.build();
+    }
+
+    /**
+     * backup: only with --encrypt, from SGBACKUP_PASSPHRASE or a prompt (typed twice). Other commands: from
+     * SGBACKUP_PASSPHRASE when set (needed to read an encrypted backup), never prompted.
+     */
+    private Encryption encryption(Args a) {
+        String fromEnv = env.apply(PASSPHRASE_ENV);
+        boolean backup = a.command.equals("backup");
+        if (backup && !a.has("--encrypt")) {
+            return null;
+        }
+        if (fromEnv != null && !fromEnv.isEmpty()) {
+            return Encryption.passphrase(fromEnv);
+        }
+        if (!backup) {
+            return null;
+        }
+        Console console = terminal ? System.console() : null;
+        if (console == null) {
+            throw new Args.UsageException("--encrypt needs a passphrase: set " + PASSPHRASE_ENV + " or run on a terminal to be asked for one");
+        }
+        char[] first = console.readPassword("passphrase for the new backup: ");
+        char[] second = console.readPassword("repeat the passphrase: ");
+        try {
+            if (first == null || second == null || !Arrays.equals(first, second)) {
+                throw new Args.UsageException("the passphrases do not match");
+            }
+            return Encryption.passphrase(first);
+        } finally {
+            if (first != null) {
+                Arrays.fill(first, '\0');
+            }
+            if (second != null) {
+                Arrays.fill(second, '\0');
+            }
+        }
     }
 
     private List<DataStore> requireStores(Args a) {
         List<DataStore> stores = stores(a);
         if (stores.isEmpty()) {
-            throw new Args.UsageException("'" + a.command + "' needs at least one store, e.g. --volume NAME=DIR");
+            throw new Args.UsageException("'" + a.command + "' needs at least one store, e.g. --volume NAME=DIR, --sourcegraph URL or --postgres NAME=JDBC_URL");
         }
         return stores;
     }
 
     // ---------------------------------------------------------------- commands
 
+    /** With --scope, one of Sourcegraph's options over the instance the flags describe; else exactly the named stores. */
+    private MigrationPlan backupPlan(SgBackup sg, Args a) {
+        String scope = a.one("--scope");
+        if (scope == null) {
+            return sg.planBackup(requireStores(a));
+        }
+        Scope s;
+        try {
+            s = Scope.parse(scope);
+        } catch (InvalidInputException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+        Instance.Builder b = instance(a);
+        String tables = a.one("--tables");
+        if (tables != null) {
+            if (s != Scope.ESSENTIAL || !tables.strip().equals("event-logs")) {
+                throw new Args.UsageException("--tables picks a custom selection; with --scope only '--scope essential --tables event-logs'"
+                        + " (to keep event logs) is allowed; drop --scope to compose your own");
+            }
+            b.includeEventLogs(true);
+        }
+        Instance instance = b.build();
+        if (instance.databases().isEmpty() && instance.volumes().isEmpty() && instance.sourcegraph() == null) {
+            throw new Args.UsageException("--scope needs the instance: --sourcegraph URL, --postgres NAME=JDBC_URL and/or --volume NAME=DIR");
+        }
+        return sg.planBackup(instance, s);
+    }
+
+    /** The instance the store flags describe: --sourcegraph, --postgres, --volume (+ --exclude, --postgres-mode, --secrets). */
+    private Instance.Builder instance(Args a) {
+        Instance.Builder b = Instance.builder();
+        String sourcegraph = a.one("--sourcegraph");
+        if (sourcegraph != null) {
+            b.sourcegraph(URI.create(sourcegraph));
+        }
+        String secrets = a.one("--secrets");
+        if (secrets != null) {
+            if (sourcegraph == null) {
+                throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
+            }
+            b.secrets(Path.of(secrets));
+        }
+        a.pairs("--postgres").forEach(b::database);
+        a.pairs("--volume").forEach((n, d) -> b.volume(n, Path.of(d).toAbsolutePath()));
+        b.exclude(a.all("--exclude"));
+        String m = a.one("--postgres-mode");
+        if (m != null) {
+            b.postgresMode(postgresMode(m));
+        }
+        return b;
+    }
+
     private int plan(Args a) {
         SgBackup sg = engine(a.required("--to"), a);
-        MigrationPlan p = sg.planBackup(requireStores(a));
+        MigrationPlan p = backupPlan(sg, a);
         out.print(p.explain());
         return 0;
     }
 
     private int backup(Args a) {
         SgBackup sg = engine(a.required("--to"), a);
-        MigrationPlan p = sg.planBackup(requireStores(a));
+        MigrationPlan p = backupPlan(sg, a);
         RunResult r = sg.run(p);
         for (StepResult s : r.steps()) {
             out.println(s.step() + " " + s.kind() + " " + s.status().name().toLowerCase() + " " + s.artifacts() + " artifacts "
@@ -215,8 +386,9 @@ public final class Main {
             out.println(json(arr));
         } else {
             for (BackupSummary b : all) {
-                out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " " + b.storedSize() + " "
-                        + String.join(",", b.stores()));
+                // an encrypted backup's stores are in its sealed manifest part; SIZE is what the sink holds for it
+                out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " "
+                        + b.storedSize() + " " + (b.encrypted() ? "(encrypted)" : String.join(",", b.stores())));
             }
         }
         return 0;
@@ -276,16 +448,40 @@ public final class Main {
     private int restore(Args a) {
         SgBackup sg = engine(a.required("--from"), a);
         String id = a.required("--backup");
-        List<DataStore> targets = requireStores(a);
+        Phase phase;
+        try {
+            phase = a.one("--phase") == null ? Phase.ALL : Phase.parse(a.one("--phase"));
+        } catch (InvalidInputException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+        requireStores(a); // at least one target, with the flags' own checks
+        Instance instance = instance(a).build();
         Manifest m = sg.show(id);
-        for (DataStore t : targets) {
-            if (m.store(t.name()).isEmpty()) {
-                throw new Args.UsageException("backup " + id + " has no store '" + t.name() + "'; it has: " + String.join(", ", m.storeNames()));
+        Map<String, String> named = new java.util.LinkedHashMap<>();
+        a.pairs("--volume").keySet().forEach(n -> named.put(n, "volume"));
+        a.pairs("--postgres").keySet().forEach(n -> named.put(n, "postgres"));
+        if (a.one("--sourcegraph") != null) {
+            named.put(Instance.CONFIG_STORE, "sourcegraph-config");
+        }
+        for (Map.Entry<String, String> e : named.entrySet()) {
+            StoreBackup sb = m.store(e.getKey()).orElseThrow(() -> new Args.UsageException("backup " + id + " has no store '"
+                    + e.getKey() + "'; it has: " + String.join(", ", m.storeNames())));
+            if (!sb.kind().equals(e.getValue())) {
+                throw new Args.UsageException("store '" + e.getKey() + "' of backup " + id + " is a " + sb.kind() + " store; name it with "
+                        + switch (sb.kind()) {
+                            case "volume" -> "--volume " + e.getKey() + "=DIR";
+                            case "postgres" -> "--postgres " + e.getKey() + "=JDBC_URL";
+                            default -> "--sourcegraph URL";
+                        });
             }
         }
-        MigrationPlan p = sg.planRestore(id, targets, new RestoreOptions(a.has("--replace"), a.has("--dry-run")));
+        MigrationPlan p = sg.planRestore(id, instance, new RestoreOptions(a.has("--replace"), a.has("--dry-run")), phase);
         p.steps().stream().filter(s -> s.action().equals("skip"))
-                .forEach(s -> err.println("skipped: store " + s.store() + " (" + s.kind() + "): no target given"));
+                .forEach(s -> err.println("skipped: store " + s.store() + " (" + s.kind() + "): " + s.note()));
+        p.notes().forEach(n -> err.println(n));
+        if (a.has("--dry-run")) {
+            out.print(p.explain());
+        }
         RunResult r = sg.run(p);
         for (StepResult s : r.steps()) {
             if (s.status() != StepResult.Status.SKIPPED || a.has("--dry-run")) {
@@ -302,6 +498,13 @@ public final class Main {
         sg.delete(id);
         out.println("deleted " + id);
         return 0;
+    }
+
+    private int prune(Args a) {
+        String from = a.required("--from");
+        var retention = PruneCommand.retention(a); // usage errors before the sink is opened
+        var grace = PruneCommand.grace(a);
+        return PruneCommand.run(engine(from, a), retention, grace, a.has("--dry-run"), out, err);
     }
 
     // ---------------------------------------------------------------- JSON

@@ -1,0 +1,61 @@
+package dev.sgbackup.manifest;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a prune did (or, for a dry run, would do).
+ *
+ * @param decision    which committed backups the rules keep and remove, with reasons
+ * @param gracePeriod leftovers younger than this were left alone
+ * @param dryRun      true if nothing was deleted
+ * @param deleted     ids of the backups deleted (empty in a dry run)
+ * @param failed      backup id → why deleting it failed (the backup may be half deleted: run prune again)
+ * @param leftovers   keys of leftovers of failed backups removed (in a dry run: that would be removed)
+ */
+public record PruneResult(RetentionDecision decision, Duration gracePeriod, boolean dryRun, List<String> deleted,
+                          Map<String, String> failed, List<String> leftovers) {
+    public PruneResult {
+        deleted = List.copyOf(deleted);
+        failed = Map.copyOf(failed);
+        leftovers = List.copyOf(leftovers);
+    }
+
+    /** True if every deletion that was due succeeded. */
+    public boolean ok() {
+        return failed.isEmpty();
+    }
+
+    /**
+     * The CLI's stdout: one line per backup, newest first ({@code keep ID REASONS}, {@code delete ID},
+     * {@code would delete ID} or {@code failed ID}), then one per leftover key ({@code removed KEY} or
+     * {@code would remove KEY}).
+     */
+    public List<String> lines() {
+        List<String> out = new ArrayList<>();
+        for (String line : decision.lines()) {
+            if (line.startsWith("keep ")) {
+                out.add(line);
+                continue;
+            }
+            String id = line.substring("remove ".length());
+            out.add(dryRun ? "would delete " + id : failed.containsKey(id) ? "failed " + id : "delete " + id);
+        }
+        leftovers.forEach(k -> out.add((dryRun ? "would remove " : "removed ") + k));
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(dryRun ? "prune (dry run, nothing deleted)\n" : "prune\n");
+        sb.append(decision);
+        failed.forEach((id, why) -> sb.append("FAILED to delete ").append(id).append(": ").append(why).append('\n'));
+        sb.append(leftovers.size()).append(" leftover objects of failed backups older than ").append(Retention.formatDuration(gracePeriod))
+                .append(dryRun ? " would be removed" : " removed").append('\n');
+        leftovers.forEach(k -> sb.append("  ").append(k).append('\n'));
+        return sb.toString();
+    }
+}

@@ -1,0 +1,444 @@
+package dev.sgbackup.store.postgres;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sgbackup.IntegrityException;
+import dev.sgbackup.SgBackupException;
+import dev.sgbackup.StoreException;
+import dev.sgbackup.store.ArtifactInfo;
+import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.RestoreInput;
+import dev.sgbackup.store.StoreBackup;
+import java.io.IOException;
+import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
+
+/**
+ * The pure-JDBC restore into a migrated database with the same schema: one transaction, triggers off,
+ * optional TRUNCATE of the selected tables, COPY FROM STDIN per table, foreign keys verified, sequences set.
+ */
+final class JdbcRestore {
+    private static final System.Logger LOG = System.getLogger(JdbcRestore.class.getName());
+
+    private static final long INDEX_MEMORY_KB = 256 * 1024;
+
+    private final ConnectionSpec spec;
+    private final String store;
+
+    JdbcRestore(ConnectionSpec spec, String store) {
+        this.spec = spec;
+        this.store = store;
+    }
+
+    /** What the backup holds: table name to its artifacts (a large table may come in parts), in part order. */
+    static Map<String, List<ArtifactInfo>> tables(StoreBackup backup) {
+        Map<String, List<ArtifactInfo>> out = new LinkedHashMap<>();
+        for (ArtifactInfo a : backup.artifacts()) {
+            out.computeIfAbsent(a.attributes().getOrDefault("table", a.name()), k -> new ArrayList<>()).add(a);
+        }
+        for (List<ArtifactInfo> parts : out.values()) {
+            parts.sort(java.util.Comparator.comparingInt(a -> Integer.parseInt(a.attributes().getOrDefault("part", "1"))));
+        }
+        return out;
+    }
+
+    /** The column list of an artifact: a JSON array (or, from older writers, comma-separated). */
+    static List<String> columns(ArtifactInfo a) {
+        String v = a.attributes().getOrDefault("columns", "");
+        if (v.startsWith("[")) {
+            try {
+                List<String> out = new ArrayList<>();
+                PgSchema.JSON.readTree(v).forEach(n -> out.add(n.asText()));
+                return out;
+            } catch (IOException e) {
+                throw new IntegrityException("artifact " + a.name() + " has an unreadable column list: " + e.getMessage(), e);
+            }
+        }
+        return List.of(v.split(","));
+    }
+
+    /** What the checks found out, for the restore itself. */
+    record Preflight(boolean replica, boolean owner, boolean superuser) {
+    }
+
+    /**
+     * Every check that can fail before anything is written: schema, emptiness, references from outside the
+     * selection, privileges. Adds findings to {@code report}; returns the facts the restore needs.
+     */
+    Preflight check(Connection c, PgSchema target, StoreBackup backup, boolean replace, CheckReport report)
+            throws SQLException {
+        String subject = store;
+        String fp = backup.properties().get(PostgresStore.PROP_FINGERPRINT);
+        if (fp == null) {
+            report.error(subject, "the backup has no schema fingerprint; it was not written by the JDBC strategy");
+            return new Preflight(false, false, false);
+        }
+        List<String> diff = target.differences(fp);
+        if (!diff.isEmpty()) {
+            report.error(subject, "the target schema at " + spec.where() + " differs from the backup's ("
+                    + diff.size() + " difference" + (diff.size() == 1 ? "" : "s") + "): "
+                    + String.join("; ", diff.subList(0, Math.min(20, diff.size())))
+                    + (diff.size() > 20 ? "; ..." : "") + ". Restore into an instance migrated to the same Sourcegraph"
+                    + " version (" + backup.properties().getOrDefault(PostgresStore.PROP_SG_VERSION, "unknown") + ")");
+            return new Preflight(false, false, false);
+        }
+        Set<String> selected = tables(backup).keySet();
+        // emptiness
+        List<String> nonEmpty = new ArrayList<>();
+        try (Statement st = c.createStatement()) {
+            for (String t : selected) {
+                try (ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM " + target.tables.get(t).sql() + ")")) {
+                    rs.next();
+                    if (rs.getBoolean(1)) {
+                        nonEmpty.add(t);
+                    }
+                }
+            }
+        }
+        if (!nonEmpty.isEmpty() && !replace) {
+            report.error(subject, "the target database " + spec.where() + " is not empty: " + nonEmpty.size()
+                    + " of the restored tables have rows (" + String.join(", ", nonEmpty.subList(0, Math.min(8, nonEmpty.size())))
+                    + (nonEmpty.size() > 8 ? ", ..." : "") + "); a migrated Sourcegraph always has seed rows."
+                    + " Restore with replace (--replace) to empty these tables first");
+        }
+        if (replace) {
+            for (PgSchema.ForeignKey fk : target.foreignKeys) {
+                if (selected.contains(fk.refTable()) && !selected.contains(fk.table())) {
+                    report.error(subject, "table " + fk.table() + " is not restored but references restored table "
+                            + fk.refTable() + " (" + fk.name() + "); emptying " + fk.refTable()
+                            + " would need CASCADE, which sgbackup never does: include " + fk.table()
+                            + " in the selection (its category) or restore the whole database");
+                }
+            }
+        }
+        // privileges
+        boolean superuser;
+        boolean bypassRls;
+        String me;
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")) {
+            rs.next();
+            me = rs.getString(1);
+            superuser = rs.getBoolean(2);
+            bypassRls = rs.getBoolean(3);
+        }
+        boolean replica = superuser || canSetReplica(c);
+        boolean ownerOfAll = true;
+        for (String t : selected) {
+            PgSchema.Table tab = target.tables.get(t);
+            boolean owner = superuser || isMember(c, tab.owner());
+            ownerOfAll &= owner;
+            if (!hasPriv(c, tab.sql(), "INSERT") || (replace && !hasPriv(c, tab.sql(), "TRUNCATE"))) {
+                report.error(subject, "role " + me + " lacks INSERT" + (replace ? "/TRUNCATE" : "") + " on " + t
+                        + ": restore as the table owner (" + tab.owner() + ") or GRANT INSERT, TRUNCATE ON " + t + " TO " + me);
+            }
+            if (tab.rowSecurity() && !owner && !bypassRls) {
+                report.error(subject, "table " + t + " has row-level security; COPY into it needs its owner ("
+                        + tab.owner() + "), a superuser or a role with BYPASSRLS: ALTER ROLE " + me + " BYPASSRLS");
+            }
+            if (!replica && !owner) {
+                report.error(subject, "role " + me + " may neither SET session_replication_role nor disable the"
+                        + " triggers of " + t + " (owned by " + tab.owner() + "); restore as a superuser or as the owner");
+            }
+        }
+        for (PgSchema.Sequence s : target.sequences) {
+            if (s.ownerTable() != null && selected.contains(s.ownerTable()) && !hasSeqUpdate(c, s.sql())) {
+                report.error(subject, "role " + me + " lacks UPDATE on sequence " + s.qualified()
+                        + " (setval): GRANT UPDATE ON SEQUENCE " + s.qualified() + " TO " + me);
+            }
+        }
+        return new Preflight(replica, ownerOfAll, superuser);
+    }
+
+    private static boolean canSetReplica(Connection c) {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT has_parameter_privilege('session_replication_role', 'SET')")) {
+            rs.next();
+            return rs.getBoolean(1);
+        } catch (SQLException e) {
+            return false; // before PostgreSQL 15 only superusers may
+        }
+    }
+
+    private static boolean isMember(Connection c, String role) throws SQLException {
+        try (var ps = c.prepareStatement("SELECT pg_has_role(current_user, ?, 'USAGE')")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static boolean hasPriv(Connection c, String table, String priv) throws SQLException {
+        try (var ps = c.prepareStatement("SELECT has_table_privilege(?::regclass, ?)")) {
+            ps.setString(1, table);
+            ps.setString(2, priv);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static boolean hasSeqUpdate(Connection c, String seq) throws SQLException {
+        try (var ps = c.prepareStatement("SELECT has_sequence_privilege(?::regclass, 'UPDATE')")) {
+            ps.setString(1, seq);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    /** Restores in one transaction; any failure rolls back and says so. */
+    void restore(RestoreInput in) throws IOException {
+        StoreBackup backup = in.backup();
+        boolean replace = in.options().replace();
+        try (Connection c = spec.open()) {
+            PgSchema target = PgSchema.read(c);
+            CheckReport report = new CheckReport();
+            Preflight pf = check(c, target, backup, replace, report);
+            report.throwIfFailed();
+            if (in.options().dryRun()) {
+                return;
+            }
+            String current = "preparing";
+            long tStart = System.nanoTime();
+            c.setAutoCommit(false);
+            try {
+                Map<String, List<ArtifactInfo>> artifacts = tables(backup);
+                List<String> order = target.fkOrder(artifacts.keySet());
+                try (Statement st = c.createStatement()) {
+                    st.execute("SET LOCAL row_security = off");
+                    // index rebuilds after the load sort in memory rather than on disk (never lowered)
+                    st.execute("SELECT set_config('maintenance_work_mem', '" + INDEX_MEMORY_KB + "kB', true) FROM pg_settings"
+                            + " WHERE name = 'maintenance_work_mem' AND setting::bigint < " + INDEX_MEMORY_KB);
+                    JdbcBackup.setTenant(st, backup.properties().get(PostgresStore.PROP_TENANT));
+                    if (pf.replica()) {
+                        st.execute("SET LOCAL session_replication_role = replica");
+                    } else {
+                        for (String t : order) {
+                            st.execute("ALTER TABLE " + target.tables.get(t).sql() + " DISABLE TRIGGER USER");
+                        }
+                        st.execute("SET CONSTRAINTS ALL DEFERRED");
+                    }
+                    if (replace) {
+                        current = "TRUNCATE";
+                        st.execute("TRUNCATE " + String.join(", ", order.stream().map(t -> target.tables.get(t).sql()).toList()));
+                    }
+                }
+                List<String> indexes = pf.owner() ? dropSecondaryIndexes(c, target, order) : List.of();
+                CopyManager cm = c.unwrap(PGConnection.class).getCopyAPI();
+                JsonNode rowCounts = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
+                for (String t : order) {
+                    in.checkCancelled();
+                    current = t;
+                    PgSchema.Table tab = target.tables.get(t);
+                    long rows = 0;
+                    for (ArtifactInfo a : artifacts.get(t)) {
+                        String sql = "COPY " + tab.sql() + " (" + String.join(", ", columns(a).stream().map(PgSchema::quote).toList())
+                                + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
+                        try (InputStream is = in.open(a)) {
+                            rows += cm.copyIn(sql, is);
+                        }
+                    }
+                    String want = rowCounts.has(t) ? rowCounts.get(t).asText() : null;
+                    if (want != null && Long.parseLong(want) != rows) {
+                        throw new IntegrityException("table " + t + ": the backup recorded " + want + " rows but "
+                                + rows + " were read");
+                    }
+                }
+                long tLoaded = System.nanoTime();
+                current = "recreating indexes";
+                try (Statement st = c.createStatement()) {
+                    for (String def : indexes) {
+                        st.execute(def);
+                    }
+                }
+                long tIndexed = System.nanoTime();
+                current = "checking foreign keys";
+                if (pf.replica()) {
+                    checkForeignKeys(c, target, artifacts.keySet());
+                } else {
+                    try (Statement st = c.createStatement()) {
+                        for (String t : order) {
+                            st.execute("ALTER TABLE " + target.tables.get(t).sql() + " ENABLE TRIGGER USER");
+                        }
+                    }
+                }
+                long tChecked = System.nanoTime();
+                current = "setting sequences";
+                setSequences(c, target, backup, artifacts.keySet());
+                current = "commit";
+                c.commit();
+                long tCommitted = System.nanoTime();
+                LOG.log(System.Logger.Level.DEBUG, () -> String.format("restore of %s: load %.1f s, %d indexes %.1f s,"
+                        + " foreign keys %.1f s, sequences and commit %.1f s", store, (tLoaded - tStart) / 1e9,
+                        indexes.size(), (tIndexed - tLoaded) / 1e9, (tChecked - tIndexed) / 1e9, (tCommitted - tChecked) / 1e9));
+            } catch (SQLException | IOException | RuntimeException e) {
+                rollback(c);
+                throw failure(current, e);
+            }
+            c.setAutoCommit(true);
+            try (Statement st = c.createStatement()) {
+                for (String t : target.fkOrder(tables(backup).keySet())) {
+                    st.execute("ANALYZE " + target.tables.get(t).sql());
+                }
+            } catch (SQLException e) {
+                in.warn("restored " + store + ", but ANALYZE failed (run it by hand): " + e.getMessage());
+            }
+        } catch (SQLException e) {
+            throw new StoreException("restore of " + store + " into " + spec.where() + " failed before writing: "
+                    + spec.redactSecret(e.getMessage()), e);
+        }
+    }
+
+    private static JsonNode readJson(String json) {
+        try {
+            return json == null ? PgSchema.JSON.createObjectNode() : PgSchema.JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IntegrityException("the backup's row counts cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    private RuntimeException failure(String at, Exception e) {
+        String where = "restore of " + store + " into " + spec.where() + " failed at " + at + ": ";
+        boolean lost = e instanceof SQLException s && s.getSQLState() != null
+                && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"));
+        String tail = lost ? "; the connection was lost, so the server rolled the transaction back: the target is unchanged"
+                : "; rolled back, the target is unchanged";
+        String msg = e instanceof SQLException ? spec.redactSecret(e.getMessage()) : e.getMessage();
+        if (e instanceof IntegrityException) {
+            return new IntegrityException(where + msg + tail, e);
+        }
+        if (e instanceof SgBackupException && !(e instanceof StoreException)) {
+            return new StoreException(where + msg + tail, e);
+        }
+        return new StoreException(where + msg + tail, e);
+    }
+
+    private static void rollback(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException ignored) {
+            // a dead connection: the server rolls back on its own
+        }
+    }
+
+    private static List<String> dropSecondaryIndexes(Connection c, PgSchema target, List<String> tables) throws SQLException {
+        List<String> defs = new ArrayList<>();
+        List<Long> oids = tables.stream().map(t -> target.tables.get(t).oid()).toList();
+        if (oids.isEmpty()) {
+            return defs;
+        }
+        List<String> drops = new ArrayList<>();
+        try (var ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname),"
+                + " pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+                + " JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE i.indrelid = ANY (?)"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass"
+                + "   AND d.objid = i.indexrelid AND d.deptype <> 'a')")) {
+            ps.setArray(1, c.createArrayOf("oid", oids.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    drops.add(rs.getString(1));
+                    defs.add(rs.getString(2));
+                }
+            }
+        }
+        try (Statement st = c.createStatement()) {
+            for (String d : drops) {
+                st.execute("DROP INDEX " + d);
+            }
+        }
+        return defs;
+    }
+
+    /** One anti-join per foreign key touching a restored table; any orphan fails the restore. */
+    static void checkForeignKeys(Connection c, PgSchema target, Set<String> restored) throws SQLException {
+        List<String> orphans = new ArrayList<>();
+        try (Statement st = c.createStatement()) {
+            for (PgSchema.ForeignKey fk : target.foreignKeys) {
+                if (!restored.contains(fk.table()) && !restored.contains(fk.refTable())) {
+                    continue;
+                }
+                StringBuilder notNull = new StringBuilder();
+                StringBuilder join = new StringBuilder();
+                for (int i = 0; i < fk.columns().size(); i++) {
+                    if (i > 0) {
+                        notNull.append(" AND ");
+                        join.append(" AND ");
+                    }
+                    notNull.append("c.").append(PgSchema.quote(fk.columns().get(i))).append(" IS NOT NULL");
+                    join.append("p.").append(PgSchema.quote(fk.refColumns().get(i))).append(" = c.")
+                            .append(PgSchema.quote(fk.columns().get(i)));
+                }
+                String sql = "SELECT count(*) FROM " + target.tables.get(fk.table()).sql() + " c WHERE " + notNull
+                        + " AND NOT EXISTS (SELECT 1 FROM " + target.tables.get(fk.refTable()).sql() + " p WHERE " + join + ")";
+                try (ResultSet rs = st.executeQuery(sql)) {
+                    rs.next();
+                    long n = rs.getLong(1);
+                    if (n > 0) {
+                        orphans.add(n + " rows of " + fk.table() + " (" + fk.name() + " -> " + fk.refTable() + ")");
+                    }
+                }
+            }
+        }
+        if (!orphans.isEmpty()) {
+            throw new StoreException("foreign keys would be violated after the load: " + String.join(", ", orphans)
+                    + " have no referenced row; restore the referenced tables too (a wider selection)");
+        }
+    }
+
+    private static void setSequences(Connection c, PgSchema target, StoreBackup backup, Set<String> restored)
+            throws SQLException {
+        String json = backup.properties().get(PostgresStore.PROP_SEQUENCES);
+        if (json == null) {
+            return;
+        }
+        JsonNode saved;
+        try {
+            saved = PgSchema.JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IntegrityException("the backup's sequence values cannot be read: " + e.getMessage(), e);
+        }
+        boolean complete = restored.containsAll(target.tables.keySet());
+        Map<String, PgSchema.Sequence> byName = new HashMap<>();
+        target.sequences.forEach(s -> byName.put(s.qualified(), s));
+        try (Statement st = c.createStatement()) {
+            for (var it = saved.fields(); it.hasNext(); ) {
+                var e = it.next();
+                PgSchema.Sequence s = byName.get(e.getKey());
+                if (s == null || (s.ownerTable() == null ? !complete : !restored.contains(s.ownerTable()))) {
+                    continue;
+                }
+                long last = e.getValue().path("last_value").asLong();
+                boolean called = e.getValue().path("is_called").asBoolean();
+                String value = Long.toString(last);
+                if (s.ownerTable() != null && s.ownerColumn() != null) {
+                    value = "greatest(" + last + ", (SELECT max(" + PgSchema.quote(s.ownerColumn()) + ")::bigint FROM "
+                            + target.tables.get(s.ownerTable()).sql() + "))";
+                }
+                st.execute("SELECT setval(" + PgSchema.quoteLiteral(s.sql()) + "::regclass, g, g > " + last
+                        + " OR " + called + ") FROM (SELECT " + value + " AS g) v");
+            }
+        }
+        LOG.log(System.Logger.Level.DEBUG, "sequences set");
+    }
+
+    static Set<String> selected(StoreBackup b) {
+        return new LinkedHashSet<>(tables(b).keySet());
+    }
+}

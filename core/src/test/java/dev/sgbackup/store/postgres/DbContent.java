@@ -1,0 +1,68 @@
+package dev.sgbackup.store.postgres;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Content fingerprints for comparisons: an ordered hash and row count per table, each sequence's state. */
+final class DbContent {
+    private DbContent() {
+    }
+
+    static Map<String, String> tables(String db) throws SQLException {
+        Map<String, String> out = new TreeMap<>();
+        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+            PgSchema s = PgSchema.read(c);
+            for (PgSchema.Table t : s.tables.values()) {
+                try (ResultSet rs = st.executeQuery("SELECT count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), ''))"
+                        + " FROM " + t.sql() + " x")) {
+                    rs.next();
+                    out.put(t.qualified(), rs.getLong(1) + " rows " + rs.getString(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    static Map<String, String> sequences(String db) throws SQLException {
+        Map<String, String> out = new TreeMap<>();
+        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+            for (PgSchema.Sequence q : PgSchema.read(c).sequences) {
+                try (ResultSet rs = st.executeQuery("SELECT last_value, is_called FROM " + q.sql())) {
+                    rs.next();
+                    out.put(q.qualified(), rs.getLong(1) + "/" + rs.getBoolean(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** What the sequences must be after a restore: setval(greatest(saved, max(owning column)), is_called). */
+    static Map<String, String> sequencesAfterRestore(String db) throws SQLException {
+        Map<String, String> out = new TreeMap<>();
+        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+            PgSchema s = PgSchema.read(c);
+            for (PgSchema.Sequence q : s.sequences) {
+                String max = q.ownerTable() == null ? "NULL" : "(SELECT max(" + PgSchema.quote(q.ownerColumn()) + ")::bigint FROM "
+                        + s.tables.get(q.ownerTable()).sql() + ")";
+                try (ResultSet rs = st.executeQuery("SELECT greatest(last_value, " + max + "), greatest(last_value, " + max
+                        + ") > last_value OR is_called FROM " + q.sql())) {
+                    rs.next();
+                    out.put(q.qualified(), rs.getLong(1) + "/" + rs.getBoolean(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    static long rows(String db, String table) throws SQLException {
+        try (Connection c = TestPg.connect(db); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM " + table)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}

@@ -1,0 +1,297 @@
+package dev.sgbackup.store.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sgbackup.IntegrityException;
+import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.StoreException;
+import dev.sgbackup.store.ArtifactInfo;
+import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.RestoreInput;
+import dev.sgbackup.store.RestoreOptions;
+import dev.sgbackup.store.StoreBackup;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Every guard of the JDBC restore, each with the failure it prevents; the target stays as it was. */
+class JdbcRestoreGuardsTest {
+    static final String SCHEMA = "CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL);"
+            + "CREATE TABLE child (id serial PRIMARY KEY, parent_id int REFERENCES parent(id), v text);"
+            + "CREATE INDEX child_v_idx ON child (v);"
+            + "CREATE TABLE audit (id serial PRIMARY KEY, msg text);"
+            + "CREATE FUNCTION audit_f() RETURNS trigger AS $$ BEGIN INSERT INTO audit (msg) VALUES ('child ' || NEW.id);"
+            + " RETURN NEW; END $$ LANGUAGE plpgsql;"
+            + "CREATE TRIGGER child_audit AFTER INSERT ON child FOR EACH ROW EXECUTE FUNCTION audit_f();";
+    static final String DATA = "INSERT INTO parent (name) SELECT 'p' || g FROM generate_series(1, 3) g;"
+            + "INSERT INTO child (parent_id, v) SELECT 1 + g % 3, repeat('v', g) FROM generate_series(1, 2000) g;";
+
+    static String source() throws Exception {
+        String db = TestPg.emptyDb();
+        TestPg.exec(db, SCHEMA, DATA);
+        return db;
+    }
+
+    static MemoryBackup backup(String db) throws Exception {
+        MemoryBackup out = new MemoryBackup(2);
+        PostgresStore.builder("db", TestPg.url(db)).mode(PostgresStore.Mode.JDBC).build().backup(out);
+        return out;
+    }
+
+    static String target(String schema) throws Exception {
+        String db = TestPg.emptyDb();
+        TestPg.exec(db, schema);
+        return db;
+    }
+
+    @Test
+    void triggersDoNotFireAndIndexesAreRebuilt() throws Exception {
+        String src = source();
+        MemoryBackup out = backup(src);
+        String dst = target(SCHEMA);
+        PostgresStore.builder("db", TestPg.url(dst)).build().restore(out.input("db", RestoreOptions.defaults()));
+        assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
+        assertThat(DbContent.rows(dst, "audit")).isEqualTo(2000); // restored rows only, no trigger duplicates
+        try (Connection c = TestPg.connect(dst); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_indexes WHERE indexname = 'child_v_idx'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(1);
+        }
+        try (Connection c = TestPg.connect(dst); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO parent (name) VALUES ('next')"); // the sequence continues after restored ids
+        }
+    }
+
+    @Test
+    void ownerWithoutReplicaRightsDisablesTriggersInstead() throws Exception {
+        String src = source();
+        MemoryBackup out = backup(src);
+        String dst = TestPg.emptyDb();
+        TestPg.exec(dst, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'owner1') THEN"
+                + " CREATE ROLE owner1 LOGIN; END IF; END $$", "GRANT CREATE ON SCHEMA public TO owner1",
+                "SET ROLE owner1", SCHEMA);
+        String url = "jdbc:postgresql://localhost:" + TestPg.port() + "/" + dst + "?user=owner1";
+        PostgresStore.builder("db", url).build().restore(out.input("db", RestoreOptions.defaults()));
+        assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
+        try (Connection c = TestPg.connect(dst); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT tgenabled FROM pg_trigger WHERE tgname = 'child_audit'")) {
+            rs.next();
+            assertThat(rs.getString(1)).as("trigger enabled again").isEqualTo("O");
+        }
+    }
+
+    @Test
+    void schemaMismatchIsRefusedListingTheDifferences() throws Exception {
+        MemoryBackup out = backup(source());
+        String dst = target(SCHEMA.replace("v text", "v varchar(10), extra int").replace("name text", "name bigint"));
+        Map<String, String> before = DbContent.tables(dst);
+        PostgresStore store = PostgresStore.builder("db", TestPg.url(dst)).build();
+        assertThatThrownBy(() -> store.restore(out.input("db", new RestoreOptions(true, false))))
+                .isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("differs from the backup")
+                .hasMessageContaining("public.child.v is character varying(10) in the target, text in the backup")
+                .hasMessageContaining("public.child.extra exists only in the target")
+                .hasMessageContaining("public.parent.name is bigint in the target, text in the backup");
+        assertThat(DbContent.tables(dst)).isEqualTo(before);
+        // column order alone is no mismatch
+        String reordered = target("CREATE TABLE parent (name text NOT NULL, id serial PRIMARY KEY);"
+                + SCHEMA.substring(SCHEMA.indexOf("CREATE TABLE child")));
+        CheckReport r = new CheckReport();
+        PostgresStore.builder("db", TestPg.url(reordered)).build().checkRestore(out.storeBackup("db"), RestoreOptions.defaults(), r);
+        assertThat(r.ok()).as(r.toString()).isTrue();
+    }
+
+    @Test
+    void nonEmptyTargetNeedsReplace() throws Exception {
+        String src = source();
+        MemoryBackup out = backup(src);
+        String dst = target(SCHEMA);
+        TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('seed')");
+        PostgresStore store = PostgresStore.builder("db", TestPg.url(dst)).build();
+        assertThatThrownBy(() -> store.restore(out.input("db", RestoreOptions.defaults())))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("is not empty")
+                .hasMessageContaining("public.parent").hasMessageContaining("replace");
+        assertThat(DbContent.rows(dst, "parent")).isEqualTo(1);
+        store.restore(out.input("db", new RestoreOptions(true, false)));
+        assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
+    }
+
+    @Test
+    void damagedArtifactRollsBack() throws Exception {
+        MemoryBackup out = backup(source());
+        String dst = target(SCHEMA);
+        TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('keep')");
+        Map<String, String> before = DbContent.tables(dst);
+        ArtifactInfo child = out.artifacts.stream().filter(a -> a.name().equals("public.child")).findFirst().orElseThrow();
+        out.data.get(child.key())[100] ^= 1;
+        PostgresStore store = PostgresStore.builder("db", TestPg.url(dst)).build();
+        assertThatThrownBy(() -> store.restore(out.input("db", new RestoreOptions(true, false))))
+                .isInstanceOf(IntegrityException.class).hasMessageContaining("public.child")
+                .hasMessageContaining("rolled back");
+        assertThat(DbContent.tables(dst)).isEqualTo(before);
+    }
+
+    @Test
+    void orphansFoundByTheAntiJoinRollBack() throws Exception {
+        String src = TestPg.emptyDb();
+        TestPg.exec(src, "CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL);"
+                + "CREATE TABLE child (id serial PRIMARY KEY, parent_id int, v text);"
+                + "INSERT INTO parent (name) VALUES ('a'); INSERT INTO child (parent_id, v) VALUES (1, 'ok'), (99, 'orphan');"
+                + "ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent(id) NOT VALID;");
+        MemoryBackup out = backup(src);
+        String dst = target("CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL);"
+                + "CREATE TABLE child (id serial PRIMARY KEY, parent_id int CONSTRAINT child_parent_fk REFERENCES parent(id), v text);");
+        assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(dst)).build()
+                .restore(out.input("db", RestoreOptions.defaults())))
+                .isInstanceOf(StoreException.class).hasMessageContaining("1 rows of public.child")
+                .hasMessageContaining("rolled back");
+        assertThat(DbContent.rows(dst, "child")).isZero();
+    }
+
+    @Test
+    void rowLevelSecurityWithoutBypassIsRefusedBeforeWriting() throws Exception {
+        MemoryBackup out = backup(source());
+        String dst = target(SCHEMA);
+        TestPg.exec(dst, "ALTER TABLE child ENABLE ROW LEVEL SECURITY",
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lowpriv') THEN"
+                        + " CREATE ROLE lowpriv LOGIN; END IF; END $$",
+                "GRANT SELECT, INSERT, TRUNCATE ON ALL TABLES IN SCHEMA public TO lowpriv",
+                "GRANT USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA public TO lowpriv");
+        String url = "jdbc:postgresql://localhost:" + TestPg.port() + "/" + dst + "?user=lowpriv";
+        assertThatThrownBy(() -> PostgresStore.builder("db", url).build().restore(out.input("db", RestoreOptions.defaults())))
+                .isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("public.child has row-level security").hasMessageContaining("BYPASSRLS")
+                .hasMessageContaining("may neither SET session_replication_role nor disable the triggers");
+        assertThat(DbContent.rows(dst, "parent")).isZero();
+    }
+
+    @Test
+    void backupAsARoleSubjectToRowLevelSecurityIsRefusedNamingTheTable() throws Exception {
+        String src = source();
+        TestPg.exec(src, "ALTER TABLE child ENABLE ROW LEVEL SECURITY",
+                "CREATE POLICY only_some ON child USING (id < 10)",
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reader') THEN"
+                        + " CREATE ROLE reader LOGIN; END IF; END $$",
+                "GRANT SELECT ON parent, child TO reader");
+        String url = "jdbc:postgresql://localhost:" + TestPg.port() + "/" + src + "?user=reader";
+        PostgresStore store = PostgresStore.builder("db", url).mode(PostgresStore.Mode.JDBC).build();
+        CheckReport r = new CheckReport();
+        store.checkBackup(r);
+        assertThat(r.toString()).contains("public.child has row-level security").contains("BYPASSRLS")
+                .contains("no permission to read table public.audit");
+        // and the backup itself never silently copies the filtered rows
+        assertThatThrownBy(() -> store.backup(new MemoryBackup(1))).isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("public.child has row-level security")
+                .hasMessageContaining("no permission to read sequence public.audit_id_seq");
+    }
+
+    @Test
+    void unselectedTableReferencingASelectedOneIsRefused() throws Exception {
+        String src = source();
+        MemoryBackup out = backup(src);
+        // keep only parent's artifact: child (not restored) references parent
+        StoreBackup full = out.storeBackup("db");
+        StoreBackup onlyParent = new StoreBackup("db", "postgres", "db", full.properties(),
+                full.artifacts().stream().filter(a -> a.name().equals("public.parent")).toList(), List.of());
+        String dst = target(SCHEMA);
+        TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('x')");
+        assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(dst)).build()
+                .restore(out.input(onlyParent, new RestoreOptions(true, false))))
+                .isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("public.child is not restored but references restored table public.parent")
+                .hasMessageContaining("CASCADE");
+        assertThat(DbContent.rows(dst, "parent")).isEqualTo(1);
+    }
+
+    @Test
+    void connectionKilledMidRestoreLeavesTheTargetIntact() throws Exception {
+        MemoryBackup out = backup(source());
+        String dst = target(SCHEMA);
+        TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('keep')");
+        Map<String, String> before = DbContent.tables(dst);
+        CountDownLatch reading = new CountDownLatch(1);
+        CountDownLatch killed = new CountDownLatch(1);
+        RestoreInput base = out.input("db", new RestoreOptions(true, false));
+        RestoreInput slow = new RestoreInput() {
+            @Override
+            public StoreBackup backup() {
+                return base.backup();
+            }
+
+            @Override
+            public InputStream open(ArtifactInfo a) throws IOException {
+                InputStream in = base.open(a);
+                if (!a.name().equals("public.child")) {
+                    return in;
+                }
+                return new FilterInputStream(in) {
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        reading.countDown();
+                        try {
+                            killed.await(20, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            throw new IOException(e);
+                        }
+                        return super.read(b, off, Math.min(len, 64));
+                    }
+                };
+            }
+
+            @Override
+            public RestoreOptions options() {
+                return base.options();
+            }
+
+            @Override
+            public void warn(String m) {
+            }
+
+            @Override
+            public int parallelism() {
+                return 1;
+            }
+
+            @Override
+            public void checkCancelled() {
+            }
+        };
+        Thread killer = new Thread(() -> {
+            try {
+                reading.await(20, TimeUnit.SECONDS);
+                TestPg.exec("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + dst
+                        + "' AND application_name = 'sgbackup'");
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            } finally {
+                killed.countDown();
+            }
+        });
+        killer.start();
+        assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(dst)).build().restore(slow))
+                .isInstanceOf(StoreException.class).hasMessageContaining("failed at public.child")
+                .hasMessageContaining("target is unchanged");
+        killer.join();
+        assertThat(DbContent.tables(dst)).isEqualTo(before);
+    }
+
+    @Test
+    void dryRunWritesNothing() throws Exception {
+        MemoryBackup out = backup(source());
+        String dst = target(SCHEMA);
+        PostgresStore.builder("db", TestPg.url(dst)).build().restore(out.input("db", new RestoreOptions(false, true)));
+        assertThat(DbContent.rows(dst, "child")).isZero();
+        assertThat(Set.copyOf(out.artifacts.stream().map(ArtifactInfo::name).toList()))
+                .containsExactlyInAnyOrder("public.parent", "public.child", "public.audit");
+    }
+}

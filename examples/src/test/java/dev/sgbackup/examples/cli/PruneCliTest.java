@@ -1,0 +1,167 @@
+package dev.sgbackup.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code sgbackup prune} in process, on a local sink. */
+class PruneCliTest {
+    @TempDir
+    Path tmp;
+    Path src;
+    Path sinkDir;
+    String sink;
+
+    record Run(int code, String out, String err) {
+        List<String> lines() {
+            return out.isEmpty() ? List.of() : List.of(out.split("\n"));
+        }
+    }
+
+    static Run cli(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = new Main(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), false)
+                .run(args);
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @BeforeEach
+    void sample() throws Exception {
+        src = tmp.resolve("src");
+        Files.createDirectories(src);
+        Files.writeString(src.resolve("file.txt"), "hello\n".repeat(100));
+        sinkDir = tmp.resolve("sink");
+        sink = sinkDir.toUri().toString();
+    }
+
+    /** Three backups, newest first. */
+    private List<String> threeBackups() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Files.writeString(src.resolve("n.txt"), "v" + i);
+            Run b = cli("backup", "--volume", "repos=" + src, "--to", sink);
+            assertThat(b.code()).as(b.err()).isZero();
+            ids.add(0, b.lines().get(b.lines().size() - 1));
+            Thread.sleep(1100); // ids are to the second
+        }
+        return ids;
+    }
+
+    private List<String> listed() {
+        return cli("list", "--from", sink).lines().stream().map(l -> l.split(" ")[0]).toList();
+    }
+
+    @Test
+    void dryRunThenPrune() throws Exception {
+        List<String> ids = threeBackups();
+        // a failed backup from three days ago left data without a manifest
+        String oldId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC)
+                .format(Instant.now().minus(Duration.ofDays(3))) + "-0abcde";
+        String oldKey = "data/" + oldId + "/repos/000000-tar.zst";
+        Path old = sinkDir.resolve(oldKey);
+        Files.createDirectories(old.getParent());
+        Files.writeString(old, "partial");
+        Files.setLastModifiedTime(old, FileTime.from(Instant.now().minus(Duration.ofDays(3))));
+
+        Run dry = cli("prune", "--from", sink, "--keep-last", "1", "--dry-run");
+        assertThat(dry.code()).as(dry.err()).isZero();
+        assertThat(dry.lines()).containsExactly(
+                "keep " + ids.get(0) + " last:1",
+                "would delete " + ids.get(1),
+                "would delete " + ids.get(2),
+                "would remove " + oldKey);
+        assertThat(dry.err()).contains("dry run").contains("2 would be deleted");
+        assertThat(listed()).containsExactlyElementsOf(ids);
+        assertThat(old).exists();
+
+        Run real = cli("prune", "--from", sink, "--keep-last", "1");
+        assertThat(real.code()).as(real.err()).isZero();
+        assertThat(real.lines()).containsExactly(
+                "keep " + ids.get(0) + " last:1",
+                "delete " + ids.get(1),
+                "delete " + ids.get(2),
+                "removed " + oldKey);
+        assertThat(listed()).containsExactly(ids.get(0));
+        assertThat(sinkDir.resolve("data/" + ids.get(1))).doesNotExist();
+        assertThat(sinkDir.resolve("data/" + ids.get(2))).doesNotExist();
+        assertThat(old).doesNotExist();
+        assertThat(cli("verify", "--from", sink, "--backup", ids.get(0)).code()).isZero();
+    }
+
+    @Test
+    void rulesCombineAndYoungLeftoversStay() throws Exception {
+        List<String> ids = threeBackups();
+        String youngId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now()) + "-0abcde";
+        Path young = sinkDir.resolve("data/" + youngId + "/repos/000000-tar.zst");
+        Files.createDirectories(young.getParent());
+        Files.writeString(young, "a backup still running");
+
+        // all three were made today: keep-daily keeps the newest, keep-within keeps all three; the default 24h grace
+        // spares the young data without a manifest (it may be a backup still running)
+        Run r = cli("prune", "--from", sink, "--keep-daily", "1", "--keep-within", "1h");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.lines()).containsExactly(
+                "keep " + ids.get(0) + " daily:" + ids.get(0).substring(0, 4) + "-" + ids.get(0).substring(4, 6) + "-"
+                        + ids.get(0).substring(6, 8) + ",within:1h",
+                "keep " + ids.get(1) + " within:1h",
+                "keep " + ids.get(2) + " within:1h");
+        assertThat(listed()).containsExactlyElementsOf(ids);
+        assertThat(young).exists();
+
+        // keep-daily alone keeps one; --grace 0s removes every leftover, even one this young
+        Run d = cli("prune", "--from", sink, "--keep-daily", "1", "--grace", "0s");
+        assertThat(d.code()).as(d.err()).isZero();
+        assertThat(d.lines()).containsExactly(
+                r.lines().get(0).replace(",within:1h", ""),
+                "delete " + ids.get(1),
+                "delete " + ids.get(2),
+                "removed data/" + youngId + "/repos/000000-tar.zst");
+        assertThat(young).doesNotExist();
+        assertThat(listed()).containsExactly(ids.get(0));
+    }
+
+    @Test
+    void usageErrorsExitTwoAndDeleteNothing() throws Exception {
+        Files.writeString(src.resolve("n.txt"), "x");
+        String id = cli("backup", "--volume", "repos=" + src, "--to", sink).lines().get(1);
+
+        Run none = cli("prune", "--from", sink);
+        assertThat(none.code()).isEqualTo(2);
+        assertThat(none.err()).contains("at least one keep rule").contains("every backup would be deleted").contains("prune   --from");
+        assertThat(cli("prune", "--from", sink, "--dry-run").code()).isEqualTo(2);
+        assertThat(cli("prune", "--from", sink, "--per-scope").code()).isEqualTo(2);
+
+        Run zero = cli("prune", "--from", sink, "--keep-last", "0");
+        assertThat(zero.code()).isEqualTo(2);
+        assertThat(zero.err()).contains("keep-last must be at least 1");
+        Run word = cli("prune", "--from", sink, "--keep-daily", "seven");
+        assertThat(word.code()).isEqualTo(2);
+        assertThat(word.err()).contains("--keep-daily takes a whole number").contains("'seven'");
+        Run within = cli("prune", "--from", sink, "--keep-within", "7");
+        assertThat(within.code()).isEqualTo(2);
+        assertThat(within.err()).contains("'7' is not a duration").contains("7d");
+        Run grace = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "soon");
+        assertThat(grace.code()).isEqualTo(2);
+        assertThat(grace.err()).contains("--grace").contains("not a duration");
+        assertThat(cli("prune", "--keep-last", "1").err()).contains("needs --from");
+        assertThat(cli("prune", "--from", sink, "--keep-last", "1", "--keep-last", "2").code()).isEqualTo(2);
+        assertThat(cli("prune", "--from", sink, "--keep-forever").code()).isEqualTo(2);
+
+        assertThat(listed()).containsExactly(id);
+    }
+}
