@@ -35,6 +35,9 @@ final class Excludes {
                 PathMatcher m = FileSystems.getDefault().getPathMatcher("glob:" + g);
                 if (glob.contains("/")) {
                     byPath.add(m);
+                    if (g.endsWith("/**") && g.length() > 3) { // "cache/**" leaves out the directory itself too
+                        byPath.add(FileSystems.getDefault().getPathMatcher("glob:" + g.substring(0, g.length() - 3)));
+                    }
                 } else {
                     byName.add(m);
                 }

@@ -12,13 +12,18 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /** Tree operations that never follow symbolic links and never hold a whole tree in memory. */
 final class FileTrees {
     private static final int BATCH = 1024;
+    private static final Set<PosixFilePermission> OWNER_RWX = EnumSet.of(PosixFilePermission.OWNER_READ,
+            PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
 
     private FileTrees() {
     }
@@ -29,6 +34,17 @@ final class FileTrees {
             return;
         }
         Files.walkFileTree(path, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                // a restored read-only directory (0555) would stop a non-root user from emptying it
+                Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+                if (!perms.containsAll(OWNER_RWX)) {
+                    perms.addAll(OWNER_RWX);
+                    Files.setPosixFilePermissions(dir, perms);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
                 Files.deleteIfExists(file);
@@ -85,12 +101,34 @@ final class FileTrees {
     }
 
     /**
-     * Flushes every regular file and directory under {@code root} to stable storage, in one pass after all of
-     * them were written. Writing first and syncing once at the end lets the kernel write back in large batches
-     * while extraction goes on; by the time this runs most data is on its way, and the journal commits that
-     * cover many inodes at once make the per-file calls cheap.
+     * Makes everything written under {@code root} durable, once, after all of it was written (never a sync per
+     * file while extracting). First choice: {@code sync -f root}, i.e. syncfs(2) of root's file system, which
+     * flushes all of it with one device cache flush, as {@code tar -x && sync} does. Java has no syncfs, hence
+     * the coreutils process. Where that is missing (a distroless image), a streaming pass fsyncs each file and
+     * directory instead: correct, but slower, as each fsync flushes the device cache again.
      */
     static void sync(Path root) throws IOException {
+        if (!syncFileSystem(root)) {
+            fsyncTree(root);
+        }
+    }
+
+    /** Runs {@code sync -f dir}; false if that is not possible here (no coreutils sync, or an old one). */
+    static boolean syncFileSystem(Path dir) {
+        try {
+            Process p = new ProcessBuilder("sync", "-f", dir.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new dev.sgbackup.CancelledException("restore interrupted while syncing " + dir, e);
+        }
+    }
+
+    /** fsync of every regular file and directory under {@code root}, streaming (nothing collected). */
+    static void fsyncTree(Path root) throws IOException {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {

@@ -129,10 +129,14 @@ final class TarRestore {
         stage = Files.createDirectory(target.resolve(STAGE_PREFIX + randomId()), PRIVATE_DIR);
         try {
             probeProcess();
-            try (InputStream raw = in.open(artifact)) {
+            long t0 = System.nanoTime();
+            try (InputStream raw = new ReadAhead(in.open(artifact), "sgbackup-restore-" + storeName)) {
                 extract(raw);
             }
+            long t1 = System.nanoTime();
             FileTrees.sync(stage);
+            LOG.log(System.Logger.Level.DEBUG, "extracted {0} entries in {1} ms, synced in {2} ms", entries,
+                    (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
         } catch (IOException | RuntimeException | Error e) {
             removeAfterFailure(createdTop, targetMtime, e);
             throw e;
@@ -527,8 +531,9 @@ final class TarRestore {
         if (!createdWithMode || (mode & 07000) != 0 || (mode & umask) != 0) {
             Files.setAttribute(p, "unix:mode", mode);
         }
-        if (mtime != null) {
-            Files.getFileAttributeView(p, BasicFileAttributeView.class).setTimes(mtime, mtime, null);
+        // java.io.File's stat+utimes by path: NIO's setTimes opens the file, an extra open per file here.
+        if (mtime != null && !p.toFile().setLastModified(mtime.toMillis())) {
+            throw new IOException("cannot set the modification time of " + p);
         }
     }
 

@@ -2,7 +2,6 @@ package dev.sgbackup.store.volume;
 
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.BackupOutput;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -44,7 +43,6 @@ final class TarWriter {
     static final int S_IFBLK = 0060000;
 
     private static final int COPY_BUFFER = 1 << 20;
-    private static final int OUT_BUFFER = 1 << 18;
 
     private record FileKey(Object dev, Object ino) {
     }
@@ -72,10 +70,24 @@ final class TarWriter {
         this.out = out;
     }
 
-    /** Writes the tar of the tree to {@code sink} and finishes the archive (does not close {@code sink}). */
+    /**
+     * Writes the tar of the tree to {@code sink} and finishes the archive (does not close {@code sink}). The
+     * walk, file reads and tar formatting run on this thread; writes into {@code sink} (the engine's hashing
+     * and compression) on a second one.
+     */
     void write(OutputStream sink) throws IOException {
-        BufferedOutputStream buffered = new BufferedOutputStream(sink, OUT_BUFFER);
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(buffered, "UTF-8");
+        WriteBehind behind = new WriteBehind(sink, "sgbackup-backup-" + root.getFileName());
+        try {
+            writeTar(behind);
+            behind.finish();
+        } catch (IOException | RuntimeException | Error e) {
+            behind.abort();
+            throw e;
+        }
+    }
+
+    private void writeTar(OutputStream sink) throws IOException {
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(sink, "UTF-8");
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         tar.setAddPaxHeadersForNonAsciiNames(true);
@@ -128,6 +140,11 @@ final class TarWriter {
                         vanished(rel);
                         continue;
                     }
+                    if (target.indexOf('\uFFFD') >= 0) {
+                        skipped++;
+                        out.warn("skipped symbolic link " + rel + ": its target is not valid UTF-8");
+                        continue;
+                    }
                     TarArchiveEntry e = entry(rel, TarConstants.LF_SYMLINK, attrs);
                     e.setLinkName(target);
                     putEntry(tar, e);
@@ -140,7 +157,6 @@ final class TarWriter {
             }
         }
         tar.finish();
-        buffered.flush();
     }
 
     private void writeFile(TarArchiveOutputStream tar, Path path, String rel, Map<String, Object> attrs)

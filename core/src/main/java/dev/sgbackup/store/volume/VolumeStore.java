@@ -276,5 +276,4 @@ public final class VolumeStore implements DataStore {
     public int hashCode() {
         return Objects.hash(name, dir, excludes.globs());
     }
-
 }

@@ -1,0 +1,19 @@
+package dev.sgbackup.store.volume;
+
+import dev.sgbackup.StoreException;
+import java.nio.file.Path;
+
+/** Run in a child JVM by {@link VolumeBackupTest}: backs up args[0], prints "ok" or the refusal. */
+public final class EncodingProbe {
+    private EncodingProbe() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        try {
+            VolumeStore.of("vol", Path.of(args[0])).backup(new TestBackupOutput(Path.of(args[1])));
+            System.out.println("ok");
+        } catch (StoreException e) {
+            System.out.println(e.getMessage());
+        }
+    }
+}
