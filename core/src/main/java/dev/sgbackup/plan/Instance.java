@@ -177,7 +177,9 @@ public final class Instance {
             stores.add(store);
             recreatable.put(d.name(), d.name().equals("codeintel") ? Boolean.TRUE : d.name().equals("frontend") ? null : Boolean.FALSE);
             holds.put(d.name(), switch (d.name()) {
-                case "frontend" -> "users, orgs, settings, tokens, batch changes, repo metadata, permissions, events";
+                case "frontend" -> scope == Scope.ESSENTIAL
+                        ? "users, orgs, settings, tokens, batch changes, code-intel policies, insights, notebooks (non-recreatable)"
+                        : "users, orgs, settings, tokens, batch changes, repo metadata, permissions, events";
                 case "codeintel" -> "precise code-intel data (recreatable by re-uploading indexes)";
                 case "codeinsights" -> "code insights definitions and series (backfill recreates points only)";
                 default -> "PostgreSQL database";
