@@ -344,6 +344,25 @@ final class JdbcRestore {
             return defs;
         }
         List<String> drops = new ArrayList<>();
+        // primary keys and unique constraints nothing else depends on (no foreign key, not the replica identity):
+        // built once after the load instead of maintained row by row
+        try (var ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(cl.relname),"
+                + " quote_ident(con.conname), pg_get_constraintdef(con.oid) FROM pg_constraint con"
+                + " JOIN pg_class cl ON cl.oid = con.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace"
+                + " JOIN pg_index i ON i.indexrelid = con.conindid"
+                + " WHERE con.conrelid = ANY (?) AND con.contype IN ('p', 'u') AND NOT i.indisreplident"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass"
+                + "   AND d.refobjid = con.conindid AND NOT (d.classid = 'pg_constraint'::regclass AND d.objid = con.oid))"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_constraint'::regclass"
+                + "   AND d.refobjid = con.oid AND NOT (d.classid = 'pg_class'::regclass AND d.objid = con.conindid))")) {
+            ps.setArray(1, c.createArrayOf("oid", oids.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    drops.add("ALTER TABLE " + rs.getString(1) + " DROP CONSTRAINT " + rs.getString(2));
+                    defs.add("ALTER TABLE " + rs.getString(1) + " ADD CONSTRAINT " + rs.getString(2) + " " + rs.getString(3));
+                }
+            }
+        }
         try (var ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname),"
                 + " pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
                 + " JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE i.indrelid = ANY (?)"
@@ -353,14 +372,14 @@ final class JdbcRestore {
             ps.setArray(1, c.createArrayOf("oid", oids.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    drops.add(rs.getString(1));
+                    drops.add("DROP INDEX " + rs.getString(1));
                     defs.add(rs.getString(2));
                 }
             }
         }
         try (Statement st = c.createStatement()) {
             for (String d : drops) {
-                st.execute("DROP INDEX " + d);
+                st.execute(d);
             }
         }
         return defs;

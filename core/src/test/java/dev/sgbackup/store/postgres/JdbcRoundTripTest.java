@@ -57,6 +57,7 @@ class JdbcRoundTripTest {
         assertThat(PgSchema.JSON.readTree(out.properties.get("rows")).size()).isEqualTo(before.size());
 
         String dst = TestPg.schemaDb(sqlFile); // a freshly migrated instance: seed rows in some tables
+        java.util.Set<String> structure = DbContent.structure(dst);
         PostgresStore target = PostgresStore.builder("frontend", TestPg.url(dst)).build();
         boolean seeded = DbContent.tables(dst).values().stream().anyMatch(v -> !v.startsWith("0 rows"));
         if (seeded) {
@@ -68,5 +69,6 @@ class JdbcRoundTripTest {
 
         assertThat(DbContent.tables(dst)).isEqualTo(before);
         assertThat(DbContent.sequences(dst)).isEqualTo(seqBefore);
+        assertThat(DbContent.structure(dst)).as("indexes, constraints and triggers after the restore").isEqualTo(structure);
     }
 }
