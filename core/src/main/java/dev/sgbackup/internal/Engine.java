@@ -144,6 +144,7 @@ public final class Engine {
         CheckReport report = new CheckReport();
         if (plan.operation() == MigrationPlan.Operation.BACKUP) {
             checkSinkWritable(report);
+            checkFreeSpace(plan, report);
             for (DataStore s : plan.stores()) {
                 try {
                     s.checkBackup(report);
@@ -173,6 +174,30 @@ public final class Engine {
             }
         }
         return report;
+    }
+
+    /** Where the sink is a local directory, warns when the plan's estimate exceeds the free space (compression may still fit). */
+    private void checkFreeSpace(MigrationPlan plan, CheckReport report) {
+        if (!"file".equals(sink.uri().getScheme())) {
+            return;
+        }
+        long estimate = plan.steps().stream().filter(s -> s.action().equals("backup")).mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
+        try {
+            java.nio.file.Path p = java.nio.file.Path.of(sink.uri());
+            while (p != null && !java.nio.file.Files.exists(p)) {
+                p = p.getParent();
+            }
+            if (p == null) {
+                return;
+            }
+            long free = java.nio.file.Files.getFileStore(p).getUsableSpace();
+            if (estimate > free) {
+                report.warn("sink " + sink.uri(), "the data to back up is estimated at " + dev.sgbackup.manifest.Sizes.human(estimate)
+                        + " before compression, and " + dev.sgbackup.manifest.Sizes.human(free) + " is free there");
+            }
+        } catch (IOException | RuntimeException e) {
+            // free space is not knowable here; nothing to report
+        }
     }
 
     private void checkSinkWritable(CheckReport report) {

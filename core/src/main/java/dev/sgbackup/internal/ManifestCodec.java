@@ -59,6 +59,23 @@ public final class ManifestCodec {
         ObjectNode enc = root.putObject("encryption");
         m.encryption().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> enc.put(e.getKey(), e.getValue()));
         ObjectNode body = key == null ? root : JSON.createObjectNode();
+        writeBody(body, m);
+        try {
+            if (key != null) {
+                if (!m.encrypted()) {
+                    throw new IllegalArgumentException("a sealed manifest must record its encryption parameters");
+                }
+                root.put("sealed", Base64.getEncoder().encodeToString(key.seal(JSON.writeValueAsBytes(body), clearPart(root))));
+            }
+            root.put("sha256", digest(root));
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Compression and stores: the part an encrypted manifest seals. */
+    private static void writeBody(ObjectNode body, Manifest m) {
         body.put("compression", m.compression());
         ArrayNode stores = body.putArray("stores");
         for (StoreBackup s : m.stores()) {
@@ -83,15 +100,22 @@ public final class ManifestCodec {
                 putMap(an.putObject("attributes"), a.attributes());
             }
         }
+    }
+
+    /** A readable JSON view of a (decoded, decrypted) manifest: every field, sizes totalled, nothing sealed. */
+    public static String toJson(Manifest m) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("id", m.id());
+        root.put("createdAt", m.createdAt().toString());
+        root.put("completedAt", m.completedAt().toString());
+        root.put("toolVersion", m.toolVersion());
+        root.put("scope", m.scope());
+        root.put("encrypted", m.encrypted());
+        root.put("size", m.size());
+        root.put("storedSize", m.storedSize());
+        writeBody(root, m);
         try {
-            if (key != null) {
-                if (!m.encrypted()) {
-                    throw new IllegalArgumentException("a sealed manifest must record its encryption parameters");
-                }
-                root.put("sealed", Base64.getEncoder().encodeToString(key.seal(JSON.writeValueAsBytes(body), clearPart(root))));
-            }
-            root.put("sha256", digest(root));
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -67,6 +67,11 @@ public record Manifest(int formatVersion, String id, Instant createdAt, Instant 
         return stores.stream().flatMap(s -> s.warnings().stream().map(w -> s.name() + ": " + w)).toList();
     }
 
+    /** The manifest as readable JSON (every store, artifact, size and hash; for encrypted backups, decrypted). */
+    public String toJson() {
+        return dev.sgbackup.internal.ManifestCodec.toJson(this);
+    }
+
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder();

@@ -61,6 +61,7 @@ public final class Instance {
     private final boolean externalPostgres;
     private final boolean externalRedis;
     private final boolean includeEventLogs;
+    private final List<String> excludes;
 
     private Instance(Builder b) {
         this.sourcegraph = b.sourcegraph;
@@ -73,6 +74,7 @@ public final class Instance {
         this.externalPostgres = b.externalPostgres;
         this.externalRedis = b.externalRedis;
         this.includeEventLogs = b.includeEventLogs;
+        this.excludes = List.copyOf(b.excludes);
     }
 
     public static Builder builder() {
@@ -189,7 +191,7 @@ public final class Instance {
         for (Volume v : volumes()) {
             boolean take = wantVolumes && (scope != Scope.ESSENTIAL || !v.kind().recreatable());
             if (take) {
-                DataStore store = Stores.directory(v.name(), v.dir());
+                DataStore store = excludes.isEmpty() ? Stores.directory(v.name(), v.dir()) : Stores.directory(v.name(), v.dir(), excludes);
                 stores.add(store);
                 recreatable.put(v.name(), v.kind().recreatable());
                 holds.put(v.name(), v.kind().holds());
@@ -273,8 +275,15 @@ public final class Instance {
         private boolean externalPostgres;
         private boolean externalRedis;
         private boolean includeEventLogs;
+        private final List<String> excludes = new ArrayList<>();
 
         private Builder() {
+        }
+
+        /** Globs of files to leave out of every volume backup (e.g. {@code *.tmp}, {@code cache/**}). */
+        public Builder exclude(List<String> globs) {
+            excludes.addAll(globs);
+            return this;
         }
 
         /** The instance's URL (its GraphQL API serves the configuration); the token comes from SRC_ACCESS_TOKEN. */
@@ -348,8 +357,12 @@ public final class Instance {
 
         public Instance build() {
             Set<String> names = new TreeSet<>(databases.keySet());
+            boolean config = sourcegraph != null || configFromDatabase;
+            if (config && names.contains(CONFIG_STORE)) {
+                throw new InvalidInputException("store name 'config' is used twice; the configuration store is named 'config'");
+            }
             for (String v : volumes.keySet()) {
-                if (!names.add(v) || v.equals(CONFIG_STORE)) {
+                if (!names.add(v) || (config && v.equals(CONFIG_STORE))) {
                     throw new InvalidInputException("store name '" + v + "' is used twice; databases, volumes and 'config' need distinct names");
                 }
             }

@@ -11,7 +11,10 @@ import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.Sizes;
 import dev.sgbackup.manifest.VerifyReport;
+import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.plan.Phase;
+import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
 import dev.sgbackup.sink.BackupSink;
@@ -46,12 +49,14 @@ import java.util.function.Function;
 public final class Main {
     static final String USAGE = """
             usage: sgbackup COMMAND [OPTIONS]
-              plan    STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [PG_OPTIONS]
-              backup  STORES --to SINK_URI [--compression zstd|gzip|none[:LEVEL]] [--exclude GLOB ...] [--encrypt] [PG_OPTIONS]
+              plan    STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
+                      [--exclude GLOB ...] [PG_OPTIONS]
+              backup  STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
+                      [--exclude GLOB ...] [--encrypt] [PG_OPTIONS]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID
-              restore --from SINK_URI --backup ID STORES [--secrets FILE] [--replace] [--dry-run]
+              restore --from SINK_URI --backup ID STORES [--phase db|volumes|config|all] [--secrets FILE] [--replace] [--dry-run]
               delete  --from SINK_URI --backup ID
               prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
                       [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run]
@@ -61,6 +66,10 @@ public final class Main {
                     and/or --postgres NAME=JDBC_URL ... (e.g. frontend=jdbc:postgresql://db:5432/sg?user=sg;
                     password from PGPASSWORD or ~/.pgpass; restore takes the strategy from the backup)
             PG_OPTIONS: --postgres-mode pg_dump|jdbc|auto (default auto) --tables CATEGORY,... (e.g. users,orgs)
+            --scope: Sourcegraph's options over the stores named (STORES describe the instance): config = configuration
+                    only, postgres = every database, all = everything, essential = only what cannot be recreated
+                    (with --tables event-logs to keep event logs); without --scope exactly the named stores
+            --phase: restore in phases: db (services stopped), volumes, config (instance running); default all
             --secrets FILE: values for secrets the API redacted, and overrides for the new instance:
                     {"<artifact name>": {"<JSON pointer>": "<value>"}}, e.g. {"site-config": {"/externalURL": "..."}}
             SINK_URI: file:///abs/path, s3://bucket/prefix, gs://bucket/prefix
@@ -119,12 +128,12 @@ public final class Main {
                 return argv.length == 0 ? 2 : 0;
             }
             return switch (argv[0]) {
-                case "plan" -> plan(parse(argv, Set.of("--to", "--compression"), Set.of()));
-                case "backup" -> backup(parse(argv, Set.of("--to", "--compression"), Set.of("--encrypt")));
+                case "plan" -> plan(parse(argv, Set.of("--to", "--compression", "--scope"), Set.of()));
+                case "backup" -> backup(parse(argv, Set.of("--to", "--compression", "--scope"), Set.of("--encrypt")));
                 case "list" -> list(parse(argv, Set.of("--from"), Set.of("--json")));
                 case "show" -> show(parse(argv, Set.of("--from", "--backup"), Set.of("--json")));
                 case "verify" -> verify(parse(argv, Set.of("--from", "--backup"), Set.of()));
-                case "restore" -> restore(parse(argv, Set.of("--from", "--backup", "--secrets"), Set.of("--replace", "--dry-run")));
+                case "restore" -> restore(parse(argv, Set.of("--from", "--backup", "--secrets", "--phase"), Set.of("--replace", "--dry-run")));
                 case "delete" -> delete(parse(argv, Set.of("--from", "--backup"), Set.of()));
                 case "prune" -> prune(parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES));
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
@@ -194,16 +203,8 @@ public final class Main {
 
     /** --postgres NAME=JDBC_URL (repeatable) with --postgres-mode and --tables. */
     private static List<DataStore> postgres(Args a) {
-        PostgresStore.Mode mode = PostgresStore.Mode.AUTO;
         String m = a.one("--postgres-mode");
-        if (m != null) {
-            mode = switch (m) {
-                case "pg_dump" -> PostgresStore.Mode.PG_DUMP;
-                case "jdbc" -> PostgresStore.Mode.JDBC;
-                case "auto" -> PostgresStore.Mode.AUTO;
-                default -> throw new Args.UsageException("--postgres-mode takes pg_dump, jdbc or auto, got '" + m + "'");
-            };
-        }
+        PostgresStore.Mode mode = m == null ? PostgresStore.Mode.AUTO : postgresMode(m);
         Set<String> categories = new java.util.TreeSet<>();
         String tables = a.one("--tables");
         if (tables != null) {
@@ -222,6 +223,15 @@ public final class Main {
             out.add(PostgresStore.builder(e.getKey(), e.getValue()).mode(mode).categories(categories).build());
         }
         return out;
+    }
+
+    private static PostgresStore.Mode postgresMode(String m) {
+        return switch (m) {
+            case "pg_dump" -> PostgresStore.Mode.PG_DUMP;
+            case "jdbc" -> PostgresStore.Mode.JDBC;
+            case "auto" -> PostgresStore.Mode.AUTO;
+            default -> throw new Args.UsageException("--postgres-mode takes pg_dump, jdbc or auto, got '" + m + "'");
+        };
     }
 
     private SgBackup engine(String uri, Args a) {
@@ -286,16 +296,68 @@ public final class Main {
 
     // ---------------------------------------------------------------- commands
 
+    /** With --scope, one of Sourcegraph's options over the instance the flags describe; else exactly the named stores. */
+    private MigrationPlan backupPlan(SgBackup sg, Args a) {
+        String scope = a.one("--scope");
+        if (scope == null) {
+            return sg.planBackup(requireStores(a));
+        }
+        Scope s;
+        try {
+            s = Scope.parse(scope);
+        } catch (InvalidInputException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+        Instance.Builder b = instance(a);
+        String tables = a.one("--tables");
+        if (tables != null) {
+            if (s != Scope.ESSENTIAL || !tables.strip().equals("event-logs")) {
+                throw new Args.UsageException("--tables picks a custom selection; with --scope only '--scope essential --tables event-logs'"
+                        + " (to keep event logs) is allowed; drop --scope to compose your own");
+            }
+            b.includeEventLogs(true);
+        }
+        Instance instance = b.build();
+        if (instance.databases().isEmpty() && instance.volumes().isEmpty() && instance.sourcegraph() == null) {
+            throw new Args.UsageException("--scope needs the instance: --sourcegraph URL, --postgres NAME=JDBC_URL and/or --volume NAME=DIR");
+        }
+        return sg.planBackup(instance, s);
+    }
+
+    /** The instance the store flags describe: --sourcegraph, --postgres, --volume (+ --exclude, --postgres-mode, --secrets). */
+    private Instance.Builder instance(Args a) {
+        Instance.Builder b = Instance.builder();
+        String sourcegraph = a.one("--sourcegraph");
+        if (sourcegraph != null) {
+            b.sourcegraph(URI.create(sourcegraph));
+        }
+        String secrets = a.one("--secrets");
+        if (secrets != null) {
+            if (sourcegraph == null) {
+                throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
+            }
+            b.secrets(Path.of(secrets));
+        }
+        a.pairs("--postgres").forEach(b::database);
+        a.pairs("--volume").forEach((n, d) -> b.volume(n, Path.of(d).toAbsolutePath()));
+        b.exclude(a.all("--exclude"));
+        String m = a.one("--postgres-mode");
+        if (m != null) {
+            b.postgresMode(postgresMode(m));
+        }
+        return b;
+    }
+
     private int plan(Args a) {
         SgBackup sg = engine(a.required("--to"), a);
-        MigrationPlan p = sg.planBackup(requireStores(a));
+        MigrationPlan p = backupPlan(sg, a);
         out.print(p.explain());
         return 0;
     }
 
     private int backup(Args a) {
         SgBackup sg = engine(a.required("--to"), a);
-        MigrationPlan p = sg.planBackup(requireStores(a));
+        MigrationPlan p = backupPlan(sg, a);
         RunResult r = sg.run(p);
         for (StepResult s : r.steps()) {
             out.println(s.step() + " " + s.kind() + " " + s.status().name().toLowerCase() + " " + s.artifacts() + " artifacts "
@@ -336,7 +398,7 @@ public final class Main {
         SgBackup sg = engine(a.required("--from"), a);
         Manifest m = sg.show(a.required("--backup"));
         if (a.has("--json")) {
-            out.println(json(manifestJson(m)));
+            out.println(m.toJson());
             return 0;
         }
         out.println("backup      " + m.id());
@@ -386,16 +448,40 @@ public final class Main {
     private int restore(Args a) {
         SgBackup sg = engine(a.required("--from"), a);
         String id = a.required("--backup");
-        List<DataStore> targets = requireStores(a);
+        Phase phase;
+        try {
+            phase = a.one("--phase") == null ? Phase.ALL : Phase.parse(a.one("--phase"));
+        } catch (InvalidInputException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+        requireStores(a); // at least one target, with the flags' own checks
+        Instance instance = instance(a).build();
         Manifest m = sg.show(id);
-        for (DataStore t : targets) {
-            if (m.store(t.name()).isEmpty()) {
-                throw new Args.UsageException("backup " + id + " has no store '" + t.name() + "'; it has: " + String.join(", ", m.storeNames()));
+        Map<String, String> named = new java.util.LinkedHashMap<>();
+        a.pairs("--volume").keySet().forEach(n -> named.put(n, "volume"));
+        a.pairs("--postgres").keySet().forEach(n -> named.put(n, "postgres"));
+        if (a.one("--sourcegraph") != null) {
+            named.put(Instance.CONFIG_STORE, "sourcegraph-config");
+        }
+        for (Map.Entry<String, String> e : named.entrySet()) {
+            StoreBackup sb = m.store(e.getKey()).orElseThrow(() -> new Args.UsageException("backup " + id + " has no store '"
+                    + e.getKey() + "'; it has: " + String.join(", ", m.storeNames())));
+            if (!sb.kind().equals(e.getValue())) {
+                throw new Args.UsageException("store '" + e.getKey() + "' of backup " + id + " is a " + sb.kind() + " store; name it with "
+                        + switch (sb.kind()) {
+                            case "volume" -> "--volume " + e.getKey() + "=DIR";
+                            case "postgres" -> "--postgres " + e.getKey() + "=JDBC_URL";
+                            default -> "--sourcegraph URL";
+                        });
             }
         }
-        MigrationPlan p = sg.planRestore(id, targets, new RestoreOptions(a.has("--replace"), a.has("--dry-run")));
+        MigrationPlan p = sg.planRestore(id, instance, new RestoreOptions(a.has("--replace"), a.has("--dry-run")), phase);
         p.steps().stream().filter(s -> s.action().equals("skip"))
-                .forEach(s -> err.println("skipped: store " + s.store() + " (" + s.kind() + "): no target given"));
+                .forEach(s -> err.println("skipped: store " + s.store() + " (" + s.kind() + "): " + s.note()));
+        p.notes().forEach(n -> err.println(n));
+        if (a.has("--dry-run")) {
+            out.print(p.explain());
+        }
         RunResult r = sg.run(p);
         for (StepResult s : r.steps()) {
             if (s.status() != StepResult.Status.SKIPPED || a.has("--dry-run")) {
@@ -431,44 +517,5 @@ public final class Main {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static ObjectNode manifestJson(Manifest m) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("id", m.id());
-        o.put("createdAt", m.createdAt().toString());
-        o.put("completedAt", m.completedAt().toString());
-        o.put("toolVersion", m.toolVersion());
-        o.put("scope", m.scope());
-        o.put("compression", m.compression());
-        o.put("encrypted", m.encrypted());
-        o.put("size", m.size());
-        o.put("storedSize", m.storedSize());
-        ArrayNode stores = o.putArray("stores");
-        for (StoreBackup s : m.stores()) {
-            ObjectNode sn = stores.addObject();
-            sn.put("name", s.name());
-            sn.put("kind", s.kind());
-            sn.put("description", s.description());
-            ObjectNode props = sn.putObject("properties");
-            s.properties().forEach(props::put);
-            ArrayNode w = sn.putArray("warnings");
-            s.warnings().forEach(w::add);
-            ArrayNode arts = sn.putArray("artifacts");
-            for (ArtifactInfo art : s.artifacts()) {
-                ObjectNode an = arts.addObject();
-                an.put("name", art.name());
-                an.put("key", art.key());
-                an.put("size", art.size());
-                an.put("sha256", art.sha256());
-                an.put("storedSize", art.storedSize());
-                an.put("storedSha256", art.storedSha256());
-                ArrayNode t = an.putArray("transforms");
-                art.transforms().forEach(t::add);
-                ObjectNode attrs = an.putObject("attributes");
-                art.attributes().forEach(attrs::put);
-            }
-        }
-        return o;
     }
 }
