@@ -2,7 +2,6 @@ package dev.sgbackup.store.postgres;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sgbackup.IntegrityException;
-import dev.sgbackup.SgBackupException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.CheckReport;
@@ -17,7 +16,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -323,8 +321,8 @@ final class JdbcRestore {
         if (e instanceof IntegrityException) {
             return new IntegrityException(where + msg + tail, e);
         }
-        if (e instanceof SgBackupException && !(e instanceof StoreException)) {
-            return new StoreException(where + msg + tail, e);
+        if (e instanceof dev.sgbackup.CancelledException) {
+            return new dev.sgbackup.CancelledException(where + msg + tail);
         }
         return new StoreException(where + msg + tail, e);
     }
@@ -455,9 +453,5 @@ final class JdbcRestore {
             }
         }
         LOG.log(System.Logger.Level.DEBUG, "sequences set");
-    }
-
-    static Set<String> selected(StoreBackup b) {
-        return new LinkedHashSet<>(tables(b).keySet());
     }
 }
