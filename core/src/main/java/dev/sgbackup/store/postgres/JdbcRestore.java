@@ -30,6 +30,7 @@ final class JdbcRestore {
     private static final System.Logger LOG = System.getLogger(JdbcRestore.class.getName());
 
     private static final long INDEX_MEMORY_KB = 256 * 1024;
+    private static final long PREFETCH_OVER = 1 << 20;
 
     private final ConnectionSpec spec;
     private final String store;
@@ -248,7 +249,8 @@ final class JdbcRestore {
                     for (ArtifactInfo a : artifacts.get(t)) {
                         String sql = "COPY " + tab.sql() + " (" + String.join(", ", columns(a).stream().map(PgSchema::quote).toList())
                                 + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
-                        try (InputStream is = in.open(a)) {
+                        // large artifacts are decoded a few chunks ahead on another thread, overlapping with COPY
+                        try (InputStream is = a.size() > PREFETCH_OVER ? new PrefetchInputStream(in.open(a), 1 << 18, 8) : in.open(a)) {
                             rows += cm.copyIn(sql, is);
                         }
                     }
