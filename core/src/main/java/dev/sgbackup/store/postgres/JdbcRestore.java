@@ -2,7 +2,6 @@ package dev.sgbackup.store.postgres;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sgbackup.IntegrityException;
-import dev.sgbackup.SgBackupException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.CheckReport;
@@ -17,7 +16,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -32,6 +30,7 @@ final class JdbcRestore {
     private static final System.Logger LOG = System.getLogger(JdbcRestore.class.getName());
 
     private static final long INDEX_MEMORY_KB = 256 * 1024;
+    private static final long PREFETCH_OVER = 1 << 20;
 
     private final ConnectionSpec spec;
     private final String store;
@@ -250,7 +249,8 @@ final class JdbcRestore {
                     for (ArtifactInfo a : artifacts.get(t)) {
                         String sql = "COPY " + tab.sql() + " (" + String.join(", ", columns(a).stream().map(PgSchema::quote).toList())
                                 + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
-                        try (InputStream is = in.open(a)) {
+                        // large artifacts are decoded a few chunks ahead on another thread, overlapping with COPY
+                        try (InputStream is = a.size() > PREFETCH_OVER ? new PrefetchInputStream(in.open(a), 1 << 18, 8) : in.open(a)) {
                             rows += cm.copyIn(sql, is);
                         }
                     }
@@ -323,8 +323,8 @@ final class JdbcRestore {
         if (e instanceof IntegrityException) {
             return new IntegrityException(where + msg + tail, e);
         }
-        if (e instanceof SgBackupException && !(e instanceof StoreException)) {
-            return new StoreException(where + msg + tail, e);
+        if (e instanceof dev.sgbackup.CancelledException) {
+            return new dev.sgbackup.CancelledException(where + msg + tail);
         }
         return new StoreException(where + msg + tail, e);
     }
@@ -344,6 +344,25 @@ final class JdbcRestore {
             return defs;
         }
         List<String> drops = new ArrayList<>();
+        // primary keys and unique constraints nothing else depends on (no foreign key, not the replica identity):
+        // built once after the load instead of maintained row by row
+        try (var ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(cl.relname),"
+                + " quote_ident(con.conname), pg_get_constraintdef(con.oid) FROM pg_constraint con"
+                + " JOIN pg_class cl ON cl.oid = con.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace"
+                + " JOIN pg_index i ON i.indexrelid = con.conindid"
+                + " WHERE con.conrelid = ANY (?) AND con.contype IN ('p', 'u') AND NOT i.indisreplident"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass"
+                + "   AND d.refobjid = con.conindid AND NOT (d.classid = 'pg_constraint'::regclass AND d.objid = con.oid))"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_constraint'::regclass"
+                + "   AND d.refobjid = con.oid AND NOT (d.classid = 'pg_class'::regclass AND d.objid = con.conindid))")) {
+            ps.setArray(1, c.createArrayOf("oid", oids.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    drops.add("ALTER TABLE " + rs.getString(1) + " DROP CONSTRAINT " + rs.getString(2));
+                    defs.add("ALTER TABLE " + rs.getString(1) + " ADD CONSTRAINT " + rs.getString(2) + " " + rs.getString(3));
+                }
+            }
+        }
         try (var ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname),"
                 + " pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
                 + " JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE i.indrelid = ANY (?)"
@@ -353,14 +372,14 @@ final class JdbcRestore {
             ps.setArray(1, c.createArrayOf("oid", oids.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    drops.add(rs.getString(1));
+                    drops.add("DROP INDEX " + rs.getString(1));
                     defs.add(rs.getString(2));
                 }
             }
         }
         try (Statement st = c.createStatement()) {
             for (String d : drops) {
-                st.execute("DROP INDEX " + d);
+                st.execute(d);
             }
         }
         return defs;
@@ -436,9 +455,5 @@ final class JdbcRestore {
             }
         }
         LOG.log(System.Logger.Level.DEBUG, "sequences set");
-    }
-
-    static Set<String> selected(StoreBackup b) {
-        return new LinkedHashSet<>(tables(b).keySet());
     }
 }

@@ -354,6 +354,12 @@ public final class PostgresStore implements DataStore {
             int major = serverMajor(c);
             Optional<PgDump.Tool> tool = Optional.empty();
             boolean jdbc = mode == Mode.JDBC;
+            if (mode == Mode.AUTO && !categories.isEmpty()) {
+                // a table subset from pg_dump -t lacks the types and extensions it needs in an empty database;
+                // over JDBC it restores into the migrated instance like any other JDBC backup
+                out.warn(name + ": a category selection is backed up over JDBC (mode auto)");
+                jdbc = true;
+            }
             if (!jdbc) {
                 tool = PgDump.tool("pg_dump", binDir);
                 String why = PgDump.unusable(tool, major, "pg_dump");

@@ -58,6 +58,31 @@ final class DbContent {
         return out;
     }
 
+    /** Every index definition and every constraint (name and definition): the restore must leave them as they were. */
+    static java.util.Set<String> structure(String db) throws SQLException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT indexdef FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            try (ResultSet rs = st.executeQuery("SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)"
+                    + " || ' ' || convalidated FROM pg_constraint WHERE connamespace = 'public'::regnamespace")) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            try (ResultSet rs = st.executeQuery("SELECT tgrelid::regclass || ' ' || tgname || ' ' || tgenabled::text FROM pg_trigger"
+                    + " WHERE NOT tgisinternal")) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
     static long rows(String db, String table) throws SQLException {
         try (Connection c = TestPg.connect(db); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(*) FROM " + table)) {

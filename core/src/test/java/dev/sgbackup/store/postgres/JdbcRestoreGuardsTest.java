@@ -91,6 +91,24 @@ class JdbcRestoreGuardsTest {
     }
 
     @Test
+    void duplicateKeysInTheBackupFailWhenThePrimaryKeyIsRebuiltAndRollBack() throws Exception {
+        String src = TestPg.emptyDb();
+        TestPg.exec(src, "CREATE TABLE parent (id int NOT NULL, name text NOT NULL);"
+                + "INSERT INTO parent VALUES (1, 'a'), (1, 'b');");
+        MemoryBackup out = backup(src);
+        // the fingerprint has no primary key; give the target the same shape, then add the key by hand
+        String dst = target("CREATE TABLE parent (id int NOT NULL, name text NOT NULL)");
+        StoreBackupEdit.withPrimaryKey(out, "public.parent", "id");
+        TestPg.exec(dst, "ALTER TABLE parent ADD CONSTRAINT parent_pkey PRIMARY KEY (id)");
+        assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(dst)).build()
+                .restore(out.input("db", RestoreOptions.defaults())))
+                .isInstanceOf(StoreException.class).hasMessageContaining("recreating indexes")
+                .hasMessageContaining("parent_pkey").hasMessageContaining("rolled back");
+        assertThat(DbContent.rows(dst, "parent")).isZero();
+        assertThat(DbContent.structure(dst)).contains("parent parent_pkey PRIMARY KEY (id) true");
+    }
+
+    @Test
     void schemaMismatchIsRefusedListingTheDifferences() throws Exception {
         MemoryBackup out = backup(source());
         String dst = target(SCHEMA.replace("v text", "v varchar(10), extra int").replace("name text", "name bigint"));

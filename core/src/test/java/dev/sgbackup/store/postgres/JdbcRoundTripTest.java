@@ -40,6 +40,40 @@ class JdbcRoundTripTest {
         return TestPg.cloneDb(tpl);
     }
 
+    @org.junit.jupiter.api.Test
+    void generatedRowsHaveTheHardValues() throws Exception {
+        String db = filled("sourcegraph-frontend-5.11.sql");
+        Map<String, String> kinds = new java.util.LinkedHashMap<>();
+        kinds.put("large text", "length(%s::text) > 50000");
+        kinds.put("non-ASCII text", "%s::text ~ '[^\\x01-\\x7e]'");
+        kinds.put("bytea", "%s IS NOT NULL AND length(%<s::bytea) > 4");
+        kinds.put("array", "cardinality(%s) > 1");
+        kinds.put("jsonb", "jsonb_typeof(%s::jsonb) = 'object' AND %<s::jsonb <> '{}'::jsonb");
+        kinds.put("NULL", "%s IS NULL");
+        Map<String, String> typeOf = Map.of("large text", "text", "non-ASCII text", "text", "bytea", "bytea",
+                "array", "ARRAY", "jsonb", "jsonb", "NULL", "any");
+        try (Connection c = TestPg.connect(db); java.sql.Statement st = c.createStatement()) {
+            for (var k : kinds.entrySet()) {
+                String type = typeOf.get(k.getKey());
+                boolean found = false;
+                try (java.sql.ResultSet cols = c.createStatement().executeQuery("SELECT quote_ident(table_name), quote_ident(column_name)"
+                        + " FROM information_schema.columns WHERE table_schema = 'public' AND table_name IN (SELECT table_name"
+                        + " FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE')"
+                        + ("any".equals(type) ? " AND is_nullable = 'YES'" : " AND data_type = '" + type + "'"))) {
+                    while (!found && cols.next()) {
+                        String cond = String.format(k.getValue(), cols.getString(2));
+                        try (java.sql.ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM " + cols.getString(1)
+                                + " WHERE " + cond + ")")) {
+                            rs.next();
+                            found = rs.getBoolean(1);
+                        }
+                    }
+                }
+                assertThat(found).as("some generated row has a %s value", k.getKey()).isTrue();
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"sourcegraph-frontend-5.11.sql", "sourcegraph-frontend-3.21.sql",
             "sourcegraph-codeintel-5.11.sql", "sourcegraph-codeinsights-5.11.sql", "sourcegraph-codeintel-3.21.sql"})
@@ -57,6 +91,7 @@ class JdbcRoundTripTest {
         assertThat(PgSchema.JSON.readTree(out.properties.get("rows")).size()).isEqualTo(before.size());
 
         String dst = TestPg.schemaDb(sqlFile); // a freshly migrated instance: seed rows in some tables
+        java.util.Set<String> structure = DbContent.structure(dst);
         PostgresStore target = PostgresStore.builder("frontend", TestPg.url(dst)).build();
         boolean seeded = DbContent.tables(dst).values().stream().anyMatch(v -> !v.startsWith("0 rows"));
         if (seeded) {
@@ -68,5 +103,6 @@ class JdbcRoundTripTest {
 
         assertThat(DbContent.tables(dst)).isEqualTo(before);
         assertThat(DbContent.sequences(dst)).isEqualTo(seqBefore);
+        assertThat(DbContent.structure(dst)).as("indexes, constraints and triggers after the restore").isEqualTo(structure);
     }
 }

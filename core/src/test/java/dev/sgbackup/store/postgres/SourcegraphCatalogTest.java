@@ -57,7 +57,7 @@ class SourcegraphCatalogTest {
         String src = JdbcRoundTripTest.filled("sourcegraph-frontend-5.11.sql");
         TestPg.exec(src, "CREATE TABLE public.totally_new_thing (id int PRIMARY KEY)",
                 "INSERT INTO public.totally_new_thing VALUES (1)");
-        PostgresStore store = PostgresStore.builder("frontend", TestPg.url(src)).mode(PostgresStore.Mode.JDBC)
+        PostgresStore store = PostgresStore.builder("frontend", TestPg.url(src)) // AUTO: a selection goes over JDBC
                 .categories(Set.of("orgs")).build();
         PostgresStore.Selection sel = store.selection();
         assertThat(sel.tables()).contains("public.orgs", "public.org_members", "public.users",
@@ -89,6 +89,7 @@ class SourcegraphCatalogTest {
         out.artifacts.forEach(a -> names.add(a.name()));
         assertThat(names).isEqualTo(new TreeSet<>(sel.tables()));
         assertThat(out.properties).containsKeys("tables.added", "tables.unknown", "categories");
+        assertThat(out.properties.get("strategy")).isEqualTo("jdbc");
         assertThat(out.properties.get("sourcegraph.tenant")).isEqualTo("1");
         assertThat(out.warnings).anyMatch(w -> w.contains("totally_new_thing"));
 

@@ -21,7 +21,8 @@ class PostgresBenchmarkSmokeTest {
     void smokeRun() throws Exception {
         boolean tools = Files.isExecutable(Path.of("/usr/bin/pg_dump")) || System.getenv("PATH").contains("postgresql");
         assumeTrue(tools, "pg_dump not installed");
-        try (EmbeddedPostgres pg = EmbeddedPostgres.builder().setServerConfig("fsync", "off").start()) {
+        EmbeddedPostgres pg = dev.sgbackup.examples.EmbeddedPg.server();
+        {
             PrintStream old = System.out;
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
