@@ -34,12 +34,7 @@ interface Body {
 
             @Override
             public String md5Base64() {
-                try {
-                    return java.util.Base64.getEncoder().encodeToString(
-                            java.security.MessageDigest.getInstance("MD5").digest(bytes));
-                } catch (java.security.NoSuchAlgorithmException e) {
-                    throw new IllegalStateException(e);
-                }
+                return java.util.Base64.getEncoder().encodeToString(SigV4.md5().digest(bytes));
             }
         };
     }

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -150,12 +149,7 @@ final class PartBuffer implements Body {
         if (md5 != null) {
             return;
         }
-        MessageDigest m;
-        try {
-            m = MessageDigest.getInstance("MD5");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest m = SigV4.md5();
         MessageDigest s = SigV4.sha256();
         forEach((b, off, len) -> {
             m.update(b, off, len);
@@ -170,12 +164,7 @@ final class PartBuffer implements Body {
         if (md5 != null) {
             return;
         }
-        MessageDigest m;
-        try {
-            m = MessageDigest.getInstance("MD5");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest m = SigV4.md5();
         forEach(m::update);
         md5 = m.digest();
     }

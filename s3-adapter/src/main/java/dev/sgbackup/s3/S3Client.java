@@ -1,5 +1,6 @@
 package dev.sgbackup.s3;
 
+import dev.sgbackup.spi.Backoff;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Clock;
@@ -10,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import okhttp3.Headers;
 import okhttp3.HttpUrl;
@@ -46,8 +46,7 @@ final class S3Client {
     private final AtomicBoolean regionCorrected = new AtomicBoolean();
     final Clock clock;
     final int maxAttempts;
-    final Duration baseDelay;
-    final Duration maxDelay;
+    private final Backoff backoff;
 
     S3Client(OkHttpClient http, CredentialsChain credentials, String bucket, HttpUrl customEndpoint,
              boolean pathStyle, String region, Clock clock, int maxAttempts, Duration baseDelay, Duration maxDelay) {
@@ -59,8 +58,7 @@ final class S3Client {
         this.region = region;
         this.clock = clock;
         this.maxAttempts = maxAttempts;
-        this.baseDelay = baseDelay;
-        this.maxDelay = maxDelay;
+        this.backoff = Backoff.of(baseDelay, maxDelay);
     }
 
     String region() {
@@ -232,8 +230,7 @@ final class S3Client {
     }
 
     private void backoff(Req req, int attempt, String why) throws IOException {
-        long cap = Math.min(maxDelay.toMillis(), baseDelay.toMillis() * (1L << Math.min(20, attempt - 1)));
-        long sleep = ThreadLocalRandom.current().nextLong(cap / 2, cap + 1); // "equal jitter": never zero
+        long sleep = backoff.delay(attempt).toMillis();
         LOG.log(System.Logger.Level.DEBUG, "S3 {0} attempt {1} failed ({2}); retrying in {3} ms",
                 describe(req), attempt, why, sleep);
         try {

@@ -6,7 +6,6 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -264,16 +263,12 @@ final class S3Upload implements PendingObject {
 
     /** The ETag S3 gives a completed multipart object: MD5 of the parts' MD5s, a dash, the part count. */
     String expectedMultipartEtag() {
-        try {
-            MessageDigest m = MessageDigest.getInstance("MD5");
-            for (byte[] d : md5s.values().isEmpty() ? List.<byte[]>of()
-                    : new java.util.TreeMap<>(md5s).values()) {
-                m.update(d);
-            }
-            return SigV4.hex(m.digest()) + "-" + md5s.size();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        MessageDigest m = SigV4.md5();
+        for (byte[] d : md5s.values().isEmpty() ? List.<byte[]>of()
+                : new java.util.TreeMap<>(md5s).values()) {
+            m.update(d);
         }
+        return SigV4.hex(m.digest()) + "-" + md5s.size();
     }
 
     private void complete() throws IOException {

@@ -234,6 +234,14 @@ final class SigV4 {
         }
     }
 
+    static MessageDigest md5() {
+        try {
+            return MessageDigest.getInstance("MD5");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static String sha256Hex(String s) {
         return HEX.formatHex(sha256().digest(s.getBytes(StandardCharsets.UTF_8)));
     }

@@ -83,13 +83,8 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
 
         Queries.Doc q = c.extsvcNamespace() ? Queries.EXTERNAL_SERVICES_NAMESPACED : Queries.EXTERNAL_SERVICES;
         Map<String, String> usernames = new HashMap<>();
-        String after = null;
-        for (int page = 0; ; page++) {
-            Map<String, Object> vars = new LinkedHashMap<>();
-            vars.put("first", PAGE);
-            vars.put("after", after);
-            JsonNode conn = gql.execute(q.operation(), q.text(), vars).path("externalServices");
-            for (JsonNode n : conn.path("nodes")) {
+        forEachPage(q, "externalServices", nodes -> {
+            for (JsonNode n : nodes) {
                 Map<String, String> extra = new LinkedHashMap<>();
                 String ns = n.path("namespace").asText(null);
                 if (ns != null) {
@@ -98,11 +93,7 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
                 out.accept(ConfigDocument.externalService(n.path("kind").asText(), n.path("displayName").asText(),
                         text(n.path("config"), "code host connection config"), extra));
             }
-            after = next(conn, after, page);
-            if (after == null) {
-                break;
-            }
-        }
+        });
 
         JsonNode global = gql.execute(Queries.GLOBAL_SETTINGS.operation(), Queries.GLOBAL_SETTINGS.text(), Map.of())
                 .path("site").path("latestSettings");
@@ -118,18 +109,7 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
         }
 
         if (c.usersCursor()) {
-            after = null;
-            for (int page = 0; ; page++) {
-                Map<String, Object> vars = new LinkedHashMap<>();
-                vars.put("first", PAGE);
-                vars.put("after", after);
-                JsonNode conn = gql.execute(Queries.USERS_PAGED.operation(), Queries.USERS_PAGED.text(), vars).path("users");
-                userSettings(conn.path("nodes"), out);
-                after = next(conn, after, page);
-                if (after == null) {
-                    break;
-                }
-            }
+            forEachPage(Queries.USERS_PAGED, "users", nodes -> userSettings(nodes, out));
         } else {
             userSettings(listAll(Queries.USERS_ALL, "users"), out);
         }
@@ -156,6 +136,27 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
             }
         }
         return conn.path("nodes");
+    }
+
+    /** What {@link #forEachPage} hands each page's nodes to. */
+    private interface PageNodes<E extends Exception> {
+        void accept(JsonNode nodes) throws E;
+    }
+
+    /** Runs the cursor-paged query {@code q} to its last page, handing each page's {@code field} nodes on. */
+    private <E extends Exception> void forEachPage(Queries.Doc q, String field, PageNodes<E> nodes) throws E {
+        String after = null;
+        for (int page = 0; ; page++) {
+            Map<String, Object> vars = new LinkedHashMap<>();
+            vars.put("first", PAGE);
+            vars.put("after", after);
+            JsonNode conn = gql.execute(q.operation(), q.text(), vars).path(field);
+            nodes.accept(conn.path("nodes"));
+            after = next(conn, after, page);
+            if (after == null) {
+                return;
+            }
+        }
     }
 
     private static String next(JsonNode conn, String after, int page) {
@@ -327,21 +328,13 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
     private Map<String, List<String>> externalServiceIds() {
         Map<String, List<String>> ids = new HashMap<>();
         Queries.Doc q = Queries.EXTERNAL_SERVICES;
-        String after = null;
-        for (int page = 0; ; page++) {
-            Map<String, Object> vars = new LinkedHashMap<>();
-            vars.put("first", PAGE);
-            vars.put("after", after);
-            JsonNode conn = gql.execute(q.operation(), q.text(), vars).path("externalServices");
-            for (JsonNode n : conn.path("nodes")) {
+        forEachPage(q, "externalServices", nodes -> {
+            for (JsonNode n : nodes) {
                 ids.computeIfAbsent(key(n.path("kind").asText(), n.path("displayName").asText()), k -> new ArrayList<>())
                         .add(n.path("id").asText());
             }
-            after = next(conn, after, page);
-            if (after == null) {
-                return ids;
-            }
-        }
+        });
+        return ids;
     }
 
     private static String key(String kind, String displayName) {

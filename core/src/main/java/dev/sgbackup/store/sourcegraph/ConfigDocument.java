@@ -112,7 +112,7 @@ record ConfigDocument(Type type, String subject, String kind, String displayName
             a.put(ATTR_KIND, kind);
             a.put(ATTR_DISPLAY_NAME, displayName);
         }
-        a.put(ATTR_REDACTED, Json.writeStrings(redactedPointers));
+        a.put(ATTR_REDACTED, Json.write(redactedPointers));
         a.putAll(extra);
         return a;
     }

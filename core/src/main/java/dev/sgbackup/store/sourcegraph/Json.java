@@ -13,14 +13,6 @@ final class Json {
     private Json() {
     }
 
-    static String writeStrings(List<String> strings) {
-        try {
-            return MAPPER.writeValueAsString(strings);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     static List<String> readStrings(String json) {
         List<String> out = new ArrayList<>();
         if (json == null || json.isBlank()) {

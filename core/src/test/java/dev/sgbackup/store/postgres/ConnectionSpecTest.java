@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.MemoryStoreIo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -84,7 +85,7 @@ class ConnectionSpecTest {
         assertThat(r.ok()).isFalse();
         assertThat(r.toString()).contains("refused the login").contains("pwuser").contains("password from builder")
                 .doesNotContain("wrong-secret");
-        assertThatThrownBy(() -> wrong.backup(new MemoryBackup(1))).isInstanceOf(StoreException.class)
+        assertThatThrownBy(() -> wrong.backup(new MemoryStoreIo("postgres", 1))).isInstanceOf(StoreException.class)
                 .hasMessageContaining("refused the login").hasMessageNotContaining("wrong-secret");
         CheckReport ok = new CheckReport();
         PostgresStore.builder("frontend", url).password("right-one".toCharArray()).build().checkBackup(ok);
@@ -100,10 +101,10 @@ class ConnectionSpecTest {
         long t0 = System.nanoTime();
         PostgresStore store = PostgresStore.builder("frontend", "jdbc:postgresql://10.255.255.1:5432/sg?user=sg")
                 .connectTimeout(java.time.Duration.ofSeconds(2)).build();
-        assertThatThrownBy(() -> store.backup(new MemoryBackup(1)))
+        assertThatThrownBy(() -> store.backup(new MemoryStoreIo("postgres", 1)))
                 .isInstanceOf(StoreException.class).hasMessageContaining("cannot reach PostgreSQL at 10.255.255.1:5432");
         assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(8000);
         PostgresStore closed = PostgresStore.builder("frontend", "jdbc:postgresql://127.0.0.1:1/sg?user=sg").build();
-        assertThatThrownBy(() -> closed.backup(new MemoryBackup(1))).hasMessageContaining("cannot reach PostgreSQL at 127.0.0.1:1");
+        assertThatThrownBy(() -> closed.backup(new MemoryStoreIo("postgres", 1))).hasMessageContaining("cannot reach PostgreSQL at 127.0.0.1:1");
     }
 }

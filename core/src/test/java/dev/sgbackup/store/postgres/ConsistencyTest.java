@@ -2,6 +2,7 @@ package dev.sgbackup.store.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -31,12 +32,12 @@ class ConsistencyTest {
 
     @Test
     void tablesSplitInBlockRangesAcrossConnectionsStayConsistent() throws Exception {
-        MemoryBackup out = run(2L << 20);
+        MemoryStoreIo out = run(2L << 20);
         assertThat(out.artifacts).anySatisfy(a -> assertThat(a.name()).isEqualTo("public.acc_a#3"));
         assertThat(out.artifacts.stream().filter(a -> "public.acc_a".equals(a.attributes().get("table"))).count()).isEqualTo(3);
     }
 
-    MemoryBackup run(long splitBytes) throws Exception {
+    MemoryStoreIo run(long splitBytes) throws Exception {
         String src = TestPg.emptyDb();
         TestPg.exec(src, SCHEMA);
         AtomicBoolean stop = new AtomicBoolean();
@@ -81,7 +82,7 @@ class ConsistencyTest {
         writers.add(ids);
         writers.forEach(Thread::start);
         Thread.sleep(300);
-        MemoryBackup out = new MemoryBackup(3);
+        MemoryStoreIo out = new MemoryStoreIo("postgres", 3);
         long before = transfers.get();
         PostgresStore.builder("db", TestPg.url(src)).mode(PostgresStore.Mode.JDBC).splitBytes(splitBytes).build().backup(out);
         long during = transfers.get() - before;

@@ -8,6 +8,7 @@ import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
@@ -42,8 +43,8 @@ class JdbcRestoreGuardsTest {
         return db;
     }
 
-    static MemoryBackup backup(String db) throws Exception {
-        MemoryBackup out = new MemoryBackup(2);
+    static MemoryStoreIo backup(String db) throws Exception {
+        MemoryStoreIo out = new MemoryStoreIo("postgres", 2);
         PostgresStore.builder("db", TestPg.url(db)).mode(PostgresStore.Mode.JDBC).build().backup(out);
         return out;
     }
@@ -57,7 +58,7 @@ class JdbcRestoreGuardsTest {
     @Test
     void triggersDoNotFireAndIndexesAreRebuilt() throws Exception {
         String src = source();
-        MemoryBackup out = backup(src);
+        MemoryStoreIo out = backup(src);
         String dst = target(SCHEMA);
         PostgresStore.builder("db", TestPg.url(dst)).build().restore(out.input("db", RestoreOptions.defaults()));
         assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
@@ -75,7 +76,7 @@ class JdbcRestoreGuardsTest {
     @Test
     void ownerWithoutReplicaRightsDisablesTriggersInstead() throws Exception {
         String src = source();
-        MemoryBackup out = backup(src);
+        MemoryStoreIo out = backup(src);
         String dst = TestPg.emptyDb();
         TestPg.exec(dst, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'owner1') THEN"
                 + " CREATE ROLE owner1 LOGIN; END IF; END $$", "GRANT CREATE ON SCHEMA public TO owner1",
@@ -95,7 +96,7 @@ class JdbcRestoreGuardsTest {
         String src = TestPg.emptyDb();
         TestPg.exec(src, "CREATE TABLE parent (id int NOT NULL, name text NOT NULL);"
                 + "INSERT INTO parent VALUES (1, 'a'), (1, 'b');");
-        MemoryBackup out = backup(src);
+        MemoryStoreIo out = backup(src);
         // the fingerprint has no primary key; give the target the same shape, then add the key by hand
         String dst = target("CREATE TABLE parent (id int NOT NULL, name text NOT NULL)");
         StoreBackupEdit.withPrimaryKey(out, "public.parent", "id");
@@ -110,7 +111,7 @@ class JdbcRestoreGuardsTest {
 
     @Test
     void schemaMismatchIsRefusedListingTheDifferences() throws Exception {
-        MemoryBackup out = backup(source());
+        MemoryStoreIo out = backup(source());
         String dst = target(SCHEMA.replace("v text", "v varchar(10), extra int").replace("name text", "name bigint"));
         Map<String, String> before = DbContent.tables(dst);
         PostgresStore store = PostgresStore.builder("db", TestPg.url(dst)).build();
@@ -132,7 +133,7 @@ class JdbcRestoreGuardsTest {
     @Test
     void nonEmptyTargetNeedsReplace() throws Exception {
         String src = source();
-        MemoryBackup out = backup(src);
+        MemoryStoreIo out = backup(src);
         String dst = target(SCHEMA);
         TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('seed')");
         PostgresStore store = PostgresStore.builder("db", TestPg.url(dst)).build();
@@ -146,12 +147,12 @@ class JdbcRestoreGuardsTest {
 
     @Test
     void damagedArtifactRollsBack() throws Exception {
-        MemoryBackup out = backup(source());
+        MemoryStoreIo out = backup(source());
         String dst = target(SCHEMA);
         TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('keep')");
         Map<String, String> before = DbContent.tables(dst);
         ArtifactInfo child = out.artifacts.stream().filter(a -> a.name().equals("public.child")).findFirst().orElseThrow();
-        out.data.get(child.key())[100] ^= 1;
+        out.damage(child.name(), 100);
         PostgresStore store = PostgresStore.builder("db", TestPg.url(dst)).build();
         assertThatThrownBy(() -> store.restore(out.input("db", new RestoreOptions(true, false))))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining("public.child")
@@ -166,7 +167,7 @@ class JdbcRestoreGuardsTest {
                 + "CREATE TABLE child (id serial PRIMARY KEY, parent_id int, v text);"
                 + "INSERT INTO parent (name) VALUES ('a'); INSERT INTO child (parent_id, v) VALUES (1, 'ok'), (99, 'orphan');"
                 + "ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent(id) NOT VALID;");
-        MemoryBackup out = backup(src);
+        MemoryStoreIo out = backup(src);
         String dst = target("CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL);"
                 + "CREATE TABLE child (id serial PRIMARY KEY, parent_id int CONSTRAINT child_parent_fk REFERENCES parent(id), v text);");
         assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(dst)).build()
@@ -178,7 +179,7 @@ class JdbcRestoreGuardsTest {
 
     @Test
     void rowLevelSecurityWithoutBypassIsRefusedBeforeWriting() throws Exception {
-        MemoryBackup out = backup(source());
+        MemoryStoreIo out = backup(source());
         String dst = target(SCHEMA);
         TestPg.exec(dst, "ALTER TABLE child ENABLE ROW LEVEL SECURITY",
                 "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lowpriv') THEN"
@@ -208,7 +209,7 @@ class JdbcRestoreGuardsTest {
         assertThat(r.toString()).contains("public.child has row-level security").contains("BYPASSRLS")
                 .contains("no permission to read table public.audit");
         // and the backup itself never silently copies the filtered rows
-        assertThatThrownBy(() -> store.backup(new MemoryBackup(1))).isInstanceOf(InvalidInputException.class)
+        assertThatThrownBy(() -> store.backup(new MemoryStoreIo("postgres", 1))).isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("public.child has row-level security")
                 .hasMessageContaining("no permission to read sequence public.audit_id_seq");
     }
@@ -216,7 +217,7 @@ class JdbcRestoreGuardsTest {
     @Test
     void unselectedTableReferencingASelectedOneIsRefused() throws Exception {
         String src = source();
-        MemoryBackup out = backup(src);
+        MemoryStoreIo out = backup(src);
         // keep only parent's artifact: child (not restored) references parent
         StoreBackup full = out.storeBackup("db");
         StoreBackup onlyParent = new StoreBackup("db", "postgres", "db", full.properties(),
@@ -233,7 +234,7 @@ class JdbcRestoreGuardsTest {
 
     @Test
     void connectionKilledMidRestoreLeavesTheTargetIntact() throws Exception {
-        MemoryBackup out = backup(source());
+        MemoryStoreIo out = backup(source());
         String dst = target(SCHEMA);
         TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('keep')");
         Map<String, String> before = DbContent.tables(dst);
@@ -305,7 +306,7 @@ class JdbcRestoreGuardsTest {
 
     @Test
     void dryRunWritesNothing() throws Exception {
-        MemoryBackup out = backup(source());
+        MemoryStoreIo out = backup(source());
         String dst = target(SCHEMA);
         PostgresStore.builder("db", TestPg.url(dst)).build().restore(out.input("db", new RestoreOptions(false, true)));
         assertThat(DbContent.rows(dst, "child")).isZero();

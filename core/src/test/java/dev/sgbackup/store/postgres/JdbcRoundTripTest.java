@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.sql.Connection;
 import java.util.Map;
@@ -82,7 +83,7 @@ class JdbcRoundTripTest {
         Map<String, String> before = DbContent.tables(src);
         Map<String, String> seqBefore = DbContent.sequencesAfterRestore(src);
 
-        MemoryBackup out = new MemoryBackup(2);
+        MemoryStoreIo out = new MemoryStoreIo("postgres", 2);
         PostgresStore.builder("frontend", TestPg.url(src)).mode(PostgresStore.Mode.JDBC).build().backup(out);
         assertThat(out.properties).containsKeys("schema.fingerprint", "sequences", "server.version", "sourcegraph.version");
         assertThat(out.properties.get("strategy")).isEqualTo("jdbc");

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.StoreException;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,23 +20,23 @@ import org.junit.jupiter.api.io.TempDir;
 class PgDumpTest {
     static String src;
     static Map<String, String> content;
-    static MemoryBackup dump;
+    static MemoryStoreIo dump;
 
     @BeforeAll
     static void dumpFilledFrontend() throws Exception {
         assumeTrue(PgDump.tool("pg_dump", null).isPresent(), "pg_dump not installed (apt-get install postgresql-client)");
         src = JdbcRoundTripTest.filled("sourcegraph-frontend-5.11.sql");
         content = DbContent.tables(src);
-        dump = new MemoryBackup(2);
+        dump = new MemoryStoreIo("postgres", 2);
         PostgresStore.builder("frontend", TestPg.url(src)).mode(PostgresStore.Mode.PG_DUMP).build().backup(dump);
     }
 
     @Test
-    void dumpIsOneCustomFormatArtifactWithTheFacts() {
+    void dumpIsOneCustomFormatArtifactWithTheFacts() throws Exception {
         assertThat(dump.properties.get("strategy")).isEqualTo("pg_dump");
         assertThat(dump.properties).containsKeys("schema.fingerprint", "server.version", "sourcegraph.version");
         assertThat(dump.artifacts).singleElement().satisfies(a -> assertThat(a.name()).isEqualTo("pg_dump"));
-        assertThat(new String(dump.data.values().iterator().next(), 0, 5)).isEqualTo("PGDMP");
+        assertThat(new String(dump.bytes("pg_dump"), 0, 5)).isEqualTo("PGDMP");
     }
 
     @Test
@@ -66,7 +67,7 @@ class PgDumpTest {
     void toolErrorsFailWithTheToolsMessageAndRollBack() throws Exception {
         String dst = TestPg.emptyDb();
         TestPg.exec(dst, "CREATE TABLE keep (id int)", "INSERT INTO keep VALUES (7)");
-        MemoryBackup broken = new MemoryBackup(1);
+        MemoryStoreIo broken = new MemoryStoreIo("postgres", 1);
         broken.properties.putAll(dump.properties);
         var out = broken.artifact("pg_dump", Map.of());
         out.write("PGDMP this is not a dump".getBytes());
@@ -86,17 +87,17 @@ class PgDumpTest {
         String db = TestPg.emptyDb();
         TestPg.exec(db, "CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1)");
         assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(db)).mode(PostgresStore.Mode.PG_DUMP).binDir(bin)
-                .build().backup(new MemoryBackup(1)))
+                .build().backup(new MemoryStoreIo("postgres", 1)))
                 .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("pg_dump 9 (" + fake + ") is older than the server (15)")
                 .hasMessageContaining("pg_dump 15 or newer");
-        MemoryBackup auto = new MemoryBackup(1);
+        MemoryStoreIo auto = new MemoryStoreIo("postgres", 1);
         PostgresStore.builder("db", TestPg.url(db)).binDir(bin).build().backup(auto);
         assertThat(auto.properties.get("strategy")).isEqualTo("jdbc");
         assertThat(auto.warnings).anyMatch(w -> w.contains("older than the server") && w.contains("over JDBC instead"));
 
         Path empty = Files.createDirectory(bin.resolve("empty"));
-        MemoryBackup none = new MemoryBackup(1);
+        MemoryStoreIo none = new MemoryStoreIo("postgres", 1);
         PostgresStore.builder("db", TestPg.url(db)).binDir(empty).build().backup(none);
         assertThat(none.properties.get("strategy")).isEqualTo("jdbc");
         assertThat(none.warnings).anyMatch(w -> w.contains("pg_dump is not installed"));

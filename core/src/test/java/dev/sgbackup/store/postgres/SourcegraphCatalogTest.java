@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -83,7 +84,7 @@ class SourcegraphCatalogTest {
         assertThat(s2.encryptedRows()).containsEntry("public.external_services", expected);
         assertThat(s2.toString()).contains("the target needs the same encryption keys");
 
-        MemoryBackup out = new MemoryBackup(2);
+        MemoryStoreIo out = new MemoryStoreIo("postgres", 2);
         store.backup(out);
         Set<String> names = new TreeSet<>();
         out.artifacts.forEach(a -> names.add(a.name()));

@@ -27,6 +27,7 @@ import dev.sgbackup.IntegrityException;
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,16 +86,16 @@ class ApiStoreTest {
                 settingsOwner("id", "VXNlcjoz", "username", "carol", 12, "{\"motd\": [\"hi\"]}")), null)));
     }
 
-    MemoryIo backup511() throws Exception {
+    MemoryStoreIo backup511() throws Exception {
         source511();
-        MemoryIo io = new MemoryIo();
-        sg.store().build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        sg.store().build().backup(io);
         return io;
     }
 
     @Test
     void backsUpEveryDocumentByteForByteAcrossPages() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         assertThat(io.artifacts).extracting(a -> a.name()).containsExactly("site-config", GITHUB, GITLAB,
                 "global-settings", "orgs/platform/settings", "users/alice/settings", "users/carol/settings");
         String site = fixture("site-configuration.response.json").path("data").path("site").path("configuration")
@@ -141,8 +142,8 @@ class ApiStoreTest {
                 .add(settingsOwner("id", "VXNlcjoxMA==", "username", "erin", 6, "{\"motd\": []}"));
         sg.answer(withVariables(op("Users"), Map.of("first", 2)), data("users", all));
 
-        MemoryIo io = new MemoryIo();
-        sg.store().build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        sg.store().build().backup(io);
 
         assertThat(io.artifacts).extracting(a -> a.name())
                 .containsExactly("site-config", "external-services/GITLAB/Mine", "users/dave/settings", "users/erin/settings");
@@ -202,11 +203,11 @@ class ApiStoreTest {
 
     @Test
     void restoresIntoANewInstanceWithTheSecretsPutBackInPlace() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
         SourcegraphConfigStore target = sg.store().secrets(secretsFile()).build();
 
-        target.restore(io.input(RestoreOptions.defaults()));
+        target.restore(io.input("config", RestoreOptions.defaults()));
 
         // the mutations are exactly the fixture requests
         JsonNode siteReq = fixture("update-site-configuration.request.json");
@@ -231,11 +232,11 @@ class ApiStoreTest {
 
     @Test
     void aSecondRestoreUpdatesTheCodeHostConnectionsInsteadOfDuplicatingThem() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
         SourcegraphConfigStore target = sg.store().secrets(secretsFile()).build();
-        target.restore(io.input(RestoreOptions.defaults()));
-        target.restore(io.input(RestoreOptions.defaults()));
+        target.restore(io.input("config", RestoreOptions.defaults()));
+        target.restore(io.input("config", RestoreOptions.defaults()));
         sg.wm.verify(exactly(2), sent("AddExternalService"));
         List<JsonNode> updates = sg.bodies("UpdateExternalService");
         assertThat(updates).hasSize(2);
@@ -246,18 +247,18 @@ class ApiStoreTest {
 
     @Test
     void missingSecretsAreAllListedAndNothingIsWritten() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
         Path partial = tmp.resolve("partial.json");
         Files.writeString(partial, "{\"" + GITHUB + "\": {\"/token\": \"ghp_given\"}}");
         SourcegraphConfigStore target = sg.store().secrets(partial).build();
 
         CheckReport report = new CheckReport();
-        target.checkRestore(io.backup(), RestoreOptions.defaults(), report);
+        target.checkRestore(io.storeBackup("config"), RestoreOptions.defaults(), report);
         assertThat(report.ok()).isFalse();
         assertThat(report.findings().stream().filter(CheckReport.Finding::error)).hasSize(7);
 
-        assertThatThrownBy(() -> target.restore(io.input(RestoreOptions.defaults())))
+        assertThatThrownBy(() -> target.restore(io.input("config", RestoreOptions.defaults())))
                 .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("7 checks failed")
                 .hasMessageContaining("site-config: secret /auth.providers/1/clientSecret")
@@ -272,7 +273,7 @@ class ApiStoreTest {
 
     @Test
     void aValueRedactedInTheTextButNotRecordedIsCaughtBeforeWriting() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
         // an artifact whose recorded pointers were lost: the restore looks at the text itself
         var a = io.artifacts.get(1);
@@ -283,37 +284,37 @@ class ApiStoreTest {
         String withoutGithub = Files.readString(f).replace("\"" + GITHUB + "\"", "\"unused\"");
         Files.writeString(f, withoutGithub);
         SourcegraphConfigStore target = sg.store().secrets(f).build();
-        assertThatThrownBy(() -> target.restore(io.input(RestoreOptions.defaults())))
+        assertThatThrownBy(() -> target.restore(io.input("config", RestoreOptions.defaults())))
                 .hasMessageContaining(GITHUB + ": secret /token was redacted");
         sg.wm.verify(0, sent("UpdateSiteConfiguration"));
     }
 
     @Test
     void aDamagedArtifactStopsTheRestoreBeforeAnythingIsWritten() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
-        io.damaged = "users/carol/settings";
+        io.damage("users/carol/settings");
         SourcegraphConfigStore target = sg.store().secrets(secretsFile()).build();
-        assertThatThrownBy(() -> target.restore(io.input(RestoreOptions.defaults()))).isInstanceOf(IntegrityException.class);
+        assertThatThrownBy(() -> target.restore(io.input("config", RestoreOptions.defaults()))).isInstanceOf(IntegrityException.class);
         sg.wm.verify(0, sent("UpdateSiteConfiguration"));
         sg.wm.verify(0, sent("OverwriteSettings"));
     }
 
     @Test
     void dryRunChecksEverythingAndWritesNothing() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
-        sg.store().secrets(secretsFile()).build().restore(io.input(new RestoreOptions(false, true)));
+        sg.store().secrets(secretsFile()).build().restore(io.input("config", new RestoreOptions(false, true)));
         sg.wm.verify(0, sent("UpdateSiteConfiguration"));
         sg.wm.verify(0, sent("AddExternalService"));
     }
 
     @Test
     void overridesChangeValuesForTheNewInstance() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
         sg.store().secrets(secretsFile()).secret("site-config", "/externalURL", "https://new.acme.test").build()
-                .restore(io.input(RestoreOptions.defaults()));
+                .restore(io.input("config", RestoreOptions.defaults()));
         String input = sg.bodies("UpdateSiteConfiguration").get(0).path("variables").path("input").asText();
         assertThat(input).isEqualTo(fixture("update-site-configuration.request.json").path("variables").path("input")
                 .asText().replace("https://sourcegraph.example.com", "https://new.acme.test"));
@@ -321,7 +322,7 @@ class ApiStoreTest {
 
     @Test
     void aConcurrentEditIsRetriedWithTheFreshId() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
         sg.wm.stubFor(op("OverwriteSettings").inScenario("race").whenScenarioStateIs(STARTED).willSetStateTo("lost")
                 .willReturn(okJson(TestData.fixture("graphql/overwrite-settings-conflict.error-response.json"))));
@@ -329,7 +330,7 @@ class ApiStoreTest {
                 .willReturn(okJson(TestData.fixture("graphql/overwrite-settings.response.json"))));
         sg.answer("LatestSettingsID", data("settingsSubject", json("{\"latestSettings\": {\"id\": 8}}")));
 
-        sg.store().secrets(secretsFile()).build().restore(io.input(RestoreOptions.defaults()));
+        sg.store().secrets(secretsFile()).build().restore(io.input("config", RestoreOptions.defaults()));
 
         List<JsonNode> overwrites = sg.bodies("OverwriteSettings");
         assertThat(overwrites).hasSize(4);
@@ -340,12 +341,12 @@ class ApiStoreTest {
 
     @Test
     void aPersistentConflictGivesUpAfterBoundedRetriesWithAClearError() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
         sg.answer("UpdateSiteConfiguration", "{\"errors\": [{\"message\": \"site config has been modified by another "
                 + "request, write not allowed\"}], \"data\": null}");
         SourcegraphConfigStore target = sg.store().conflictRetries(2).secrets(secretsFile()).build();
-        assertThatThrownBy(() -> target.restore(io.input(RestoreOptions.defaults())))
+        assertThatThrownBy(() -> target.restore(io.input("config", RestoreOptions.defaults())))
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining("site-config: another edit changed it on the target 3 times")
                 .hasMessageContaining("run the restore again");
@@ -354,10 +355,10 @@ class ApiStoreTest {
 
     @Test
     void graphQlErrorsAreSurfacedWithTheirMessage() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("5.11.6271");
         sg.answer("AddExternalService", TestData.fixture("graphql/add-external-service-redacted.error-response.json"));
-        assertThatThrownBy(() -> sg.store().secrets(secretsFile()).build().restore(io.input(RestoreOptions.defaults())))
+        assertThatThrownBy(() -> sg.store().secrets(secretsFile()).build().restore(io.input("config", RestoreOptions.defaults())))
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining(GITHUB + ": Sourcegraph rejected AddExternalService: unable to write external "
                         + "service config as it contains redacted fields")
@@ -367,15 +368,15 @@ class ApiStoreTest {
 
     @Test
     void crossVersionRestoreWarns() throws Exception {
-        MemoryIo io = backup511();
+        MemoryStoreIo io = backup511();
         target511("6.1.4020");
         SourcegraphConfigStore target = sg.store().secrets(secretsFile()).build();
         CheckReport report = new CheckReport();
-        target.checkRestore(io.backup(), RestoreOptions.defaults(), report);
+        target.checkRestore(io.storeBackup("config"), RestoreOptions.defaults(), report);
         assertThat(report.ok()).isTrue();
         assertThat(report.findings()).anyMatch(f -> !f.error() && f.message().contains("5.11.6271")
                 && f.message().contains("6.1.4020"));
-        target.restore(io.input(RestoreOptions.defaults()));
+        target.restore(io.input("config", RestoreOptions.defaults()));
         assertThat(io.warnings).anyMatch(w -> w.contains("6.1.4020"));
     }
 
@@ -383,7 +384,7 @@ class ApiStoreTest {
     void unauthorizedNamesTheFixAndNeverTheToken() {
         sg.wm.stubFor(com.github.tomakehurst.wiremock.client.WireMock.any(anyUrl()).willReturn(aResponse().withStatus(401)));
         SourcegraphConfigStore store = sg.store().build();
-        assertThatThrownBy(() -> store.backup(new MemoryIo().output()))
+        assertThatThrownBy(() -> store.backup(new MemoryStoreIo(SourcegraphConfigStore.KIND)))
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining("401").hasMessageContaining("SRC_ACCESS_TOKEN")
                 .hasMessageNotContaining(TOKEN);
@@ -397,7 +398,7 @@ class ApiStoreTest {
     @Test
     void forbiddenAsksForSiteAdminRights() {
         sg.wm.stubFor(com.github.tomakehurst.wiremock.client.WireMock.any(anyUrl()).willReturn(aResponse().withStatus(403)));
-        assertThatThrownBy(() -> sg.store().build().backup(new MemoryIo().output()))
+        assertThatThrownBy(() -> sg.store().build().backup(new MemoryStoreIo(SourcegraphConfigStore.KIND)))
                 .hasMessageContaining("403").hasMessageContaining("site admin");
     }
 
@@ -410,8 +411,8 @@ class ApiStoreTest {
                 .willReturn(aResponse().withStatus(503)));
         sg.wm.stubFor(op("SiteConfig").inScenario("flaky").whenScenarioStateIs("two")
                 .willReturn(okJson(TestData.fixture("graphql/site-configuration.response.json"))));
-        MemoryIo io = new MemoryIo();
-        sg.store().build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        sg.store().build().backup(io);
         sg.wm.verify(exactly(3), sent("SiteConfig"));
         assertThat(io.artifacts).hasSize(7);
     }
@@ -419,7 +420,7 @@ class ApiStoreTest {
     @Test
     void serverErrorsGiveUpAfterTheBoundedAttempts() {
         sg.wm.stubFor(com.github.tomakehurst.wiremock.client.WireMock.any(anyUrl()).willReturn(aResponse().withStatus(500)));
-        assertThatThrownBy(() -> sg.store().build().backup(new MemoryIo().output()))
+        assertThatThrownBy(() -> sg.store().build().backup(new MemoryStoreIo(SourcegraphConfigStore.KIND)))
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining("after 3 attempts").hasMessageContaining("HTTP 500");
         sg.wm.verify(exactly(3), anyRequestedFor(anyUrl()));
@@ -431,7 +432,7 @@ class ApiStoreTest {
         sg.close();
         SourcegraphConfigStore store = SourcegraphConfigStore.api(java.net.URI.create("http://127.0.0.1:" + port))
                 .token(TOKEN).retries(2, java.time.Duration.ofMillis(1)).build();
-        assertThatThrownBy(() -> store.backup(new MemoryIo().output()))
+        assertThatThrownBy(() -> store.backup(new MemoryStoreIo(SourcegraphConfigStore.KIND)))
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining("after 2 attempts").hasMessageContaining("reachable");
         sg = new FakeSourcegraph();
@@ -440,7 +441,7 @@ class ApiStoreTest {
     @Test
     void sudoSendsTheTokenSudoHeader() throws Exception {
         source511();
-        sg.store().sudo("alice").build().backup(new MemoryIo().output());
+        sg.store().sudo("alice").build().backup(new MemoryStoreIo(SourcegraphConfigStore.KIND));
         sg.wm.verify(postRequestedFor(urlEqualTo(FakeSourcegraph.GRAPHQL))
                 .withHeader("Authorization", equalTo("token-sudo user=\"alice\",token=\"" + TOKEN + "\"")));
     }
@@ -449,8 +450,8 @@ class ApiStoreTest {
     void tokenAndEndpointDefaultToTheSrcEnvironment() throws Exception {
         source511();
         Map<String, String> env = Map.of("SRC_ENDPOINT", sg.uri().toString(), "SRC_ACCESS_TOKEN", "sgp_from_env_0000");
-        MemoryIo io = new MemoryIo();
-        SourcegraphConfigStore.api().environment(env::get).retries(1, java.time.Duration.ZERO).build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        SourcegraphConfigStore.api().environment(env::get).retries(1, java.time.Duration.ZERO).build().backup(io);
         sg.wm.verify(postRequestedFor(urlEqualTo(FakeSourcegraph.GRAPHQL))
                 .withHeader("Authorization", equalTo("token sgp_from_env_0000")));
         assertThatThrownBy(() -> SourcegraphConfigStore.api().environment(k -> null).build())
@@ -515,21 +516,21 @@ class ApiStoreTest {
         });
         List<String> messages = new java.util.ArrayList<>();
         try {
-            MemoryIo io = backup511();
+            MemoryStoreIo io = backup511();
             target511("5.11.6271");
             sg.wm.stubFor(op("OverwriteSettings").inScenario("flaky").whenScenarioStateIs(STARTED).willSetStateTo("ok")
                     .willReturn(aResponse().withStatus(503)));
             sg.wm.stubFor(op("OverwriteSettings").inScenario("flaky").whenScenarioStateIs("ok")
                     .willReturn(okJson(TestData.fixture("graphql/overwrite-settings.response.json"))));
             SourcegraphConfigStore store = sg.store().secrets(secretsFile()).build();
-            store.restore(io.input(RestoreOptions.defaults()));
+            store.restore(io.input("config", RestoreOptions.defaults()));
             messages.add(store.toString());
             messages.addAll(io.warnings);
             // a failing restore: the GraphQL error message quotes the config it refused
             sg.answer("UpdateSiteConfiguration", "{\"errors\": [{\"message\": \"invalid config: "
                     + secrets.get(3) + " is not allowed\"}], \"data\": null}");
             try {
-                store.restore(io.input(RestoreOptions.defaults()));
+                store.restore(io.input("config", RestoreOptions.defaults()));
             } catch (StoreException e) {
                 messages.add(e.getMessage());
                 assertThat(e.getMessage()).contains("invalid config: *** is not allowed");

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.sql.Connection;
@@ -126,13 +127,13 @@ class DatabaseStoreTest {
     @Test
     void backsUpTheLatestRowsUnredactedAndReportsEncryptedOnes() throws Exception {
         String db = source511();
-        MemoryIo io = new MemoryIo();
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
         SourcegraphConfigStore store = store(db).build();
         CheckReport check = new CheckReport();
         store.checkBackup(check);
         assertThat(check.findings()).anyMatch(f -> !f.error() && f.message().contains("same encryption keys"));
 
-        store.backup(io.output());
+        store.backup(io);
 
         assertThat(io.artifacts).extracting(ArtifactInfo::name).containsExactly("site-config", GITHUB, GITLAB,
                 "global-settings", "orgs/platform/settings", "users/alice/settings");
@@ -149,8 +150,8 @@ class DatabaseStoreTest {
 
     @Test
     void restoresAsNewRowsInOneTransactionAndNeverDuplicatesCodeHosts() throws Exception {
-        MemoryIo io = new MemoryIo();
-        store(source511()).build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        store(source511()).build().backup(io);
         String target = fresh("sg511");
         exec(target, "INSERT INTO users (id, username) VALUES (7, 'alice')");
         exec(target, "INSERT INTO orgs (id, name) VALUES (9, 'platform')");
@@ -158,12 +159,12 @@ class DatabaseStoreTest {
         SourcegraphConfigStore store = store(target).secret("site-config", "/externalURL", "https://new.acme.test").build();
 
         CheckReport report = new CheckReport();
-        store.checkRestore(io.backup(), RestoreOptions.defaults(), report);
+        store.checkRestore(io.storeBackup("config"), RestoreOptions.defaults(), report);
         assertThat(report.ok()).isTrue();
         assertThat(report.findings()).anyMatch(f -> f.subject().equals(GITLAB) && f.message().contains("same encryption keys"));
 
-        store.restore(io.input(RestoreOptions.defaults()));
-        store.restore(io.input(RestoreOptions.defaults()));
+        store.restore(io.input("config", RestoreOptions.defaults()));
+        store.restore(io.input("config", RestoreOptions.defaults()));
 
         assertThat(rows(target, "SELECT contents FROM critical_and_site_config WHERE type = 'site' ORDER BY id DESC LIMIT 1"))
                 .containsExactly(List.of(TestData.fixture("site-config.jsonc")
@@ -181,13 +182,13 @@ class DatabaseStoreTest {
 
     @Test
     void aFailureMidwayCommitsNothing() throws Exception {
-        MemoryIo io = new MemoryIo();
-        store(source511()).build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        store(source511()).build().backup(io);
         String target = fresh("sg511");
         // the target refuses the user settings row (after site config and code hosts were written in the transaction)
         exec(target, "INSERT INTO users (id, username) VALUES (7, 'alice')");
         exec(target, "ALTER TABLE settings ADD CONSTRAINT no_user_rows CHECK (user_id IS NULL)");
-        assertThatThrownBy(() -> store(target).build().restore(io.input(RestoreOptions.defaults())))
+        assertThatThrownBy(() -> store(target).build().restore(io.input("config", RestoreOptions.defaults())))
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining("users/alice/settings")
                 .hasMessageContaining("nothing was committed")
@@ -208,8 +209,8 @@ class DatabaseStoreTest {
         exec(old, "INSERT INTO users (id, username) VALUES (2, 'erin')");
         exec(old, "INSERT INTO settings (user_id, contents) VALUES (2, '{}')");
         exec(old, "INSERT INTO settings (user_id, contents) VALUES (2, NULL)"); // 3.21 allowed NULL: no settings
-        MemoryIo io = new MemoryIo();
-        store(old).build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        store(old).build().backup(io);
         assertThat(io.artifacts).extracting(ArtifactInfo::name).containsExactly("site-config",
                 "external-services/GITLAB/GitLab", "external-services/GITHUB/Mine", "users/dave/settings");
         assertThat(io.artifacts.get(2).attributes()).containsEntry("namespaceUser", "dave");
@@ -217,7 +218,7 @@ class DatabaseStoreTest {
 
         String target = fresh("sg511");
         SourcegraphConfigStore store = store(target).build();
-        store.restore(io.input(RestoreOptions.defaults()));
+        store.restore(io.input("config", RestoreOptions.defaults()));
         assertThat(rows(target, "SELECT kind, display_name FROM external_services")).containsExactly(List.of("GITLAB", "GitLab"));
         assertThat(io.warnings).anyMatch(w -> w.contains("external-services/GITHUB/Mine") && w.contains("user-owned"));
         assertThat(io.warnings).anyMatch(w -> w.contains("user 'dave' does not exist"));
@@ -225,16 +226,16 @@ class DatabaseStoreTest {
 
     @Test
     void anApiBackupWithRedactedValuesNeedsItsSecretsHereToo() throws Exception {
-        MemoryIo io = new MemoryIo();
-        io.output().property(SourcegraphConfigStore.PROPERTY_VERSION, "5.11.6271");
-        try (var s = io.output().artifact("site-config", Map.of("type", "site-config", "redactedPointers", "[\"/email.smtp/password\"]"))) {
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        io.property(SourcegraphConfigStore.PROPERTY_VERSION, "5.11.6271");
+        try (var s = io.artifact("site-config", Map.of("type", "site-config", "redactedPointers", "[\"/email.smtp/password\"]"))) {
             s.write("{\"email.smtp\": {\"password\": \"REDACTED\"}}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
         String target = fresh("sg511");
-        assertThatThrownBy(() -> store(target).build().restore(io.input(RestoreOptions.defaults())))
+        assertThatThrownBy(() -> store(target).build().restore(io.input("config", RestoreOptions.defaults())))
                 .hasMessageContaining("site-config: secret /email.smtp/password");
         assertThat(rows(target, "SELECT count(*) FROM critical_and_site_config")).containsExactly(List.of("0"));
-        store(target).secret("site-config", "/email.smtp/password", "pw\"1").build().restore(io.input(RestoreOptions.defaults()));
+        store(target).secret("site-config", "/email.smtp/password", "pw\"1").build().restore(io.input("config", RestoreOptions.defaults()));
         assertThat(rows(target, "SELECT contents FROM critical_and_site_config")).containsExactly(
                 List.of("{\"email.smtp\": {\"password\": \"pw\\\"1\"}}"));
     }
@@ -256,22 +257,22 @@ class DatabaseStoreTest {
     @Test
     void aDatabaseBackupRestoresThroughTheApiWithoutSecretsExceptCiphertext() throws Exception {
         String db = source511();
-        MemoryIo io = new MemoryIo();
-        store(db).build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        store(db).build().backup(io);
         ApiStoreTest api = new ApiStoreTest();
         api.sg = new FakeSourcegraph();
         try {
             api.target511("5.11.6271");
             CheckReport report = new CheckReport();
-            api.sg.store().build().checkRestore(io.backup(), RestoreOptions.defaults(), report);
+            api.sg.store().build().checkRestore(io.storeBackup("config"), RestoreOptions.defaults(), report);
             assertThat(report.findings()).filteredOn(CheckReport.Finding::error).singleElement()
                     .satisfies(f -> assertThat(f.toString()).contains(GITLAB).contains("ciphertext")
                             .contains("SourcegraphConfigStore.database"));
 
             exec(db, "DELETE FROM external_services WHERE encryption_key_id <> ''");
-            MemoryIo plain = new MemoryIo();
-            store(db).build().backup(plain.output());
-            api.sg.store().build().restore(plain.input(RestoreOptions.defaults())); // complete: no secrets needed
+            MemoryStoreIo plain = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+            store(db).build().backup(plain);
+            api.sg.store().build().restore(plain.input("config", RestoreOptions.defaults())); // complete: no secrets needed
             assertThat(api.sg.bodies("AddExternalService")).singleElement().satisfies(b -> assertThat(
                     b.path("variables").path("input").path("config").asText()).isEqualTo(TestData.fixture("extsvc-github.json")));
             assertThat(api.sg.bodies("UpdateSiteConfiguration").get(0).path("variables").path("input").asText())
@@ -288,8 +289,8 @@ class DatabaseStoreTest {
         exec(db, "INSERT INTO external_services (kind, display_name, config) VALUES ('GITHUB', 'GitHub', '{\"n\": 2}')");
         // settings are never redacted by Sourcegraph: a value that reads REDACTED is just a value
         exec(db, "INSERT INTO settings (contents) VALUES ('{\"motd\": [\"REDACTED\"]}')");
-        MemoryIo io = new MemoryIo();
-        store(db).build().backup(io.output());
+        MemoryStoreIo io = new MemoryStoreIo(SourcegraphConfigStore.KIND);
+        store(db).build().backup(io);
         assertThat(io.artifacts).extracting(ArtifactInfo::name).containsExactly("external-services/GITHUB/GitHub",
                 "external-services/GITHUB/GitHub #2", "global-settings");
         assertThat(io.artifacts.get(1).attributes()).containsEntry("displayName", "GitHub");
@@ -297,9 +298,9 @@ class DatabaseStoreTest {
         assertThat(io.warnings).anyMatch(w -> w.contains("more than once"));
 
         String target = fresh("sg511");
-        store(target).build().restore(io.input(RestoreOptions.defaults()));
+        store(target).build().restore(io.input("config", RestoreOptions.defaults()));
         exec(target, "UPDATE external_services SET config = '{}'");
-        store(target).build().restore(io.input(RestoreOptions.defaults()));
+        store(target).build().restore(io.input("config", RestoreOptions.defaults()));
         assertThat(rows(target, "SELECT display_name, config FROM external_services ORDER BY id"))
                 .containsExactly(List.of("GitHub", "{\"n\": 1}"), List.of("GitHub", "{\"n\": 2}"));
     }

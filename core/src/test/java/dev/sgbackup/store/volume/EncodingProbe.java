@@ -1,6 +1,7 @@
 package dev.sgbackup.store.volume;
 
 import dev.sgbackup.StoreException;
+import dev.sgbackup.store.MemoryStoreIo;
 import java.nio.file.Path;
 
 /** Run in a child JVM by {@link VolumeBackupTest}: backs up args[0], prints "ok" or the refusal. */
@@ -10,7 +11,7 @@ public final class EncodingProbe {
 
     public static void main(String[] args) throws Exception {
         try {
-            VolumeStore.of("vol", Path.of(args[0])).backup(new TestBackupOutput(Path.of(args[1])));
+            VolumeStore.of("vol", Path.of(args[0])).backup(MemoryStoreIo.inDirectory("volume", Path.of(args[1])));
             System.out.println("ok");
         } catch (StoreException e) {
             System.out.println(e.getMessage());

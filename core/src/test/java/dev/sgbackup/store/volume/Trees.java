@@ -1,5 +1,6 @@
 package dev.sgbackup.store.volume;
 
+import dev.sgbackup.store.MemoryStoreIo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -76,7 +77,7 @@ final class Trees {
     }
 
     static String sha(Path p) throws IOException {
-        MessageDigest md = TestBackupOutput.sha256();
+        MessageDigest md = MemoryStoreIo.sha256();
         byte[] buf = new byte[1 << 20];
         try (InputStream in = Files.newInputStream(p)) {
             int n;

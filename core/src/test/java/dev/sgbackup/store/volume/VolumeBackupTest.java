@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,9 +38,9 @@ class VolumeBackupTest {
         return Files.createDirectories(tmp.resolve("artifacts"));
     }
 
-    Map<String, String> restoreAndSnapshot(TestBackupOutput out) throws IOException {
+    Map<String, String> restoreAndSnapshot(MemoryStoreIo out) throws IOException {
         Path dst = tmp.resolve("dst-" + System.nanoTime());
-        VolumeStore.of("vol", dst).restore(TestRestoreInput.of(out, RestoreOptions.defaults()));
+        VolumeStore.of("vol", dst).restore(out.input("vol", RestoreOptions.defaults()));
         Map<String, String> s = Trees.snapshot(dst);
         s.remove("./");
         return s;
@@ -53,7 +54,7 @@ class VolumeBackupTest {
         assumeTrue(p.waitFor() == 0, "mkfifo not available");
         try (ServerSocketChannel socket = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             socket.bind(UnixDomainSocketAddress.of(src.resolve("sock")));
-            TestBackupOutput out = new TestBackupOutput(artifacts());
+            MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts());
             VolumeStore.of("vol", src).backup(out); // must not block on the FIFO
 
             assertThat(out.warnings).containsExactlyInAnyOrder(
@@ -74,7 +75,7 @@ class VolumeBackupTest {
         }
         VolumeStore store = VolumeStore.builder("vol", src).exclude("*.tmp", "cache", "/top.log")
                 .exclude("repos/*/tmp_pack_*", "node_modules/**").build();
-        TestBackupOutput out = new TestBackupOutput(artifacts());
+        MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts());
         store.backup(out);
 
         assertThat(restoreAndSnapshot(out).keySet()).containsExactlyInAnyOrder("keep.txt", "sub/", "sub/keep.txt",
@@ -94,7 +95,7 @@ class VolumeBackupTest {
         Files.createDirectories(src.resolve("c/d"));
         Files.writeString(src.resolve("c/d/e"), "e");
         Files.writeString(src.resolve("z"), "z");
-        TestBackupOutput out = new TestBackupOutput(artifacts());
+        MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts());
         out.onCheck = n -> {
             if (n == 1) { // the root is listed; "a" is about to be read
                 try {
@@ -118,7 +119,7 @@ class VolumeBackupTest {
     @Test
     void aFileThatGrowsWhileReadFailsTheBackupNamingIt() throws IOException {
         Path grows = sizeChangeFixture();
-        TestBackupOutput out = new TestBackupOutput(artifacts());
+        MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts());
         java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
         out.onWrite = written -> {
             if (once.compareAndSet(false, true)) {
@@ -135,7 +136,7 @@ class VolumeBackupTest {
     @Test
     void aFileThatShrinksWhileReadFailsTheBackupNamingIt() throws IOException {
         Path shrinks = sizeChangeFixture();
-        TestBackupOutput out = new TestBackupOutput(artifacts());
+        MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts());
         java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
         out.onWrite = written -> {
             if (once.compareAndSet(false, true)) {
@@ -156,7 +157,7 @@ class VolumeBackupTest {
     void aFileThatKeepsItsSizeIsReadWhole() throws IOException {
         // the negative of the two above: the same fixture, untouched, backs up
         Path file = sizeChangeFixture();
-        TestBackupOutput out = new TestBackupOutput(artifacts());
+        MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts());
         VolumeStore.of("vol", tmp.resolve("src")).backup(out);
         assertThat(out.properties).containsEntry("bytes", Long.toString(Files.size(file)));
     }
@@ -231,7 +232,7 @@ class VolumeBackupTest {
         VolumeStore.of("vol", src()).checkBackup(fine);
         assertThat(fine.ok()).as(fine.toString()).isTrue();
 
-        assertThatThrownBy(() -> VolumeStore.of("vol", tmp.resolve("missing")).backup(new TestBackupOutput(tmp)))
+        assertThatThrownBy(() -> VolumeStore.of("vol", tmp.resolve("missing")).backup(MemoryStoreIo.inDirectory("volume", tmp)))
                 .isInstanceOf(StoreException.class).hasMessageContaining("not a directory");
     }
 
@@ -242,7 +243,7 @@ class VolumeBackupTest {
         Files.writeString(elsewhere.resolve("secret"), "not part of the volume");
         Files.createSymbolicLink(src.resolve("link"), elsewhere);
         Files.createSymbolicLink(src.resolve("loop"), Path.of("."));
-        TestBackupOutput out = new TestBackupOutput(artifacts());
+        MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts());
         VolumeStore.of("vol", src).backup(out);
         assertThat(out.properties).containsEntry("files", "0").containsEntry("symlinks", "2");
         try (Stream<String> lines = Stream.of(restoreAndSnapshot(out).keySet().toArray(String[]::new))) {
@@ -257,7 +258,7 @@ class VolumeBackupTest {
         Process p = new ProcessBuilder("bash", "-c", "cd '" + src + "' && touch $'bad-\\xff-name' && ln -s $'\\xfe' badlink")
                 .redirectErrorStream(true).start();
         assumeTrue(p.waitFor() == 0, "bash cannot create the names");
-        TestBackupOutput out = new TestBackupOutput(artifacts());
+        MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts());
         VolumeStore.of("vol", src).backup(out);
         assertThat(out.warnings).hasSize(2)
                 .anySatisfy(w -> assertThat(w).contains("name is not valid UTF-8"))

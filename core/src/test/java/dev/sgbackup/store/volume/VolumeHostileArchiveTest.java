@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sgbackup.IntegrityException;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -141,7 +142,7 @@ class VolumeHostileArchiveTest {
         Path target = tmp.resolve("target");
 
         assertThatThrownBy(() -> VolumeStore.of("vol", target)
-                .restore(TestRestoreInput.ofTar(tar, RestoreOptions.defaults())))
+                .restore(MemoryStoreIo.of("volume", "tar", tar).input("vol", RestoreOptions.defaults())))
                 .isInstanceOf(IntegrityException.class)
                 .hasMessageContaining("'" + entry.replace("<outside>", outside.toString()) + "'");
 
@@ -158,7 +159,7 @@ class VolumeHostileArchiveTest {
         Map<String, String> outsideBefore = Trees.snapshot(outside);
 
         assertThatThrownBy(() -> VolumeStore.of("vol", target)
-                .restore(TestRestoreInput.ofTar(tar, new RestoreOptions(true, false))))
+                .restore(MemoryStoreIo.of("volume", "tar", tar).input("vol", new RestoreOptions(true, false))))
                 .isInstanceOf(IntegrityException.class)
                 .hasMessageContaining("'" + entry.replace("<outside>", outside.toString()) + "'");
 
@@ -175,7 +176,7 @@ class VolumeHostileArchiveTest {
                 "hard link to an absolute path").contains(title);
         Runnable restore = () -> {
             try {
-                VolumeStore.of("vol", target).restore(TestRestoreInput.ofTar(tar, new RestoreOptions(false, true)));
+                VolumeStore.of("vol", target).restore(MemoryStoreIo.of("volume", "tar", tar).input("vol", new RestoreOptions(false, true)));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -194,7 +195,7 @@ class VolumeHostileArchiveTest {
         Path tar = craft((t, o) -> t.dir("a").symlink("a/link", o.toString()).file("a/b/c.txt", "deep")
                 .hardlink("h", "a/b/c.txt").symlink("rel", "../outside"));
         Path target = tmp.resolve("target");
-        VolumeStore.of("vol", target).restore(TestRestoreInput.ofTar(tar, RestoreOptions.defaults()));
+        VolumeStore.of("vol", target).restore(MemoryStoreIo.of("volume", "tar", tar).input("vol", RestoreOptions.defaults()));
         assertThat(target.resolve("a/b/c.txt")).hasContent("deep");
         assertThat(Files.isSameFile(target.resolve("h"), target.resolve("a/b/c.txt"))).isTrue();
         assertThat(Files.readSymbolicLink(target.resolve("a/link"))).isEqualTo(outside);

@@ -7,6 +7,7 @@ import dev.sgbackup.IntegrityException;
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
 import java.io.IOException;
@@ -26,7 +27,7 @@ class VolumeRestoreTest {
     @TempDir
     Path tmp;
     Path src;
-    TestBackupOutput out;
+    MemoryStoreIo out;
 
     @BeforeEach
     void backUp() throws IOException {
@@ -54,18 +55,15 @@ class VolumeRestoreTest {
 
     /** Flips one byte inside a file's content in the stored artifact, so the tar still parses to its end. */
     void corrupt() throws IOException {
-        Path file = out.file(out.artifacts.get(0));
-        byte[] bytes = Files.readAllBytes(file);
-        int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf("MARKMARK") + 1000;
-        bytes[at] ^= 0x20;
-        Files.write(file, bytes);
+        int at = new String(out.bytes("tar"), StandardCharsets.ISO_8859_1).indexOf("MARKMARK") + 1000;
+        out.damage("tar", at);
     }
 
     @Test
     void aNonEmptyTargetIsRefusedWithoutReplaceAndNotTouched() throws IOException {
         Path target = oldTree();
         Map<String, String> before = Trees.snapshot(target);
-        TestRestoreInput in = TestRestoreInput.of(out, RestoreOptions.defaults());
+        MemoryStoreIo.Input in = out.input("vol", RestoreOptions.defaults());
 
         assertThatThrownBy(() -> VolumeStore.of("vol", target).restore(in))
                 .isInstanceOf(InvalidInputException.class)
@@ -87,7 +85,7 @@ class VolumeRestoreTest {
     void replaceSwapsTheContentsAndKeepsTheTargetDirectory() throws IOException {
         Path target = oldTree();
         Object inode = Files.getAttribute(target, "unix:ino");
-        VolumeStore.of("vol", target).restore(TestRestoreInput.of(out, REPLACE));
+        VolumeStore.of("vol", target).restore(out.input("vol", REPLACE));
 
         assertThat(Trees.snapshot(target)).isEqualTo(Trees.snapshot(src));
         assertThat(Files.getAttribute(target, "unix:ino")).as("same directory (a mount point stays)").isEqualTo(inode);
@@ -105,7 +103,7 @@ class VolumeRestoreTest {
                 report);
         assertThat(report.ok()).as(report.toString()).isTrue();
 
-        VolumeStore.of("vol", tmp.resolve("target")).restore(TestRestoreInput.of(out, RestoreOptions.defaults()));
+        VolumeStore.of("vol", tmp.resolve("target")).restore(out.input("vol", RestoreOptions.defaults()));
         assertThat(tmp.resolve("target/a.txt")).hasContent("hello\n");
         assertThat(Files.getAttribute(target.resolve("lost+found"), "unix:ino")).isEqualTo(inode);
     }
@@ -115,7 +113,7 @@ class VolumeRestoreTest {
         corrupt();
         Path target = tmp.resolve("new/target");
         assertThatThrownBy(() -> VolumeStore.of("vol", target)
-                .restore(TestRestoreInput.of(out, RestoreOptions.defaults())))
+                .restore(out.input("vol", RestoreOptions.defaults())))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining("damaged");
         assertThat(tmp.resolve("new")).doesNotExist();
     }
@@ -126,7 +124,7 @@ class VolumeRestoreTest {
         Path target = Files.createDirectories(tmp.resolve("target"));
         var mtime = Files.getLastModifiedTime(target);
         assertThatThrownBy(() -> VolumeStore.of("vol", target)
-                .restore(TestRestoreInput.of(out, RestoreOptions.defaults())))
+                .restore(out.input("vol", RestoreOptions.defaults())))
                 .isInstanceOf(IntegrityException.class);
         try (Stream<Path> s = Files.list(target)) {
             assertThat(s).isEmpty();
@@ -139,19 +137,17 @@ class VolumeRestoreTest {
         corrupt();
         Path target = oldTree();
         Map<String, String> before = Trees.snapshot(target);
-        assertThatThrownBy(() -> VolumeStore.of("vol", target).restore(TestRestoreInput.of(out, REPLACE)))
+        assertThatThrownBy(() -> VolumeStore.of("vol", target).restore(out.input("vol", REPLACE)))
                 .isInstanceOf(IntegrityException.class);
         assertThat(Trees.snapshot(target)).isEqualTo(before);
     }
 
     @Test
     void aTruncatedArtifactLeavesAReplacedTargetAsItWas() throws IOException {
-        Path file = out.file(out.artifacts.get(0));
-        byte[] bytes = Files.readAllBytes(file);
-        Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        out.truncate("tar", out.recorded("tar").size() / 2);
         Path target = oldTree();
         Map<String, String> before = Trees.snapshot(target);
-        assertThatThrownBy(() -> VolumeStore.of("vol", target).restore(TestRestoreInput.of(out, REPLACE)))
+        assertThatThrownBy(() -> VolumeStore.of("vol", target).restore(out.input("vol", REPLACE)))
                 .isInstanceOfAny(IntegrityException.class, IOException.class);
         assertThat(Trees.snapshot(target)).isEqualTo(before);
     }
@@ -160,28 +156,28 @@ class VolumeRestoreTest {
     void anUndamagedArtifactRestoresOverTheSameTree() throws IOException {
         // the negative of the damage tests: the same steps without corrupt() succeed
         Path target = oldTree();
-        VolumeStore.of("vol", target).restore(TestRestoreInput.of(out, REPLACE));
+        VolumeStore.of("vol", target).restore(out.input("vol", REPLACE));
         assertThat(target.resolve("marked.txt")).hasContent("MARK".repeat(4096));
     }
 
     @Test
     void aDryRunReadsEverythingAndWritesNothing() throws IOException {
         Path target = tmp.resolve("target");
-        TestRestoreInput in = TestRestoreInput.of(out, new RestoreOptions(false, true));
+        MemoryStoreIo.Input in = out.input("vol", new RestoreOptions(false, true));
         VolumeStore.of("vol", target).restore(in);
         assertThat(in.opened).isEqualTo(1);
         assertThat(target).doesNotExist();
 
         corrupt();
         assertThatThrownBy(() -> VolumeStore.of("vol", target)
-                .restore(TestRestoreInput.of(out, new RestoreOptions(false, true))))
+                .restore(out.input("vol", new RestoreOptions(false, true))))
                 .isInstanceOf(IntegrityException.class);
     }
 
     @Test
     void aBackupWithoutATarArtifactIsNotAVolumeBackup() {
         StoreBackup other = new StoreBackup("vol", "postgres", "db", Map.of(), List.of(), List.of());
-        TestRestoreInput in = new TestRestoreInput(other, a -> null, RestoreOptions.defaults());
+        MemoryStoreIo.Input in = new MemoryStoreIo("volume").input(other, RestoreOptions.defaults());
         assertThatThrownBy(() -> VolumeStore.of("vol", tmp.resolve("t")).restore(in))
                 .isInstanceOf(StoreException.class).hasMessageContaining("postgres").hasMessageContaining("'tar'");
         CheckReport report = new CheckReport();
@@ -193,7 +189,7 @@ class VolumeRestoreTest {
     void aTargetThatIsAFileIsRefused() throws IOException {
         Path file = Files.writeString(tmp.resolve("file"), "x");
         assertThatThrownBy(() -> VolumeStore.of("vol", file)
-                .restore(TestRestoreInput.of(out, RestoreOptions.defaults())))
+                .restore(out.input("vol", RestoreOptions.defaults())))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("not a directory");
         assertThat(file).hasContent("x");
     }
@@ -208,7 +204,7 @@ class VolumeRestoreTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", stuck), "chattr +i needs root on ext2/3/4");
         try {
             Map<String, String> before = Trees.snapshot(target);
-            assertThatThrownBy(() -> VolumeStore.of("vol", target).restore(TestRestoreInput.of(out, REPLACE)))
+            assertThatThrownBy(() -> VolumeStore.of("vol", target).restore(out.input("vol", REPLACE)))
                     .isInstanceOf(IOException.class).hasMessageContaining("immutable");
             assertThat(Trees.snapshot(target)).isEqualTo(before);
         } finally {

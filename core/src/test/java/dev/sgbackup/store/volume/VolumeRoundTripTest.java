@@ -3,6 +3,7 @@ package dev.sgbackup.store.volume;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -94,9 +95,9 @@ class VolumeRoundTripTest {
         }
     }
 
-    static TestBackupOutput backup(VolumeStore store, Path artifacts) throws IOException {
+    static MemoryStoreIo backup(VolumeStore store, Path artifacts) throws IOException {
         Files.createDirectories(artifacts);
-        TestBackupOutput out = new TestBackupOutput(artifacts);
+        MemoryStoreIo out = MemoryStoreIo.inDirectory("volume", artifacts);
         store.backup(out);
         return out;
     }
@@ -104,7 +105,7 @@ class VolumeRoundTripTest {
     @Test
     void awkwardTreeRoundTripsExactly() throws IOException {
         Path src = awkwardTree(tmp.resolve("src"));
-        TestBackupOutput out = backup(VolumeStore.of("vol", src), tmp.resolve("artifacts"));
+        MemoryStoreIo out = backup(VolumeStore.of("vol", src), tmp.resolve("artifacts"));
 
         assertThat(out.warnings).isEmpty();
         assertThat(out.artifacts).singleElement().satisfies(a -> assertThat(a.name()).isEqualTo("tar"));
@@ -112,7 +113,7 @@ class VolumeRoundTripTest {
                 .containsEntry("skipped", "0");
 
         Path dst = tmp.resolve("restored/target");
-        VolumeStore.of("vol", dst).restore(TestRestoreInput.of(out, RestoreOptions.defaults()));
+        VolumeStore.of("vol", dst).restore(out.input("vol", RestoreOptions.defaults()));
 
         assertThat(Trees.snapshot(dst)).isEqualTo(Trees.snapshot(src));
         assertThat(Files.isSameFile(dst.resolve("hard/one"), dst.resolve("other/three"))).isTrue();
@@ -125,9 +126,9 @@ class VolumeRoundTripTest {
     void ownersAreRestoredWhenRunningAsRoot() throws IOException {
         Path src = awkwardTree(tmp.resolve("src"));
         assumeTrue(isRoot(src), "only root can give files to other users");
-        TestBackupOutput out = backup(VolumeStore.of("vol", src), tmp.resolve("artifacts"));
+        MemoryStoreIo out = backup(VolumeStore.of("vol", src), tmp.resolve("artifacts"));
         Path dst = tmp.resolve("dst");
-        VolumeStore.of("vol", dst).restore(TestRestoreInput.of(out, RestoreOptions.defaults()));
+        VolumeStore.of("vol", dst).restore(out.input("vol", RestoreOptions.defaults()));
         assertThat(Files.getAttribute(dst.resolve("owned.txt"), "unix:uid")).isEqualTo(1234);
         assertThat(Files.getAttribute(dst.resolve("owned.txt"), "unix:gid")).isEqualTo(5678);
         assertThat(Files.getAttribute(dst.resolve("deep"), "unix:uid")).isEqualTo(4321);
@@ -149,11 +150,11 @@ class VolumeRoundTripTest {
             raf.write("tail!".getBytes(StandardCharsets.UTF_8));
         }
         Files.writeString(src.resolve("small"), "x");
-        TestBackupOutput out = backup(VolumeStore.of("vol", src), tmp.resolve("artifacts"));
+        MemoryStoreIo out = backup(VolumeStore.of("vol", src), tmp.resolve("artifacts"));
         assertThat(out.properties.get("bytes")).isEqualTo(Long.toString(size + 1));
 
         Path dst = tmp.resolve("dst");
-        VolumeStore.of("vol", dst).restore(TestRestoreInput.of(out, RestoreOptions.defaults()));
+        VolumeStore.of("vol", dst).restore(out.input("vol", RestoreOptions.defaults()));
         assertThat(Files.size(dst.resolve("big.img"))).isEqualTo(size);
         assertThat(Trees.snapshot(dst)).isEqualTo(Trees.snapshot(src));
     }
@@ -162,7 +163,7 @@ class VolumeRoundTripTest {
     void theArtifactIsAPlainTarThatGnuTarExtractsTheSame() throws Exception {
         assumeTrue(hasGnuTar(), "GNU tar not installed");
         Path src = awkwardTree(tmp.resolve("src"));
-        TestBackupOutput out = backup(VolumeStore.of("vol", src), tmp.resolve("artifacts"));
+        MemoryStoreIo out = backup(VolumeStore.of("vol", src), tmp.resolve("artifacts"));
         Path dst = Files.createDirectories(tmp.resolve("by-gnu-tar"));
         run("tar", "-xpf", out.file(out.artifacts.get(0)).toString(), "-C", dst.toString());
         Map<String, String> expected = Trees.snapshot(src);
@@ -180,7 +181,7 @@ class VolumeRoundTripTest {
         Path tar = tmp.resolve("gnu.tar");
         run("tar", "--format=posix", "-C", src.toString(), "-cf", tar.toString(), ".");
         Path dst = tmp.resolve("dst");
-        VolumeStore.of("vol", dst).restore(TestRestoreInput.ofTar(tar, RestoreOptions.defaults()));
+        VolumeStore.of("vol", dst).restore(MemoryStoreIo.of("volume", "tar", tar).input("vol", RestoreOptions.defaults()));
         assertThat(Trees.snapshot(dst)).isEqualTo(Trees.snapshot(src));
     }
 

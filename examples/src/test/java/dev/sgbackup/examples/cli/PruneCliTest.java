@@ -1,10 +1,8 @@
 package dev.sgbackup.examples.cli;
 
+import static dev.sgbackup.examples.cli.CliTest.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -26,20 +24,6 @@ class PruneCliTest {
     Path sinkDir;
     String sink;
 
-    record Run(int code, String out, String err) {
-        List<String> lines() {
-            return out.isEmpty() ? List.of() : List.of(out.split("\n"));
-        }
-    }
-
-    static Run cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = new Main(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), false)
-                .run(args);
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     @BeforeEach
     void sample() throws Exception {
         src = tmp.resolve("src");
@@ -54,7 +38,7 @@ class PruneCliTest {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             Files.writeString(src.resolve("n.txt"), "v" + i);
-            Run b = cli("backup", "--volume", "repos=" + src, "--to", sink);
+            CliTest.Run b = cli("backup", "--volume", "repos=" + src, "--to", sink);
             assertThat(b.code()).as(b.err()).isZero();
             ids.add(0, b.lines().get(b.lines().size() - 1));
             Thread.sleep(1100); // ids are to the second
@@ -78,7 +62,7 @@ class PruneCliTest {
         Files.writeString(old, "partial");
         Files.setLastModifiedTime(old, FileTime.from(Instant.now().minus(Duration.ofDays(3))));
 
-        Run dry = cli("prune", "--from", sink, "--keep-last", "1", "--dry-run");
+        CliTest.Run dry = cli("prune", "--from", sink, "--keep-last", "1", "--dry-run");
         assertThat(dry.code()).as(dry.err()).isZero();
         assertThat(dry.lines()).containsExactly(
                 "keep " + ids.get(0) + " last:1",
@@ -89,7 +73,7 @@ class PruneCliTest {
         assertThat(listed()).containsExactlyElementsOf(ids);
         assertThat(old).exists();
 
-        Run real = cli("prune", "--from", sink, "--keep-last", "1");
+        CliTest.Run real = cli("prune", "--from", sink, "--keep-last", "1");
         assertThat(real.code()).as(real.err()).isZero();
         assertThat(real.lines()).containsExactly(
                 "keep " + ids.get(0) + " last:1",
@@ -113,7 +97,7 @@ class PruneCliTest {
 
         // all three were made today: keep-daily keeps the newest, keep-within keeps all three; the default 24h grace
         // spares the young data without a manifest (it may be a backup still running)
-        Run r = cli("prune", "--from", sink, "--keep-daily", "1", "--keep-within", "1h");
+        CliTest.Run r = cli("prune", "--from", sink, "--keep-daily", "1", "--keep-within", "1h");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.lines()).containsExactly(
                 "keep " + ids.get(0) + " daily:" + ids.get(0).substring(0, 4) + "-" + ids.get(0).substring(4, 6) + "-"
@@ -124,7 +108,7 @@ class PruneCliTest {
         assertThat(young).exists();
 
         // keep-daily alone keeps one; --grace 0s removes every leftover, even one this young
-        Run d = cli("prune", "--from", sink, "--keep-daily", "1", "--grace", "0s");
+        CliTest.Run d = cli("prune", "--from", sink, "--keep-daily", "1", "--grace", "0s");
         assertThat(d.code()).as(d.err()).isZero();
         assertThat(d.lines()).containsExactly(
                 r.lines().get(0).replace(",within:1h", ""),
@@ -140,22 +124,22 @@ class PruneCliTest {
         Files.writeString(src.resolve("n.txt"), "x");
         String id = cli("backup", "--volume", "repos=" + src, "--to", sink).lines().get(1);
 
-        Run none = cli("prune", "--from", sink);
+        CliTest.Run none = cli("prune", "--from", sink);
         assertThat(none.code()).isEqualTo(2);
         assertThat(none.err()).contains("at least one keep rule").contains("every backup would be deleted").contains("prune   --from");
         assertThat(cli("prune", "--from", sink, "--dry-run").code()).isEqualTo(2);
         assertThat(cli("prune", "--from", sink, "--per-scope").code()).isEqualTo(2);
 
-        Run zero = cli("prune", "--from", sink, "--keep-last", "0");
+        CliTest.Run zero = cli("prune", "--from", sink, "--keep-last", "0");
         assertThat(zero.code()).isEqualTo(2);
         assertThat(zero.err()).contains("keep-last must be at least 1");
-        Run word = cli("prune", "--from", sink, "--keep-daily", "seven");
+        CliTest.Run word = cli("prune", "--from", sink, "--keep-daily", "seven");
         assertThat(word.code()).isEqualTo(2);
         assertThat(word.err()).contains("--keep-daily takes a whole number").contains("'seven'");
-        Run within = cli("prune", "--from", sink, "--keep-within", "7");
+        CliTest.Run within = cli("prune", "--from", sink, "--keep-within", "7");
         assertThat(within.code()).isEqualTo(2);
         assertThat(within.err()).contains("'7' is not a duration").contains("7d");
-        Run grace = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "soon");
+        CliTest.Run grace = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "soon");
         assertThat(grace.code()).isEqualTo(2);
         assertThat(grace.err()).contains("--grace").contains("not a duration");
         assertThat(cli("prune", "--keep-last", "1").err()).contains("needs --from");
