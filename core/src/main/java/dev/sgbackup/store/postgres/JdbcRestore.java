@@ -31,6 +31,10 @@ final class JdbcRestore {
 
     private static final long INDEX_MEMORY_KB = 256 * 1024;
     private static final long PREFETCH_OVER = 1 << 20;
+    /** Bytes per CopyData message: fewer, larger writes to the server than the driver's 64 KiB default. */
+    private static final int COPY_BUFFER = 1 << 20;
+    /** Tables getting fewer rows keep their indexes during the load instead of having them rebuilt after it. */
+    private static final long REBUILD_FROM_ROWS = 10_000;
 
     private final ConnectionSpec spec;
     private final String store;
@@ -214,6 +218,7 @@ final class JdbcRestore {
                 return;
             }
             String current = "preparing";
+            List<String> filled = new ArrayList<>();
             long tStart = System.nanoTime();
             c.setAutoCommit(false);
             try {
@@ -238,9 +243,13 @@ final class JdbcRestore {
                         st.execute("TRUNCATE " + String.join(", ", order.stream().map(t -> target.tables.get(t).sql()).toList()));
                     }
                 }
-                List<String> indexes = pf.owner() ? dropSecondaryIndexes(c, target, order) : List.of();
-                CopyManager cm = c.unwrap(PGConnection.class).getCopyAPI();
                 JsonNode rowCounts = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
+                // a table that gets few rows keeps its indexes: dropping and recreating them costs more than
+                // maintaining them row by row (most tables of a Sourcegraph database are empty or nearly so)
+                List<String> rebuilt = order.stream().filter(t -> !rowCounts.has(t)
+                        || rowCounts.get(t).asLong(Long.MAX_VALUE) >= REBUILD_FROM_ROWS).toList();
+                List<String> indexes = pf.owner() ? dropSecondaryIndexes(c, target, rebuilt) : List.of();
+                CopyManager cm = c.unwrap(PGConnection.class).getCopyAPI();
                 for (String t : order) {
                     in.checkCancelled();
                     current = t;
@@ -251,8 +260,11 @@ final class JdbcRestore {
                                 + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
                         // large artifacts are decoded a few chunks ahead on another thread, overlapping with COPY
                         try (InputStream is = a.size() > PREFETCH_OVER ? new PrefetchInputStream(in.open(a), 1 << 18, 8) : in.open(a)) {
-                            rows += cm.copyIn(sql, is);
+                            rows += cm.copyIn(sql, is, COPY_BUFFER);
                         }
+                    }
+                    if (rows > 0) {
+                        filled.add(tab.sql());
                     }
                     String want = rowCounts.has(t) ? rowCounts.get(t).asText() : null;
                     if (want != null && Long.parseLong(want) != rows) {
@@ -292,9 +304,11 @@ final class JdbcRestore {
                 throw failure(current, e);
             }
             c.setAutoCommit(true);
+            // statistics for the tables that got rows, in one statement (an emptied table's statistics were
+            // reset by TRUNCATE; an untouched empty table's are unchanged)
             try (Statement st = c.createStatement()) {
-                for (String t : target.fkOrder(tables(backup).keySet())) {
-                    st.execute("ANALYZE " + target.tables.get(t).sql());
+                if (!filled.isEmpty()) {
+                    st.execute("ANALYZE " + String.join(", ", filled));
                 }
             } catch (SQLException e) {
                 in.warn("restored " + store + ", but ANALYZE failed (run it by hand): " + e.getMessage());

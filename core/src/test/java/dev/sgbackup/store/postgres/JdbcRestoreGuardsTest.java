@@ -68,6 +68,11 @@ class JdbcRestoreGuardsTest {
             rs.next();
             assertThat(rs.getInt(1)).isEqualTo(1);
         }
+        try (Connection c = TestPg.connect(dst); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT reltuples FROM pg_class WHERE oid = 'public.child'::regclass")) {
+            rs.next();
+            assertThat(rs.getLong(1)).as("ANALYZE ran on the restored table").isEqualTo(2000);
+        }
         try (Connection c = TestPg.connect(dst); Statement st = c.createStatement()) {
             st.execute("INSERT INTO parent (name) VALUES ('next')"); // the sequence continues after restored ids
         }
@@ -94,8 +99,9 @@ class JdbcRestoreGuardsTest {
     @Test
     void duplicateKeysInTheBackupFailWhenThePrimaryKeyIsRebuiltAndRollBack() throws Exception {
         String src = TestPg.emptyDb();
+        // enough rows that the key is dropped for the load and rebuilt after it
         TestPg.exec(src, "CREATE TABLE parent (id int NOT NULL, name text NOT NULL);"
-                + "INSERT INTO parent VALUES (1, 'a'), (1, 'b');");
+                + "INSERT INTO parent SELECT g, 'p' FROM generate_series(1, 10000) g; INSERT INTO parent VALUES (1, 'b');");
         MemoryStoreIo out = backup(src);
         // the fingerprint has no primary key; give the target the same shape, then add the key by hand
         String dst = target("CREATE TABLE parent (id int NOT NULL, name text NOT NULL)");
@@ -104,6 +110,24 @@ class JdbcRestoreGuardsTest {
         assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(dst)).build()
                 .restore(out.input("db", RestoreOptions.defaults())))
                 .isInstanceOf(StoreException.class).hasMessageContaining("recreating indexes")
+                .hasMessageContaining("parent_pkey").hasMessageContaining("rolled back");
+        assertThat(DbContent.rows(dst, "parent")).isZero();
+        assertThat(DbContent.structure(dst)).contains("parent parent_pkey PRIMARY KEY (id) true");
+    }
+
+    @Test
+    void duplicateKeysInASmallTableFailDuringTheLoadAndRollBack() throws Exception {
+        String src = TestPg.emptyDb();
+        TestPg.exec(src, "CREATE TABLE parent (id int NOT NULL, name text NOT NULL);"
+                + "INSERT INTO parent VALUES (1, 'a'), (1, 'b');");
+        MemoryStoreIo out = backup(src);
+        String dst = target("CREATE TABLE parent (id int NOT NULL, name text NOT NULL)");
+        StoreBackupEdit.withPrimaryKey(out, "public.parent", "id");
+        TestPg.exec(dst, "ALTER TABLE parent ADD CONSTRAINT parent_pkey PRIMARY KEY (id)");
+        // a table this small keeps its key during the load, which catches the duplicate row
+        assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(dst)).build()
+                .restore(out.input("db", RestoreOptions.defaults())))
+                .isInstanceOf(StoreException.class).hasMessageContaining("failed at public.parent")
                 .hasMessageContaining("parent_pkey").hasMessageContaining("rolled back");
         assertThat(DbContent.rows(dst, "parent")).isZero();
         assertThat(DbContent.structure(dst)).contains("parent parent_pkey PRIMARY KEY (id) true");
