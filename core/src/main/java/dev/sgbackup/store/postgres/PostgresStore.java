@@ -273,7 +273,17 @@ public final class PostgresStore implements DataStore {
         String strategy = backup.properties().getOrDefault(PROP_STRATEGY, "");
         try (Connection c = spec.open()) {
             if (strategy.equals("jdbc")) {
-                new JdbcRestore(spec, name).check(c, PgSchema.read(c), backup, options.replace(), report);
+                PgSchema schema = PgSchema.read(c);
+                new JdbcRestore(spec, name).check(c, schema, backup, options.replace(), report);
+                // a database restore needs the same Sourcegraph version on both sides (the schema may match across
+                // patch releases while the data's meaning does not); compared only when both sides record one
+                String was = backup.properties().getOrDefault(PROP_SG_VERSION, "unknown");
+                String is = c.getAutoCommit() ? JdbcBackup.sourcegraphVersion(c, schema) : "unknown";
+                if (!was.startsWith("unknown") && !is.startsWith("unknown") && !was.equals(is)) {
+                    report.error(name, "the backup is from Sourcegraph " + was + " but " + spec.where() + " runs " + is
+                            + "; database restores need the same version: upgrade or migrate the new instance to the backup's"
+                            + " version first (configuration restores may cross versions)");
+                }
             } else if (strategy.equals("pg_dump")) {
                 String why = PgDump.unusable(PgDump.tool("pg_restore", binDir), serverMajor(c), "pg_restore");
                 if (why != null) {
