@@ -39,4 +39,17 @@ public final class Keys {
         }
         return prefix;
     }
+
+    /** A sink's key prefix as given by a user ({@code /a/b/}, {@code a/b}) without leading or trailing slashes. */
+    public static String trimSlashes(String prefix) {
+        int from = 0;
+        int to = prefix.length();
+        while (from < to && prefix.charAt(from) == '/') {
+            from++;
+        }
+        while (to > from && prefix.charAt(to - 1) == '/') {
+            to--;
+        }
+        return prefix.substring(from, to);
+    }
 }

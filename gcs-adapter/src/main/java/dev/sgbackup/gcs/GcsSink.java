@@ -247,13 +247,7 @@ public final class GcsSink implements BackupSink {
         /** Key prefix inside the bucket ("folder"), without leading or trailing slashes; default none. */
         public Builder prefix(String prefix) {
             String p = Objects.requireNonNull(prefix, "prefix");
-            while (p.startsWith("/")) {
-                p = p.substring(1);
-            }
-            while (p.endsWith("/")) {
-                p = p.substring(0, p.length() - 1);
-            }
-            this.prefix = p;
+            this.prefix = dev.sgbackup.sink.Keys.trimSlashes(p);
             return this;
         }
 

@@ -117,13 +117,7 @@ public final class S3Sink implements BackupSink {
         /** Key prefix inside the bucket (no leading or trailing slash needed). */
         public Builder prefix(String prefix) {
             String p = prefix == null ? "" : prefix.strip();
-            while (p.startsWith("/")) {
-                p = p.substring(1);
-            }
-            while (p.endsWith("/")) {
-                p = p.substring(0, p.length() - 1);
-            }
-            this.prefix = p;
+            this.prefix = dev.sgbackup.sink.Keys.trimSlashes(p);
             return this;
         }
 
