@@ -238,16 +238,14 @@ final class JdbcRestore {
                         }
                         st.execute("SET CONSTRAINTS ALL DEFERRED");
                     }
-                    if (replace) {
-                        current = "TRUNCATE";
-                        st.execute("TRUNCATE " + String.join(", ", order.stream().map(t -> target.tables.get(t).sql()).toList()));
-                    }
                 }
                 JsonNode rowCounts = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
                 // a table that gets few rows keeps its indexes: dropping and recreating them costs more than
                 // maintaining them row by row (most tables of a Sourcegraph database are empty or nearly so)
                 List<String> rebuilt = order.stream().filter(t -> !rowCounts.has(t)
                         || rowCounts.get(t).asLong(Long.MAX_VALUE) >= REBUILD_FROM_ROWS).toList();
+                current = "TRUNCATE";
+                Set<String> truncated = replace ? truncate(c, target, order, rebuilt) : Set.of();
                 List<String> indexes = pf.owner() ? dropSecondaryIndexes(c, target, rebuilt) : List.of();
                 CopyManager cm = c.unwrap(PGConnection.class).getCopyAPI();
                 for (String t : order) {
@@ -257,7 +255,7 @@ final class JdbcRestore {
                     long rows = 0;
                     for (ArtifactInfo a : artifacts.get(t)) {
                         String sql = "COPY " + tab.sql() + " (" + String.join(", ", columns(a).stream().map(PgSchema::quote).toList())
-                                + ") FROM STDIN" + (replace ? " WITH (FREEZE)" : "");
+                                + ") FROM STDIN" + (truncated.contains(t) ? " WITH (FREEZE)" : "");
                         // large artifacts are decoded a few chunks ahead on another thread, overlapping with COPY
                         try (InputStream is = a.size() > PREFETCH_OVER ? new PrefetchInputStream(in.open(a), 1 << 18, 8) : in.open(a)) {
                             rows += cm.copyIn(sql, is, COPY_BUFFER);
@@ -317,6 +315,44 @@ final class JdbcRestore {
             throw new StoreException("restore of " + store + " into " + spec.where() + " failed before writing: "
                     + spec.redactSecret(e.getMessage()), e);
         }
+    }
+
+    /**
+     * Empties the restored tables for replace: all are locked as TRUNCATE would lock them, then only those that
+     * have rows, and the large ones (whose COPY then writes frozen rows), are truncated. TRUNCATE gives a table
+     * and each of its indexes new files, which costs more than the load of most of Sourcegraph's tables.
+     */
+    private static Set<String> truncate(Connection c, PgSchema target, List<String> order, List<String> large)
+            throws SQLException {
+        List<String> names = order.stream().map(t -> target.tables.get(t).sql()).toList();
+        Set<String> out = new java.util.LinkedHashSet<>(large);
+        try (Statement st = c.createStatement()) {
+            st.execute("LOCK TABLE " + String.join(", ", names) + " IN ACCESS EXCLUSIVE MODE");
+            StringBuilder q = new StringBuilder();
+            for (int i = 0; i < order.size(); i++) {
+                q.append(i == 0 ? "" : " UNION ALL ").append("SELECT ").append(i).append(" WHERE EXISTS (SELECT 1 FROM ")
+                        .append(names.get(i)).append(")");
+            }
+            try (ResultSet rs = st.executeQuery(q.toString())) {
+                while (rs.next()) {
+                    out.add(order.get(rs.getInt(1)));
+                }
+            }
+            // TRUNCATE wants every table referencing a truncated one in the same statement (empty or not)
+            for (boolean grew = true; grew; ) {
+                grew = false;
+                for (PgSchema.ForeignKey fk : target.foreignKeys) {
+                    if (out.contains(fk.refTable()) && order.contains(fk.table())) {
+                        grew |= out.add(fk.table());
+                    }
+                }
+            }
+            if (!out.isEmpty()) {
+                st.execute("TRUNCATE " + String.join(", ", order.stream().filter(out::contains)
+                        .map(t -> target.tables.get(t).sql()).toList()));
+            }
+        }
+        return out;
     }
 
     private static JsonNode readJson(String json) {
@@ -380,9 +416,14 @@ final class JdbcRestore {
         try (var ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname),"
                 + " pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
                 + " JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE i.indrelid = ANY (?)"
+                + " AND NOT i.indisreplident AND NOT i.indisclustered"
                 + " AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)"
+                // an index may depend on operator classes, functions and collations (trigram and expression
+                // indexes do); what keeps it is an extension owning it or anything depending on it
                 + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass"
-                + "   AND d.objid = i.indexrelid AND d.deptype <> 'a')")) {
+                + "   AND d.objid = i.indexrelid AND d.deptype IN ('e', 'x', 'i', 'P', 'S'))"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass"
+                + "   AND d.refobjid = i.indexrelid)")) {
             ps.setArray(1, c.createArrayOf("oid", oids.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

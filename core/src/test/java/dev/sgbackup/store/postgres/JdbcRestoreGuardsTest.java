@@ -79,6 +79,45 @@ class JdbcRestoreGuardsTest {
     }
 
     @Test
+    void largeTablesGetExpressionAndOpclassIndexesRebuiltAndKeepIndexesOthersNeed() throws Exception {
+        String schema = "CREATE TABLE big (id int PRIMARY KEY, code text NOT NULL, v text);"
+                + "CREATE INDEX big_lower_v ON big (lower(v));"                     // depends on a function
+                + "CREATE INDEX big_v_pattern ON big (v text_pattern_ops);"          // depends on an operator class
+                + "CREATE UNIQUE INDEX big_code_key ON big (code);"                  // a foreign key needs it
+                + "CREATE INDEX big_clustered ON big (v); ALTER TABLE big CLUSTER ON big_clustered;"
+                + "CREATE TABLE ref (id int PRIMARY KEY, code text REFERENCES big (code));";
+        String src = TestPg.emptyDb();
+        TestPg.exec(src, schema, "INSERT INTO big SELECT g, 'c' || g, 'Value ' || g FROM generate_series(1, 12000) g;"
+                + "INSERT INTO ref SELECT g, 'c' || g FROM generate_series(1, 10) g;");
+        MemoryStoreIo out = backup(src);
+        String dst = target(schema);
+        TestPg.exec(dst, "INSERT INTO big VALUES (1, 'seed', 'x')");
+        Map<String, Long> before = indexOids(dst);
+        PostgresStore.builder("db", TestPg.url(dst)).build().restore(out.input("db", new RestoreOptions(true, false)));
+        assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
+        assertThat(DbContent.structure(dst)).isEqualTo(DbContent.structure(src));
+        Map<String, Long> after = indexOids(dst);
+        assertThat(after.keySet()).isEqualTo(before.keySet());
+        // rebuilt after the load (a new index), or kept because something needs it
+        assertThat(after.get("big_lower_v")).isNotEqualTo(before.get("big_lower_v"));
+        assertThat(after.get("big_v_pattern")).isNotEqualTo(before.get("big_v_pattern"));
+        assertThat(after.get("big_code_key")).as("referenced by a foreign key").isEqualTo(before.get("big_code_key"));
+        assertThat(after.get("big_clustered")).as("the CLUSTER index").isEqualTo(before.get("big_clustered"));
+    }
+
+    static Map<String, Long> indexOids(String db) throws Exception {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        try (Connection c = TestPg.connect(db); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT indexrelid::regclass::text, indexrelid::bigint FROM pg_index"
+                     + " WHERE indrelid = 'public.big'::regclass")) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getLong(2));
+            }
+        }
+        return out;
+    }
+
+    @Test
     void ownerWithoutReplicaRightsDisablesTriggersInstead() throws Exception {
         String src = source();
         MemoryStoreIo out = backup(src);
