@@ -29,19 +29,28 @@ import org.postgresql.copy.CopyManager;
 final class JdbcRestore {
     private static final System.Logger LOG = System.getLogger(JdbcRestore.class.getName());
 
-    private static final long INDEX_MEMORY_KB = 256 * 1024;
+    static final long INDEX_MEMORY_KB = 256 * 1024;
     private static final long PREFETCH_OVER = 1 << 20;
     /** Bytes per CopyData message: fewer, larger writes to the server than the driver's 64 KiB default. */
-    private static final int COPY_BUFFER = 1 << 20;
+    static final int COPY_BUFFER = 1 << 20;
     /** Tables getting fewer rows keep their indexes during the load instead of having them rebuilt after it. */
     private static final long REBUILD_FROM_ROWS = 10_000;
 
+    /** Tables whose backup holds at least this many bytes are staged when they can be (see {@link StagedLoad}). */
+    static final long STAGE_FROM_BYTES = 64L << 20;
+
     private final ConnectionSpec spec;
     private final String store;
+    private final long stageFromBytes;
 
     JdbcRestore(ConnectionSpec spec, String store) {
+        this(spec, store, STAGE_FROM_BYTES);
+    }
+
+    JdbcRestore(ConnectionSpec spec, String store, long stageFromBytes) {
         this.spec = spec;
         this.store = store;
+        this.stageFromBytes = stageFromBytes;
     }
 
     /** What the backup holds: table name to its artifacts (a large table may come in parts), in part order. */
@@ -220,10 +229,16 @@ final class JdbcRestore {
             String current = "preparing";
             List<String> filled = new ArrayList<>();
             long tStart = System.nanoTime();
+            for (String left : StagedLoad.dropLeftovers(c)) {
+                in.warn("dropped " + left + ", a staging schema an interrupted restore left in " + spec.where());
+            }
+            Map<String, List<ArtifactInfo>> artifacts = tables(backup);
+            JsonNode rowCounts = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
+            StagedLoad staged = stage(c, target, pf, artifacts, rowCounts, in);
+            Set<String> stagedTables = Set.copyOf(staged.tables());
+            List<String> order = target.fkOrder(artifacts.keySet()).stream().filter(t -> !stagedTables.contains(t)).toList();
             c.setAutoCommit(false);
             try {
-                Map<String, List<ArtifactInfo>> artifacts = tables(backup);
-                List<String> order = target.fkOrder(artifacts.keySet());
                 try (Statement st = c.createStatement()) {
                     st.execute("SET LOCAL row_security = off");
                     // index rebuilds after the load sort in memory rather than on disk (never lowered)
@@ -239,7 +254,6 @@ final class JdbcRestore {
                         st.execute("SET CONSTRAINTS ALL DEFERRED");
                     }
                 }
-                JsonNode rowCounts = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
                 // a table that gets few rows keeps its indexes: dropping and recreating them costs more than
                 // maintaining them row by row (most tables of a Sourcegraph database are empty or nearly so)
                 List<String> rebuilt = order.stream().filter(t -> !rowCounts.has(t)
@@ -277,7 +291,21 @@ final class JdbcRestore {
                         st.execute(def);
                     }
                 }
+                // statistics for the tables that got rows, in one statement, inside the transaction (they commit or
+                // roll back with the rows) and while the staged tables are still loading; an emptied table's
+                // statistics were reset by TRUNCATE, an untouched empty table's are unchanged
+                analyze(c, filled, in);
                 long tIndexed = System.nanoTime();
+                if (!stagedTables.isEmpty()) {
+                    current = "loading the staged tables";
+                    Map<String, Long> stagedRows = staged.await();
+                    for (String t : staged.tables()) {
+                        StagedLoad.checkRows(t, rowCounts.has(t) ? rowCounts.get(t).asLong() : null, stagedRows.getOrDefault(t, 0L));
+                    }
+                    current = "swapping in the staged tables";
+                    staged.swap(c);
+                }
+                long tSwapped = System.nanoTime();
                 current = "checking foreign keys";
                 if (pf.replica()) {
                     checkForeignKeys(c, target, artifacts.keySet());
@@ -294,23 +322,18 @@ final class JdbcRestore {
                 current = "commit";
                 c.commit();
                 long tCommitted = System.nanoTime();
-                LOG.log(System.Logger.Level.DEBUG, () -> String.format("restore of %s: load %.1f s, %d indexes %.1f s,"
-                        + " foreign keys %.1f s, sequences and commit %.1f s", store, (tLoaded - tStart) / 1e9,
-                        indexes.size(), (tIndexed - tLoaded) / 1e9, (tChecked - tIndexed) / 1e9, (tCommitted - tChecked) / 1e9));
+                LOG.log(System.Logger.Level.DEBUG, () -> String.format("restore of %s: load %.1f s, %d indexes and ANALYZE %.1f s,"
+                        + " waiting for staged %s %.1f s, foreign keys %.1f s, sequences and commit %.1f s", store,
+                        (tLoaded - tStart) / 1e9, indexes.size(), (tIndexed - tLoaded) / 1e9, stagedTables,
+                        (tSwapped - tIndexed) / 1e9, (tChecked - tSwapped) / 1e9, (tCommitted - tChecked) / 1e9));
             } catch (SQLException | IOException | RuntimeException e) {
+                // the transaction first: it may hold the staged copies it was swapping in
                 rollback(c);
+                staged.close();
                 throw failure(current, e);
             }
+            staged.close();
             c.setAutoCommit(true);
-            // statistics for the tables that got rows, in one statement (an emptied table's statistics were
-            // reset by TRUNCATE; an untouched empty table's are unchanged)
-            try (Statement st = c.createStatement()) {
-                if (!filled.isEmpty()) {
-                    st.execute("ANALYZE " + String.join(", ", filled));
-                }
-            } catch (SQLException e) {
-                in.warn("restored " + store + ", but ANALYZE failed (run it by hand): " + e.getMessage());
-            }
         } catch (SQLException e) {
             throw new StoreException("restore of " + store + " into " + spec.where() + " failed before writing: "
                     + spec.redactSecret(e.getMessage()), e);
@@ -355,6 +378,43 @@ final class JdbcRestore {
         return out;
     }
 
+    /** ANALYZE in a savepoint: a failure (say, a statement timeout) costs the statistics, not the restore. */
+    private void analyze(Connection c, List<String> tables, RestoreInput in) throws SQLException {
+        if (tables.isEmpty()) {
+            return;
+        }
+        try (Statement st = c.createStatement()) {
+            st.execute("SAVEPOINT sgbackup_analyze");
+            try {
+                st.execute("ANALYZE " + String.join(", ", tables));
+                st.execute("RELEASE SAVEPOINT sgbackup_analyze");
+            } catch (SQLException e) {
+                st.execute("ROLLBACK TO SAVEPOINT sgbackup_analyze");
+                in.warn("restoring " + store + ": ANALYZE failed (run it by hand after the restore): "
+                        + spec.redactSecret(e.getMessage()));
+            }
+        }
+    }
+
+    /**
+     * Starts loading the large tables that can be staged (see {@link StagedLoad}) on parallel connections; the rest
+     * load in the transaction. Needs parallelism above 1 and ownership of the tables (or a superuser).
+     */
+    private StagedLoad stage(Connection c, PgSchema target, Preflight pf, Map<String, List<ArtifactInfo>> artifacts,
+                             JsonNode rowCounts, RestoreInput in) throws SQLException {
+        List<String> large = new ArrayList<>();
+        if (in.parallelism() > 1 && pf.owner()) {
+            artifacts.forEach((t, parts) -> {
+                if (parts.stream().mapToLong(ArtifactInfo::size).sum() >= stageFromBytes) {
+                    large.add(t);
+                }
+            });
+        }
+        List<String> eligible = large.isEmpty() ? List.of() : StagedLoad.eligible(c, target, large);
+        return StagedLoad.start(spec, store, in, in.backup().properties().get(PostgresStore.PROP_TENANT), target,
+                eligible, artifacts, in.parallelism());
+    }
+
     private static JsonNode readJson(String json) {
         try {
             return json == null ? PgSchema.JSON.createObjectNode() : PgSchema.JSON.readTree(json);
@@ -396,8 +456,11 @@ final class JdbcRestore {
         List<String> drops = new ArrayList<>();
         // primary keys and unique constraints nothing else depends on (no foreign key, not the replica identity):
         // built once after the load instead of maintained row by row
+        List<String> comments = new ArrayList<>();
         try (var ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(cl.relname),"
-                + " quote_ident(con.conname), pg_get_constraintdef(con.oid) FROM pg_constraint con"
+                + " quote_ident(con.conname), pg_get_constraintdef(con.oid), obj_description(con.oid, 'pg_constraint'),"
+                + " obj_description(con.conindid, 'pg_class'), quote_ident(n.nspname) || '.' || quote_ident(ci.relname)"
+                + " FROM pg_constraint con JOIN pg_class ci ON ci.oid = con.conindid"
                 + " JOIN pg_class cl ON cl.oid = con.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace"
                 + " JOIN pg_index i ON i.indexrelid = con.conindid"
                 + " WHERE con.conrelid = ANY (?) AND con.contype IN ('p', 'u') AND NOT i.indisreplident"
@@ -410,11 +473,18 @@ final class JdbcRestore {
                 while (rs.next()) {
                     drops.add("ALTER TABLE " + rs.getString(1) + " DROP CONSTRAINT " + rs.getString(2));
                     defs.add("ALTER TABLE " + rs.getString(1) + " ADD CONSTRAINT " + rs.getString(2) + " " + rs.getString(3));
+                    if (rs.getString(4) != null) {
+                        comments.add("COMMENT ON CONSTRAINT " + rs.getString(2) + " ON " + rs.getString(1) + " IS "
+                                + PgSchema.quoteLiteral(rs.getString(4)));
+                    }
+                    if (rs.getString(5) != null) {
+                        comments.add("COMMENT ON INDEX " + rs.getString(6) + " IS " + PgSchema.quoteLiteral(rs.getString(5)));
+                    }
                 }
             }
         }
         try (var ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname),"
-                + " pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+                + " pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class') FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
                 + " JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE i.indrelid = ANY (?)"
                 + " AND NOT i.indisreplident AND NOT i.indisclustered"
                 + " AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)"
@@ -429,6 +499,9 @@ final class JdbcRestore {
                 while (rs.next()) {
                     drops.add("DROP INDEX " + rs.getString(1));
                     defs.add(rs.getString(2));
+                    if (rs.getString(3) != null) {
+                        comments.add("COMMENT ON INDEX " + rs.getString(1) + " IS " + PgSchema.quoteLiteral(rs.getString(3)));
+                    }
                 }
             }
         }
@@ -437,6 +510,7 @@ final class JdbcRestore {
                 st.execute(d);
             }
         }
+        defs.addAll(comments); // after the rebuilds, which made new indexes
         return defs;
     }
 

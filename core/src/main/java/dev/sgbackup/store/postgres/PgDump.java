@@ -89,6 +89,8 @@ final class PgDump {
     static void backup(ConnectionSpec spec, Tool tool, List<String> tables, BackupOutput out) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(tool.path().toString(), "--format=custom", "--no-password",
                 "--dbname=" + spec.database()));
+        // the private copies of a JDBC restore that was killed (StagedLoad) are never part of the instance
+        cmd.add("--exclude-schema=" + StagedLoad.SCHEMA_PREFIX + "*");
         for (String t : tables) {
             int dot = t.indexOf('.');
             cmd.add("--table=" + quotePattern(t.substring(0, dot)) + "." + quotePattern(t.substring(dot + 1)));

@@ -85,6 +85,7 @@ final class PgSchema {
 
     private static final String USER_REL = " n.nspname NOT IN ('pg_catalog','information_schema')"
             + " AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'"
+            + " AND n.nspname NOT LIKE 'sgbackup\\_stage\\_%'" // a JDBC restore's private copies (StagedLoad)
             + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass"
             + " AND d.objid = c.oid AND d.deptype = 'e')";
 

@@ -98,6 +98,7 @@ public final class PostgresStore implements DataStore {
     private final Path binDir;
     private final int restoreJobs;
     private final long splitBytes;
+    private final long stageFromBytes;
 
     private PostgresStore(Builder b) {
         this.name = b.name;
@@ -108,6 +109,7 @@ public final class PostgresStore implements DataStore {
         this.binDir = b.binDir;
         this.restoreJobs = b.restoreJobs;
         this.splitBytes = b.splitBytes;
+        this.stageFromBytes = b.stageFromBytes;
         this.categories.forEach(catalog::category);
     }
 
@@ -127,6 +129,7 @@ public final class PostgresStore implements DataStore {
         private Path binDir;
         private int restoreJobs = 1;
         private long splitBytes = JdbcBackup.SPLIT_BYTES;
+        private long stageFromBytes = JdbcRestore.STAGE_FROM_BYTES;
 
         private Builder(String name, String url) {
             if (name == null || !NAME.matcher(name).matches()) {
@@ -182,6 +185,20 @@ public final class PostgresStore implements DataStore {
                 throw new InvalidInputException("splitBytes must be at least one block (8192), was " + bytes);
             }
             this.splitBytes = bytes;
+            return this;
+        }
+
+        /**
+         * JDBC restores load a table whose backup holds at least this many bytes on parallel connections into a
+         * private copy, then swap it in within the restore's one transaction, when nothing else is tied to the table
+         * (no foreign key, view, trigger or publication) and the restore may run in parallel. Default 64 MiB;
+         * {@code Long.MAX_VALUE} loads every table in the transaction itself.
+         */
+        public Builder stageFromBytes(long bytes) {
+            if (bytes < 1) {
+                throw new InvalidInputException("stageFromBytes must be at least 1, was " + bytes);
+            }
+            this.stageFromBytes = bytes;
             return this;
         }
 
@@ -497,7 +514,7 @@ public final class PostgresStore implements DataStore {
     public void restore(RestoreInput in) throws IOException {
         String strategy = in.backup().properties().getOrDefault(PROP_STRATEGY, "");
         switch (strategy) {
-            case "jdbc" -> new JdbcRestore(spec, name).restore(in);
+            case "jdbc" -> new JdbcRestore(spec, name, stageFromBytes).restore(in);
             case "pg_dump" -> {
                 CheckReport r = new CheckReport();
                 checkRestore(in.backup(), in.options(), r);

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -77,6 +78,33 @@ final class DbContent {
                     + " WHERE NOT tgisinternal")) {
                 while (rs.next()) {
                     out.add(rs.getString(1));
+                }
+            }
+            // what a table carries beyond its columns: owner, grants, row-level security and policies, comments,
+            // persistence, options, replica identity, the sequences it owns
+            for (String q : List.of(
+                    "SELECT 'table ' || c.oid::regclass || ' owner ' || pg_get_userbyid(c.relowner) || ' acl ' || coalesce(c.relacl::text, '-')"
+                            + " || ' rls ' || c.relrowsecurity || '/' || c.relforcerowsecurity || ' ' || c.relpersistence::text"
+                            + " || ' ' || c.relreplident::text || ' ' || coalesce(c.reloptions::text, '-')"
+                            + " || ' comment ' || coalesce(obj_description(c.oid, 'pg_class'), '-')"
+                            + " FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')",
+                    "SELECT 'policy ' || tablename || ' ' || policyname || ' ' || permissive || ' ' || cmd || ' ' || roles::text"
+                            + " || ' ' || coalesce(qual, '-') || ' ' || coalesce(with_check, '-') FROM pg_policies",
+                    "SELECT 'column comment ' || a.attrelid::regclass || '.' || a.attname || ' ' || d.description"
+                            + " FROM pg_description d JOIN pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid"
+                            + " WHERE d.classoid = 'pg_class'::regclass AND d.objsubid > 0",
+                    "SELECT 'constraint comment ' || k.conname || ' ' || d.description FROM pg_description d"
+                            + " JOIN pg_constraint k ON k.oid = d.objoid WHERE d.classoid = 'pg_constraint'::regclass",
+                    "SELECT 'sequence ' || d.objid::regclass || ' owned by ' || d.refobjid::regclass || '.' || a.attname"
+                            + " FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+                            + " JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'"
+                            + " WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'",
+                    "SELECT 'default ' || d.adrelid::regclass || '.' || a.attname || ' ' || pg_get_expr(d.adbin, d.adrelid)"
+                            + " FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum")) {
+                try (ResultSet rs = st.executeQuery(q)) {
+                    while (rs.next()) {
+                        out.add(rs.getString(1));
+                    }
                 }
             }
         }
