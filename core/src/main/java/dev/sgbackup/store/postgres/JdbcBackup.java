@@ -226,7 +226,10 @@ final class JdbcBackup {
         boolean ok = false;
         long rows = -1;
         try {
-            rows = c.unwrap(PGConnection.class).getCopyAPI().copyOut(sql, s);
+            // COPY hands over one row at a time; the hashing and compression behind s work best on large writes
+            java.io.BufferedOutputStream buffered = new java.io.BufferedOutputStream(s, 1 << 18);
+            rows = c.unwrap(PGConnection.class).getCopyAPI().copyOut(sql, buffered);
+            buffered.flush();
             ok = true;
         } catch (SQLException e) {
             throw new StoreException(copyError(t, e), e);
