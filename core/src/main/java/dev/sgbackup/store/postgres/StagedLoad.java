@@ -63,6 +63,7 @@ final class StagedLoad implements AutoCloseable {
     private Connection control;
     private ExecutorService pool;
     private final List<Connection> loaders = new ArrayList<>();
+    private final List<Integer> pids = new ArrayList<>();
     private Future<?> loading;
     private volatile boolean failed;
 
@@ -362,6 +363,7 @@ final class StagedLoad implements AutoCloseable {
                 Connection c = spec.open();
                 synchronized (loaders) {
                     loaders.add(c);
+                    pids.add(c.unwrap(PGConnection.class).getBackendPID());
                 }
                 try (Statement st = c.createStatement()) {
                     st.execute("SET row_security = off");
@@ -542,6 +544,14 @@ final class StagedLoad implements AutoCloseable {
             pool.shutdownNow();
         }
         synchronized (loaders) {
+            // an index build does not notice a closed socket until it ends: cancel what the loaders run first
+            if (control != null && !pids.isEmpty()) {
+                try (Statement st = control.createStatement()) {
+                    st.execute("SELECT pg_cancel_backend(pid) FROM unnest(ARRAY" + pids + ") pid");
+                } catch (SQLException e) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> "cancelling the staging connections: " + e.getMessage());
+                }
+            }
             for (Connection c : loaders) {
                 try {
                     c.abort(Runnable::run);

@@ -7,7 +7,12 @@ import dev.sgbackup.IntegrityException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.MemoryStoreIo;
+import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
+import dev.sgbackup.store.StoreBackup;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -15,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -154,6 +161,162 @@ class StagedLoadTest {
         assertThat(DbContent.tables(dst)).isEqualTo(before);
         assertThat(oids(dst)).isEqualTo(oids);
         assertThat(DbContent.structure(dst)).isEqualTo(structure);
+        assertThat(stagingSchemas(dst)).isEmpty();
+    }
+
+    @Test
+    void stagingConnectionKilledMidLoadLeavesTheTargetAndNoCopies() throws Exception {
+        MemoryStoreIo out = backup(source());
+        String dst = target();
+        Map<String, String> before = DbContent.tables(dst);
+        Map<String, Long> oids = oids(dst);
+        CountDownLatch reading = new CountDownLatch(1);
+        CountDownLatch killed = new CountDownLatch(1);
+        RestoreInput base = out.input("db", REPLACE);
+        RestoreInput slow = new RestoreInput() {
+            @Override
+            public StoreBackup backup() {
+                return base.backup();
+            }
+
+            @Override
+            public InputStream open(ArtifactInfo a) throws IOException {
+                InputStream in = base.open(a);
+                if (!"public.logs".equals(a.attributes().get("table"))) {
+                    return in;
+                }
+                return new FilterInputStream(in) {
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        reading.countDown();
+                        try {
+                            killed.await(20, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            throw new IOException(e);
+                        }
+                        return super.read(b, off, Math.min(len, 64));
+                    }
+                };
+            }
+
+            @Override
+            public RestoreOptions options() {
+                return base.options();
+            }
+
+            @Override
+            public void warn(String m) {
+            }
+
+            @Override
+            public int parallelism() {
+                return 2;
+            }
+
+            @Override
+            public void checkCancelled() {
+            }
+        };
+        Thread killer = new Thread(() -> {
+            try {
+                reading.await(20, TimeUnit.SECONDS);
+                // only the connections copying into the staging schema, not the restore's transaction
+                for (int i = 0; i < 100; i++) {
+                    try (Connection c = TestPg.connect("postgres"); Statement st = c.createStatement();
+                         ResultSet rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                 + " WHERE datname = '" + dst + "' AND query LIKE 'COPY \"sgbackup\\_stage\\_%'")) {
+                        rs.next();
+                        if (rs.getInt(1) > 0) {
+                            break;
+                        }
+                    }
+                    Thread.sleep(50);
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            } finally {
+                killed.countDown();
+            }
+        });
+        killer.start();
+        assertThatThrownBy(() -> staging(dst).restore(slow))
+                .isInstanceOf(StoreException.class).hasMessageContaining("failed at loading the staged tables")
+                .hasMessageContaining("target is unchanged");
+        killer.join();
+        assertThat(DbContent.tables(dst)).isEqualTo(before);
+        assertThat(oids(dst)).isEqualTo(oids);
+        assertThat(stagingSchemas(dst)).isEmpty();
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(120) // a restore waiting for its stuck loaders would never return
+    void transactionFailingWhileCopiesStillLoadStopsTheLoadersAndDropsTheCopies() throws Exception {
+        MemoryStoreIo out = backup(source());
+        ArtifactInfo viewed = out.artifacts.stream().filter(a -> a.name().startsWith("public.viewed")).findFirst().orElseThrow();
+        out.damage(viewed.name(), viewed.size() / 2);
+        String dst = target();
+        Map<String, String> before = DbContent.tables(dst);
+        CountDownLatch never = new CountDownLatch(1);
+        CountDownLatch stopped = new CountDownLatch(1);
+        CountDownLatch loading = new CountDownLatch(1);
+        RestoreInput base = out.input("db", REPLACE);
+        RestoreInput stuck = new RestoreInput() {
+            @Override
+            public StoreBackup backup() {
+                return base.backup();
+            }
+
+            @Override
+            public InputStream open(ArtifactInfo a) throws IOException {
+                InputStream in = base.open(a);
+                if (a.name().equals(viewed.name())) {
+                    try { // the transaction reaches the damage only once a staged load is under way
+                        loading.await(20, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        throw new java.io.InterruptedIOException();
+                    }
+                }
+                if (!"public.logs".equals(a.attributes().get("table"))) {
+                    return in;
+                }
+                return new FilterInputStream(in) {
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        loading.countDown();
+                        try {
+                            never.await(); // until the restore gives up on it
+                        } catch (InterruptedException e) {
+                            stopped.countDown();
+                            throw new java.io.InterruptedIOException("stopped");
+                        }
+                        return super.read(b, off, len);
+                    }
+                };
+            }
+
+            @Override
+            public RestoreOptions options() {
+                return base.options();
+            }
+
+            @Override
+            public void warn(String m) {
+            }
+
+            @Override
+            public int parallelism() {
+                return 2;
+            }
+
+            @Override
+            public void checkCancelled() {
+            }
+        };
+        assertThatThrownBy(() -> staging(dst).restore(stuck))
+                .isInstanceOf(IntegrityException.class).hasMessageContaining(viewed.name()).hasMessageContaining("rolled back");
+        // the restore returned although the staged loads never got their bytes: they were stopped
+        assertThat(stopped.await(10, TimeUnit.SECONDS)).as("a staged load was interrupted").isTrue();
+        assertThat(DbContent.tables(dst)).isEqualTo(before);
         assertThat(stagingSchemas(dst)).isEmpty();
     }
 
