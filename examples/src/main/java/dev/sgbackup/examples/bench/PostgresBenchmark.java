@@ -162,6 +162,12 @@ public final class PostgresBenchmark {
         double backupCpu = cpuSeconds() - backupCpu0;
         String jdbcId = r[0].backupId();
         long jdbcStored = r[0].storedBytes();
+        // the same backup with zstd's fastest level: on COPY text it is also the smaller one
+        Path sinkFast = work.resolve("sink-jdbc-zstd1");
+        SgBackup fastSg = SgBackup.builder().sink(Sinks.local(sinkFast)).compression("zstd:1").parallelism(2).build();
+        double sgJdbcFast = time(() -> r[0] = fastSg.backup(PostgresStore.builder("frontend", url("bench_src"))
+                .mode(PostgresStore.Mode.JDBC).build()));
+        long fastStored = r[0].storedBytes();
 
         Path sinkDump = work.resolve("sink-pgdump");
         SgBackup dumpSg = SgBackup.builder().sink(Sinks.local(sinkDump)).compression("none").build();
@@ -191,7 +197,8 @@ public final class PostgresBenchmark {
         System.out.printf("%-34s %9s %12s %s%n", "step", "seconds", "output", "codec");
         row("pg_dump -Fc", pgDumpFc, Files.size(fc), "pg_dump default (zlib)");
         row("pg_dump -Fd -j 2", pgDumpFd, treeSize(fd), "pg_dump default (zlib)");
-        row("sgbackup JDBC backup", sgJdbc, jdbcStored, "COPY text + zstd");
+        row("sgbackup JDBC backup", sgJdbc, jdbcStored, "COPY text + zstd:3 (default)");
+        row("sgbackup JDBC backup, zstd:1", sgJdbcFast, fastStored, "COPY text + zstd:1 (--compression zstd:1)");
         row("sgbackup pg_dump-mode backup", sgDump, dumpStored, "pg_dump -Fc, no extra codec");
         row("pg_restore -j 2 (empty DB)", pgRestore, -1, "");
         row("sgbackup JDBC restore (migrated)", sgRestore, -1, "");
@@ -199,6 +206,8 @@ public final class PostgresBenchmark {
         System.out.printf("JDBC backup / pg_dump -Fc       = %.2f (target <= 0.5), size ratio %.2f (target <= 1.0)%n",
                 sgJdbc / pgDumpFc, (double) jdbcStored / Files.size(fc));
         System.out.printf("JDBC backup / pg_dump -Fd -j 2  = %.2f (target <= 1.0)%n", sgJdbc / pgDumpFd);
+        System.out.printf("with zstd:1: / pg_dump -Fc      = %.2f, / -Fd -j 2 = %.2f, size ratio %.2f%n",
+                sgJdbcFast / pgDumpFc, sgJdbcFast / pgDumpFd, (double) fastStored / Files.size(fc));
         System.out.printf("JDBC restore / pg_restore -j 2  = %.2f (target <= 1.0)%n", sgRestore / pgRestore);
         System.out.printf("client CPU: JDBC backup %.1f s, JDBC restore %.1f s (codec, hashing, COPY framing)%n",
                 backupCpu, restoreCpu);
