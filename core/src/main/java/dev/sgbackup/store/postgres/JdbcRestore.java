@@ -38,6 +38,8 @@ final class JdbcRestore {
 
     /** Tables whose backup holds at least this many bytes are staged when they can be (see {@link StagedLoad}). */
     static final long STAGE_FROM_BYTES = 64L << 20;
+    /** At most this many extra connections load staged tables (a table's parts, then its index builds). */
+    static final int MAX_STAGE_CONNECTIONS = 8;
 
     private final ConnectionSpec spec;
     private final String store;
@@ -412,7 +414,7 @@ final class JdbcRestore {
         }
         List<String> eligible = large.isEmpty() ? List.of() : StagedLoad.eligible(c, target, large);
         return StagedLoad.start(spec, store, in, in.backup().properties().get(PostgresStore.PROP_TENANT), target,
-                eligible, artifacts, in.parallelism());
+                eligible, artifacts, Math.min(in.parallelism(), MAX_STAGE_CONNECTIONS));
     }
 
     private static JsonNode readJson(String json) {
