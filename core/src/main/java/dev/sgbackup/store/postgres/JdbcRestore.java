@@ -238,9 +238,10 @@ final class JdbcRestore {
             JsonNode rowCounts = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
             StagedLoad staged = stage(c, target, pf, artifacts, rowCounts, in);
             Set<String> stagedTables = Set.copyOf(staged.tables());
-            List<String> order = target.fkOrder(artifacts.keySet()).stream().filter(t -> !stagedTables.contains(t)).toList();
-            c.setAutoCommit(false);
+            List<String> order = List.of();
             try {
+                order = target.fkOrder(artifacts.keySet()).stream().filter(t -> !stagedTables.contains(t)).toList();
+                c.setAutoCommit(false);
                 try (Statement st = c.createStatement()) {
                     st.execute("SET LOCAL row_security = off");
                     // index rebuilds after the load sort in memory rather than on disk (never lowered)
@@ -351,6 +352,9 @@ final class JdbcRestore {
             throws SQLException {
         List<String> names = order.stream().map(t -> target.tables.get(t).sql()).toList();
         Set<String> out = new java.util.LinkedHashSet<>(large);
+        if (order.isEmpty()) { // every restored table is staged
+            return out;
+        }
         try (Statement st = c.createStatement()) {
             st.execute("LOCK TABLE " + String.join(", ", names) + " IN ACCESS EXCLUSIVE MODE");
             StringBuilder q = new StringBuilder();

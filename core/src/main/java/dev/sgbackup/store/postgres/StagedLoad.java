@@ -41,10 +41,12 @@ import org.postgresql.PGConnection;
 final class StagedLoad implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(StagedLoad.class.getName());
     static final String SCHEMA_PREFIX = "sgbackup_stage_";
+    static final String LOCK_TIMEOUT = "30s";
 
     /** One table to stage: what it is now and everything needed to rebuild it as it was. */
     record Plan(PgSchema.Table table, String qualified, String owner, String persistence, String replIdent,
-                List<String> options, String comment, List<Index> indexes, List<String[]> policies, boolean rowSecurity, boolean forceRowSecurity, List<String> grants,
+                List<String> options, String comment, List<Index> indexes, List<String[]> policies,
+                boolean rowSecurity, boolean forceRowSecurity, boolean aclNull, List<String> grants,
                 List<String[]> ownedSequences) {
     }
 
@@ -115,6 +117,18 @@ final class StagedLoad implements AutoCloseable {
                 + " AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
                 + "      AND (a.attidentity <> '' OR a.attacl IS NOT NULL OR coalesce(a.attstattarget, -1) <> -1))"
                 + " AND NOT EXISTS (SELECT 1 FROM pg_seclabel l WHERE l.objoid = c.oid AND l.classoid = 'pg_class'::regclass)"
+                + " AND c.reloftype = 0"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attoptions IS NOT NULL)"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND NOT k.convalidated)"
+                // indexes in another tablespace, or with a statistics target on an expression column
+                + " AND NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid"
+                + "      AND (ic.reltablespace <> 0 OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = ic.oid"
+                + "      AND coalesce(a.attstattarget, -1) <> -1)))"
+                // a policy reading any relation (another table, or its own through a subquery) would tie the
+                // copy to the original, and its loader to locks the restore's transaction holds
+                // (a relation in a policy's expression tree is a range table entry with a non-zero :relid)
+                + " AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid"
+                + "      AND (coalesce(p.polqual::text, '') ~ ':relid [1-9]' OR coalesce(p.polwithcheck::text, '') ~ ':relid [1-9]'))"
                 + " AND (c.reltoastrelid = 0 OR (SELECT t.reloptions IS NULL FROM pg_class t WHERE t.oid = c.reltoastrelid))"
                 // whatever depends on the table is its own: indexes, constraints, defaults, policies, owned
                 // sequences, its TOAST table and row type (anything else, e.g. a view, keeps it out)
@@ -123,6 +137,9 @@ final class StagedLoad implements AutoCloseable {
                 + "      AND NOT (d.classid = 'pg_constraint'::regclass AND d.objid IN (SELECT oid FROM pg_constraint WHERE conrelid = c.oid))"
                 + "      AND NOT (d.classid = 'pg_attrdef'::regclass AND d.objid IN (SELECT oid FROM pg_attrdef WHERE adrelid = c.oid))"
                 + "      AND NOT (d.classid = 'pg_policy'::regclass AND d.objid IN (SELECT oid FROM pg_policy WHERE polrelid = c.oid)))"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type ty ON ty.oid = c.reltype"
+                + "      WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = ty.typarray"
+                + "      AND NOT (d.classid = 'pg_type'::regclass AND d.objid = ty.oid))"
                 + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = c.reltype"
                 + "      AND NOT (d.classid = 'pg_type'::regclass AND d.deptype = 'i')"
                 + "      AND NOT (d.classid = 'pg_class'::regclass AND d.objid = c.oid))";
@@ -226,11 +243,20 @@ final class StagedLoad implements AutoCloseable {
             tryLock(control, schema);
             st.execute("CREATE SCHEMA " + PgSchema.quote(schema));
             int major = control.getMetaData().getDatabaseMajorVersion();
+            // copies and their indexes share one schema: names from different schemas must not meet there
+            java.util.Set<String> names = new java.util.HashSet<>();
             for (String t : tables) {
                 Plan p = describe(control, target.tables.get(t));
                 if (p == null) {
                     continue;
                 }
+                List<String> mine = new ArrayList<>();
+                mine.add(p.table().name());
+                p.indexes().forEach(ix -> mine.add(ix.name()));
+                if (mine.stream().anyMatch(names::contains) || new java.util.HashSet<>(mine).size() < mine.size()) {
+                    continue;
+                }
+                names.addAll(mine);
                 st.execute("CREATE " + ("u".equals(p.persistence()) ? "UNLOGGED " : "") + "TABLE " + copy(p)
                         + " (LIKE " + p.table().sql() + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED"
                         + " INCLUDING COMMENTS INCLUDING STORAGE" + (major >= 14 ? " INCLUDING COMPRESSION" : "") + ")");
@@ -257,6 +283,7 @@ final class StagedLoad implements AutoCloseable {
         boolean force;
         List<String> options = new ArrayList<>();
         List<String> grants = new ArrayList<>();
+        boolean aclNull;
         try (PreparedStatement ps = c.prepareStatement("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),"
                 + " pg_get_userbyid(c.relowner), c.relpersistence, c.relreplident, obj_description(c.oid, 'pg_class'),"
                 + " c.relrowsecurity, c.relforcerowsecurity, c.reloptions, c.relacl IS NOT NULL"
@@ -278,13 +305,12 @@ final class StagedLoad implements AutoCloseable {
                         options.add(o.toString());
                     }
                 }
-                if (rs.getBoolean(9)) {
-                    grants.add("REVOKE ALL ON " + t.sql() + " FROM PUBLIC, " + PgSchema.quote(owner));
-                }
+                aclNull = !rs.getBoolean(9);
             }
         }
+        // the privileges the table has: its ACL, or the owner's defaults when it has none (what the copy must end with)
         try (PreparedStatement ps = c.prepareStatement("SELECT a.grantee, pg_get_userbyid(a.grantee), a.privilege_type,"
-                + " a.is_grantable FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = ?")) {
+                + " a.is_grantable FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE c.oid = ?")) {
             ps.setLong(1, t.oid());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -320,15 +346,19 @@ final class StagedLoad implements AutoCloseable {
         List<String[]> policies = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT policyname, permissive, cmd,"
                 + " (SELECT string_agg(CASE WHEN r = 'public' THEN 'PUBLIC' ELSE quote_ident(r) END, ', ') FROM unnest(roles) r),"
-                + " qual, with_check FROM pg_policies WHERE schemaname = ? AND tablename = ? ORDER BY policyname")) {
-            ps.setString(1, t.schema());
-            ps.setString(2, t.name());
+                + " qual, with_check, (SELECT obj_description(p.oid, 'pg_policy') FROM pg_policy p"
+                + " WHERE p.polrelid = ?::oid AND p.polname = policyname)"
+                + " FROM pg_policies WHERE schemaname = ? AND tablename = ? ORDER BY policyname")) {
+            ps.setLong(1, t.oid());
+            ps.setString(2, t.schema());
+            ps.setString(3, t.name());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     policies.add(new String[]{"CREATE POLICY " + PgSchema.quote(rs.getString(1)) + " ON ",
                             " AS " + rs.getString(2) + " FOR " + rs.getString(3) + " TO " + rs.getString(4)
                             + (rs.getString(5) != null ? " USING (" + rs.getString(5) + ")" : "")
-                            + (rs.getString(6) != null ? " WITH CHECK (" + rs.getString(6) + ")" : "")});
+                            + (rs.getString(6) != null ? " WITH CHECK (" + rs.getString(6) + ")" : ""),
+                            PgSchema.quote(rs.getString(1)), rs.getString(7)});
                 }
             }
         }
@@ -347,7 +377,7 @@ final class StagedLoad implements AutoCloseable {
             }
         }
         return new Plan(t, qualified, owner, persistence, replIdent, options, comment, indexes, policies,
-                rls, force, grants, owned);
+                rls, force, aclNull, grants, owned);
     }
 
     /** Loads every part on the pool, then builds every index and runs ANALYZE, all in parallel. */
@@ -367,6 +397,9 @@ final class StagedLoad implements AutoCloseable {
                 }
                 try (Statement st = c.createStatement()) {
                     st.execute("SET row_security = off");
+                    // loaders only touch their copies and never wait for each other; a wait is for a lock the
+                    // restore's transaction holds until after they finish, so it fails instead of hanging
+                    st.execute("SET lock_timeout = '" + LOCK_TIMEOUT + "'");
                     st.execute("SELECT set_config('maintenance_work_mem', '" + JdbcRestore.INDEX_MEMORY_KB + "kB', false)"
                             + " FROM pg_settings WHERE name = 'maintenance_work_mem' AND setting::bigint < " + JdbcRestore.INDEX_MEMORY_KB);
                     if (tenant != null) {
@@ -389,9 +422,12 @@ final class StagedLoad implements AutoCloseable {
                 for (Index ix : p.indexes()) {
                     builds.add(c -> exec(c, ix.definition()));
                 }
-                builds.add(c -> exec(c, "ANALYZE " + copy(p)));
             }
             runAll(free, builds);
+            // after the builds: ANALYZE waits for CREATE INDEX on the same table, and covers expression indexes
+            List<Step> analyze = new ArrayList<>();
+            plans.values().forEach(p -> analyze.add(c -> exec(c, "ANALYZE " + copy(p))));
+            runAll(free, analyze);
             Connection c = free.take();
             for (Plan p : plans.values()) {
                 finish(c, p);
@@ -471,6 +507,9 @@ final class StagedLoad implements AutoCloseable {
             }
             for (String[] pol : p.policies()) {
                 st.execute(pol[0] + copy(p) + pol[1]);
+                if (pol[3] != null) {
+                    st.execute("COMMENT ON POLICY " + pol[2] + " ON " + copy(p) + " IS " + PgSchema.quoteLiteral(pol[3]));
+                }
             }
             if (p.rowSecurity()) {
                 st.execute("ALTER TABLE " + copy(p) + " ENABLE ROW LEVEL SECURITY");
@@ -487,7 +526,14 @@ final class StagedLoad implements AutoCloseable {
             return Map.of();
         }
         try {
-            loading.get();
+            while (true) {
+                try {
+                    loading.get(1, java.util.concurrent.TimeUnit.SECONDS);
+                    break;
+                } catch (java.util.concurrent.TimeoutException stillLoading) {
+                    in.checkCancelled();
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CancelledException("restore of " + store + " interrupted");
@@ -526,13 +572,37 @@ final class StagedLoad implements AutoCloseable {
                 for (String[] seq : p.ownedSequences()) {
                     st.execute("ALTER SEQUENCE " + seq[0] + " OWNED BY " + target + "." + seq[1]);
                 }
-                for (String g : p.grants()) {
-                    st.execute(g);
-                }
+                setPrivileges(st, p);
                 if (p.comment() != null) {
                     st.execute("COMMENT ON TABLE " + target + " IS " + PgSchema.quoteLiteral(p.comment()));
                 }
             }
+        }
+    }
+
+    /**
+     * Gives the moved table exactly the original's privileges. The copy was created by the restoring role, so its
+     * default privileges (ALTER DEFAULT PRIVILEGES) may have granted more: all are revoked first. A table without an
+     * ACL keeps none when the copy got none either.
+     */
+    private static void setPrivileges(Statement st, Plan p) throws SQLException {
+        String target = p.table().sql();
+        List<String> holders = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery("SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'"
+                + " ELSE quote_ident(pg_get_userbyid(a.grantee)) END FROM pg_class c, aclexplode(c.relacl) a"
+                + " WHERE c.oid = " + PgSchema.quoteLiteral(target) + "::regclass")) {
+            while (rs.next()) {
+                holders.add(rs.getString(1));
+            }
+        }
+        if (holders.isEmpty() && p.aclNull()) {
+            return;
+        }
+        holders.add("PUBLIC");
+        holders.add(PgSchema.quote(p.owner()));
+        st.execute("REVOKE ALL ON " + target + " FROM " + String.join(", ", new java.util.LinkedHashSet<>(holders)) + " CASCADE");
+        for (String g : p.grants()) {
+            st.execute(g);
         }
     }
 
@@ -564,6 +634,8 @@ final class StagedLoad implements AutoCloseable {
             return;
         }
         try (Statement st = control.createStatement()) {
+            // a lost main connection's backend may still hold a lock on a copy until the server notices
+            st.execute("SET lock_timeout = '" + LOCK_TIMEOUT + "'");
             dropSchema(st, schema);
         } catch (SQLException e) {
             in.warn("could not drop the staging schema " + schema + " in " + spec.where() + " (" + e.getMessage()

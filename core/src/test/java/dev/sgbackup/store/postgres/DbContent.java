@@ -83,7 +83,7 @@ final class DbContent {
             // what a table carries beyond its columns: owner, grants, row-level security and policies, comments,
             // persistence, options, replica identity, the sequences it owns
             for (String q : List.of(
-                    "SELECT 'table ' || c.oid::regclass || ' owner ' || pg_get_userbyid(c.relowner) || ' acl ' || coalesce(c.relacl::text, '-')"
+                    "SELECT 'table ' || c.oid::regclass || ' owner ' || pg_get_userbyid(c.relowner) || ' acl ' || coalesce(c.relacl, acldefault('r', c.relowner))::text" // effective privileges
                             + " || ' rls ' || c.relrowsecurity || '/' || c.relforcerowsecurity || ' ' || c.relpersistence::text"
                             + " || ' ' || c.relreplident::text || ' ' || coalesce(c.reloptions::text, '-')"
                             + " || ' comment ' || coalesce(obj_description(c.oid, 'pg_class'), '-')"

@@ -129,6 +129,76 @@ class StagedLoadTest {
         assertThat(stagingSchemas(dst)).isEmpty();
     }
 
+    /** Tables that must load in the transaction, each for one reason, and one that may be staged. */
+    static final String TIED = "CREATE TABLE other (id int PRIMARY KEY);"
+            + "CREATE TABLE t_ok (id int PRIMARY KEY, v text);"
+            + "CREATE TABLE t_array (id int PRIMARY KEY, v text); CREATE TABLE uses_array (h t_array[]);"
+            + "CREATE TABLE t_not_valid (id int PRIMARY KEY, v text); ALTER TABLE t_not_valid ADD CHECK (id > 0) NOT VALID;"
+            + "CREATE TABLE t_attoptions (id int PRIMARY KEY, v text); ALTER TABLE t_attoptions ALTER v SET (n_distinct = 100);"
+            + "CREATE TABLE t_index_stats (id int PRIMARY KEY, v text); CREATE INDEX t_index_stats_lower ON t_index_stats (lower(v));"
+            + " ALTER INDEX t_index_stats_lower ALTER COLUMN 1 SET STATISTICS 500;"
+            + "CREATE TABLE t_policy_other (id int PRIMARY KEY, v text); ALTER TABLE t_policy_other ENABLE ROW LEVEL SECURITY;"
+            + " CREATE POLICY p ON t_policy_other USING (id IN (SELECT id FROM other));"
+            + "CREATE TABLE t_policy_self (id int PRIMARY KEY, v text); ALTER TABLE t_policy_self ENABLE ROW LEVEL SECURITY;"
+            + " CREATE POLICY p ON t_policy_self USING (id IN (SELECT s.id FROM t_policy_self s WHERE s.v <> ''));"
+            + "CREATE TYPE pair AS (a int, b text); CREATE TABLE t_typed OF pair (PRIMARY KEY (a));"
+            + "CREATE SCHEMA second; CREATE TABLE second.t_ok (id int PRIMARY KEY, v text);";
+
+    @Test
+    void tablesTiedToOthersOrWithWhatACopyCannotCarryLoadInTheTransaction() throws Exception {
+        String fill = "INSERT INTO other SELECT g FROM generate_series(1, 5000) g;"
+                + "INSERT INTO t_typed SELECT g, 'v' || g FROM generate_series(1, 5000) g;";
+        for (String t : List.of("t_ok", "t_array", "t_not_valid", "t_attoptions", "t_index_stats", "t_policy_other",
+                "t_policy_self", "second.t_ok")) {
+            fill += "INSERT INTO " + t + " SELECT g, 'v' || g FROM generate_series(1, 5000) g;";
+        }
+        String src = TestPg.emptyDb();
+        TestPg.exec(src, TIED, fill);
+        MemoryStoreIo out = backup(src);
+        String dst = TestPg.emptyDb();
+        // default privileges of the restoring role must not leak onto the copies
+        TestPg.exec(dst, SCHEMA.substring(0, SCHEMA.indexOf("CREATE TABLE logs")), TIED,
+                "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO stage_reader");
+        Set<String> structure = DbContent.structure(dst);
+        Map<String, Long> oids = oids(dst);
+        long secondOid = oid(dst, "second.t_ok");
+        staging(dst).restore(out.input("db", REPLACE));
+        assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
+        assertThat(DbContent.structure(dst)).isEqualTo(structure);
+        Map<String, Long> after = oids(dst);
+        assertThat(after.get("t_ok")).as("t_ok was staged").isNotEqualTo(oids.get("t_ok"));
+        for (String t : List.of("t_array", "t_not_valid", "t_attoptions", "t_index_stats", "t_policy_other",
+                "t_policy_self", "t_typed", "other")) {
+            assertThat(after.get(t)).as(t + " loaded in the transaction").isEqualTo(oids.get(t));
+        }
+        // same name in another schema: only one of the two can have the staging schema's name
+        assertThat(oid(dst, "second.t_ok")).isEqualTo(secondOid);
+        assertThat(stagingSchemas(dst)).isEmpty();
+    }
+
+    @Test
+    void aBackupOfOnlyStagedTablesRestores() throws Exception {
+        String src = TestPg.emptyDb();
+        TestPg.exec(src, "CREATE TABLE only_logs (id bigserial PRIMARY KEY, v text);"
+                + "INSERT INTO only_logs (v) SELECT 'v' || g FROM generate_series(1, 20000) g");
+        MemoryStoreIo out = backup(src);
+        String dst = TestPg.emptyDb();
+        TestPg.exec(dst, "CREATE TABLE only_logs (id bigserial PRIMARY KEY, v text); INSERT INTO only_logs (v) VALUES ('seed')");
+        long before = oid(dst, "public.only_logs");
+        staging(dst).restore(out.input("db", REPLACE));
+        assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
+        assertThat(DbContent.sequences(dst)).isEqualTo(DbContent.sequencesAfterRestore(src));
+        assertThat(oid(dst, "public.only_logs")).isNotEqualTo(before);
+    }
+
+    static long oid(String db, String table) throws Exception {
+        try (Connection c = TestPg.connect(db); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT '" + table + "'::regclass::oid::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     @Test
     void damagedStagedArtifactRollsBackAndDropsTheCopies() throws Exception {
         MemoryStoreIo out = backup(source());
