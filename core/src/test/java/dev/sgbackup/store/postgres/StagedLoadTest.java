@@ -191,6 +191,20 @@ class StagedLoadTest {
         assertThat(oid(dst, "public.only_logs")).isNotEqualTo(before);
     }
 
+    @Test
+    void intoAnEmptyTargetWithoutReplaceTheCopyReplacesTheEmptyTable() throws Exception {
+        String src = source();
+        MemoryStoreIo out = backup(src);
+        String dst = TestPg.emptyDb();
+        TestPg.exec(dst, SCHEMA);
+        Set<String> structure = DbContent.structure(dst);
+        long before = oid(dst, "public.logs");
+        staging(dst).restore(out.input("db", RestoreOptions.defaults()));
+        assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
+        assertThat(DbContent.structure(dst)).isEqualTo(structure);
+        assertThat(oid(dst, "public.logs")).isNotEqualTo(before);
+    }
+
     static long oid(String db, String table) throws Exception {
         try (Connection c = TestPg.connect(db); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT '" + table + "'::regclass::oid::bigint")) {
