@@ -74,7 +74,7 @@ public final class Main {
                     {"<artifact name>": {"<JSON pointer>": "<value>"}}, e.g. {"site-config": {"/externalURL": "..."}}
             SINK_URI: file:///abs/path, s3://bucket/prefix, gs://bucket/prefix
             --encrypt: AES-256-GCM with a passphrase from SGBACKUP_PASSPHRASE (or a prompt on a terminal);
-              show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE
+              show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE (or ask on a terminal)
             options for every command: --debug (stack traces on errors)""";
 
     private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph", "--postgres");
@@ -87,6 +87,10 @@ public final class Main {
     private boolean debug;
     /** The environment; tests replace it. */
     Function<String, String> env = System::getenv;
+    /** Reads a passphrase from the terminal (no echo); null when there is none. Replaceable in tests. */
+    Function<String, char[]> passwordReader = prompt -> System.console() == null ? null : System.console().readPassword("%s", prompt);
+    /** A passphrase typed at the prompt for reading an encrypted backup (show, verify, restore). */
+    private Encryption prompted;
     static final String PASSPHRASE_ENV = "SGBACKUP_PASSPHRASE";
 
     Main(PrintStream out, PrintStream err, boolean terminal) {
@@ -131,9 +135,10 @@ public final class Main {
                 case "plan" -> plan(parse(argv, Set.of("--to", "--compression", "--scope"), Set.of()));
                 case "backup" -> backup(parse(argv, Set.of("--to", "--compression", "--scope"), Set.of("--encrypt")));
                 case "list" -> list(parse(argv, Set.of("--from"), Set.of("--json")));
-                case "show" -> show(parse(argv, Set.of("--from", "--backup"), Set.of("--json")));
-                case "verify" -> verify(parse(argv, Set.of("--from", "--backup"), Set.of()));
-                case "restore" -> restore(parse(argv, Set.of("--from", "--backup", "--secrets", "--phase"), Set.of("--replace", "--dry-run")));
+                case "show" -> show(askPassphrase(parse(argv, Set.of("--from", "--backup"), Set.of("--json"))));
+                case "verify" -> verify(askPassphrase(parse(argv, Set.of("--from", "--backup"), Set.of())));
+                case "restore" -> restore(askPassphrase(parse(argv, Set.of("--from", "--backup", "--secrets", "--phase"),
+                        Set.of("--replace", "--dry-run"))));
                 case "delete" -> delete(parse(argv, Set.of("--from", "--backup"), Set.of()));
                 case "prune" -> prune(parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES));
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
@@ -263,7 +268,7 @@ public final class Main {
             return Encryption.passphrase(fromEnv);
         }
         if (!backup) {
-            return null;
+            return prompted;
         }
         Console console = terminal ? System.console() : null;
         if (console == null) {
@@ -284,6 +289,36 @@ public final class Main {
                 Arrays.fill(second, '\0');
             }
         }
+    }
+
+    /**
+     * On a terminal without SGBACKUP_PASSPHRASE: reads the backup's manifest first (nothing is written) and, if the
+     * backup is encrypted, asks for its passphrase once, as restic does. A wrong one then fails as it would from the
+     * environment.
+     */
+    private Args askPassphrase(Args a) {
+        String fromEnv = env.apply(PASSPHRASE_ENV);
+        if (!terminal || (fromEnv != null && !fromEnv.isEmpty()) || a.one("--from") == null || a.one("--backup") == null) {
+            return a;
+        }
+        try {
+            engine(a.required("--from"), a).show(a.required("--backup"));
+            return a; // readable without a passphrase: not encrypted
+        } catch (InvalidInputException e) {
+            if (!String.valueOf(e.getMessage()).contains(" is encrypted; set " + PASSPHRASE_ENV)) {
+                return a; // the command itself reports whatever this is
+            }
+        }
+        char[] typed = passwordReader.apply("passphrase for backup " + a.required("--backup") + ": ");
+        if (typed == null || typed.length == 0) {
+            return a; // no answer: the command fails naming SGBACKUP_PASSPHRASE
+        }
+        try {
+            prompted = Encryption.passphrase(typed);
+        } finally {
+            Arrays.fill(typed, '\0');
+        }
+        return a;
     }
 
     private List<DataStore> requireStores(Args a) {

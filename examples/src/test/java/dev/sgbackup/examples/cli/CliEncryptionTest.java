@@ -28,6 +28,59 @@ class CliEncryptionTest {
         return new CliTest.Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** The CLI on a terminal whose user types {@code typed} at every passphrase prompt; prompts are recorded. */
+    static CliTest.Run onTerminal(List<String> prompts, String typed, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Main main = new Main(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), true);
+        main.env = k -> null;
+        main.passwordReader = prompt -> {
+            prompts.add(prompt);
+            return typed == null ? null : typed.toCharArray();
+        };
+        int code = main.run(args);
+        return new CliTest.Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void onATerminalReadingAnEncryptedBackupAsksForThePassphrase() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "content\n");
+        String sink = tmp.resolve("sink").toUri().toString();
+        CliTest.Run b = cli(Map.of(Main.PASSPHRASE_ENV, "correct horse battery staple"), "backup", "--volume", "v=" + src, "--to", sink, "--encrypt");
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.last();
+
+        List<String> prompts = new java.util.ArrayList<>();
+        CliTest.Run show = onTerminal(prompts, "correct horse battery staple", "show", "--from", sink, "--backup", id);
+        assertThat(show.code()).as(show.err()).isZero();
+        assertThat(show.out()).contains(id);
+        assertThat(prompts).containsExactly("passphrase for backup " + id + ": ");
+
+        Path target = tmp.resolve("target");
+        CliTest.Run wrong = onTerminal(new java.util.ArrayList<>(), "correct horse battery stapler", "restore", "--from", sink,
+                "--backup", id, "--volume", "v=" + target);
+        assertThat(wrong.code()).isEqualTo(1);
+        assertThat(wrong.err()).contains("wrong passphrase for backup " + id);
+        assertThat(Files.exists(target)).as("nothing written").isFalse();
+
+        CliTest.Run noAnswer = onTerminal(new java.util.ArrayList<>(), null, "verify", "--from", sink, "--backup", id);
+        assertThat(noAnswer.code()).isEqualTo(1);
+        assertThat(noAnswer.err()).contains("is encrypted; set SGBACKUP_PASSPHRASE");
+
+        CliTest.Run restore = onTerminal(new java.util.ArrayList<>(), "correct horse battery staple", "restore", "--from", sink,
+                "--backup", id, "--volume", "v=" + target);
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertThat(Files.readString(target.resolve("a.txt"))).isEqualTo("content\n");
+
+        // an unencrypted backup is read without a question
+        String plainSink = tmp.resolve("plain").toUri().toString();
+        String plainId = cli(Map.of(), "backup", "--volume", "v=" + src, "--to", plainSink).last();
+        List<String> none = new java.util.ArrayList<>();
+        assertThat(onTerminal(none, "x", "verify", "--from", plainSink, "--backup", plainId).code()).isZero();
+        assertThat(none).isEmpty();
+    }
+
     @Test
     void encryptedBackupHidesTheSecretAndNeedsThePassphraseToRestore() throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src"));
