@@ -38,7 +38,7 @@ final class JdbcBackup {
         try (Statement st = c.createStatement()) {
             st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             st.execute("SET LOCAL row_security = off");
-            setTenant(st, tenant);
+            setTenant(st, tenant, true);
             try (ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
                 rs.next();
                 return rs.getString(1);
@@ -46,9 +46,10 @@ final class JdbcBackup {
         }
     }
 
-    static void setTenant(Statement st, String tenant) throws SQLException {
+    /** Sets {@code app.current_tenant} (5.9+ schemas) for the transaction ({@code local}) or the session. */
+    static void setTenant(Statement st, String tenant, boolean local) throws SQLException {
         if (tenant != null) {
-            st.execute("SELECT set_config('app.current_tenant', " + PgSchema.quoteLiteral(tenant) + ", true)");
+            st.execute("SELECT set_config('app.current_tenant', " + PgSchema.quoteLiteral(tenant) + ", " + local + ")");
         }
     }
 
@@ -58,7 +59,7 @@ final class JdbcBackup {
             st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             st.execute("SET TRANSACTION SNAPSHOT " + PgSchema.quoteLiteral(snapshot));
             st.execute("SET LOCAL row_security = off");
-            setTenant(st, tenant);
+            setTenant(st, tenant, true);
         }
     }
 

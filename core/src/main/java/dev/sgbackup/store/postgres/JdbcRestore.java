@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyManager;
 
 /**
  * The pure-JDBC restore into a migrated database with the same schema: one transaction, triggers off,
@@ -29,10 +28,10 @@ import org.postgresql.copy.CopyManager;
 final class JdbcRestore {
     private static final System.Logger LOG = System.getLogger(JdbcRestore.class.getName());
 
-    static final long INDEX_MEMORY_KB = 256 * 1024;
+    private static final long INDEX_MEMORY_KB = 256 * 1024;
     private static final long PREFETCH_OVER = 1 << 20;
     /** Bytes per CopyData message: fewer, larger writes to the server than the driver's 64 KiB default. */
-    static final int COPY_BUFFER = 1 << 20;
+    private static final int COPY_BUFFER = 1 << 20;
     /** Tables getting fewer rows keep their indexes during the load instead of having them rebuilt after it. */
     private static final long REBUILD_FROM_ROWS = 10_000;
 
@@ -245,9 +244,8 @@ final class JdbcRestore {
                 try (Statement st = c.createStatement()) {
                     st.execute("SET LOCAL row_security = off");
                     // index rebuilds after the load sort in memory rather than on disk (never lowered)
-                    st.execute("SELECT set_config('maintenance_work_mem', '" + INDEX_MEMORY_KB + "kB', true) FROM pg_settings"
-                            + " WHERE name = 'maintenance_work_mem' AND setting::bigint < " + INDEX_MEMORY_KB);
-                    JdbcBackup.setTenant(st, backup.properties().get(PostgresStore.PROP_TENANT));
+                    raiseIndexMemory(st, true);
+                    JdbcBackup.setTenant(st, backup.properties().get(PostgresStore.PROP_TENANT), true);
                     if (pf.replica()) {
                         st.execute("SET LOCAL session_replication_role = replica");
                     } else {
@@ -264,28 +262,18 @@ final class JdbcRestore {
                 current = "TRUNCATE";
                 Set<String> truncated = replace ? truncate(c, target, order, rebuilt) : Set.of();
                 List<String> indexes = pf.owner() ? dropSecondaryIndexes(c, target, rebuilt) : List.of();
-                CopyManager cm = c.unwrap(PGConnection.class).getCopyAPI();
                 for (String t : order) {
                     in.checkCancelled();
                     current = t;
                     PgSchema.Table tab = target.tables.get(t);
                     long rows = 0;
                     for (ArtifactInfo a : artifacts.get(t)) {
-                        String sql = "COPY " + tab.sql() + " (" + String.join(", ", columns(a).stream().map(PgSchema::quote).toList())
-                                + ") FROM STDIN" + (truncated.contains(t) ? " WITH (FREEZE)" : "");
-                        // large artifacts are decoded a few chunks ahead on another thread, overlapping with COPY
-                        try (InputStream is = a.size() > PREFETCH_OVER ? new PrefetchInputStream(in.open(a), 1 << 18, 8) : in.open(a)) {
-                            rows += cm.copyIn(sql, is, COPY_BUFFER);
-                        }
+                        rows += copyIn(c, in, tab.sql(), a, truncated.contains(t));
                     }
                     if (rows > 0) {
                         filled.add(tab.sql());
                     }
-                    String want = rowCounts.has(t) ? rowCounts.get(t).asText() : null;
-                    if (want != null && Long.parseLong(want) != rows) {
-                        throw new IntegrityException("table " + t + ": the backup recorded " + want + " rows but "
-                                + rows + " were read");
-                    }
+                    checkRows(t, rowCounts, rows);
                 }
                 long tLoaded = System.nanoTime();
                 current = "recreating indexes";
@@ -303,7 +291,7 @@ final class JdbcRestore {
                     current = "loading the staged tables";
                     Map<String, Long> stagedRows = staged.await();
                     for (String t : staged.tables()) {
-                        StagedLoad.checkRows(t, rowCounts.has(t) ? rowCounts.get(t).asLong() : null, stagedRows.getOrDefault(t, 0L));
+                        checkRows(t, rowCounts, stagedRows.getOrDefault(t, 0L));
                     }
                     current = "swapping in the staged tables";
                     staged.swap(c);
@@ -382,6 +370,37 @@ final class JdbcRestore {
             }
         }
         return out;
+    }
+
+    /**
+     * COPY of one artifact into {@code table} (an SQL name), {@code FREEZE} when the table was truncated in this
+     * transaction; returns the rows. Large artifacts are decoded a few chunks ahead on another thread, overlapping
+     * with COPY.
+     */
+    static long copyIn(Connection c, RestoreInput in, String table, ArtifactInfo a, boolean freeze)
+            throws SQLException, IOException {
+        String sql = "COPY " + table + " (" + String.join(", ", columns(a).stream().map(PgSchema::quote).toList())
+                + ") FROM STDIN" + (freeze ? " WITH (FREEZE)" : "");
+        try (InputStream is = a.size() > PREFETCH_OVER ? new PrefetchInputStream(in.open(a), 1 << 18, 8) : in.open(a)) {
+            return c.unwrap(PGConnection.class).getCopyAPI().copyIn(sql, is, COPY_BUFFER);
+        }
+    }
+
+    /** Fails when a table got other than the rows its backup recorded (no record: nothing to compare). */
+    static void checkRows(String table, JsonNode rowCounts, long rows) {
+        if (rowCounts.has(table) && rowCounts.get(table).asLong() != rows) {
+            throw new IntegrityException("table " + table + ": the backup recorded " + rowCounts.get(table).asText()
+                    + " rows but " + rows + " were read");
+        }
+    }
+
+    /**
+     * Index builds after the load sort in memory rather than on disk: raises {@code maintenance_work_mem} (never
+     * lowers it) for the transaction ({@code local}) or the session.
+     */
+    static void raiseIndexMemory(Statement st, boolean local) throws SQLException {
+        st.execute("SELECT set_config('maintenance_work_mem', '" + INDEX_MEMORY_KB + "kB', " + local + ") FROM pg_settings"
+                + " WHERE name = 'maintenance_work_mem' AND setting::bigint < " + INDEX_MEMORY_KB);
     }
 
     /** ANALYZE in a savepoint: a failure (say, a statement timeout) costs the statistics, not the restore. */

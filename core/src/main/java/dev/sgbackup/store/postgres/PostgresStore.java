@@ -420,7 +420,7 @@ public final class PostgresStore implements DataStore {
             String tenant = schema.usesTenantSetting ? tenant(c, schema) : null;
             if (tenant != null) {
                 try (Statement st = c.createStatement()) {
-                    JdbcBackup.setTenant(st, tenant);
+                    JdbcBackup.setTenant(st, tenant, true);
                 }
                 out.property(PROP_TENANT, tenant);
             }

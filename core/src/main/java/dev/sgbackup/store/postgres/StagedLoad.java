@@ -1,13 +1,11 @@
 package dev.sgbackup.store.postgres;
 
 import dev.sgbackup.CancelledException;
-import dev.sgbackup.IntegrityException;
 import dev.sgbackup.SgBackupException;
 import dev.sgbackup.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.RestoreInput;
 import java.io.IOException;
-import java.io.InputStream;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -400,11 +398,8 @@ final class StagedLoad implements AutoCloseable {
                     // loaders only touch their copies and never wait for each other; a wait is for a lock the
                     // restore's transaction holds until after they finish, so it fails instead of hanging
                     st.execute("SET lock_timeout = '" + LOCK_TIMEOUT + "'");
-                    st.execute("SELECT set_config('maintenance_work_mem', '" + JdbcRestore.INDEX_MEMORY_KB + "kB', false)"
-                            + " FROM pg_settings WHERE name = 'maintenance_work_mem' AND setting::bigint < " + JdbcRestore.INDEX_MEMORY_KB);
-                    if (tenant != null) {
-                        st.execute("SELECT set_config('app.current_tenant', " + PgSchema.quoteLiteral(tenant) + ", false)");
-                    }
+                    JdbcRestore.raiseIndexMemory(st, false);
+                    JdbcBackup.setTenant(st, tenant, false);
                 }
                 free.add(c);
             }
@@ -467,12 +462,7 @@ final class StagedLoad implements AutoCloseable {
     }
 
     private void load(Connection c, Plan p, ArtifactInfo a) throws SQLException, IOException {
-        String sql = "COPY " + copy(p) + " (" + String.join(", ", JdbcRestore.columns(a).stream().map(PgSchema::quote).toList())
-                + ") FROM STDIN";
-        try (InputStream is = new PrefetchInputStream(in.open(a), 1 << 18, 8)) {
-            long rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn(sql, is, JdbcRestore.COPY_BUFFER);
-            rowsLoaded.merge(p.table().qualified(), rows, Long::sum);
-        }
+        rowsLoaded.merge(p.table().qualified(), JdbcRestore.copyIn(c, in, copy(p), a, false), Long::sum);
     }
 
     private final Map<String, Long> rowsLoaded = new java.util.concurrent.ConcurrentHashMap<>();
@@ -646,13 +636,6 @@ final class StagedLoad implements AutoCloseable {
             } catch (SQLException ignored) {
                 // the advisory lock ends with the session
             }
-        }
-    }
-
-    /** Row count check for a staged table, against what the backup recorded. */
-    static void checkRows(String table, Long want, long got) {
-        if (want != null && want != got) {
-            throw new IntegrityException("table " + table + ": the backup recorded " + want + " rows but " + got + " were read");
         }
     }
 }
