@@ -12,9 +12,6 @@ import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
-import java.io.FilterInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -304,50 +301,8 @@ class JdbcRestoreGuardsTest {
         CountDownLatch reading = new CountDownLatch(1);
         CountDownLatch killed = new CountDownLatch(1);
         RestoreInput base = out.input("db", new RestoreOptions(true, false));
-        RestoreInput slow = new RestoreInput() {
-            @Override
-            public StoreBackup backup() {
-                return base.backup();
-            }
-
-            @Override
-            public InputStream open(ArtifactInfo a) throws IOException {
-                InputStream in = base.open(a);
-                if (!a.name().equals("public.child")) {
-                    return in;
-                }
-                return new FilterInputStream(in) {
-                    @Override
-                    public int read(byte[] b, int off, int len) throws IOException {
-                        reading.countDown();
-                        try {
-                            killed.await(20, TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            throw new IOException(e);
-                        }
-                        return super.read(b, off, Math.min(len, 64));
-                    }
-                };
-            }
-
-            @Override
-            public RestoreOptions options() {
-                return base.options();
-            }
-
-            @Override
-            public void warn(String m) {
-            }
-
-            @Override
-            public int parallelism() {
-                return 1;
-            }
-
-            @Override
-            public void checkCancelled() {
-            }
-        };
+        RestoreInput slow = new WrappedInput(base, 1,
+                (a, in) -> a.name().equals("public.child") ? WrappedInput.held(in, reading, killed) : in);
         Thread killer = new Thread(() -> {
             try {
                 reading.await(20, TimeUnit.SECONDS);

@@ -9,10 +9,8 @@ import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
-import dev.sgbackup.store.StoreBackup;
 import java.io.FilterInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -257,50 +255,8 @@ class StagedLoadTest {
         CountDownLatch reading = new CountDownLatch(1);
         CountDownLatch killed = new CountDownLatch(1);
         RestoreInput base = out.input("db", REPLACE);
-        RestoreInput slow = new RestoreInput() {
-            @Override
-            public StoreBackup backup() {
-                return base.backup();
-            }
-
-            @Override
-            public InputStream open(ArtifactInfo a) throws IOException {
-                InputStream in = base.open(a);
-                if (!"public.logs".equals(a.attributes().get("table"))) {
-                    return in;
-                }
-                return new FilterInputStream(in) {
-                    @Override
-                    public int read(byte[] b, int off, int len) throws IOException {
-                        reading.countDown();
-                        try {
-                            killed.await(20, TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            throw new IOException(e);
-                        }
-                        return super.read(b, off, Math.min(len, 64));
-                    }
-                };
-            }
-
-            @Override
-            public RestoreOptions options() {
-                return base.options();
-            }
-
-            @Override
-            public void warn(String m) {
-            }
-
-            @Override
-            public int parallelism() {
-                return 2;
-            }
-
-            @Override
-            public void checkCancelled() {
-            }
-        };
+        RestoreInput slow = new WrappedInput(base, 2,
+                (a, in) -> "public.logs".equals(a.attributes().get("table")) ? WrappedInput.held(in, reading, killed) : in);
         Thread killer = new Thread(() -> {
             try {
                 reading.await(20, TimeUnit.SECONDS);
@@ -344,58 +300,31 @@ class StagedLoadTest {
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch loading = new CountDownLatch(1);
         RestoreInput base = out.input("db", REPLACE);
-        RestoreInput stuck = new RestoreInput() {
-            @Override
-            public StoreBackup backup() {
-                return base.backup();
+        RestoreInput stuck = new WrappedInput(base, 2, (a, in) -> {
+            if (a.name().equals(viewed.name())) {
+                try { // the transaction reaches the damage only once a staged load is under way
+                    loading.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
             }
-
-            @Override
-            public InputStream open(ArtifactInfo a) throws IOException {
-                InputStream in = base.open(a);
-                if (a.name().equals(viewed.name())) {
-                    try { // the transaction reaches the damage only once a staged load is under way
-                        loading.await(20, TimeUnit.SECONDS);
+            if (!"public.logs".equals(a.attributes().get("table"))) {
+                return in;
+            }
+            return new FilterInputStream(in) {
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    loading.countDown();
+                    try {
+                        never.await(); // until the restore gives up on it
                     } catch (InterruptedException e) {
-                        throw new java.io.InterruptedIOException();
+                        stopped.countDown();
+                        throw new java.io.InterruptedIOException("stopped");
                     }
+                    return super.read(b, off, len);
                 }
-                if (!"public.logs".equals(a.attributes().get("table"))) {
-                    return in;
-                }
-                return new FilterInputStream(in) {
-                    @Override
-                    public int read(byte[] b, int off, int len) throws IOException {
-                        loading.countDown();
-                        try {
-                            never.await(); // until the restore gives up on it
-                        } catch (InterruptedException e) {
-                            stopped.countDown();
-                            throw new java.io.InterruptedIOException("stopped");
-                        }
-                        return super.read(b, off, len);
-                    }
-                };
-            }
-
-            @Override
-            public RestoreOptions options() {
-                return base.options();
-            }
-
-            @Override
-            public void warn(String m) {
-            }
-
-            @Override
-            public int parallelism() {
-                return 2;
-            }
-
-            @Override
-            public void checkCancelled() {
-            }
-        };
+            };
+        });
         assertThatThrownBy(() -> staging(dst).restore(stuck))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining(viewed.name()).hasMessageContaining("rolled back");
         // the restore returned although the staged loads never got their bytes: they were stopped
