@@ -141,7 +141,9 @@ class EncryptedBackupTest {
         assertThatThrownBy(() -> none.restore(r.backupId(), RestoreOptions.defaults(), Stores.directory("vol", target)))
                 .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("backup " + r.backupId() + " is encrypted; set SGBACKUP_PASSPHRASE");
-        assertThatThrownBy(() -> none.show(r.backupId())).hasMessageContaining("is encrypted");
+        assertThatThrownBy(() -> none.show(r.backupId())).hasMessageContaining("is encrypted")
+                .isInstanceOfSatisfying(dev.sgbackup.PassphraseRequiredException.class,
+                        e -> assertThat(e.backupId()).isEqualTo(r.backupId()));
         assertThat(!Files.exists(target) || isEmpty(target)).as("nothing written to the target").isTrue();
 
         // listing needs no key and shows only what is in clear

@@ -3,6 +3,7 @@ package dev.sgbackup.internal;
 import dev.sgbackup.CancelledException;
 import dev.sgbackup.IntegrityException;
 import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.PassphraseRequiredException;
 import dev.sgbackup.SgBackupException;
 import dev.sgbackup.SinkException;
 import dev.sgbackup.StoreException;
@@ -756,7 +757,7 @@ public final class Engine {
 
     private Encryption.DataKey unlock(String backupId, Map<String, String> parameters) {
         if (encryption == null) {
-            throw new InvalidInputException("backup " + backupId + " is encrypted; set SGBACKUP_PASSPHRASE to its passphrase (CLI) or"
+            throw new PassphraseRequiredException(backupId, "backup " + backupId + " is encrypted; set SGBACKUP_PASSPHRASE to its passphrase (CLI) or"
                     + " give it with SgBackup.builder().encryption(Encryption.passphrase(...)) or Encryption.key(...)");
         }
         return encryption.unlock(parameters, backupId); // cached: one PBKDF2 run per backup

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.PassphraseRequiredException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.SgBackupException;
 import dev.sgbackup.manifest.BackupSummary;
@@ -28,7 +29,6 @@ import dev.sgbackup.store.postgres.PostgresStore;
 import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import dev.sgbackup.transform.Compression;
 import dev.sgbackup.transform.Encryption;
-import java.io.Console;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Path;
@@ -270,12 +270,11 @@ public final class Main {
         if (!backup) {
             return prompted;
         }
-        Console console = terminal ? System.console() : null;
-        if (console == null) {
+        char[] first = terminal ? passwordReader.apply("passphrase for the new backup: ") : null;
+        if (first == null) {
             throw new Args.UsageException("--encrypt needs a passphrase: set " + PASSPHRASE_ENV + " or run on a terminal to be asked for one");
         }
-        char[] first = console.readPassword("passphrase for the new backup: ");
-        char[] second = console.readPassword("repeat the passphrase: ");
+        char[] second = passwordReader.apply("repeat the passphrase: ");
         try {
             if (first == null || second == null || !Arrays.equals(first, second)) {
                 throw new Args.UsageException("the passphrases do not match");
@@ -304,10 +303,10 @@ public final class Main {
         try {
             engine(a.required("--from"), a).show(a.required("--backup"));
             return a; // readable without a passphrase: not encrypted
-        } catch (InvalidInputException e) {
-            if (!String.valueOf(e.getMessage()).contains(" is encrypted; set " + PASSPHRASE_ENV)) {
-                return a; // the command itself reports whatever this is
-            }
+        } catch (PassphraseRequiredException e) {
+            // encrypted: ask below
+        } catch (SgBackupException e) {
+            return a; // the command itself reports whatever this is
         }
         char[] typed = passwordReader.apply("passphrase for backup " + a.required("--backup") + ": ");
         if (typed == null || typed.length == 0) {

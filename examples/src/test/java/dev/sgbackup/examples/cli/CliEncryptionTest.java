@@ -47,8 +47,10 @@ class CliEncryptionTest {
         Path src = Files.createDirectories(tmp.resolve("src"));
         Files.writeString(src.resolve("a.txt"), "content\n");
         String sink = tmp.resolve("sink").toUri().toString();
-        CliTest.Run b = cli(Map.of(Main.PASSPHRASE_ENV, "correct horse battery staple"), "backup", "--volume", "v=" + src, "--to", sink, "--encrypt");
+        List<String> asked = new java.util.ArrayList<>();
+        CliTest.Run b = onTerminal(asked, "correct horse battery staple", "backup", "--volume", "v=" + src, "--to", sink, "--encrypt");
         assertThat(b.code()).as(b.err()).isZero();
+        assertThat(asked).containsExactly("passphrase for the new backup: ", "repeat the passphrase: ");
         String id = b.last();
 
         List<String> prompts = new java.util.ArrayList<>();
