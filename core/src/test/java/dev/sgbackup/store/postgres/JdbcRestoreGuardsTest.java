@@ -35,9 +35,7 @@ class JdbcRestoreGuardsTest {
             + "INSERT INTO child (parent_id, v) SELECT 1 + g % 3, repeat('v', g) FROM generate_series(1, 2000) g;";
 
     static String source() throws Exception {
-        String db = TestPg.emptyDb();
-        TestPg.exec(db, SCHEMA, DATA);
-        return db;
+        return TestPg.db(SCHEMA, DATA);
     }
 
     static MemoryStoreIo backup(String db) throws Exception {
@@ -47,9 +45,7 @@ class JdbcRestoreGuardsTest {
     }
 
     static String target(String schema) throws Exception {
-        String db = TestPg.emptyDb();
-        TestPg.exec(db, schema);
-        return db;
+        return TestPg.db(schema);
     }
 
     @Test
@@ -83,8 +79,7 @@ class JdbcRestoreGuardsTest {
                 + "CREATE UNIQUE INDEX big_code_key ON big (code);"                  // a foreign key needs it
                 + "CREATE INDEX big_clustered ON big (v); ALTER TABLE big CLUSTER ON big_clustered;"
                 + "CREATE TABLE ref (id int PRIMARY KEY, code text REFERENCES big (code));";
-        String src = TestPg.emptyDb();
-        TestPg.exec(src, schema, "INSERT INTO big SELECT g, 'c' || g, 'Value ' || g FROM generate_series(1, 12000) g;"
+        String src = TestPg.db(schema, "INSERT INTO big SELECT g, 'c' || g, 'Value ' || g FROM generate_series(1, 12000) g;"
                 + "INSERT INTO ref SELECT g, 'c' || g FROM generate_series(1, 10) g;");
         MemoryStoreIo out = backup(src);
         String dst = target(schema);
@@ -118,8 +113,7 @@ class JdbcRestoreGuardsTest {
     void ownerWithoutReplicaRightsDisablesTriggersInstead() throws Exception {
         String src = source();
         MemoryStoreIo out = backup(src);
-        String dst = TestPg.emptyDb();
-        TestPg.exec(dst, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'owner1') THEN"
+        String dst = TestPg.db("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'owner1') THEN"
                 + " CREATE ROLE owner1 LOGIN; END IF; END $$", "GRANT CREATE ON SCHEMA public TO owner1",
                 "SET ROLE owner1", SCHEMA);
         String url = "jdbc:postgresql://localhost:" + TestPg.port() + "/" + dst + "?user=owner1";
@@ -153,8 +147,7 @@ class JdbcRestoreGuardsTest {
 
     @Test
     void duplicateKeysInASmallTableFailDuringTheLoadAndRollBack() throws Exception {
-        String src = TestPg.emptyDb();
-        TestPg.exec(src, "CREATE TABLE parent (id int NOT NULL, name text NOT NULL);"
+        String src = TestPg.db("CREATE TABLE parent (id int NOT NULL, name text NOT NULL);"
                 + "INSERT INTO parent VALUES (1, 'a'), (1, 'b');");
         MemoryStoreIo out = backup(src);
         String dst = target("CREATE TABLE parent (id int NOT NULL, name text NOT NULL)");
@@ -222,8 +215,7 @@ class JdbcRestoreGuardsTest {
 
     @Test
     void orphansFoundByTheAntiJoinRollBack() throws Exception {
-        String src = TestPg.emptyDb();
-        TestPg.exec(src, "CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL);"
+        String src = TestPg.db("CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL);"
                 + "CREATE TABLE child (id serial PRIMARY KEY, parent_id int, v text);"
                 + "INSERT INTO parent (name) VALUES ('a'); INSERT INTO child (parent_id, v) VALUES (1, 'ok'), (99, 'orphan');"
                 + "ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent(id) NOT VALID;");

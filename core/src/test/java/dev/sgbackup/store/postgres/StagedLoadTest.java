@@ -58,9 +58,7 @@ class StagedLoadTest {
             + "INSERT INTO child SELECT g, g FROM generate_series(1, 20000) g;";
 
     static String source() throws Exception {
-        String db = TestPg.emptyDb();
-        TestPg.exec(db, SCHEMA, DATA);
-        return db;
+        return TestPg.db(SCHEMA, DATA);
     }
 
     static MemoryStoreIo backup(String db) throws Exception {
@@ -75,9 +73,7 @@ class StagedLoadTest {
     }
 
     static String target() throws Exception {
-        String db = TestPg.emptyDb();
-        TestPg.exec(db, SCHEMA, "INSERT INTO logs (name) VALUES ('seed'); INSERT INTO viewed VALUES (1, 'seed')");
-        return db;
+        return TestPg.db(SCHEMA, "INSERT INTO logs (name) VALUES ('seed'); INSERT INTO viewed VALUES (1, 'seed')");
     }
 
     @Test
@@ -150,8 +146,7 @@ class StagedLoadTest {
                 "t_policy_self", "second.t_ok")) {
             fill += "INSERT INTO " + t + " SELECT g, 'v' || g FROM generate_series(1, 5000) g;";
         }
-        String src = TestPg.emptyDb();
-        TestPg.exec(src, TIED, fill);
+        String src = TestPg.db(TIED, fill);
         MemoryStoreIo out = backup(src);
         String dst = TestPg.emptyDb();
         // default privileges of the restoring role must not leak onto the copies
@@ -176,12 +171,10 @@ class StagedLoadTest {
 
     @Test
     void aBackupOfOnlyStagedTablesRestores() throws Exception {
-        String src = TestPg.emptyDb();
-        TestPg.exec(src, "CREATE TABLE only_logs (id bigserial PRIMARY KEY, v text);"
+        String src = TestPg.db("CREATE TABLE only_logs (id bigserial PRIMARY KEY, v text);"
                 + "INSERT INTO only_logs (v) SELECT 'v' || g FROM generate_series(1, 20000) g");
         MemoryStoreIo out = backup(src);
-        String dst = TestPg.emptyDb();
-        TestPg.exec(dst, "CREATE TABLE only_logs (id bigserial PRIMARY KEY, v text); INSERT INTO only_logs (v) VALUES ('seed')");
+        String dst = TestPg.db("CREATE TABLE only_logs (id bigserial PRIMARY KEY, v text); INSERT INTO only_logs (v) VALUES ('seed')");
         long before = oid(dst, "public.only_logs");
         staging(dst).restore(out.input("db", REPLACE));
         assertThat(DbContent.tables(dst)).isEqualTo(DbContent.tables(src));
@@ -193,8 +186,7 @@ class StagedLoadTest {
     void intoAnEmptyTargetWithoutReplaceTheCopyReplacesTheEmptyTable() throws Exception {
         String src = source();
         MemoryStoreIo out = backup(src);
-        String dst = TestPg.emptyDb();
-        TestPg.exec(dst, SCHEMA);
+        String dst = TestPg.db(SCHEMA);
         Set<String> structure = DbContent.structure(dst);
         long before = oid(dst, "public.logs");
         staging(dst).restore(out.input("db", RestoreOptions.defaults()));

@@ -88,6 +88,13 @@ final class TestPg {
         return name;
     }
 
+    /** A new database with {@code sql} run in it, in order. */
+    static String db(String... sql) throws SQLException {
+        String name = emptyDb();
+        exec(name, sql);
+        return name;
+    }
+
     /** A new database with a Sourcegraph schema, e.g. {@code sourcegraph-frontend-5.11.sql}, as a fresh migrated instance. */
     static String schemaDb(String sqlFile) throws SQLException {
         String tpl = TEMPLATES.computeIfAbsent(sqlFile, f -> {
