@@ -40,6 +40,13 @@ public final class EmbeddedPg {
         return name;
     }
 
+    /** A copy of database {@code template}, which must have no open connections. */
+    public static String clone(String template) throws SQLException {
+        String name = "ex" + COUNTER.incrementAndGet();
+        exec("postgres", "CREATE DATABASE " + name + " TEMPLATE " + template);
+        return name;
+    }
+
     public static void exec(String db, String sql) throws SQLException {
         try (Connection c = DriverManager.getConnection(url(db)); Statement st = c.createStatement()) {
             st.execute(sql);
