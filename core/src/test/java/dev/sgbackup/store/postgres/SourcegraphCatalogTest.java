@@ -42,7 +42,7 @@ class SourcegraphCatalogTest {
         assertThat(cat.categoryOf("user_emails").orElseThrow().id()).isEqualTo("users");
         assertThat(cat.categoryOf("campaigns").orElseThrow().id()).isEqualTo("batch-changes");   // 3.2x name
         assertThat(cat.categoryOf("batch_changes").orElseThrow().id()).isEqualTo("batch-changes"); // 5.x name
-        assertThat(cat.categoryOf("lsif_uploads").orElseThrow().id()).isEqualTo("code-intel");
+        assertThat(cat.categoryOf("lsif_uploads").orElseThrow().id()).isEqualTo("code-intel-data");
         assertThat(cat.categoryOf("insight_series").orElseThrow().id()).isEqualTo("insights");
         assertThat(cat.categoryOf("gitserver_repos").orElseThrow().recreatable()).isTrue();
         assertThat(cat.categoryOf("critical_and_site_config").orElseThrow().recreatable()).isFalse();
