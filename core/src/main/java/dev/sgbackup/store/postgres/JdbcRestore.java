@@ -174,8 +174,9 @@ final class JdbcRestore {
         Set<String> changed = new java.util.HashSet<>(selected);
         changed.addAll(cleared);
         List<DerivedRows.Unsupported> unsupported = new ArrayList<>();
-        List<DerivedRows.Rule> derived = DerivedRows.applicable(DerivedRows.read(c, target, changed, unsupported),
-                changed, selected);
+        List<DerivedRows.Rule> derived = DerivedRows.applicable(DerivedRows.read(c, target, target.tables.keySet(),
+                unsupported), changed, selected);
+        unsupported.removeIf(u -> !changed.contains(u.parent()));
         for (DerivedRows.Rule r : derived) {
             report.info(subject, "triggers are off during the load, so after it " + r.describe());
             if (r.statistics() && !cleared.contains(r.derived())) {
@@ -280,39 +281,41 @@ final class JdbcRestore {
                          Map<String, Long> counts, SourcegraphCatalog catalog, Set<String> outside, Set<String> cleared,
                          CheckReport report) throws SQLException {
         Map<String, String> why = new LinkedHashMap<>(); // outside table to the restored (or cleared) table it follows
-        java.util.Deque<String> todo = new java.util.ArrayDeque<>(truncated);
-        if (repo != null && selected.contains(repo)) {
-            // (only those with rows: an empty one need not be truncated, nor the tables referencing it)
-            for (String t : target.tables.keySet()) {
-                if (!selected.contains(t) && !RepoIdentity.idColumns(target, t).isEmpty()
-                        && countRows(c, target, t, counts) > 0) {
-                    why.putIfAbsent(t, "holds ids of " + repo + " (restored): "
-                            + String.join(", ", RepoIdentity.idColumns(target, t)));
-                }
-            }
-        }
         Map<String, String> refs = new LinkedHashMap<>(); // for briefs: outside table to referenced table
-        java.util.function.Consumer<String> follow = t -> {
-            for (PgSchema.ForeignKey fk : target.foreignKeys) {
-                if (fk.refTable().equals(t) && !selected.contains(fk.table()) && !why.containsKey(fk.table())) {
-                    why.put(fk.table(), "references " + t + (selected.contains(t) ? " (restored)" : " (cleared)")
-                            + " by " + fk.name());
-                    refs.put(fk.table(), t);
+        Set<String> emptied = new java.util.HashSet<>(truncated); // restored tables TRUNCATE empties, and outside ones
+        java.util.Deque<String> todo = new java.util.ArrayDeque<>(truncated);
+        Runnable follow = () -> {
+            while (!todo.isEmpty()) {
+                String t = todo.pop();
+                for (PgSchema.ForeignKey fk : target.foreignKeys) {
+                    if (!fk.refTable().equals(t) || !emptied.add(fk.table())) {
+                        continue; // TRUNCATE needs every table referencing a truncated one, restored or not
+                    }
+                    todo.add(fk.table());
+                    if (!selected.contains(fk.table())) {
+                        why.put(fk.table(), "references " + t + (selected.contains(t) ? " (restored)" : " (cleared)")
+                                + " by " + fk.name());
+                        refs.put(fk.table(), t);
+                    }
                 }
             }
         };
-        todo.forEach(follow);
-        try (Statement st = c.createStatement()) {
-            for (boolean grew = true; grew; ) {
-                grew = false;
-                for (String t : new ArrayList<>(why.keySet())) {
-                    if (!outside.add(t)) {
-                        continue;
-                    }
-                    grew = true;
-                    follow.accept(t); // TRUNCATE needs its referencing tables too
+        follow.run();
+        if (repo != null && selected.contains(repo)) {
+            // rows holding repository ids would name other repositories (only those with rows: an empty table need
+            // not be truncated, nor the tables referencing it)
+            for (String t : target.tables.keySet()) {
+                if (!selected.contains(t) && !why.containsKey(t) && !RepoIdentity.idColumns(target, t).isEmpty()
+                        && countRows(c, target, t, counts) > 0) {
+                    why.put(t, "holds ids of " + repo + " (restored): " + String.join(", ", RepoIdentity.idColumns(target, t)));
+                    emptied.add(t);
+                    todo.add(t);
                 }
             }
+            follow.run();
+        }
+        outside.addAll(why.keySet());
+        try (Statement st = c.createStatement()) {
             List<String> refused = new ArrayList<>();
             for (String t : outside) {
                 long n = count(st, target.tables.get(t).sql(), counts, t);
@@ -515,10 +518,11 @@ final class JdbcRestore {
         List<String> all = new ArrayList<>(order);
         outside.stream().filter(t -> !order.contains(t)).forEach(all::add);
         List<String> names = all.stream().map(t -> target.tables.get(t).sql()).toList();
-        Set<String> out = new java.util.LinkedHashSet<>(large);
+        Set<String> out = new java.util.LinkedHashSet<>();
         if (all.isEmpty()) { // every restored table is staged
             return out;
         }
+        Set<String> touched = new java.util.HashSet<>(all);
         try (Statement st = c.createStatement()) {
             st.execute("LOCK TABLE " + String.join(", ", names) + " IN ACCESS EXCLUSIVE MODE");
             StringBuilder q = new StringBuilder();
@@ -531,26 +535,33 @@ final class JdbcRestore {
                     out.add(all.get(rs.getInt(1)));
                 }
             }
-            // a large table that is empty and referenced from a table this restore does not touch keeps its rows'
-            // (none) and is loaded without FREEZE: truncating it would need that table in the statement
-            Set<String> touched = new java.util.HashSet<>(all);
-            for (PgSchema.ForeignKey fk : target.foreignKeys) {
-                if (large.contains(fk.refTable()) && !touched.contains(fk.table())) {
-                    out.remove(fk.refTable());
-                }
-            }
             // TRUNCATE wants every table referencing a truncated one in the same statement (empty or not)
-            for (boolean grew = true; grew; ) {
-                grew = false;
-                for (PgSchema.ForeignKey fk : target.foreignKeys) {
-                    if (out.contains(fk.refTable()) && touched.contains(fk.table())) {
-                        grew |= out.add(fk.table());
-                    }
+            out = referencing(target, out);
+            // a large table is truncated even when empty (its COPY then writes frozen rows), unless a table this
+            // restore does not touch references it: truncating it would need that table in the statement
+            for (String t : large) {
+                Set<String> with = referencing(target, Set.of(t));
+                if (!out.contains(t) && touched.containsAll(with)) {
+                    out.addAll(with);
                 }
             }
             if (!out.isEmpty()) {
                 st.execute("TRUNCATE " + String.join(", ", all.stream().filter(out::contains)
                         .map(t -> target.tables.get(t).sql()).toList()));
+            }
+        }
+        return out;
+    }
+
+    /** {@code tables} and every table referencing one of them, transitively. */
+    private static Set<String> referencing(PgSchema target, Set<String> tables) {
+        Set<String> out = new java.util.LinkedHashSet<>(tables);
+        for (boolean grew = true; grew; ) {
+            grew = false;
+            for (PgSchema.ForeignKey fk : target.foreignKeys) {
+                if (out.contains(fk.refTable())) {
+                    grew |= out.add(fk.table());
+                }
             }
         }
         return out;
