@@ -277,7 +277,7 @@ final class JdbcRestore {
      * (by the catalog) with rows are cleared and reported, and any other with rows refuses the restore: sgbackup
      * never deletes data that cannot be recreated, and never uses CASCADE.
      */
-    private void outside(Connection c, PgSchema target, Set<String> selected, Set<String> truncated, String repo,
+    void outside(Connection c, PgSchema target, Set<String> selected, Set<String> truncated, String repo,
                          Map<String, Long> counts, SourcegraphCatalog catalog, Set<String> outside, Set<String> cleared,
                          CheckReport report) throws SQLException {
         Map<String, String> why = new LinkedHashMap<>(); // outside table to the restored (or cleared) table it follows

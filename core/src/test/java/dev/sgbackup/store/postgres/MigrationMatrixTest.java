@@ -415,6 +415,51 @@ class MigrationMatrixTest {
         assertThat(manifestStore(id).properties()).containsEntry("strategy", "jdbc");
     }
 
+    /**
+     * What a replace of the essential selection may clear, per version: every table outside the selection that
+     * TRUNCATE needs with the restored ones, or that holds repository ids, computed as if every table had rows.
+     * Printed for docs/postgres.md; asserts that only recreatable tables are cleared and only event-logs refuse.
+     */
+    @ParameterizedTest
+    @MethodSource("versions")
+    void whatAnEssentialReplaceMayClear(String version) throws Exception {
+        String db = TestPg.schemaDb(file(version));
+        try (Connection c = TestPg.connect(db)) {
+            PgSchema s = PgSchema.read(c);
+            Set<String> all = s.tables.keySet();
+            PostgresStore store = store(db, Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
+            Set<String> selected = new TreeSet<>(store.selection().tables());
+            Map<String, Long> counts = new java.util.HashMap<>();
+            all.forEach(t -> counts.put(t, 1L)); // the worst case: every table has rows
+            Set<String> outside = new TreeSet<>();
+            Set<String> cleared = new TreeSet<>();
+            CheckReport r = new CheckReport();
+            new JdbcRestore(store.spec(), "frontend").outside(c, s, selected, selected, RepoIdentity.repoTable(s), counts,
+                    SourcegraphCatalog.standard(), outside, cleared, r);
+            Map<String, List<String>> byCategory = new TreeMap<>();
+            cleared.forEach(t -> byCategory.computeIfAbsent(SourcegraphCatalog.standard().categoryOf(t).orElseThrow().id(),
+                    k -> new ArrayList<>()).add(RepoIdentity.bare(t)));
+            StringBuilder md = new StringBuilder("Sourcegraph " + version + " (" + selected.size() + " of " + all.size()
+                    + " tables restored):\n");
+            byCategory.forEach((cat, ts) -> md.append("- ").append(cat).append(": ").append(String.join(", ", ts)).append('\n'));
+            md.append("- refused when they have rows: ").append(String.join(", ", r.errors().stream()
+                    .map(CheckReport.Finding::brief).toList())).append('\n');
+            System.out.println(md);
+            assertThat(cleared).isNotEmpty().allSatisfy(t -> assertThat(SourcegraphCatalog.standard().categoryOf(t)
+                    .orElseThrow().recreatable()).as(t).isTrue());
+            assertThat(cleared).contains("public.repo_permissions");
+            assertThat(r.errors()).allSatisfy(f -> assertThat(f.message()).contains("category event-logs"));
+            if (version.equals("5.11")) {
+                assertThat(cleared).contains("public.gitserver_repos", "public.zoekt_repos", "public.user_repo_permissions",
+                        "public.permission_sync_jobs", "public.lsif_uploads");
+            }
+        }
+    }
+
+    static Stream<String> versions() {
+        return VERSIONS.stream();
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // what every restore must leave
 
