@@ -444,6 +444,11 @@ class MigrationMatrixTest {
             byCategory.forEach((cat, ts) -> md.append("- ").append(cat).append(": ").append(String.join(", ", ts)).append('\n'));
             md.append("- refused when they have rows: ").append(String.join(", ", r.errors().stream()
                     .map(CheckReport.Finding::brief).toList())).append('\n');
+            Map<String, List<String>> kept = new TreeMap<>();
+            selected.forEach(t -> kept.computeIfAbsent(SourcegraphCatalog.standard().categoryOf(t)
+                    .map(SourcegraphCatalog.Category::id).orElse("unknown"), k -> new ArrayList<>()).add(RepoIdentity.bare(t)));
+            md.append("essential selection:\n");
+            kept.forEach((cat, ts) -> md.append("- ").append(cat).append(": ").append(String.join(", ", ts)).append('\n'));
             System.out.println(md);
             assertThat(cleared).isNotEmpty().allSatisfy(t -> assertThat(SourcegraphCatalog.standard().categoryOf(t)
                     .orElseThrow().recreatable()).as(t).isTrue());
