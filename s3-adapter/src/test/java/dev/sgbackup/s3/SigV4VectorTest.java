@@ -30,18 +30,17 @@ class SigV4VectorTest {
     /** Internally inconsistent vectors (README): the .creq lists content-length, the .sts was made without it. */
     static final Set<String> AUTHZ_ONLY = Set.of("post-x-www-form-urlencoded", "post-x-www-form-urlencoded-parameters");
 
+    /** The vendored suite in this module's test resources (source and licence in its README). */
     static Path locate() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            Path c = p.resolve("shared/sigv4-test-suite");
-            if (Files.isDirectory(c)) {
-                return c;
-            }
-            Path d = p.resolveSibling("shared").resolve("sigv4-test-suite");
-            if (Files.isDirectory(d)) {
-                return d;
-            }
+        var url = SigV4VectorTest.class.getResource("/sigv4-test-suite/README.md");
+        if (url == null) {
+            throw new IllegalStateException("test resource /sigv4-test-suite is missing from the test class path");
         }
-        throw new IllegalStateException("shared/sigv4-test-suite not found above " + Path.of("").toAbsolutePath());
+        try {
+            return Path.of(url.toURI()).getParent();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @TestFactory

@@ -5,23 +5,21 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The shared Sourcegraph reference data (read-only). */
+/** Sourcegraph reference data vendored into the test resources (read-only). */
 final class TestData {
     static final Path DIR = locate();
 
+    /** The vendored copy in this module's test resources (see its README for each file's source). */
     private static Path locate() {
-        String prop = System.getProperty("sourcegraph.data");
-        if (prop != null) {
-            return Path.of(prop);
+        var url = TestData.class.getResource("/sourcegraph-data/README.md");
+        if (url == null) {
+            throw new IllegalStateException("test resource /sourcegraph-data is missing from the test class path");
         }
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            for (Path c : new Path[] {p.resolve("shared/sourcegraph-data"), p.resolve("../shared/sourcegraph-data")}) {
-                if (Files.isDirectory(c)) {
-                    return c.normalize();
-                }
-            }
+        try {
+            return Path.of(url.toURI()).getParent();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
         }
-        return Path.of("/work/shared/sourcegraph-data");
     }
 
     static String read(String relative) {

@@ -86,16 +86,20 @@ public final class PostgresBenchmark {
         new PostgresBenchmark(url, work).run(schema, rows);
     }
 
-    static Path locateSchema() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            for (String rel : List.of("shared/sourcegraph-data/sql", "../shared/sourcegraph-data/sql")) {
-                Path f = p.resolve(rel).resolve("sourcegraph-frontend-5.11.sql").normalize();
-                if (Files.isRegularFile(f)) {
-                    return f;
-                }
+    /**
+     * Sourcegraph 5.11's frontend schema, bundled in this jar (from core's vendored test data; its source is in
+     * core/src/test/resources/sourcegraph-data/README.md), copied to a temporary file.
+     */
+    static Path locateSchema() throws IOException {
+        try (var in = PostgresBenchmark.class.getResourceAsStream("/sourcegraph-data/sql/sourcegraph-frontend-5.11.sql")) {
+            if (in == null) {
+                throw new IllegalStateException("sourcegraph-frontend-5.11.sql is not bundled in this jar; pass --schema FILE");
             }
+            Path f = Files.createTempFile("sourcegraph-frontend-5.11", ".sql");
+            f.toFile().deleteOnExit();
+            Files.copy(in, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return f;
         }
-        throw new IllegalStateException("cannot find sourcegraph-frontend-5.11.sql; pass --schema FILE");
     }
 
     String url(String db) {
