@@ -41,23 +41,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * gitserver and zoekt row with statistics that match.
  */
 class MigrationMatrixTest {
-    /** PostgreSQL majors; add 16 when TestPg.on(16) lands (and make {@link #pg} return TestPg.on(major)). */
-    static final List<Integer> MAJORS = List.of(15);
+    /** PostgreSQL majors the matrix runs on (TestPg.on(major)); a major is one entry here. */
+    static final List<Integer> MAJORS = List.of(15, 16);
     static final List<String> VERSIONS = List.of("3.21", "5.11");
 
     enum Selection { WHOLE, ESSENTIAL }
 
     enum Target { FRESH, SYNCED }
 
-    /** The server of one major: today the one embedded server TestPg runs. */
-    static int pg(int major) throws SQLException {
-        try (Connection c = TestPg.connect("postgres"); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SHOW server_version_num")) {
-            rs.next();
-            assertThat(Integer.parseInt(rs.getString(1)) / 10000).as("embedded PostgreSQL major").isEqualTo(major);
-        }
-        return major;
-    }
+    /** The tests that are not a matrix run on the default server. */
+    static final TestPg.Server PG = TestPg.on(TestPg.DEFAULT_MAJOR);
 
     static final SgBackup SG = SgBackup.to(Sinks.memory());
     private static final Map<String, String> SOURCES = new ConcurrentHashMap<>();
@@ -70,8 +63,11 @@ class MigrationMatrixTest {
             for (String v : VERSIONS) {
                 for (Selection sel : Selection.values()) {
                     for (PostgresStore.Mode mode : List.of(PostgresStore.Mode.JDBC, PostgresStore.Mode.PG_DUMP)) {
-                        if (sel == Selection.ESSENTIAL && mode == PostgresStore.Mode.PG_DUMP) {
-                            continue; // a selection always goes over JDBC (see essentialWithPgDumpModeGoesOverJdbc)
+                        if (mode == PostgresStore.Mode.PG_DUMP && (sel == Selection.ESSENTIAL
+                                || PgDump.unusable(PgDump.tool("pg_dump", null), major, "pg_dump") != null)) {
+                            // a selection always goes over JDBC (essentialSelection...GoesOverJdbcEvenInPgDumpMode);
+                            // and the machine's pg_dump (.ci/run: 15) cannot dump a newer server
+                            continue;
                         }
                         for (Target t : Target.values()) {
                             out.add(Arguments.of(major, v, sel, mode, t));
@@ -91,11 +87,19 @@ class MigrationMatrixTest {
     // the source: generated rows in every table, made consistent the way a running instance keeps it
 
     /** A source database (a clone of a per-JVM template): generated rows, repository ids that point at repositories. */
-    static synchronized String source(String version) throws Exception {
-        String tpl = SOURCES.get(version);
+    static synchronized String source(TestPg.Server pg, String version) throws Exception {
+        String key = pg.major() + "/" + version;
+        String tpl = SOURCES.get(key);
         if (tpl == null) {
-            tpl = JdbcRoundTripTest.filled(file(version));
-            try (Connection c = TestPg.connect(tpl); Statement st = c.createStatement()) {
+            if (pg.major() == TestPg.DEFAULT_MAJOR) {
+                tpl = JdbcRoundTripTest.filled(file(version)); // the template other suites fill too
+            } else {
+                tpl = pg.schemaDb(file(version));
+                try (Connection c = pg.connect(tpl)) {
+                    assertThat(new RowGenerator(c, 6).fill().filledShare()).isGreaterThanOrEqualTo(0.8);
+                }
+            }
+            try (Connection c = pg.connect(tpl); Statement st = c.createStatement()) {
                 st.execute("SET app.current_tenant = '1'");
                 st.execute("SET session_replication_role = replica"); // as generated: no trigger adds rows
                 // a few live repositories (generated ones are mostly soft-deleted or blocked)
@@ -148,9 +152,9 @@ class MigrationMatrixTest {
                 }
                 st.execute("SET session_replication_role = origin");
             }
-            SOURCES.put(version, tpl);
-            assertThat(invariantViolations(tpl)).as("source invariants").isEmpty();
-            SOURCE_CONTENT.put(version, DbContent.tables(tpl));
+            SOURCES.put(key, tpl);
+            assertThat(invariantViolations(pg, tpl)).as("source invariants").isEmpty();
+            SOURCE_CONTENT.put(key, DbContent.tables(pg, tpl));
         }
         return tpl;
     }
@@ -181,8 +185,8 @@ class MigrationMatrixTest {
     // targets
 
     /** A new instance that already started and synced: its own users, repositories, clone state, permissions. */
-    static String synced(String version) throws Exception {
-        String db = TestPg.schemaDb(file(version));
+    static String synced(TestPg.Server pg, String version) throws Exception {
+        String db = pg.schemaDb(file(version));
         List<String> sql = new ArrayList<>(List.of(
                 "SET app.current_tenant = '1'",
                 "INSERT INTO users (username) SELECT 'target-user-' || g FROM generate_series(1, 3) g",
@@ -208,32 +212,33 @@ class MigrationMatrixTest {
                     "INSERT INTO permission_sync_jobs (reason, user_id) SELECT 'REASON_USER_ADDED', id FROM users",
                     "INSERT INTO permission_sync_jobs (reason, repository_id) SELECT 'REASON_REPO_ADDED', id FROM repo"));
         }
-        TestPg.exec(db, sql.toArray(String[]::new));
-        assertThat(invariantViolations(db)).as("synced target invariants").isEmpty();
+        pg.exec(db, sql.toArray(String[]::new));
+        assertThat(invariantViolations(pg, db)).as("synced target invariants").isEmpty();
         return db;
     }
 
-    static String target(String version, Target t) throws Exception {
-        return t == Target.FRESH ? TestPg.schemaDb(file(version)) : synced(version);
+    static String target(TestPg.Server pg, String version, Target t) throws Exception {
+        return t == Target.FRESH ? pg.schemaDb(file(version)) : synced(pg, version);
     }
 
     // ---------------------------------------------------------------------------------------------------------
     // backups, once per version, selection and strategy
 
-    static PostgresStore store(String db, Selection sel, PostgresStore.Mode mode) {
-        PostgresStore.Builder b = PostgresStore.builder("frontend", TestPg.url(db)).mode(mode);
+    static PostgresStore store(TestPg.Server pg, String db, Selection sel, PostgresStore.Mode mode) {
+        PostgresStore.Builder b = PostgresStore.builder("frontend", pg.url(db)).mode(mode);
         if (sel == Selection.ESSENTIAL) {
             b.categories(Instance.essentialCategories(false)); // what scope essential takes
         }
         return b.build();
     }
 
-    static synchronized String backup(String version, Selection sel, PostgresStore.Mode mode) throws Exception {
-        String key = version + "/" + sel + "/" + mode;
+    static synchronized String backup(TestPg.Server pg, String version, Selection sel, PostgresStore.Mode mode)
+            throws Exception {
+        String key = pg.major() + "/" + version + "/" + sel + "/" + mode;
         String id = BACKUPS.get(key);
         if (id == null) {
-            String src = TestPg.cloneDb(source(version));
-            RunResult r = SG.backup(store(src, sel, mode));
+            String src = pg.cloneDb(source(pg, version));
+            RunResult r = SG.backup(store(pg, src, sel, mode));
             assertThat(r.ok()).as(r.toString()).isTrue();
             id = r.backupId();
             BACKUPS.put(key, id);
@@ -251,21 +256,21 @@ class MigrationMatrixTest {
     @MethodSource("matrix")
     void backupThenRestoreWithReplace(int major, String version, Selection sel, PostgresStore.Mode mode, Target t)
             throws Exception {
-        pg(major);
-        String id = backup(version, sel, mode);
+        TestPg.Server pg = TestPg.on(major);
+        String id = backup(pg, version, sel, mode);
         StoreBackup b = manifestStore(id);
         assertThat(b.properties().get("strategy")).isEqualTo(sel == Selection.ESSENTIAL ? "jdbc"
                 : mode == PostgresStore.Mode.PG_DUMP ? "pg_dump" : "jdbc");
-        String dst = target(version, t);
+        String dst = target(pg, version, t);
 
         CheckReport plan = new CheckReport();
-        store(dst, Selection.WHOLE, PostgresStore.Mode.AUTO).checkRestore(b, new RestoreOptions(true, false), plan);
+        store(pg, dst, Selection.WHOLE, PostgresStore.Mode.AUTO).checkRestore(b, new RestoreOptions(true, false), plan);
         assertThat(plan.errors()).as(plan.toString()).isEmpty();
 
-        RunResult rr = SG.restore(id, new RestoreOptions(true, false), store(dst, Selection.WHOLE, PostgresStore.Mode.AUTO));
+        RunResult rr = SG.restore(id, new RestoreOptions(true, false), store(pg, dst, Selection.WHOLE, PostgresStore.Mode.AUTO));
         assertThat(rr.ok()).as(rr.toString()).isTrue();
 
-        Map<String, String> source = SOURCE_CONTENT.get(version);
+        Map<String, String> source = SOURCE_CONTENT.get(major + "/" + version);
         Set<String> restored = b.properties().get("strategy").equals("jdbc")
                 ? new TreeSet<>(JdbcRestore.tables(b).keySet()) : new TreeSet<>(source.keySet());
         if (sel == Selection.ESSENTIAL) {
@@ -275,7 +280,7 @@ class MigrationMatrixTest {
                 assertThat(restored).contains("public.repo_kvps", "public.lsif_configuration_policies");
             }
         }
-        Map<String, String> after = DbContent.tables(dst);
+        Map<String, String> after = DbContent.tables(pg, dst);
         Map<String, String> want = new TreeMap<>();
         Map<String, String> got = new TreeMap<>();
         for (String table : restored) {
@@ -283,29 +288,30 @@ class MigrationMatrixTest {
             got.put(table, after.get(table));
         }
         assertThat(got).as("restored tables equal the source").isEqualTo(want);
-        assertThat(sequencesBehind(dst)).as("sequences behind their columns").isEmpty();
-        assertThat(foreignKeyViolations(dst)).as("foreign keys of the target").isEmpty();
-        assertThat(repoNames(dst, restored)).as("repository names behind restored repository ids")
-                .isEqualTo(repoNames(SOURCES.get(version), restored));
-        assertThat(invariantViolations(dst)).as("gitserver/zoekt rows and statistics").isEmpty();
+        assertThat(sequencesBehind(pg, dst)).as("sequences behind their columns").isEmpty();
+        assertThat(foreignKeyViolations(pg, dst)).as("foreign keys of the target").isEmpty();
+        assertThat(repoNames(pg, dst, restored)).as("repository names behind restored repository ids")
+                .isEqualTo(repoNames(pg, SOURCES.get(major + "/" + version), restored));
+        assertThat(invariantViolations(pg, dst)).as("gitserver/zoekt rows and statistics").isEmpty();
         if (t == Target.SYNCED) {
             // nothing of the synced instance's repositories survives: no permissions or clone state point at them
-            assertThat(count(dst, "SELECT count(*) FROM repo WHERE name::text LIKE 'github.com/target/%'")).isZero();
-            assertThat(count(dst, "SELECT count(*) FROM repo_permissions rp WHERE NOT EXISTS"
+            assertThat(count(pg, dst, "SELECT count(*) FROM repo WHERE name::text LIKE 'github.com/target/%'")).isZero();
+            assertThat(count(pg, dst, "SELECT count(*) FROM repo_permissions rp WHERE NOT EXISTS"
                     + " (SELECT 1 FROM repo r WHERE r.id = rp.repo_id)")).isZero();
         }
     }
 
     @Test
     void essentialIntoASyncedInstanceSaysFirstWhatItEmptiesAndClears() throws Exception {
-        String id = backup("5.11", Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
+        TestPg.Server pg = PG;
+        String id = backup(pg, "5.11", Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
         StoreBackup b = manifestStore(id);
-        String dst = synced("5.11");
-        Map<String, String> before = DbContent.tables(dst);
+        String dst = synced(pg, "5.11");
+        Map<String, String> before = DbContent.tables(pg, dst);
         CheckReport plan = new CheckReport();
-        store(dst, Selection.WHOLE, PostgresStore.Mode.AUTO).checkRestore(b, new RestoreOptions(true, false), plan);
+        store(pg, dst, Selection.WHOLE, PostgresStore.Mode.AUTO).checkRestore(b, new RestoreOptions(true, false), plan);
         assertThat(plan.errors()).as(plan.toString()).isEmpty();
-        assertThat(DbContent.tables(dst)).as("checks write nothing").isEqualTo(before);
+        assertThat(DbContent.tables(pg, dst)).as("checks write nothing").isEqualTo(before);
         Map<String, CheckReport.Change> changes = new TreeMap<>();
         plan.changes().forEach(ch -> changes.put(ch.item(), ch));
         // restored tables with rows now: emptied, then written (the target's users, repositories, seed rows)
@@ -333,13 +339,13 @@ class MigrationMatrixTest {
         assertThat(plan.findings()).anyMatch(f -> f.level() == CheckReport.Level.INFO
                 && f.message().contains("public.gitserver_repos gets a row for each public.repo row"));
 
-        RunResult rr = SG.restore(id, new RestoreOptions(true, false), store(dst, Selection.WHOLE, PostgresStore.Mode.AUTO));
+        RunResult rr = SG.restore(id, new RestoreOptions(true, false), store(pg, dst, Selection.WHOLE, PostgresStore.Mode.AUTO));
         assertThat(rr.ok()).as(rr.toString()).isTrue();
-        assertThat(count(dst, "SELECT count(*) FROM repo_permissions")).isZero();
-        assertThat(count(dst, "SELECT count(*) FROM user_repo_permissions")).isZero();
-        assertThat(count(dst, "SELECT count(*) FROM gitserver_repos WHERE clone_status = 'not_cloned' AND shard_id = ''"))
-                .isEqualTo(count(dst, "SELECT count(*) FROM repo")).isPositive();
-        assertThat(invariantViolations(dst)).isEmpty();
+        assertThat(count(pg, dst, "SELECT count(*) FROM repo_permissions")).isZero();
+        assertThat(count(pg, dst, "SELECT count(*) FROM user_repo_permissions")).isZero();
+        assertThat(count(pg, dst, "SELECT count(*) FROM gitserver_repos WHERE clone_status = 'not_cloned' AND shard_id = ''"))
+                .isEqualTo(count(pg, dst, "SELECT count(*) FROM repo")).isPositive();
+        assertThat(invariantViolations(pg, dst)).isEmpty();
     }
 
     private static void assertChange(Map<String, CheckReport.Change> changes, String table, CheckReport.Change.Action a,
@@ -351,39 +357,41 @@ class MigrationMatrixTest {
 
     @Test
     void nonRecreatableRowsOutsideTheSelectionRefuseTheRestoreAndChangeNothing() throws Exception {
-        String id = backup("5.11", Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
-        String dst = synced("5.11");
+        TestPg.Server pg = PG;
+        String id = backup(pg, "5.11", Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
+        String dst = synced(pg, "5.11");
         // usage statistics (event-logs, left out of essential by default) reference users, which are restored
-        TestPg.exec(dst, "SET app.current_tenant = '1'",
+        pg.exec(dst, "SET app.current_tenant = '1'",
                 "INSERT INTO aggregated_user_statistics (user_id) SELECT id FROM users");
-        Map<String, String> before = DbContent.tables(dst);
-        Map<String, String> seqBefore = DbContent.sequences(dst);
+        Map<String, String> before = DbContent.tables(pg, dst);
+        Map<String, String> seqBefore = DbContent.sequences(pg, dst);
         CheckReport plan = new CheckReport();
-        store(dst, Selection.WHOLE, PostgresStore.Mode.AUTO).checkRestore(manifestStore(id),
+        store(pg, dst, Selection.WHOLE, PostgresStore.Mode.AUTO).checkRestore(manifestStore(id),
                 new RestoreOptions(true, false), plan);
         assertThat(plan.errors()).extracting(CheckReport.Finding::brief)
                 .containsExactly("aggregated_user_statistics → users");
         assertThat(plan.errors().get(0).message()).contains("category event-logs, not recreatable")
                 .contains("has 3 rows").contains("--tables event-logs");
         assertThatThrownBy(() -> SG.restore(id, new RestoreOptions(true, false),
-                store(dst, Selection.WHOLE, PostgresStore.Mode.AUTO)))
+                store(pg, dst, Selection.WHOLE, PostgresStore.Mode.AUTO)))
                 .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("public.aggregated_user_statistics").hasMessageContaining("never deletes data");
-        assertThat(DbContent.tables(dst)).as("target unchanged").isEqualTo(before);
-        assertThat(DbContent.sequences(dst)).isEqualTo(seqBefore);
+        assertThat(DbContent.tables(pg, dst)).as("target unchanged").isEqualTo(before);
+        assertThat(DbContent.sequences(pg, dst)).isEqualTo(seqBefore);
     }
 
     @Test
     void aBackupWithRepositoryIdsButNoRepositoriesIsRefused() throws Exception {
+        TestPg.Server pg = PG;
         // a selection taken without the repositories (an older writer): code-intel configuration names repo ids
-        String id = backup("5.11", Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
+        String id = backup(pg, "5.11", Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
         StoreBackup b = manifestStore(id);
         StoreBackup withoutRepos = new StoreBackup(b.name(), b.kind(), b.description(), b.properties(),
                 b.artifacts().stream().filter(a -> !RepoIdentity.IDENTIFYING.contains(
                         RepoIdentity.bare(a.attributes().getOrDefault("table", a.name())))).toList(), List.of());
-        String dst = TestPg.schemaDb(file("5.11"));
+        String dst = pg.schemaDb(file("5.11"));
         CheckReport r = new CheckReport();
-        store(dst, Selection.WHOLE, PostgresStore.Mode.AUTO).checkRestore(withoutRepos, new RestoreOptions(true, false), r);
+        store(pg, dst, Selection.WHOLE, PostgresStore.Mode.AUTO).checkRestore(withoutRepos, new RestoreOptions(true, false), r);
         assertThat(r.errors()).anySatisfy(f -> {
             assertThat(f.brief()).isEqualTo("repository ids without public.repo");
             assertThat(f.message()).contains("the backup holds repository ids (").contains("but not public.repo")
@@ -393,8 +401,9 @@ class MigrationMatrixTest {
 
     @Test
     void essentialSelectionNamesWhyItAddsTheRepositoriesAndGoesOverJdbcEvenInPgDumpMode() throws Exception {
-        String src = TestPg.cloneDb(source("5.11"));
-        PostgresStore s = store(src, Selection.ESSENTIAL, PostgresStore.Mode.PG_DUMP);
+        TestPg.Server pg = PG;
+        String src = pg.cloneDb(source(pg, "5.11"));
+        PostgresStore s = store(pg, src, Selection.ESSENTIAL, PostgresStore.Mode.PG_DUMP);
         PostgresStore.Selection sel = s.selection();
         assertThat(sel.added().get("public.repo_kvps")).isNull(); // a category of its own now (repo-metadata)
         assertThat(sel.tables()).contains("public.repo", "public.external_service_repos", "public.repo_kvps");
@@ -411,7 +420,7 @@ class MigrationMatrixTest {
         // the three halves of the former code-intel category
         assertThat(Instance.essentialCategories(false)).contains("code-intel-config", "repo-metadata")
                 .doesNotContain("code-intel-data", "code-intel", "repos", "permissions", "plumbing", "event-logs");
-        String id = backup("5.11", Selection.ESSENTIAL, PostgresStore.Mode.PG_DUMP);
+        String id = backup(pg, "5.11", Selection.ESSENTIAL, PostgresStore.Mode.PG_DUMP);
         assertThat(manifestStore(id).properties()).containsEntry("strategy", "jdbc");
     }
 
@@ -423,11 +432,12 @@ class MigrationMatrixTest {
     @ParameterizedTest
     @MethodSource("versions")
     void whatAnEssentialReplaceMayClear(String version) throws Exception {
-        String db = TestPg.schemaDb(file(version));
-        try (Connection c = TestPg.connect(db)) {
+        TestPg.Server pg = PG;
+        String db = pg.schemaDb(file(version));
+        try (Connection c = pg.connect(db)) {
             PgSchema s = PgSchema.read(c);
             Set<String> all = s.tables.keySet();
-            PostgresStore store = store(db, Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
+            PostgresStore store = store(pg, db, Selection.ESSENTIAL, PostgresStore.Mode.JDBC);
             Set<String> selected = new TreeSet<>(store.selection().tables());
             Map<String, Long> counts = new java.util.HashMap<>();
             all.forEach(t -> counts.put(t, 1L)); // the worst case: every table has rows
@@ -468,8 +478,8 @@ class MigrationMatrixTest {
     // ---------------------------------------------------------------------------------------------------------
     // what every restore must leave
 
-    static long count(String db, String sql) throws SQLException {
-        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+    static long count(TestPg.Server pg, String db, String sql) throws SQLException {
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
             st.execute("SET app.current_tenant = '1'");
             try (ResultSet rs = st.executeQuery(sql)) {
                 rs.next();
@@ -479,9 +489,9 @@ class MigrationMatrixTest {
     }
 
     /** Sequences whose next value is already taken by their column. */
-    static List<String> sequencesBehind(String db) throws SQLException {
+    static List<String> sequencesBehind(TestPg.Server pg, String db) throws SQLException {
         List<String> out = new ArrayList<>();
-        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
             PgSchema s = PgSchema.read(c);
             for (PgSchema.Sequence q : s.sequences) {
                 if (q.ownerTable() == null) {
@@ -503,9 +513,9 @@ class MigrationMatrixTest {
     }
 
     /** An anti-join over every foreign key of the database. */
-    static List<String> foreignKeyViolations(String db) throws SQLException {
+    static List<String> foreignKeyViolations(TestPg.Server pg, String db) throws SQLException {
         List<String> out = new ArrayList<>();
-        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
             PgSchema s = PgSchema.read(c);
             for (PgSchema.ForeignKey fk : s.foreignKeys) {
                 List<String> notNull = new ArrayList<>();
@@ -528,9 +538,9 @@ class MigrationMatrixTest {
     }
 
     /** For every restored table with repository ids: an ordered hash of (row, name of the repository it names). */
-    static Map<String, String> repoNames(String db, Set<String> tables) throws SQLException {
+    static Map<String, String> repoNames(TestPg.Server pg, String db, Set<String> tables) throws SQLException {
         Map<String, String> out = new TreeMap<>();
-        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
             PgSchema s = PgSchema.read(c);
             for (String t : tables) {
                 for (String col : RepoIdentity.idColumns(s, t)) {
@@ -551,9 +561,9 @@ class MigrationMatrixTest {
      * What Sourcegraph's triggers keep (5.x; none in 3.2x): every repository has exactly one gitserver_repos and one
      * zoekt_repos row, and repo_statistics / gitserver_repos_statistics add up to the counts.
      */
-    static List<String> invariantViolations(String db) throws SQLException {
+    static List<String> invariantViolations(TestPg.Server pg, String db) throws SQLException {
         List<String> out = new ArrayList<>();
-        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
             if (!hasColumn(st, "gitserver_repos", "repo_id")) {
                 return out;
             }
