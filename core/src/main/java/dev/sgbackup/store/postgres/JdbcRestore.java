@@ -176,7 +176,7 @@ final class JdbcRestore {
         List<DerivedRows.Unsupported> unsupported = new ArrayList<>();
         List<DerivedRows.Rule> derived = DerivedRows.applicable(DerivedRows.read(c, target, target.tables.keySet(),
                 unsupported), changed, selected);
-        unsupported.removeIf(u -> !changed.contains(u.parent()));
+        unsupported.removeIf(u -> !selected.contains(u.parent())); // a cleared table gets no rows to derive from
         for (DerivedRows.Rule r : derived) {
             report.info(subject, "triggers are off during the load, so after it " + r.describe());
             if (r.statistics() && !cleared.contains(r.derived())) {
@@ -185,7 +185,9 @@ final class JdbcRestore {
                     if (n > 0) {
                         report.change(new CheckReport.Change(subject, r.derived(), CheckReport.Change.Action.CLEAR,
                                 catalog.categoryOf(r.derived()).map(SourcegraphCatalog.Category::id).orElse(null), n,
-                                "derived from " + r.parent() + " (restored): recomputed after the load as trigger "
+                                "derived from " + r.parent() + (selected.contains(r.parent()) ? " (restored)"
+                                        : cleared.contains(r.parent()) ? " (cleared)" : " (regenerated)")
+                                        + ": recomputed after the load as trigger "
                                         + r.trigger() + " computes it"));
                     }
                 }
