@@ -39,6 +39,21 @@ public final class Instance {
     /** The databases Sourcegraph uses, by the store names this library gives them. */
     public static final List<String> DATABASES = List.of("frontend", "codeintel", "codeinsights");
 
+    /**
+     * The frontend categories scope {@link Scope#ESSENTIAL} backs up: every category of the Sourcegraph catalog that
+     * cannot be recreated, without {@code event-logs} unless {@code includeEventLogs}. The backup adds the tables
+     * these reference and, where they hold repository ids, the repositories (see {@code PostgresStore.Selection}).
+     */
+    public static Set<String> essentialCategories(boolean includeEventLogs) {
+        Set<String> ids = new TreeSet<>();
+        for (SourcegraphCatalog.Category c : SourcegraphCatalog.standard().categories()) {
+            if (!c.recreatable() && (includeEventLogs || !c.id().equals("event-logs"))) {
+                ids.add(c.id());
+            }
+        }
+        return ids;
+    }
+
     /** A database of the instance. */
     public record Database(String name, String jdbcUrl) {
         @Override
@@ -142,7 +157,6 @@ public final class Instance {
         }
 
         // databases
-        SourcegraphCatalog catalog = SourcegraphCatalog.standard();
         for (Database d : orderedDatabases()) {
             if (externalPostgres) {
                 leftOut.add(new PlanStep(d.name(), "postgres", "skip", redact(d.jdbcUrl()), null, -1,
@@ -161,15 +175,12 @@ public final class Instance {
                     continue;
                 }
                 if (d.name().equals("frontend")) {
-                    Set<String> ids = new TreeSet<>();
-                    for (SourcegraphCatalog.Category c : catalog.categories()) {
-                        if (!c.recreatable() && (includeEventLogs || !c.id().equals("event-logs"))) {
-                            ids.add(c.id());
-                        }
-                    }
+                    Set<String> ids = essentialCategories(includeEventLogs);
                     pb.categories(ids);
                     notes.add("frontend: only non-recreatable categories (" + String.join(",", ids)
-                            + ") and the tables they reference; repos and permissions re-sync from the code hosts"
+                            + "), the tables they reference and, where they hold repository ids, the repositories"
+                            + " (repo, external_service_repos, repo_kvps); clone state, permissions and code-intel"
+                            + " upload records are recreated by the new instance"
                             + (includeEventLogs ? "" : "; event-logs left out (opt in with includeEventLogs / --tables)"));
                 }
             }
@@ -178,7 +189,8 @@ public final class Instance {
             recreatable.put(d.name(), d.name().equals("codeintel") ? Boolean.TRUE : d.name().equals("frontend") ? null : Boolean.FALSE);
             holds.put(d.name(), switch (d.name()) {
                 case "frontend" -> scope == Scope.ESSENTIAL
-                        ? "users, orgs, settings, tokens, batch changes, code-intel policies, insights, notebooks (non-recreatable)"
+                        ? "users, orgs, settings, tokens, batch changes, code-intel configuration, insights, notebooks,"
+                        + " the repositories they refer to (non-recreatable)"
                         : "users, orgs, settings, tokens, batch changes, repo metadata, permissions, events";
                 case "codeintel" -> "precise code-intel data (recreatable by re-uploading indexes)";
                 case "codeinsights" -> "code insights definitions and series (backfill recreates points only)";

@@ -81,8 +81,18 @@ final class JdbcRestore {
         return List.of(v.split(","));
     }
 
-    /** What the checks found out, for the restore itself. */
-    record Preflight(boolean replica, boolean owner, boolean superuser) {
+    /**
+     * What the checks found out, for the restore itself.
+     *
+     * @param outside tables outside the backup that the replace empties with the restored ones: recreatable tables
+     *                whose rows would dangle (cleared), and empty tables TRUNCATE needs in the same statement
+     * @param derived trigger-derived rows to regenerate after the load
+     */
+    record Preflight(boolean replica, boolean owner, boolean superuser, Set<String> outside,
+                     List<DerivedRows.Rule> derived) {
+        Preflight(boolean replica, boolean owner, boolean superuser) {
+            this(replica, owner, superuser, Set.of(), List.of());
+        }
     }
 
     /**
@@ -107,32 +117,88 @@ final class JdbcRestore {
             return new Preflight(false, false, false);
         }
         Set<String> selected = tables(backup).keySet();
-        // emptiness
-        List<String> nonEmpty = new ArrayList<>();
+        JsonNode backupRows = readJson(backup.properties().get(PostgresStore.PROP_ROWS));
+        SourcegraphCatalog catalog = SourcegraphCatalog.standard();
+        // repository ids mean something only with the repositories they were taken with
+        String repo = RepoIdentity.repoTable(target);
+        if (repo != null && !selected.contains(repo)) {
+            List<String> holders = new ArrayList<>();
+            for (String t : selected) {
+                if (!backupRows.has(t) || backupRows.get(t).asLong() > 0) {
+                    holders.addAll(RepoIdentity.idColumns(target, t));
+                }
+            }
+            if (!holders.isEmpty()) {
+                report.error(subject, "repository ids without " + repo, "the backup holds repository ids ("
+                        + String.join(", ", holders.subList(0, Math.min(6, holders.size()))) + (holders.size() > 6 ? ", ..." : "")
+                        + ") but not " + repo + ": in another instance these ids name other repositories, or none."
+                        + " Back up again with a selection that includes the repositories (sgbackup adds " + repo
+                        + " to category selections that need it) or the whole database");
+            }
+        }
+        // emptiness, and what the restored tables hold now
+        Map<String, Long> nonEmpty = new LinkedHashMap<>();
+        Map<String, Long> counts = new HashMap<>();
         try (Statement st = c.createStatement()) {
             for (String t : selected) {
-                try (ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM " + target.tables.get(t).sql() + ")")) {
-                    rs.next();
-                    if (rs.getBoolean(1)) {
-                        nonEmpty.add(t);
-                    }
+                long n = count(st, target.tables.get(t).sql(), counts, t);
+                if (n > 0) {
+                    nonEmpty.put(t, n);
                 }
             }
         }
         if (!nonEmpty.isEmpty() && !replace) {
-            report.error(subject, "the target database " + spec.where() + " is not empty: " + nonEmpty.size()
-                    + " of the restored tables have rows (" + String.join(", ", nonEmpty.subList(0, Math.min(8, nonEmpty.size())))
-                    + (nonEmpty.size() > 8 ? ", ..." : "") + "); a migrated Sourcegraph always has seed rows."
+            List<String> names = new ArrayList<>(nonEmpty.keySet());
+            report.error(subject, "target not empty", "the target database " + spec.where() + " is not empty: " + names.size()
+                    + " of the restored tables have rows (" + String.join(", ", names.subList(0, Math.min(8, names.size())))
+                    + (names.size() > 8 ? ", ..." : "") + "); a migrated Sourcegraph always has seed rows."
                     + " Restore with replace (--replace) to empty these tables first");
         }
+        for (String t : selected) {
+            String cat = catalog.categoryOf(t).map(SourcegraphCatalog.Category::id).orElse(null);
+            long rows = backupRows.has(t) ? backupRows.get(t).asLong(-1) : -1;
+            if (replace && nonEmpty.containsKey(t)) {
+                report.change(new CheckReport.Change(subject, t, CheckReport.Change.Action.EMPTY, cat, nonEmpty.get(t),
+                        "restored from the backup (" + (rows < 0 ? "?" : rows) + " rows); its current rows are replaced"));
+            } else {
+                report.change(new CheckReport.Change(subject, t, CheckReport.Change.Action.WRITE, cat, rows,
+                        "restored from the backup"));
+            }
+        }
+        Set<String> outside = new java.util.TreeSet<>();
+        Set<String> cleared = new java.util.TreeSet<>();
         if (replace) {
-            for (PgSchema.ForeignKey fk : target.foreignKeys) {
-                if (selected.contains(fk.refTable()) && !selected.contains(fk.table())) {
-                    report.error(subject, "table " + fk.table() + " is not restored but references restored table "
-                            + fk.refTable() + " (" + fk.name() + "); emptying " + fk.refTable()
-                            + " would need CASCADE, which sgbackup never does: include " + fk.table()
-                            + " in the selection (its category) or restore the whole database");
+            outside(c, target, selected, nonEmpty.keySet(), repo, counts, catalog, outside, cleared, report);
+        }
+        // rows the restored tables' insert triggers would have derived (the load runs with triggers off)
+        Set<String> changed = new java.util.HashSet<>(selected);
+        changed.addAll(cleared);
+        List<DerivedRows.Unsupported> unsupported = new ArrayList<>();
+        List<DerivedRows.Rule> derived = DerivedRows.applicable(DerivedRows.read(c, target, target.tables.keySet(),
+                unsupported), changed, selected);
+        unsupported.removeIf(u -> !selected.contains(u.parent())); // a cleared table gets no rows to derive from
+        for (DerivedRows.Rule r : derived) {
+            report.info(subject, "triggers are off during the load, so after it " + r.describe());
+            if (r.statistics() && !cleared.contains(r.derived())) {
+                try (Statement st = c.createStatement()) {
+                    long n = count(st, target.tables.get(r.derived()).sql(), counts, r.derived());
+                    if (n > 0) {
+                        report.change(new CheckReport.Change(subject, r.derived(), CheckReport.Change.Action.CLEAR,
+                                catalog.categoryOf(r.derived()).map(SourcegraphCatalog.Category::id).orElse(null), n,
+                                "derived from " + r.parent() + (selected.contains(r.parent()) ? " (restored)"
+                                        : cleared.contains(r.parent()) ? " (cleared)" : " (regenerated)")
+                                        + ": recomputed after the load as trigger "
+                                        + r.trigger() + " computes it"));
+                    }
                 }
+            }
+        }
+        for (DerivedRows.Unsupported u : unsupported) {
+            if (u.writes() == null || !selected.contains(u.writes())) { // the backup's own table is the truth
+                report.warn(subject, "trigger " + u.trigger() + " on " + u.parent() + " writes "
+                        + (u.writes() == null ? "other tables" : u.writes()) + " on insert in a way sgbackup does not"
+                        + " reproduce, and the restore runs with triggers off: check " + (u.writes() == null
+                        ? "what it maintains" : u.writes()) + " after the restore, or include it in the backup");
             }
         }
         // privileges
@@ -171,7 +237,112 @@ final class JdbcRestore {
                         + " (setval): GRANT UPDATE ON SEQUENCE " + s.qualified() + " TO " + me);
             }
         }
-        return new Preflight(replica, ownerOfAll, superuser);
+        for (String t : outside) {
+            if (!hasPriv(c, target.tables.get(t).sql(), "TRUNCATE")) {
+                report.error(subject, "role " + me + " lacks TRUNCATE on " + t + ", which the replace empties with the"
+                        + " restored tables: GRANT TRUNCATE ON " + t + " TO " + me + " or restore as its owner");
+            }
+        }
+        for (DerivedRows.Rule r : derived) {
+            String sql = target.tables.get(r.derived()).sql();
+            if (!hasPriv(c, sql, "INSERT") || (r.statistics() && !hasPriv(c, sql, "DELETE"))) {
+                report.error(subject, "role " + me + " lacks INSERT" + (r.statistics() ? "/DELETE" : "") + " on "
+                        + r.derived() + ", whose trigger-derived rows the restore regenerates: GRANT them or restore as"
+                        + " its owner");
+            }
+        }
+        return new Preflight(replica, ownerOfAll, superuser, outside, derived);
+    }
+
+    private static long countRows(Connection c, PgSchema target, String t, Map<String, Long> cache) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            return count(st, target.tables.get(t).sql(), cache, t);
+        }
+    }
+
+    private static long count(Statement st, String sql, Map<String, Long> cache, String table) throws SQLException {
+        Long n = cache.get(table);
+        if (n == null) {
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + sql)) {
+                rs.next();
+                n = rs.getLong(1);
+            }
+            cache.put(table, n);
+        }
+        return n;
+    }
+
+    /**
+     * The tables outside the backup a replace touches. TRUNCATE of a table needs every table referencing it in the
+     * same statement (and so on, transitively); a replace that restores {@code repo} also invalidates every
+     * outside row holding repository ids. Of these tables, empty ones are harmless to include, recreatable ones
+     * (by the catalog) with rows are cleared and reported, and any other with rows refuses the restore: sgbackup
+     * never deletes data that cannot be recreated, and never uses CASCADE.
+     */
+    void outside(Connection c, PgSchema target, Set<String> selected, Set<String> truncated, String repo,
+                         Map<String, Long> counts, SourcegraphCatalog catalog, Set<String> outside, Set<String> cleared,
+                         CheckReport report) throws SQLException {
+        Map<String, String> why = new LinkedHashMap<>(); // outside table to the restored (or cleared) table it follows
+        Map<String, String> refs = new LinkedHashMap<>(); // for briefs: outside table to referenced table
+        Set<String> emptied = new java.util.HashSet<>(truncated); // restored tables TRUNCATE empties, and outside ones
+        java.util.Deque<String> todo = new java.util.ArrayDeque<>(truncated);
+        Runnable follow = () -> {
+            while (!todo.isEmpty()) {
+                String t = todo.pop();
+                for (PgSchema.ForeignKey fk : target.foreignKeys) {
+                    if (!fk.refTable().equals(t) || !emptied.add(fk.table())) {
+                        continue; // TRUNCATE needs every table referencing a truncated one, restored or not
+                    }
+                    todo.add(fk.table());
+                    if (!selected.contains(fk.table())) {
+                        why.put(fk.table(), "references " + t + (selected.contains(t) ? " (restored)" : " (cleared)")
+                                + " by " + fk.name());
+                        refs.put(fk.table(), t);
+                    }
+                }
+            }
+        };
+        follow.run();
+        if (repo != null && selected.contains(repo)) {
+            // rows holding repository ids would name other repositories (only those with rows: an empty table need
+            // not be truncated, nor the tables referencing it)
+            for (String t : target.tables.keySet()) {
+                if (!selected.contains(t) && !why.containsKey(t) && !RepoIdentity.idColumns(target, t).isEmpty()
+                        && countRows(c, target, t, counts) > 0) {
+                    why.put(t, "holds ids of " + repo + " (restored): " + String.join(", ", RepoIdentity.idColumns(target, t)));
+                    emptied.add(t);
+                    todo.add(t);
+                }
+            }
+            follow.run();
+        }
+        outside.addAll(why.keySet());
+        try (Statement st = c.createStatement()) {
+            List<String> refused = new ArrayList<>();
+            for (String t : outside) {
+                long n = count(st, target.tables.get(t).sql(), counts, t);
+                if (n == 0) {
+                    continue;
+                }
+                SourcegraphCatalog.Category cat = catalog.categoryOf(t).orElse(null);
+                if (cat != null && cat.recreatable()) {
+                    cleared.add(t);
+                    report.change(new CheckReport.Change(store, t, CheckReport.Change.Action.CLEAR, cat.id(), n,
+                            why.get(t) + "; recreatable (" + cat.id() + "), so it is emptied in the same transaction"));
+                } else {
+                    refused.add(t);
+                    String ref = refs.getOrDefault(t, repo);
+                    String include = cat == null ? "restore the whole database (it is not in the Sourcegraph catalog)"
+                            : "include its category in the backup (--tables " + cat.id() + ") or restore the whole database";
+                    report.error(store, RepoIdentity.bare(t) + " → " + RepoIdentity.bare(ref), "table " + t + " ("
+                            + (cat == null ? "unknown category" : "category " + cat.id() + ", not recreatable") + ") has "
+                            + n + " rows and " + why.get(t) + "; the replace would leave them pointing at rows that are"
+                            + " gone or others, and sgbackup never deletes data that cannot be recreated (nor uses CASCADE): "
+                            + include + ", or empty " + t + " in the target first if its rows are not needed");
+                }
+            }
+            outside.removeIf(t -> counts.getOrDefault(t, 0L) > 0 && !cleared.contains(t));
+        }
     }
 
     private static boolean canSetReplica(Connection c) {
@@ -260,7 +431,7 @@ final class JdbcRestore {
                 List<String> rebuilt = order.stream().filter(t -> !rowCounts.has(t)
                         || rowCounts.get(t).asLong(Long.MAX_VALUE) >= REBUILD_FROM_ROWS).toList();
                 current = "TRUNCATE";
-                Set<String> truncated = replace ? truncate(c, target, order, rebuilt) : Set.of();
+                Set<String> truncated = replace ? truncate(c, target, order, rebuilt, pf.outside()) : Set.of();
                 List<String> indexes = pf.owner() ? dropSecondaryIndexes(c, target, rebuilt) : List.of();
                 for (String t : order) {
                     in.checkCancelled();
@@ -297,9 +468,15 @@ final class JdbcRestore {
                     staged.swap(c);
                 }
                 long tSwapped = System.nanoTime();
+                current = "regenerating trigger-derived rows";
+                DerivedRows.apply(c, target, pf.derived());
+                checkDerived(c, target, pf.derived());
                 current = "checking foreign keys";
                 if (pf.replica()) {
-                    checkForeignKeys(c, target, artifacts.keySet());
+                    Set<String> touched = new java.util.HashSet<>(artifacts.keySet());
+                    touched.addAll(pf.outside());
+                    pf.derived().forEach(r -> touched.add(r.derived()));
+                    checkForeignKeys(c, target, touched);
                 } else {
                     try (Statement st = c.createStatement()) {
                         for (String t : order) {
@@ -335,38 +512,58 @@ final class JdbcRestore {
      * Empties the restored tables for replace: all are locked as TRUNCATE would lock them, then only those that
      * have rows, and the large ones (whose COPY then writes frozen rows), are truncated. TRUNCATE gives a table
      * and each of its indexes new files, which costs more than the load of most of Sourcegraph's tables.
+     * {@code outside} are the tables outside the backup the checks found to go with them (see
+     * {@link Preflight#outside()}): those with rows are cleared, empty ones join the TRUNCATE when it needs them.
      */
-    private static Set<String> truncate(Connection c, PgSchema target, List<String> order, List<String> large)
-            throws SQLException {
-        List<String> names = order.stream().map(t -> target.tables.get(t).sql()).toList();
-        Set<String> out = new java.util.LinkedHashSet<>(large);
-        if (order.isEmpty()) { // every restored table is staged
+    private static Set<String> truncate(Connection c, PgSchema target, List<String> order, List<String> large,
+                                        Set<String> outside) throws SQLException {
+        List<String> all = new ArrayList<>(order);
+        outside.stream().filter(t -> !order.contains(t)).forEach(all::add);
+        List<String> names = all.stream().map(t -> target.tables.get(t).sql()).toList();
+        Set<String> out = new java.util.LinkedHashSet<>();
+        if (all.isEmpty()) { // every restored table is staged
             return out;
         }
+        Set<String> touched = new java.util.HashSet<>(all);
         try (Statement st = c.createStatement()) {
             st.execute("LOCK TABLE " + String.join(", ", names) + " IN ACCESS EXCLUSIVE MODE");
             StringBuilder q = new StringBuilder();
-            for (int i = 0; i < order.size(); i++) {
+            for (int i = 0; i < all.size(); i++) {
                 q.append(i == 0 ? "" : " UNION ALL ").append("SELECT ").append(i).append(" WHERE EXISTS (SELECT 1 FROM ")
                         .append(names.get(i)).append(")");
             }
             try (ResultSet rs = st.executeQuery(q.toString())) {
                 while (rs.next()) {
-                    out.add(order.get(rs.getInt(1)));
+                    out.add(all.get(rs.getInt(1)));
                 }
             }
             // TRUNCATE wants every table referencing a truncated one in the same statement (empty or not)
-            for (boolean grew = true; grew; ) {
-                grew = false;
-                for (PgSchema.ForeignKey fk : target.foreignKeys) {
-                    if (out.contains(fk.refTable()) && order.contains(fk.table())) {
-                        grew |= out.add(fk.table());
-                    }
+            out = referencing(target, out);
+            // a large table is truncated even when empty (its COPY then writes frozen rows), unless a table this
+            // restore does not touch references it: truncating it would need that table in the statement
+            for (String t : large) {
+                Set<String> with = referencing(target, Set.of(t));
+                if (!out.contains(t) && touched.containsAll(with)) {
+                    out.addAll(with);
                 }
             }
             if (!out.isEmpty()) {
-                st.execute("TRUNCATE " + String.join(", ", order.stream().filter(out::contains)
+                st.execute("TRUNCATE " + String.join(", ", all.stream().filter(out::contains)
                         .map(t -> target.tables.get(t).sql()).toList()));
+            }
+        }
+        return out;
+    }
+
+    /** {@code tables} and every table referencing one of them, transitively. */
+    private static Set<String> referencing(PgSchema target, Set<String> tables) {
+        Set<String> out = new java.util.LinkedHashSet<>(tables);
+        for (boolean grew = true; grew; ) {
+            grew = false;
+            for (PgSchema.ForeignKey fk : target.foreignKeys) {
+                if (out.contains(fk.refTable())) {
+                    grew |= out.add(fk.table());
+                }
             }
         }
         return out;
@@ -537,6 +734,26 @@ final class JdbcRestore {
         }
         defs.addAll(comments); // after the rebuilds, which made new indexes
         return defs;
+    }
+
+    /** After regeneration every parent row has its derived row: otherwise the new instance never clones or indexes it. */
+    private static void checkDerived(Connection c, PgSchema target, List<DerivedRows.Rule> rules) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            for (DerivedRows.Rule r : rules) {
+                if (r.statistics()) {
+                    continue;
+                }
+                String sql = r.sql();
+                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + target.tables.get(r.parent()).sql() + " p WHERE"
+                        + sql.substring(sql.indexOf(" NOT EXISTS ")))) {
+                    rs.next();
+                    if (rs.getLong(1) > 0) {
+                        throw new IntegrityException(rs.getLong(1) + " rows of " + r.parent() + " have no " + r.derived()
+                                + " row after regenerating them as trigger " + r.trigger() + " would");
+                    }
+                }
+            }
+        }
     }
 
     /** One anti-join per foreign key touching a restored table; any orphan fails the restore. */

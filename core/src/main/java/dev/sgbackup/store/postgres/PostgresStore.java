@@ -16,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -49,6 +50,8 @@ public final class PostgresStore implements DataStore {
     static final String PROP_SG_VERSION = "sourcegraph.version";
     static final String PROP_TENANT = "sourcegraph.tenant";
     static final String PROP_ROWS = "rows";
+    static final String SELECTION_OVER_JDBC = "a category selection is backed up over JDBC, whatever the mode:"
+            + " pg_dump -t cannot restore a table subset into a migrated instance";
 
     /** How to back up: with {@code pg_dump}, over JDBC, or pg_dump when usable and JDBC otherwise (default). */
     public enum Mode { AUTO, JDBC, PG_DUMP }
@@ -57,7 +60,8 @@ public final class PostgresStore implements DataStore {
      * Which tables a backup takes and why.
      *
      * @param tables       every table backed up ({@code schema.table}), sorted
-     * @param added        tables added because a selected table references them: table to reason
+     * @param added        tables added because a selected table references them ({@code referenced by ...}) or holds
+     *                     repository ids ({@code repository identity: public.changesets.repo_id}): table to reason
      * @param unknown      tables the catalog does not know (included, never dropped)
      * @param encryptedRows rows with a non-empty {@code encryption_key_id}, per table
      */
@@ -74,7 +78,7 @@ public final class PostgresStore implements DataStore {
         public String toString() {
             StringBuilder sb = new StringBuilder(tables.size() + " tables");
             if (!added.isEmpty()) {
-                sb.append("; added for foreign keys: ");
+                sb.append("; added for foreign keys and repository identity: ");
                 new TreeMap<>(added).forEach((t, why) -> sb.append(t).append(" (").append(why).append("), "));
                 sb.setLength(sb.length() - 2);
             }
@@ -104,13 +108,12 @@ public final class PostgresStore implements DataStore {
         this.name = b.name;
         this.spec = ConnectionSpec.resolve(b.url, b.password, (int) Math.max(1, b.connectTimeout.toSeconds()));
         this.mode = b.mode;
-        this.categories = Set.copyOf(b.categories);
         this.catalog = SourcegraphCatalog.standard();
+        this.categories = catalog.expand(b.categories); // former ids (code-intel) mean what they mean now
         this.binDir = b.binDir;
         this.restoreJobs = b.restoreJobs;
         this.splitBytes = b.splitBytes;
         this.stageFromBytes = b.stageFromBytes;
-        this.categories.forEach(catalog::category);
     }
 
     /** A builder for a database named {@code name} (e.g. {@code frontend}) at {@code jdbcUrl}. */
@@ -236,7 +239,9 @@ public final class PostgresStore implements DataStore {
     @Override
     public void checkBackup(CheckReport report) {
         try (Connection c = spec.open()) {
-            if (mode == Mode.PG_DUMP) {
+            if (mode == Mode.PG_DUMP && !categories.isEmpty()) {
+                report.info(name, SELECTION_OVER_JDBC);
+            } else if (mode == Mode.PG_DUMP) {
                 String why = PgDump.unusable(PgDump.tool("pg_dump", binDir), serverMajor(c), "pg_dump");
                 if (why != null) {
                     report.error(name, why + "; or back up with mode JDBC");
@@ -245,16 +250,25 @@ public final class PostgresStore implements DataStore {
             if (spec.passwordInUrl()) {
                 report.warn(name, "the JDBC URL contains a password; prefer password(), PGPASSWORD or ~/.pgpass");
             }
-            checkReadable(c, report);
+            PgSchema schema = PgSchema.read(c);
+            Selection sel = select(c, schema);
+            reportSelection(sel, report);
+            checkReadable(c, schema, sel, report);
         } catch (SQLException | RuntimeException e) {
             report.error(name, e.getMessage());
         }
     }
 
-    /** Every selected table readable, and none filtered by row-level security for this role. */
-    private void checkReadable(Connection c, CheckReport report) throws SQLException {
-        PgSchema schema = PgSchema.read(c);
-        checkReadable(c, schema, select(c, schema), report);
+    /** What the operator should know about a selection before the backup runs, as INFO findings. */
+    private void reportSelection(Selection sel, CheckReport report) {
+        new TreeMap<>(sel.added()).forEach((t, why) -> report.info(name, "table " + t + " is added to the selection: "
+                + why + " (" + catalog.categoryOf(t).map(SourcegraphCatalog.Category::id).orElse("unknown category") + ")"));
+        if (!categories.isEmpty() && !sel.unknown().isEmpty()) {
+            report.info(name, "tables unknown to the Sourcegraph catalog are backed up too (never dropped): "
+                    + String.join(", ", sel.unknown()));
+        }
+        sel.encryptedRows().forEach((t, n) -> report.info(name, n + " rows of " + t + " are encrypted with the"
+                + " instance's keyring: the new instance needs the same encryption keys to read them"));
     }
 
     private void checkReadable(Connection c, PgSchema schema, Selection sel, CheckReport report) throws SQLException {
@@ -343,11 +357,20 @@ public final class PostgresStore implements DataStore {
     private Selection select(Connection c, PgSchema schema) throws SQLException {
         Set<String> all = schema.tables.keySet();
         Set<String> chosen = new TreeSet<>(categories.isEmpty() ? all : catalog.select(all, categories));
-        Map<String, String> added = categories.isEmpty() ? Map.of() : schema.closeOverForeignKeys(chosen);
         Set<String> unknown = catalog.unknown(all);
-        chosen.addAll(added.keySet());
+        Map<String, String> added = new LinkedHashMap<>();
         if (!categories.isEmpty()) {
             chosen.addAll(unknown); // never dropped silently
+            // closed over foreign keys, and over repository ids: rows that name repositories by id travel with the
+            // repositories (RepoIdentity), whose tables may reference more tables in turn
+            for (boolean grew = true; grew; ) {
+                Map<String, String> fk = schema.closeOverForeignKeys(chosen);
+                fk.forEach(added::putIfAbsent);
+                chosen.addAll(fk.keySet());
+                Map<String, String> ids = RepoIdentity.missing(schema, chosen);
+                ids.forEach(added::putIfAbsent);
+                grew = chosen.addAll(ids.keySet());
+            }
         }
         Map<String, Long> encrypted = new TreeMap<>();
         try (Statement st = c.createStatement()) {
@@ -381,10 +404,10 @@ public final class PostgresStore implements DataStore {
             int major = serverMajor(c);
             Optional<PgDump.Tool> tool = Optional.empty();
             boolean jdbc = mode == Mode.JDBC;
-            if (mode == Mode.AUTO && !categories.isEmpty()) {
-                // a table subset from pg_dump -t lacks the types and extensions it needs in an empty database;
-                // over JDBC it restores into the migrated instance like any other JDBC backup
-                out.warn(name + ": a category selection is backed up over JDBC (mode auto)");
+            if (mode != Mode.JDBC && !categories.isEmpty()) {
+                // a table subset from pg_dump -t lacks the types and extensions it needs in an empty database, and
+                // pg_restore cannot load it into a migrated instance; over JDBC it restores like any JDBC backup
+                out.warn(name + ": " + SELECTION_OVER_JDBC);
                 jdbc = true;
             }
             if (!jdbc) {
@@ -433,7 +456,7 @@ public final class PostgresStore implements DataStore {
             }
             if (!sel.added().isEmpty()) {
                 out.property("tables.added", new TreeMap<>(sel.added()).toString());
-                out.warn(name + ": added for foreign keys: " + new TreeMap<>(sel.added()));
+                out.warn(name + ": added for foreign keys and repository identity: " + new TreeMap<>(sel.added()));
             }
             if (!sel.unknown().isEmpty()) {
                 out.property("tables.unknown", String.join(",", sel.unknown()));

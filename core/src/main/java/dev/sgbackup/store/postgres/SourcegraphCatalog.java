@@ -49,10 +49,16 @@ public final class SourcegraphCatalog {
         }
     }
 
+    /**
+     * Former ids still accepted where ids are parsed ({@link #expand}): {@code code-intel} (until 0.x both halves of
+     * precise code-intel) means {@code code-intel-config} and {@code code-intel-data}.
+     */
+    public static final Map<String, List<String>> ALIASES = Map.of("code-intel", List.of("code-intel-config", "code-intel-data"));
+
     /** The fixed category ids, in guide order. */
     public static final List<String> IDS = List.of("site-config", "code-hosts", "settings", "users", "orgs",
-            "saved-searches", "access-tokens", "batch-changes", "code-intel", "insights",
-            "notebooks-monitors-contexts", "surveys", "event-logs", "repos", "permissions", "plumbing");
+            "saved-searches", "access-tokens", "batch-changes", "code-intel-config", "code-intel-data", "insights",
+            "notebooks-monitors-contexts", "surveys", "event-logs", "repo-metadata", "repos", "permissions", "plumbing");
 
     private static final SourcegraphCatalog STANDARD = new SourcegraphCatalog(List.of(
             new Category("site-config", "site configuration, global state, licenses, outbound webhooks, tenants", false,
@@ -82,11 +88,22 @@ public final class SourcegraphCatalog {
             new Category("batch-changes", "batch changes, specs, changesets, campaigns (3.2x), credentials, executor secrets", false,
                     Set.of("user_credentials", "executor_secrets", "executor_secret_access_logs", "patches", "patch_sets"),
                     List.of("batch_", "changeset", "campaign", "executor_secret")),
-            new Category("code-intel", "precise code-intel uploads and indexes, policies, SCIP data, code ownership", false,
-                    Set.of("cached_available_indexers", "configuration_policies_audit_logs", "assigned_owners",
-                            "assigned_teams", "codeowners", "codeowners_owners", "codeowners_individual_stats",
-                            "own_signal_configurations", "vulnerabilities", "vulnerability_affected_packages",
-                            "vulnerability_affected_symbols", "vulnerability_matches", "package_repo_filters",
+            new Category("code-intel-config", "precise code-intel configuration: policies, index and retention"
+                    + " configuration, auto-indexing exceptions and inference scripts, code ownership (CODEOWNERS, assigned"
+                    + " owners and teams, signal configurations), package repository filters", false,
+                    Set.of("lsif_configuration_policies", "lsif_configuration_policies_repository_pattern_lookup",
+                            "configuration_policies_audit_logs", "lsif_index_configuration", "lsif_retention_configuration",
+                            "codeintel_autoindexing_exceptions", "codeintel_inference_scripts",
+                            "codeintel_langugage_support_requests", "assigned_owners", "assigned_teams", "codeowners",
+                            "codeowners_owners", "own_signal_configurations", "package_repo_filters"),
+                    List.of("lsif_configuration_polic", "lsif_index_configuration", "lsif_retention_configuration",
+                            "configuration_policies", "codeintel_autoindexing_exception", "codeintel_inference",
+                            "codeowners", "assigned_", "package_repo_filter")),
+            new Category("code-intel-data", "precise code-intel upload and index records, dependency and package data,"
+                    + " SCIP jobs, vulnerability matches, ownership statistics: meaningful only together with the codeintel"
+                    + " database; recreated by re-uploading and re-indexing", true,
+                    Set.of("cached_available_indexers", "codeowners_individual_stats", "vulnerabilities",
+                            "vulnerability_affected_packages", "vulnerability_affected_symbols", "vulnerability_matches",
                             "package_repo_versions"),
                     List.of("lsif_", "codeintel_", "rockskip_", "syntactic_scip_", "vulnerabilit", "package_repo_")),
             new Category("insights", "code insights: series, points, views, dashboards, background jobs", false,
@@ -103,10 +120,12 @@ public final class SourcegraphCatalog {
                     Set.of("event_logs", "security_event_logs", "aggregated_user_statistics", "telemetry_events_export_queue",
                             "cody_audit_log"),
                     List.of("event_logs", "security_event", "telemetry_", "cody_audit")),
+            new Category("repo-metadata", "key-value pairs and tags users attach to repositories (not synced)", false,
+                    Set.of("repo_kvps"), List.of("repo_kvp")),
             new Category("repos", "repository metadata and clone state, synced from code hosts", true,
                     Set.of("repo", "default_repos", "phabricator_repos", "external_service_repos", "gitserver_repos",
                             "gitserver_repos_statistics", "gitserver_repos_sync_output", "zoekt_repos", "repo_statistics",
-                            "repo_kvps", "repo_paths", "commit_authors"),
+                            "repo_paths", "commit_authors"),
                     List.of("repo_", "gitserver_repos", "zoekt_")),
             new Category("permissions", "repository permissions synced from code hosts", true,
                     Set.of("user_permissions", "repo_permissions", "user_pending_permissions", "repo_pending_permissions",
@@ -162,9 +181,28 @@ public final class SourcegraphCatalog {
     public Category category(String id) {
         Category c = byId.get(id);
         if (c == null) {
-            throw new InvalidInputException("unknown table category '" + id + "'; known: " + String.join(", ", IDS));
+            throw new InvalidInputException("unknown table category '" + id + "'; known: " + String.join(", ", IDS)
+                    + (ALIASES.isEmpty() ? "" : " (and former " + String.join(", ", new TreeSet<>(ALIASES.keySet())) + ")"));
         }
         return c;
+    }
+
+    /**
+     * The ids with former ids ({@link #ALIASES}) replaced by what they mean now; unknown ids fail listing the known
+     * ones. Sorted.
+     */
+    public Set<String> expand(Collection<String> ids) {
+        Set<String> out = new TreeSet<>();
+        for (String id : ids) {
+            List<String> alias = ALIASES.get(id);
+            if (alias != null) {
+                out.addAll(alias);
+            } else {
+                category(id);
+                out.add(id);
+            }
+        }
+        return out;
     }
 
     /** The category of a table ({@code schema.table} or bare name), or empty if the catalog does not know it. */
@@ -195,10 +233,10 @@ public final class SourcegraphCatalog {
 
     /** Tables among {@code tables} that belong to one of {@code ids} (unknown ids fail). */
     public Set<String> select(Collection<String> tables, Collection<String> ids) {
-        ids.forEach(this::category);
+        Set<String> known = expand(ids);
         Set<String> out = new TreeSet<>();
         for (String t : tables) {
-            categoryOf(t).filter(c -> ids.contains(c.id())).ifPresent(c -> out.add(t));
+            categoryOf(t).filter(c -> known.contains(c.id())).ifPresent(c -> out.add(t));
         }
         return out;
     }

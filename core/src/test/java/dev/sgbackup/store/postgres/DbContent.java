@@ -14,8 +14,12 @@ final class DbContent {
     }
 
     static Map<String, String> tables(String db) throws SQLException {
+        return tables(TestPg.on(TestPg.DEFAULT_MAJOR), db);
+    }
+
+    static Map<String, String> tables(TestPg.Server server, String db) throws SQLException {
         Map<String, String> out = new TreeMap<>();
-        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+        try (Connection c = server.connect(db); Statement st = c.createStatement()) {
             PgSchema s = PgSchema.read(c);
             for (PgSchema.Table t : s.tables.values()) {
                 try (ResultSet rs = st.executeQuery("SELECT count(*), md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), ''))"
@@ -29,8 +33,12 @@ final class DbContent {
     }
 
     static Map<String, String> sequences(String db) throws SQLException {
+        return sequences(TestPg.on(TestPg.DEFAULT_MAJOR), db);
+    }
+
+    static Map<String, String> sequences(TestPg.Server server, String db) throws SQLException {
         Map<String, String> out = new TreeMap<>();
-        try (Connection c = TestPg.connect(db); Statement st = c.createStatement()) {
+        try (Connection c = server.connect(db); Statement st = c.createStatement()) {
             for (PgSchema.Sequence q : PgSchema.read(c).sequences) {
                 try (ResultSet rs = st.executeQuery("SELECT last_value, is_called FROM " + q.sql())) {
                     rs.next();

@@ -267,21 +267,27 @@ class JdbcRestoreGuardsTest {
     }
 
     @Test
-    void unselectedTableReferencingASelectedOneIsRefused() throws Exception {
+    void unselectedTableWithRowsReferencingASelectedOneIsRefusedAnEmptyOneIsNot() throws Exception {
         String src = source();
         MemoryStoreIo out = backup(src);
-        // keep only parent's artifact: child (not restored) references parent
+        // keep only parent's artifact: child (not restored, unknown to the catalog) references parent
         StoreBackup full = out.storeBackup("db");
         StoreBackup onlyParent = new StoreBackup("db", "postgres", "db", full.properties(),
                 full.artifacts().stream().filter(a -> a.name().equals("public.parent")).toList(), List.of());
         String dst = target(SCHEMA);
-        TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('x')");
+        TestPg.exec(dst, "INSERT INTO parent (name) VALUES ('x')", "INSERT INTO child (parent_id, v) VALUES (1, 'keep')");
+        Map<String, String> before = DbContent.tables(dst);
         assertThatThrownBy(() -> PostgresStore.builder("db", TestPg.url(dst)).build()
                 .restore(out.input(onlyParent, new RestoreOptions(true, false))))
                 .isInstanceOf(InvalidInputException.class)
-                .hasMessageContaining("public.child is not restored but references restored table public.parent")
+                .hasMessageContaining("table public.child (unknown category) has 1 rows and references public.parent (restored)")
                 .hasMessageContaining("CASCADE");
-        assertThat(DbContent.rows(dst, "parent")).isEqualTo(1);
+        assertThat(DbContent.tables(dst)).isEqualTo(before);
+        // an empty referencing table loses nothing: it joins the TRUNCATE and the restore goes through
+        TestPg.exec(dst, "DELETE FROM child");
+        PostgresStore.builder("db", TestPg.url(dst)).build().restore(out.input(onlyParent, new RestoreOptions(true, false)));
+        assertThat(DbContent.tables(dst).get("public.parent")).isEqualTo(DbContent.tables(src).get("public.parent"));
+        assertThat(DbContent.rows(dst, "child")).isZero();
     }
 
     @Test

@@ -42,7 +42,22 @@ class SourcegraphCatalogTest {
         assertThat(cat.categoryOf("user_emails").orElseThrow().id()).isEqualTo("users");
         assertThat(cat.categoryOf("campaigns").orElseThrow().id()).isEqualTo("batch-changes");   // 3.2x name
         assertThat(cat.categoryOf("batch_changes").orElseThrow().id()).isEqualTo("batch-changes"); // 5.x name
-        assertThat(cat.categoryOf("lsif_uploads").orElseThrow().id()).isEqualTo("code-intel");
+        assertThat(cat.categoryOf("lsif_uploads").orElseThrow().id()).isEqualTo("code-intel-data");
+        assertThat(cat.categoryOf("lsif_uploads").orElseThrow().recreatable()).isTrue();
+        assertThat(cat.categoryOf("lsif_nearest_uploads_links").orElseThrow().id()).isEqualTo("code-intel-data");
+        assertThat(cat.categoryOf("lsif_indexes").orElseThrow().id()).isEqualTo("code-intel-data");
+        assertThat(cat.categoryOf("lsif_configuration_policies").orElseThrow().id()).isEqualTo("code-intel-config");
+        assertThat(cat.categoryOf("lsif_configuration_policies_repository_pattern_lookup").orElseThrow().id())
+                .isEqualTo("code-intel-config");
+        assertThat(cat.categoryOf("lsif_configuration_policies_future").orElseThrow().id()).isEqualTo("code-intel-config");
+        assertThat(cat.categoryOf("lsif_index_configuration").orElseThrow().recreatable()).isFalse();
+        assertThat(cat.categoryOf("codeowners").orElseThrow().id()).isEqualTo("code-intel-config");
+        assertThat(cat.categoryOf("repo_kvps").orElseThrow().recreatable()).isFalse();
+        assertThat(cat.categoryOf("repo").orElseThrow().recreatable()).isTrue();
+        // the former id still parses, as both halves
+        assertThat(cat.expand(List.of("code-intel", "users"))).containsExactly("code-intel-config", "code-intel-data", "users");
+        assertThat(cat.select(List.of("public.lsif_uploads", "public.lsif_index_configuration", "public.users"),
+                List.of("code-intel"))).containsExactly("public.lsif_index_configuration", "public.lsif_uploads");
         assertThat(cat.categoryOf("insight_series").orElseThrow().id()).isEqualTo("insights");
         assertThat(cat.categoryOf("gitserver_repos").orElseThrow().recreatable()).isTrue();
         assertThat(cat.categoryOf("critical_and_site_config").orElseThrow().recreatable()).isFalse();
@@ -94,13 +109,21 @@ class SourcegraphCatalogTest {
         assertThat(out.properties.get("sourcegraph.tenant")).isEqualTo("1");
         assertThat(out.warnings).anyMatch(w -> w.contains("totally_new_thing"));
 
-        // restoring only these categories over a migrated instance: tables outside reference users -> refused
+        // restoring only these categories over a migrated instance whose users have access tokens (not recreatable,
+        // outside the selection, referencing users): refused, naming the category that would include them
         String dst = TestPg.schemaDb("sourcegraph-frontend-5.11.sql");
-        TestPg.exec(dst, "CREATE TABLE public.totally_new_thing (id int PRIMARY KEY)");
+        TestPg.exec(dst, "CREATE TABLE public.totally_new_thing (id int PRIMARY KEY)",
+                "SET app.current_tenant = '1'",
+                "INSERT INTO users (id, username) VALUES (1, 'someone')",
+                "INSERT INTO access_tokens (subject_user_id, creator_user_id, value_sha256, note, scopes)"
+                        + " VALUES (1, 1, '\\x01', 'n', '{user:all}')");
         assertThatThrownBy(() -> PostgresStore.builder("frontend", TestPg.url(dst)).build()
                 .restore(out.input("frontend", new RestoreOptions(true, false))))
                 .isInstanceOf(InvalidInputException.class)
-                .hasMessageContaining("is not restored but references restored table public.users")
-                .hasMessageContaining("never does");
+                .hasMessageContaining("table public.access_tokens (category access-tokens, not recreatable) has 1 rows"
+                        + " and references public.users (restored)")
+                .hasMessageContaining("--tables access-tokens")
+                .hasMessageContaining("never deletes data");
+        assertThat(DbContent.rows(dst, "access_tokens")).isEqualTo(1);
     }
 }
