@@ -361,8 +361,9 @@ public final class SgBackup {
         }
 
         /**
-         * How many independent steps (stores) run at once (default 2). Each step's memory is bounded by its own
-         * buffers, so memory grows with this number, not with the data.
+         * How many independent steps (stores) run at once (default 2): in a backup, any of them; in a restore, the
+         * steps of one phase (the databases, then the volumes, then the configuration). Each step's memory is
+         * bounded by its own buffers, so memory grows with this number, not with the data.
          */
         public Builder stepParallelism(int steps) {
             if (steps < 1) {

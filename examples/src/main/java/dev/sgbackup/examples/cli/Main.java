@@ -246,6 +246,16 @@ public final class Main {
         return 3;
     }
 
+    /** The checks' warnings and facts, and what a restore emptied or cleared, on stderr (stdout carries results). */
+    private void printFindings(CheckReport checks) {
+        for (CheckReport.Finding f : checks.findings()) {
+            if (!f.error()) {
+                err.println((f.level() == CheckReport.Level.WARNING ? "warning: " : "info: ") + f.subject() + ": " + f.message());
+            }
+        }
+        checks.changes().stream().filter(c -> c.action() != CheckReport.Change.Action.WRITE).forEach(c -> err.println("changed: " + c));
+    }
+
     /** Writes every finding and change to the --report file, if one was asked for; returns its name or null. */
     private String report(CheckReport checks) {
         String file = args == null ? null : args.one("--report");
@@ -371,7 +381,7 @@ public final class Main {
 
     /** The endpoints the flags name (sink, databases, volumes), in order; the configuration is added where it is resolved. */
     private void flagEndpoints(Args a, String sinkFlag) {
-        endpoints.add(new RunJson.Endpoint(null, "sink", a.required(sinkFlag), "flag", sinkFlag, null));
+        endpoints.add(new RunJson.Endpoint(null, "sink", redact(a.required(sinkFlag)), "flag", sinkFlag, null));
         a.pairs("--postgres").forEach((n, u) -> endpoints.add(new RunJson.Endpoint(n, "postgres", redact(u), "flag", "--postgres", null)));
         a.pairs("--volume").forEach((n, d) -> endpoints.add(new RunJson.Endpoint(n, "volume", Path.of(d).toAbsolutePath().toString(), "flag",
                 "--volume", null)));
@@ -618,6 +628,7 @@ public final class Main {
         MigrationPlan p = backupPlan(sg, a);
         RunResult r = sg.run(p);
         report(r.checks());
+        printFindings(r.checks());
         if (json()) {
             out.println(json(RunJson.run(JSON, a.command, p, r, r.checks(), endpoints, null, false)));
             return 0;
@@ -745,6 +756,9 @@ public final class Main {
         p.notes().forEach(n -> err.println(n));
         RunResult r = sg.run(p);
         report(r.checks());
+        if (!a.has("--dry-run")) {
+            printFindings(r.checks()); // a dry run shows them with the plan
+        }
         if (json()) {
             out.println(json(RunJson.run(JSON, a.command, p, r, r.checks(), endpoints, null, false)));
             return 0;

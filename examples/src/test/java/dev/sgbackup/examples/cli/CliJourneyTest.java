@@ -177,6 +177,20 @@ class CliJourneyTest {
     }
 
     @Test
+    void checkWarningsShowInTheDryRunPlanAndOnStderrOfTheRun() throws Exception {
+        String id = backupAll();
+        Path leftover = tmp.resolve("new/zoekt/.sgbackup-restore-123");
+        Files.createDirectories(leftover);
+        CliTest.Run dry = restore(id, "new", "--dry-run", "--replace");
+        assertThat(dry.code()).as(dry.err()).isZero();
+        assertThat(dry.out()).contains("checks: passed, 1 warning").contains("WARN  zoekt: " + leftover + " is left over");
+        CliTest.Run run = restore(id, "new", "--replace");
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.err()).contains("warning: zoekt: " + leftover + " is left over");
+        assertThat(run.out()).doesNotContain("left over");
+    }
+
+    @Test
     void aFailedRunPrintsEveryStepOnStderrAndAsJson() throws Exception {
         String id = backupAll();
         Path data = tmp.resolve("sink/data/" + id + "/zoekt");
