@@ -275,6 +275,9 @@ public final class Instance {
             sb.append("sourcegraph=").append(sourcegraph).append(", ");
         }
         sb.append("databases=").append(orderedDatabases()).append(", volumes=").append(volumes().stream().map(Volume::name).toList());
+        if (configDatabase != null) {
+            sb.append(", config=database ").append(redact(configDatabase));
+        }
         if (externalPostgres) {
             sb.append(", external postgres");
         }
