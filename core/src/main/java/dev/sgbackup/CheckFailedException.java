@@ -36,15 +36,20 @@ public final class CheckFailedException extends InvalidInputException {
         List<CheckReport.Finding> errors = errors();
         StringBuilder sb = new StringBuilder().append(errors.size()).append(errors.size() == 1 ? " finding (" : " findings (");
         for (int i = 0; i < Math.min(SHOWN, errors.size()); i++) {
-            sb.append(i == 0 ? "" : ", ").append(errors.get(i).brief());
+            sb.append(i == 0 ? "" : ", ").append(oneLine(errors.get(i).brief()));
         }
         return sb.append(errors.size() > SHOWN ? ", …)" : ")").toString();
+    }
+
+    /** {@code s} with line breaks (and the blanks around them) as single spaces. */
+    static String oneLine(String s) {
+        return s.replaceAll("\\s*\\R\\s*", " ");
     }
 
     private static String message(List<CheckReport.Finding> errors) {
         StringBuilder sb = new StringBuilder(errors.size() == 1 ? "check failed: " : errors.size() + " checks failed: ");
         for (int i = 0; i < Math.min(SHOWN, errors.size()); i++) {
-            String m = errors.get(i).subject() + ": " + errors.get(i).message();
+            String m = oneLine(errors.get(i).subject() + ": " + errors.get(i).message());
             sb.append(i == 0 ? "" : "; ").append(m.length() > MAX_ONE ? m.substring(0, MAX_ONE - 1) + "…" : m);
         }
         if (errors.size() > SHOWN) {
