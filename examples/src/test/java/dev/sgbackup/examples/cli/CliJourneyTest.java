@@ -226,6 +226,23 @@ class CliJourneyTest {
     }
 
     @Test
+    void aFailedBackupPrintsEveryStepOnStderr() throws Exception {
+        Files.createDirectories(tmp.resolve("sink"));
+        Files.writeString(tmp.resolve("sink/data"), "not a directory"); // the probe passes, the artifacts cannot be written
+        List<String> args = new ArrayList<>(List.of("backup", "--to", sink, "--json"));
+        args.addAll(volumeFlags("src"));
+        CliTest.Run b = cli(args.toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isEqualTo(1);
+        assertThat(b.err()).contains("nothing was committed").containsPattern("backup \\S+ FAILED")
+                .containsPattern("(gitserver-0|gitserver-1|zoekt|prometheus|blobstore) +volume +failed");
+        JsonNode j = JSON.readTree(b.out());
+        assertThat(j.get("operation").asText()).isEqualTo("backup");
+        assertThat(j.get("ok").asBoolean()).isFalse();
+        assertThat(j.get("committed").asBoolean()).isFalse();
+        assertThat(j.get("steps")).hasSize(5);
+    }
+
+    @Test
     void backupJsonIsTheRunResult() throws Exception {
         CliTest.Run b = cli("backup", "--volume", "zoekt=" + tmp.resolve("src/zoekt"), "--to", sink, "--json");
         assertThat(b.code()).as(b.err()).isZero();
