@@ -5,14 +5,19 @@ import java.util.List;
 
 /**
  * A check refused the run before anything was written: nothing changed. {@link #report()} holds every finding
- * (and, for a restore, every change it would have made); the message names at most the first few errors, so it
- * stays short however many there are. {@link #summary()} is the one-line form with the findings' briefs.
+ * (and, for a restore, every change it would have made); the message names the first errors (at most ten, within
+ * about 2,000 characters) and counts the rest, so it stays bounded however many there are. {@link #summary()} is
+ * the one-line form with the first three errors' briefs.
  */
 public final class CheckFailedException extends InvalidInputException {
-    /** Errors named in full in the message; the rest are counted. */
-    static final int SHOWN = 3;
-    /** Characters of one error's message kept in the exception message. */
-    static final int MAX_ONE = 300;
+    /** Briefs in {@link #summary()}. */
+    static final int BRIEFS = 3;
+    /** At most this many errors are named in the message; the rest are counted. */
+    static final int SHOWN = 10;
+    /** Characters of one error kept in the message. */
+    static final int MAX_ONE = 800;
+    /** The message names errors while it stays under this many characters (the first is always named). */
+    static final int MAX_MESSAGE = 2000;
 
     private final transient CheckReport report;
 
@@ -35,10 +40,10 @@ public final class CheckFailedException extends InvalidInputException {
     public String summary() {
         List<CheckReport.Finding> errors = errors();
         StringBuilder sb = new StringBuilder().append(errors.size()).append(errors.size() == 1 ? " finding (" : " findings (");
-        for (int i = 0; i < Math.min(SHOWN, errors.size()); i++) {
+        for (int i = 0; i < Math.min(BRIEFS, errors.size()); i++) {
             sb.append(i == 0 ? "" : ", ").append(oneLine(errors.get(i).brief()));
         }
-        return sb.append(errors.size() > SHOWN ? ", …)" : ")").toString();
+        return sb.append(errors.size() > BRIEFS ? ", …)" : ")").toString();
     }
 
     /** {@code s} with line breaks (and the blanks around them) as single spaces. */
@@ -48,12 +53,18 @@ public final class CheckFailedException extends InvalidInputException {
 
     private static String message(List<CheckReport.Finding> errors) {
         StringBuilder sb = new StringBuilder(errors.size() == 1 ? "check failed: " : errors.size() + " checks failed: ");
-        for (int i = 0; i < Math.min(SHOWN, errors.size()); i++) {
-            String m = oneLine(errors.get(i).subject() + ": " + errors.get(i).message());
-            sb.append(i == 0 ? "" : "; ").append(m.length() > MAX_ONE ? m.substring(0, MAX_ONE - 1) + "…" : m);
+        int named = 0;
+        for (CheckReport.Finding f : errors) {
+            String m = oneLine(f.subject() + ": " + f.message());
+            m = m.length() > MAX_ONE ? m.substring(0, MAX_ONE - 1) + "…" : m;
+            if (named > 0 && (named == SHOWN || sb.length() + 2 + m.length() > MAX_MESSAGE)) {
+                break;
+            }
+            sb.append(named == 0 ? "" : "; ").append(m);
+            named++;
         }
-        if (errors.size() > SHOWN) {
-            sb.append("; and ").append(errors.size() - SHOWN).append(" more");
+        if (named < errors.size()) {
+            sb.append("; and ").append(errors.size() - named).append(" more");
         }
         return sb.toString();
     }

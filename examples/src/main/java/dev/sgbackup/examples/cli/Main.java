@@ -235,7 +235,7 @@ public final class Main {
         String line;
         if (errors.size() == 1) {
             String m = (errors.get(0).subject() + ": " + errors.get(0).message()).replaceAll("\\s*\\R\\s*", " ");
-            line = "refused: " + (m.length() > 400 ? m.substring(0, 399) + "…" : m) + (file == null ? "" : "; written to " + file);
+            line = "refused: " + (m.length() > 800 ? m.substring(0, 799) + "…" : m) + (file == null ? "" : "; written to " + file);
         } else {
             line = "refused: " + e.summary() + "; all of them: " + (file == null ? "--report FILE" : file);
         }
