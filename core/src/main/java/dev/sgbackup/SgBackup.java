@@ -187,12 +187,24 @@ public final class SgBackup {
         return engine.check(plan);
     }
 
-    /** Runs the plan's checks and throws {@link InvalidInputException} listing every failure. */
+    /**
+     * The checks of the plan that write nothing at all (for a backup, every check but the sink probe): what a plan
+     * shows before it runs, e.g. {@code plan.explain(sg.preview(plan))}.
+     */
+    public CheckReport preview(MigrationPlan plan) {
+        return engine.check(plan, false);
+    }
+
+    /** Runs the plan's checks and throws {@link CheckFailedException} (with every finding) if one refuses it. */
     public void validate(MigrationPlan plan) {
         engine.check(plan).throwIfFailed();
     }
 
-    /** Checks, then runs the plan. A backup that fails is not committed; a restore that fails says what it changed. */
+    /**
+     * Checks, then runs the plan. A refused check throws {@link CheckFailedException} (nothing was written). A backup
+     * that fails is not committed; a restore that fails says what it changed. Either way the exception carries every
+     * step's outcome: {@link SgBackupException#runResult()}.
+     */
     public RunResult run(MigrationPlan plan) {
         return engine.run(plan);
     }
@@ -349,8 +361,9 @@ public final class SgBackup {
         }
 
         /**
-         * How many independent steps (stores) run at once (default 2). Each step's memory is bounded by its own
-         * buffers, so memory grows with this number, not with the data.
+         * How many independent steps (stores) run at once (default 2): in a backup, any of them; in a restore, the
+         * steps of one phase (the databases, then the volumes, then the configuration). Each step's memory is
+         * bounded by its own buffers, so memory grows with this number, not with the data.
          */
         public Builder stepParallelism(int steps) {
             if (steps < 1) {

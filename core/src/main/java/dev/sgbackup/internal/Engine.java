@@ -142,9 +142,19 @@ public final class Engine {
     }
 
     public CheckReport check(MigrationPlan plan) {
+        return check(plan, true);
+    }
+
+    /**
+     * The plan's checks. {@code probeSink}: for a backup, also write and delete a probe object to prove the sink
+     * is writable; without it nothing at all is written (for showing a plan).
+     */
+    public CheckReport check(MigrationPlan plan, boolean probeSink) {
         CheckReport report = new CheckReport();
         if (plan.operation() == MigrationPlan.Operation.BACKUP) {
-            checkSinkWritable(report);
+            if (probeSink) {
+                checkSinkWritable(report);
+            }
             checkFreeSpace(plan, report);
             for (DataStore s : plan.stores()) {
                 try {
@@ -219,9 +229,11 @@ public final class Engine {
 
     // ------------------------------------------------------------------ running
 
+    /** Checks (a refusal throws {@link dev.sgbackup.CheckFailedException}), then runs the plan. */
     public RunResult run(MigrationPlan plan) {
-        check(plan).throwIfFailed();
-        return plan.operation() == MigrationPlan.Operation.BACKUP ? runBackup(plan) : runRestore(plan);
+        CheckReport checks = check(plan);
+        checks.throwIfFailed();
+        return plan.operation() == MigrationPlan.Operation.BACKUP ? runBackup(plan, checks) : runRestore(plan, checks);
     }
 
     /** Progress accounting for one run; emits BYTES events at most every 250 ms. */
@@ -267,7 +279,7 @@ public final class Engine {
         return Thread.currentThread().isInterrupted();
     }
 
-    private RunResult runBackup(MigrationPlan plan) {
+    private RunResult runBackup(MigrationPlan plan, CheckReport checks) {
         Instant started = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         String id = Layout.newBackupId(started);
         long total = plan.steps().stream().mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
@@ -324,11 +336,11 @@ public final class Engine {
                 failedStep = "manifest";
             }
         }
-        RunResult result = new RunResult("backup", id, failure == null, results, Duration.between(started, Instant.now()));
+        RunResult result = new RunResult("backup", id, failure == null, results, Duration.between(started, Instant.now()), checks);
         progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, failure == null ? "committed " + id : "not committed");
         if (failure != null) {
             cleanup(written);
-            throw backupFailure(failure, failedStep);
+            throw backupFailure(failure, failedStep).withRunResult(result);
         }
         return result;
     }
@@ -649,7 +661,12 @@ public final class Engine {
         return new StepOutcome(list, failure, failedStep);
     }
 
-    private RunResult runRestore(MigrationPlan plan) {
+    /**
+     * Runs a restore: consecutive steps of the same phase (the databases; the volumes; the configuration) are
+     * independent and run up to {@code stepParallelism} at once; phases run one after the other, in plan order.
+     * The first failure stops the steps running beside it (they roll back) and skips every later step.
+     */
+    private RunResult runRestore(MigrationPlan plan, CheckReport checks) {
         Instant started = Instant.now();
         Manifest m = manifest(plan.backupId());
         long total = 0;
@@ -661,74 +678,119 @@ public final class Engine {
         }
         Progress progress = new Progress(total, arts);
         progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "restore " + m.id());
-        List<StepResult> results = new ArrayList<>();
         Map<String, DataStore> targets = new LinkedHashMap<>();
         plan.stores().forEach(s -> targets.put(s.name(), s));
-        Throwable failure = null;
-        String failedStep = null;
-        List<String> completed = new ArrayList<>();
-        for (PlanStep step : plan.steps()) {
+        StepResult[] results = new StepResult[plan.steps().size()];
+        // batches of consecutive steps of one phase, by index into plan.steps()
+        List<List<Integer>> batches = new ArrayList<>();
+        dev.sgbackup.plan.Phase batchPhase = null;
+        for (int i = 0; i < plan.steps().size(); i++) {
+            PlanStep step = plan.steps().get(i);
             StoreBackup sb = m.requireStore(step.store());
             DataStore store = step.action().equals("restore") ? targets.get(sb.name()) : null;
             if (store == null) {
-                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
-                        step.note() == null ? "no target given" : step.note(), List.of()));
+                results[i] = new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        step.note() == null ? "no target given" : step.note(), List.of());
                 continue;
             }
-            if (failure != null || plan.options().dryRun()) {
-                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
-                        plan.options().dryRun() ? "dry run: checks passed, nothing written" : "not started: step " + failedStep + " failed",
-                        List.of()));
+            if (plan.options().dryRun()) {
+                results[i] = new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        "dry run: checks passed, nothing written", List.of());
                 continue;
             }
-            Instant t0 = Instant.now();
-            progress.emit(ProgressEvent.Type.STEP_STARTED, sb.name(), null, null);
-            StoreInput in = new StoreInput(m, sb, plan.options(), progress);
-            try {
-                store.restore(in);
-                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(), sb.storedSize(),
-                        Duration.between(t0, Instant.now()), null, in.warnings));
-                completed.add(sb.name());
-                progress.emit(ProgressEvent.Type.STEP_FINISHED, sb.name(), null, null);
-            } catch (Throwable t) {
-                failure = t;
-                if (!(t instanceof IntegrityException) && !interrupted(t)) {
-                    // damaged bytes can make a store's parser fail before the end-of-artifact check: say so
-                    String damage = findDamage(m, sb);
-                    if (damage != null) {
-                        failure = new IntegrityException(damage + " (the store reported: " + t.getMessage() + ")", t);
-                    }
+            dev.sgbackup.plan.Phase phase = dev.sgbackup.plan.Phase.of(sb.kind());
+            if (batches.isEmpty() || phase != batchPhase) {
+                batches.add(new ArrayList<>());
+                batchPhase = phase;
+            }
+            batches.get(batches.size() - 1).add(i);
+        }
+        Throwable failure = null;
+        String failedStep = null;
+        List<String> completed = new ArrayList<>();
+        for (List<Integer> batch : batches) {
+            if (failure != null) {
+                for (int i : batch) {
+                    StoreBackup sb = m.requireStore(plan.steps().get(i).store());
+                    results[i] = new StepResult(sb.name(), sb.kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                            "not started: step " + failedStep + " failed", List.of());
                 }
-                failedStep = sb.name();
-                results.add(new StepResult(sb.name(), sb.kind(), StepResult.Status.FAILED, 0, 0, 0, Duration.between(t0, Instant.now()),
-                        String.valueOf(failure.getMessage()), in.warnings));
+                continue;
+            }
+            List<Step> steps = new ArrayList<>();
+            for (int i : batch) {
+                StoreBackup sb = m.requireStore(plan.steps().get(i).store());
+                DataStore store = targets.get(sb.name());
+                steps.add(new Step(sb.name(), sb.kind(), () -> restoreStep(m, sb, store, plan, progress)));
+            }
+            StepOutcome outcome = runSteps(steps);
+            for (int k = 0; k < batch.size(); k++) {
+                StepResult r = outcome.results().get(k);
+                results[batch.get(k)] = r;
+                if (r.status() == StepResult.Status.COMPLETED) {
+                    completed.add(r.step());
+                }
+            }
+            if (outcome.failure() != null) {
+                failure = outcome.failure();
+                failedStep = outcome.failedStep();
             }
         }
+        if (failure == null && Thread.currentThread().isInterrupted()) {
+            failure = new CancelledException("interrupted");
+            failedStep = "(interrupted)";
+        }
         progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, failure == null ? "restored " + m.id() : "failed");
+        RunResult result = new RunResult("restore", m.id(), failure == null, List.of(results), Duration.between(started, Instant.now()),
+                checks);
         if (failure != null) {
             String changed = completed.isEmpty() ? "no target was changed"
                     : "already restored (these targets now hold the backup's data): " + String.join(", ", completed);
-            String prefix = interrupted(failure) ? "restore cancelled during step '" + failedStep + "'"
+            String prefix = interrupted(failure) ? "restore cancelled" + (failedStep.startsWith("(") ? "" : " during step '" + failedStep + "'")
                     : "restore of store '" + failedStep + "' failed";
             String msg = prefix + ": " + failure.getMessage() + "; " + changed;
-            if (interrupted(failure)) {
-                throw new CancelledException(msg);
-            }
-            if (failure instanceof IntegrityException) {
-                throw new IntegrityException(msg, failure);
-            }
-            if (failure instanceof InvalidInputException) {
-                throw new InvalidInputException(msg, failure);
-            }
-            if (failure instanceof SinkException) {
-                throw new SinkException(msg, failure);
-            }
             if (failure instanceof Error e) {
                 throw e;
             }
-            throw new StoreException(msg, failure);
+            SgBackupException e;
+            if (interrupted(failure)) {
+                e = new CancelledException(msg);
+            } else if (failure instanceof IntegrityException) {
+                e = new IntegrityException(msg, failure);
+            } else if (failure instanceof InvalidInputException) {
+                e = new InvalidInputException(msg, failure);
+            } else if (failure instanceof SinkException) {
+                e = new SinkException(msg, failure);
+            } else {
+                e = new StoreException(msg, failure);
+            }
+            throw e.withRunResult(result);
         }
-        return new RunResult("restore", m.id(), true, results, Duration.between(started, Instant.now()));
+        return result;
+    }
+
+    /** One restore step: the store reads its artifacts; a failure carries the step's result. */
+    private StepResult restoreStep(Manifest m, StoreBackup sb, DataStore store, MigrationPlan plan, Progress progress) {
+        Instant t0 = Instant.now();
+        progress.emit(ProgressEvent.Type.STEP_STARTED, sb.name(), null, null);
+        StoreInput in = new StoreInput(m, sb, plan.options(), progress);
+        try {
+            store.restore(in);
+        } catch (Throwable t) {
+            Throwable failure = t;
+            if (!(t instanceof IntegrityException) && !interrupted(t)) {
+                // damaged bytes can make a store's parser fail before the end-of-artifact check: say so
+                String damage = findDamage(m, sb);
+                if (damage != null) {
+                    failure = new IntegrityException(damage + " (the store reported: " + t.getMessage() + ")", t);
+                }
+            }
+            throw new StepFailure(new StepResult(sb.name(), sb.kind(), StepResult.Status.FAILED, 0, 0, 0,
+                    Duration.between(t0, Instant.now()), String.valueOf(failure.getMessage()), in.warnings), failure);
+        }
+        progress.emit(ProgressEvent.Type.STEP_FINISHED, sb.name(), null, null);
+        return new StepResult(sb.name(), sb.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(), sb.storedSize(),
+                Duration.between(t0, Instant.now()), null, in.warnings);
     }
 
     /** Re-reads a store's stored bytes and returns the first damage found, or null if every artifact is intact. */

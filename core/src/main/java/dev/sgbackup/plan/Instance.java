@@ -69,6 +69,7 @@ public final class Instance {
     private final URI sourcegraph;
     private final String token;
     private final boolean configFromDatabase;
+    private final String configDatabase;
     private final Path secrets;
     private final Map<String, Database> databases;
     private final Map<String, Volume> volumes;
@@ -77,11 +78,14 @@ public final class Instance {
     private final boolean externalRedis;
     private final boolean includeEventLogs;
     private final List<String> excludes;
+    private final int pgRestoreJobs;
 
     private Instance(Builder b) {
         this.sourcegraph = b.sourcegraph;
         this.token = b.token;
         this.configFromDatabase = b.configFromDatabase;
+        this.configDatabase = b.configDatabase;
+        this.pgRestoreJobs = b.pgRestoreJobs;
         this.secrets = b.secrets;
         this.databases = Map.copyOf(b.databases);
         this.volumes = Map.copyOf(b.volumes);
@@ -139,8 +143,8 @@ public final class Instance {
         boolean wantDatabases = scope == Scope.POSTGRES || scope == Scope.ALL || scope == Scope.ESSENTIAL;
         boolean wantVolumes = scope == Scope.ALL || scope == Scope.ESSENTIAL;
 
-        // configuration
-        DataStore config = configStore();
+        // configuration (a backup of a scope with configuration may take the endpoint from SRC_ENDPOINT)
+        DataStore config = configStore(true);
         if (config == null) {
             if (wantConfig) {
                 notes.add("configuration: no Sourcegraph endpoint given (--sourcegraph URL or SRC_ENDPOINT); "
@@ -200,6 +204,10 @@ public final class Instance {
         if (wantDatabases && databases.isEmpty() && !externalPostgres) {
             notes.add("databases: none given (--postgres NAME=JDBC_URL); Option 2/3 data is NOT in this backup");
         }
+        if (databases.isEmpty() && externalPostgres) {
+            leftOut.add(new PlanStep("postgres", "postgres", "skip", "external PostgreSQL", null, -1,
+                    "external database: the new instance reuses it in place; nothing to move"));
+        }
 
         // volumes
         for (Volume v : volumes()) {
@@ -221,14 +229,24 @@ public final class Instance {
         return new Selection(stores, recreatable, holds, leftOut, notes);
     }
 
-    /** The configuration store: the GraphQL API, or the frontend database when configured so. */
-    DataStore configStore() {
+    /**
+     * The configuration store: the GraphQL API, or a database when configured so. {@code fromEnvironment}: without
+     * an endpoint given, take it from SRC_ENDPOINT (for a backup only; a restore writes only to what was named).
+     */
+    DataStore configStore(boolean fromEnvironment) {
+        if (configDatabase != null) {
+            SourcegraphConfigStore.DatabaseBuilder b = SourcegraphConfigStore.database(configDatabase).name(CONFIG_STORE);
+            if (secrets != null) {
+                b.secrets(secrets);
+            }
+            return b.build();
+        }
         if (configFromDatabase && databases.containsKey("frontend")) {
             return SourcegraphConfigStore.database(databases.get("frontend").jdbcUrl()).name(CONFIG_STORE).build();
         }
         URI endpoint = sourcegraph;
         if (endpoint == null) {
-            String env = System.getenv("SRC_ENDPOINT");
+            String env = fromEnvironment ? System.getenv("SRC_ENDPOINT") : null;
             if (env == null || env.isBlank()) {
                 return null;
             }
@@ -245,14 +263,15 @@ public final class Instance {
     }
 
     /**
-     * The restore target for a store of a backup, by name and kind, or null when this instance has none.
+     * The restore target for a store of a backup, by name and kind, or null when this instance has none. Only what
+     * the instance names is a target: the environment (SRC_ENDPOINT) never adds one.
      */
     public DataStore target(String storeName, String kind) {
         return switch (kind) {
             case "postgres" -> databases.containsKey(storeName)
-                    ? PostgresStore.builder(storeName, databases.get(storeName).jdbcUrl()).build() : null;
+                    ? PostgresStore.builder(storeName, databases.get(storeName).jdbcUrl()).restoreJobs(pgRestoreJobs).build() : null;
             case "volume" -> volumes.containsKey(storeName) ? Stores.directory(storeName, volumes.get(storeName).dir()) : null;
-            case SourcegraphConfigStore.KIND -> storeName.equals(CONFIG_STORE) ? configStore() : null;
+            case SourcegraphConfigStore.KIND -> storeName.equals(CONFIG_STORE) ? configStore(false) : null;
             default -> null;
         };
     }
@@ -268,6 +287,9 @@ public final class Instance {
             sb.append("sourcegraph=").append(sourcegraph).append(", ");
         }
         sb.append("databases=").append(orderedDatabases()).append(", volumes=").append(volumes().stream().map(Volume::name).toList());
+        if (configDatabase != null) {
+            sb.append(", config=database ").append(redact(configDatabase));
+        }
         if (externalPostgres) {
             sb.append(", external postgres");
         }
@@ -282,6 +304,8 @@ public final class Instance {
         private URI sourcegraph;
         private String token;
         private boolean configFromDatabase;
+        private String configDatabase;
+        private int pgRestoreJobs = 1;
         private Path secrets;
         private final Map<String, Database> databases = new LinkedHashMap<>();
         private final Map<String, Volume> volumes = new LinkedHashMap<>();
@@ -315,6 +339,24 @@ public final class Instance {
         /** Read and write the configuration through the frontend database (complete, unredacted) instead of the API. */
         public Builder configFromDatabase(boolean yes) {
             this.configFromDatabase = yes;
+            return this;
+        }
+
+        /**
+         * Read and write the configuration through the database at {@code jdbcUrl} (the frontend database of the
+         * instance: complete, unredacted) instead of the API.
+         */
+        public Builder configDatabase(String jdbcUrl) {
+            this.configDatabase = Objects.requireNonNull(jdbcUrl);
+            return this;
+        }
+
+        /** pg_restore jobs (-j) for restores of pg_dump backups into this instance's databases (default 1). */
+        public Builder pgRestoreJobs(int jobs) {
+            if (jobs < 1) {
+                throw new InvalidInputException("pg_restore jobs must be at least 1, was " + jobs);
+            }
+            this.pgRestoreJobs = jobs;
             return this;
         }
 
@@ -371,7 +413,10 @@ public final class Instance {
 
         public Instance build() {
             Set<String> names = new TreeSet<>(databases.keySet());
-            boolean config = sourcegraph != null || configFromDatabase;
+            if (sourcegraph != null && configDatabase != null) {
+                throw new InvalidInputException("the configuration comes from the API (sourcegraph) or a database (configDatabase), not both");
+            }
+            boolean config = sourcegraph != null || configFromDatabase || configDatabase != null;
             if (config && names.contains(CONFIG_STORE)) {
                 throw new InvalidInputException("store name 'config' is used twice; the configuration store is named 'config'");
             }

@@ -1,6 +1,7 @@
 package dev.sgbackup.plan;
 
 import dev.sgbackup.manifest.Sizes;
+import dev.sgbackup.store.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import java.util.ArrayList;
@@ -114,6 +115,42 @@ public final class MigrationPlan {
         sb.append("total ").append(Sizes.human(total)).append('\n');
         for (String n : notes) {
             sb.append("note: ").append(n).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The plan as a table followed by what its checks found ({@code sg.preview(plan)} or {@code sg.check(plan)}):
+     * errors, warnings and facts (tables added for foreign keys, unknown tables, encrypted rows), and for a
+     * restore what it empties or clears in its targets.
+     */
+    public String explain(CheckReport checks) {
+        return explain() + checks(checks);
+    }
+
+    /** The {@code checks} section of {@link #explain(CheckReport)}. */
+    public static String checks(CheckReport checks) {
+        StringBuilder sb = new StringBuilder();
+        List<CheckReport.Finding> findings = checks.findings();
+        List<CheckReport.Change> changes = checks.changes();
+        long errors = findings.stream().filter(CheckReport.Finding::error).count();
+        sb.append("checks: ").append(errors == 0 ? "passed" : errors + (errors == 1 ? " error" : " errors") + ": refused");
+        long warnings = findings.stream().filter(f -> f.level() == CheckReport.Level.WARNING).count();
+        if (warnings > 0) {
+            sb.append(", ").append(warnings).append(warnings == 1 ? " warning" : " warnings");
+        }
+        sb.append('\n');
+        for (CheckReport.Finding f : findings) {
+            sb.append("  ").append(f).append('\n');
+        }
+        List<CheckReport.Change> beyond = changes.stream().filter(c -> c.action() != CheckReport.Change.Action.WRITE).toList();
+        if (!changes.isEmpty()) {
+            sb.append("changes: ").append(changes.size() - beyond.size()).append(" written");
+            long emptied = beyond.stream().filter(c -> c.action() == CheckReport.Change.Action.EMPTY).count();
+            sb.append(", ").append(emptied).append(" emptied first, ").append(beyond.size() - emptied).append(" cleared\n");
+            for (CheckReport.Change c : beyond) {
+                sb.append("  ").append(c).append('\n');
+            }
         }
         return sb.toString();
     }

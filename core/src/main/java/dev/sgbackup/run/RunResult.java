@@ -1,6 +1,7 @@
 package dev.sgbackup.run;
 
 import dev.sgbackup.manifest.Sizes;
+import dev.sgbackup.store.CheckReport;
 import java.time.Duration;
 import java.util.List;
 
@@ -12,10 +13,18 @@ import java.util.List;
  * @param committed  for a backup, whether its manifest was written (only then does it exist)
  * @param steps      every step's outcome
  * @param duration   wall time of the run
+ * @param checks     what the checks before the run found (warnings, facts, and for a restore the changes it makes)
  */
-public record RunResult(String operation, String backupId, boolean committed, List<StepResult> steps, Duration duration) {
+public record RunResult(String operation, String backupId, boolean committed, List<StepResult> steps, Duration duration,
+                        CheckReport checks) {
     public RunResult {
         steps = List.copyOf(steps);
+        checks = checks == null ? new CheckReport() : checks;
+    }
+
+    /** A result without check findings. */
+    public RunResult(String operation, String backupId, boolean committed, List<StepResult> steps, Duration duration) {
+        this(operation, backupId, committed, steps, duration, null);
     }
 
     public boolean ok() {

@@ -130,18 +130,13 @@ public final class CheckReport {
         return findings.stream().noneMatch(Finding::error);
     }
 
-    /** Throws {@link InvalidInputException} listing every error, if there is any. */
+    /**
+     * Throws {@link dev.sgbackup.CheckFailedException} (an {@link InvalidInputException}) carrying this report if
+     * there is any error; its message names the first few errors and counts the rest.
+     */
     public void throwIfFailed() {
-        List<Finding> errors = errors();
-        if (!errors.isEmpty()) {
-            StringBuilder sb = new StringBuilder(errors.size() == 1 ? "check failed: " : errors.size() + " checks failed: ");
-            for (int i = 0; i < errors.size(); i++) {
-                if (i > 0) {
-                    sb.append("; ");
-                }
-                sb.append(errors.get(i).subject()).append(": ").append(errors.get(i).message());
-            }
-            throw new InvalidInputException(sb.toString());
+        if (!ok()) {
+            throw new dev.sgbackup.CheckFailedException(this);
         }
     }
 

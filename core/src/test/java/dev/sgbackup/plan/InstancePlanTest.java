@@ -106,6 +106,33 @@ class InstancePlanTest {
     }
 
     @Test
+    void restoreTargetsAreOnlyWhatTheInstanceNames() {
+        Instance volumesOnly = Instance.builder().volume("prometheus", dir.resolve("prometheus")).build();
+        // no configuration named: no configuration target, whatever SRC_ENDPOINT says
+        assertThat(volumesOnly.target("config", "sourcegraph-config")).isNull();
+        assertThat(volumesOnly.target("frontend", "postgres")).isNull();
+        assertThat(volumesOnly.target("prometheus", "volume")).isNotNull();
+
+        Instance fromDb = Instance.builder().configDatabase("jdbc:postgresql://127.0.0.1:9/sg?user=sg&password=hunter2")
+                .database("frontend", "jdbc:postgresql://127.0.0.1:9/sg?user=sg").pgRestoreJobs(4).build();
+        var config = fromDb.target("config", "sourcegraph-config");
+        assertThat(config).isNotNull();
+        assertThat(config.describe()).contains("frontend database").doesNotContain("hunter2");
+        assertThat(fromDb.target("frontend", "postgres")).isNotNull();
+        assertThatThrownBy(() -> Instance.builder().pgRestoreJobs(0)).isInstanceOf(InvalidInputException.class);
+        assertThatThrownBy(() -> Instance.builder().sourcegraph(URI.create("https://sg.example.com")).configDatabase("jdbc:postgresql://h/sg")
+                .build()).hasMessageContaining("not both");
+    }
+
+    @Test
+    void externalPostgresWithoutDatabasesStillSaysNothingToMove() {
+        Instance ext = Instance.builder().externalPostgres(true).volume("prometheus", dir.resolve("prometheus")).build();
+        MigrationPlan p = SgBackup.to(Sinks.memory()).planBackup(ext, Scope.ALL);
+        assertThat(p.explain()).containsPattern("skip +postgres").contains("nothing to move")
+                .doesNotContain("databases: none given");
+    }
+
+    @Test
     void scopeAndPhaseParseWithClearErrors() {
         assertThat(Scope.parse("Essential")).isEqualTo(Scope.ESSENTIAL);
         assertThatThrownBy(() -> Scope.parse("everything")).hasMessageContaining("config, postgres, all or essential");

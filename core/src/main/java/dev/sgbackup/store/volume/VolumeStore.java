@@ -154,7 +154,7 @@ public final class VolumeStore implements DataStore {
             try {
                 List<String> some = FileTrees.someChildren(dir, 5, TarRestore::ignorable);
                 if (!some.isEmpty() && !options.replace()) {
-                    report.error(name, TarRestore.notEmptyMessage(dir, some));
+                    report.error(name, name + " not empty", TarRestore.notEmptyMessage(dir, some));
                 }
                 for (String s : some) {
                     if (s.startsWith(TarRestore.STAGE_PREFIX) || s.startsWith(TarRestore.ASIDE_PREFIX)) {

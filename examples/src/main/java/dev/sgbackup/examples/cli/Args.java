@@ -26,6 +26,14 @@ final class Args {
      * @param switches flags that take no value (e.g. {@code --json}, {@code --replace})
      */
     static Args parse(String[] argv, Set<String> withValue, Set<String> switches) {
+        return parse(argv, withValue, switches, Set.of());
+    }
+
+    /**
+     * @param optionalValue flags among {@code withValue} whose value may be left out (last, or followed by another
+     *                      flag): they then hold the empty string
+     */
+    static Args parse(String[] argv, Set<String> withValue, Set<String> switches, Set<String> optionalValue) {
         if (argv.length == 0) {
             throw new UsageException("no command given");
         }
@@ -48,6 +56,9 @@ final class Args {
                 }
                 a.values.computeIfAbsent(name, k -> new ArrayList<>()).add("true");
             } else if (withValue.contains(name)) {
+                if (value == null && optionalValue.contains(name) && (i + 1 >= argv.length || argv[i + 1].startsWith("--"))) {
+                    value = "";
+                }
                 if (value == null) {
                     if (i + 1 >= argv.length) {
                         throw new UsageException(name + " needs a value");

@@ -75,10 +75,13 @@ class CliTest {
         assertThat(Files.readSymbolicLink(target.resolve("link"))).isEqualTo(Path.of("a/b/file.txt"));
         assertThat(target.resolve("naïve.txt")).exists();
 
+        // refused by a check (the target is not empty): exit 3, one line, nothing changed
         Run again = cli("restore", "--from", sink, "--backup", id, "--volume", "repos=" + target);
-        assertThat(again.code()).isEqualTo(1);
-        assertThat(again.err().lines().filter(l -> l.startsWith("error: ")).toList()).singleElement().asString().contains("--replace");
-        assertThat(again.err()).doesNotContain("\tat ");
+        assertThat(again.code()).isEqualTo(3);
+        assertThat(again.err().lines().filter(l -> l.startsWith("refused: ")).toList()).singleElement().asString()
+                .startsWith("refused: repos: ").contains("--replace");
+        assertThat(again.err()).doesNotContain("\tat ").doesNotContain("error: ");
+        assertThat(again.out()).isEmpty();
         assertThat(cli("restore", "--from", sink, "--backup", id, "--volume", "repos=" + target, "--replace").code()).isZero();
 
         Run del = cli("delete", "--from", sink, "--backup", id);

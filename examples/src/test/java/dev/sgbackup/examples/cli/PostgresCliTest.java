@@ -39,7 +39,7 @@ class PostgresCliTest {
     void unreachableDatabaseIsOneClearErrorWithoutThePassword() {
         CliTest.Run r = CliTest.cli("backup", "--postgres", "frontend=jdbc:postgresql://127.0.0.1:1/sg?user=sg&password=s3cr3t-pw",
                 "--to", tmp.resolve("sink").toUri().toString());
-        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.code()).isEqualTo(3); // refused by the check: nothing was written
         assertThat(r.err()).contains("cannot reach PostgreSQL at 127.0.0.1:1").doesNotContain("s3cr3t-pw")
                 .doesNotContain("\tat ");
     }
@@ -69,7 +69,7 @@ class PostgresCliTest {
 
         String dst = EmbeddedPg.database(SCHEMA + "INSERT INTO users (username) VALUES ('seed');");
         CliTest.Run refused = CliTest.cli("restore", "--from", sink, "--backup", id, "--postgres", "frontend=" + EmbeddedPg.url(dst));
-        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.code()).isEqualTo(3);
         assertThat(refused.err()).contains("not empty").contains("--replace");
         CliTest.Run r = CliTest.cli("restore", "--from", sink, "--backup", id, "--postgres", "frontend=" + EmbeddedPg.url(dst),
                 "--replace");
