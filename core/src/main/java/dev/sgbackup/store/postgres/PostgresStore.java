@@ -311,9 +311,14 @@ public final class PostgresStore implements DataStore {
                     report.warn(name, "restoreJobs is " + restoreJobs + " but pg_restore will run with one job, in one"
                             + " transaction: " + oneJob);
                 } else if (restoreJobs > 1) {
+                    long bytes = backup.artifacts().stream().mapToLong(a -> a.size()).sum();
                     report.info(name, "pg_restore -j " + restoreJobs + ": the backup is first copied to a private temporary"
-                            + " file (about " + backup.artifacts().stream().mapToLong(a -> a.size()).sum() + " bytes) and"
-                            + " checked; if the restore fails, the objects it created are dropped again");
+                            + " file (" + bytes + " bytes) and checked; if the restore fails, the objects it created are"
+                            + " dropped again");
+                    String space = PgDump.stagingSpaceProblem(bytes);
+                    if (space != null) {
+                        report.error(name, space);
+                    }
                 }
             } else {
                 report.error(name, "the backup names no known strategy ('" + strategy + "'); it was not written by PostgresStore");
