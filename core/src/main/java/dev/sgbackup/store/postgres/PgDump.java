@@ -385,9 +385,7 @@ final class PgDump {
     static String cleanScript(ConnectionSpec spec, Tool tool, Path archive) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(tool.path().toString(), "--clean", "--if-exists", "--schema-only",
                 "--no-owner", "--file=-", archive.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().putAll(spec.libpqEnv());
-        Process p = pb.start();
+        Process p = new ProcessBuilder(cmd).start(); // reads the file only: no connection, no secrets in its environment
         StderrCollector err = new StderrCollector(p.getErrorStream());
         err.start();
         p.getOutputStream().close();
