@@ -306,31 +306,54 @@ public final class PostgresStore implements DataStore {
             if (strategy.equals("jdbc")) {
                 PgSchema schema = PgSchema.read(c);
                 new JdbcRestore(spec, name).check(c, schema, backup, options.replace(), report);
-                // a database restore needs the same Sourcegraph version on both sides (the schema may match across
-                // patch releases while the data's meaning does not); compared only when both sides record one
-                String was = backup.properties().getOrDefault(PROP_SG_VERSION, "unknown");
-                String is = c.getAutoCommit() ? JdbcBackup.sourcegraphVersion(c, schema) : "unknown";
-                if (!was.startsWith("unknown") && !is.startsWith("unknown") && !was.equals(is)) {
-                    report.error(name, "the backup is from Sourcegraph " + was + " but " + spec.where() + " runs " + is
-                            + "; database restores need the same version: upgrade or migrate the new instance to the backup's"
-                            + " version first (configuration restores may cross versions)");
-                }
+                checkSourcegraphVersion(c, schema, backup, report);
             } else if (strategy.equals("pg_dump")) {
                 String why = PgDump.unusable(PgDump.tool("pg_restore", binDir), serverMajor(c), "pg_restore");
                 if (why != null) {
                     report.error(name, why);
                 }
-                int n = PgSchema.read(c).tables.size();
+                PgSchema schema = PgSchema.read(c);
+                int n = schema.tables.size();
                 if (n > 0 && !options.replace()) {
                     report.error(name, "a pg_dump backup restores into an empty database, but " + spec.where() + " has "
                             + n + " tables: create an empty database, or restore with replace (--replace) to drop and"
                             + " recreate the dumped objects in one transaction");
+                }
+                checkSourcegraphVersion(c, schema, backup, report); // an empty database records no version: nothing to compare
+                String oneJob = PgDump.oneJobBecause(restoreJobs, options.replace(), options.replace() ? 0 : PgDump.userObjects(c));
+                if (oneJob != null) {
+                    report.warn(name, "restoreJobs is " + restoreJobs + " but pg_restore will run with one job, in one"
+                            + " transaction: " + oneJob);
+                } else if (restoreJobs > 1) {
+                    long bytes = backup.artifacts().stream().mapToLong(a -> a.size()).sum();
+                    report.info(name, "pg_restore -j " + restoreJobs + ": the backup is first copied to a private temporary"
+                            + " file (" + bytes + " bytes) and checked; if the restore fails, the objects it created are"
+                            + " dropped again");
+                    String space = PgDump.stagingSpaceProblem(bytes);
+                    if (space != null) {
+                        report.error(name, space);
+                    }
                 }
             } else {
                 report.error(name, "the backup names no known strategy ('" + strategy + "'); it was not written by PostgresStore");
             }
         } catch (SQLException | RuntimeException e) {
             report.error(name, e.getMessage());
+        }
+    }
+
+    /**
+     * A database restore needs the same Sourcegraph version on both sides (the schema may match across patch releases
+     * while the data's meaning does not); compared only when both sides record one.
+     */
+    private void checkSourcegraphVersion(Connection c, PgSchema schema, StoreBackup backup, CheckReport report)
+            throws SQLException {
+        String was = backup.properties().getOrDefault(PROP_SG_VERSION, "unknown");
+        String is = c.getAutoCommit() ? JdbcBackup.sourcegraphVersion(c, schema) : "unknown";
+        if (!was.startsWith("unknown") && !is.startsWith("unknown") && !was.equals(is)) {
+            report.error(name, "the backup is from Sourcegraph " + was + " but " + spec.where() + " runs " + is
+                    + "; database restores need the same version: upgrade or migrate the new instance to the backup's"
+                    + " version first (configuration restores may cross versions)");
         }
     }
 
