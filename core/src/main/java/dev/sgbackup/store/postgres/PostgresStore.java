@@ -255,7 +255,7 @@ public final class PostgresStore implements DataStore {
             reportSelection(sel, report);
             checkReadable(c, schema, sel, report);
         } catch (SQLException | RuntimeException e) {
-            report.error(name, e.getMessage());
+            report.error(name, spec.redactSecret(String.valueOf(e.getMessage())));
         }
     }
 
@@ -338,7 +338,7 @@ public final class PostgresStore implements DataStore {
                 report.error(name, "the backup names no known strategy ('" + strategy + "'); it was not written by PostgresStore");
             }
         } catch (SQLException | RuntimeException e) {
-            report.error(name, e.getMessage());
+            report.error(name, spec.redactSecret(String.valueOf(e.getMessage())));
         }
     }
 
@@ -430,7 +430,7 @@ public final class PostgresStore implements DataStore {
             if (mode != Mode.JDBC && !categories.isEmpty()) {
                 // a table subset from pg_dump -t lacks the types and extensions it needs in an empty database, and
                 // pg_restore cannot load it into a migrated instance; over JDBC it restores like any JDBC backup
-                out.warn(name + ": " + SELECTION_OVER_JDBC);
+                out.warn(SELECTION_OVER_JDBC);
                 jdbc = true;
             }
             if (!jdbc) {
@@ -441,7 +441,7 @@ public final class PostgresStore implements DataStore {
                             + "; or use mode JDBC (no binaries needed)");
                 }
                 if (why != null) {
-                    out.warn(name + ": " + why + "; backing up over JDBC instead");
+                    out.warn(why + "; backing up over JDBC instead");
                     jdbc = true;
                 }
             }
@@ -479,15 +479,15 @@ public final class PostgresStore implements DataStore {
             }
             if (!sel.added().isEmpty()) {
                 out.property("tables.added", new TreeMap<>(sel.added()).toString());
-                out.warn(name + ": added for foreign keys and repository identity: " + new TreeMap<>(sel.added()));
+                out.warn("added for foreign keys and repository identity: " + new TreeMap<>(sel.added()));
             }
             if (!sel.unknown().isEmpty()) {
                 out.property("tables.unknown", String.join(",", sel.unknown()));
-                out.warn(name + ": tables unknown to the Sourcegraph catalog (included): " + String.join(", ", sel.unknown()));
+                out.warn("tables unknown to the Sourcegraph catalog (included): " + String.join(", ", sel.unknown()));
             }
             if (!sel.encryptedRows().isEmpty()) {
                 out.property("encrypted.rows", sel.encryptedRows().toString());
-                out.warn(name + ": " + sel.encryptedRows().values().stream().mapToLong(Long::longValue).sum()
+                out.warn(sel.encryptedRows().values().stream().mapToLong(Long::longValue).sum()
                         + " rows are encrypted with the instance's keyring " + sel.encryptedRows().keySet()
                         + ": the target instance needs the same encryption keys");
             }

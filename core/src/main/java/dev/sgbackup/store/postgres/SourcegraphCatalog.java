@@ -61,9 +61,12 @@ public final class SourcegraphCatalog {
             "notebooks-monitors-contexts", "surveys", "event-logs", "repo-metadata", "repos", "permissions", "plumbing");
 
     private static final SourcegraphCatalog STANDARD = new SourcegraphCatalog(List.of(
-            new Category("site-config", "site configuration, global state, licenses, outbound webhooks, tenants", false,
+            new Category("site-config", "site configuration, global state, licenses, outbound webhooks, tenants,"
+                    + " the telemetry export allowlist", false,
                     Set.of("critical_and_site_config", "global_state", "product_licenses", "product_subscriptions",
-                            "outbound_webhooks", "outbound_webhook_event_types", "tenants"),
+                            "outbound_webhooks", "outbound_webhook_event_types", "tenants",
+                            // 5.x before 5.11: which events may be exported, seeded by migrations: configuration, not logs
+                            "event_logs_export_allowlist"),
                     List.of("critical_and_site_config", "outbound_webhook_event")),
             new Category("code-hosts", "code host connections (external services), GitHub apps, incoming webhooks, secrets", false,
                     Set.of("external_services", "code_hosts", "github_apps", "github_app_installs", "webhooks", "secrets"),

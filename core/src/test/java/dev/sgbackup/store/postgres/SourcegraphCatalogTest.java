@@ -61,6 +61,8 @@ class SourcegraphCatalogTest {
         assertThat(cat.categoryOf("insight_series").orElseThrow().id()).isEqualTo("insights");
         assertThat(cat.categoryOf("gitserver_repos").orElseThrow().recreatable()).isTrue();
         assertThat(cat.categoryOf("critical_and_site_config").orElseThrow().recreatable()).isFalse();
+        // seeded by 5.x migrations before 5.11 and referencing tenants: configuration, kept by essential backups
+        assertThat(cat.categoryOf("event_logs_export_allowlist").orElseThrow().id()).isEqualTo("site-config");
         assertThat(cat.categoryOf("batch_spec_future_table").orElseThrow().id()).isEqualTo("batch-changes"); // by prefix
         assertThat(cat.categoryOf("totally_new_thing")).isEmpty();
         assertThat(cat.toString()).contains("site-config").contains("RECREATABLE").contains("event_logs");

@@ -112,6 +112,51 @@ class ReadmeMigrationTest {
         assertThat(Files.readString(newPrometheus.resolve("wal/00000001"))).isEqualTo("metrics\n".repeat(1000));
     }
 
+    @org.junit.jupiter.api.Test
+    void dryRunSaysWhatAReplaceClearsAndARefusalIsOneLineWithExitCode3() throws Exception {
+        String frontend = instanceDb("sourcegraph-frontend-5.11.sql", "journey/source-frontend-5.11.sql");
+        String sink = tmp.resolve("backups").toUri().toString();
+        CliTest.Run b = cli("backup", "--scope", "essential", "--postgres", "frontend=" + EmbeddedPg.url(frontend), "--to", sink,
+                "--encrypt");
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.last();
+
+        // the plan says first what a replace empties and clears, as JSON, and changes nothing
+        String synced = instanceDb("sourcegraph-frontend-5.11.sql", "journey/synced-frontend-5.11.sql");
+        String before = contentHash(synced, "public.user_repo_permissions") + contentHash(synced, "public.users");
+        CliTest.Run dry = cli("restore", "--from", sink, "--backup", id, "--postgres", "frontend=" + EmbeddedPg.url(synced),
+                "--phase", "db", "--replace", "--dry-run", "--json");
+        assertThat(dry.code()).as(dry.err()).isZero();
+        JsonNode plan = JSON.readTree(dry.out());
+        assertThat(plan.path("refusals")).isEmpty();
+        List<String> cleared = new ArrayList<>();
+        List<String> emptied = new ArrayList<>();
+        for (JsonNode e : plan.path("empties")) {
+            (e.path("action").asText().equals("clear") ? cleared : emptied).add(e.path("table").asText());
+            assertThat(e.path("because").asText()).as(e.toString()).isNotBlank();
+        }
+        assertThat(cleared).as("recreatable rows that would point at replaced repositories and users")
+                .contains("public.user_repo_permissions", "public.gitserver_repos", "public.zoekt_repos")
+                .doesNotContain("public.users", "public.repo");
+        assertThat(emptied).as("restored tables that have rows now").contains("public.users", "public.repo", "public.roles");
+        assertThat(contentHash(synced, "public.user_repo_permissions") + contentHash(synced, "public.users"))
+                .as("a dry run changes nothing").isEqualTo(before);
+
+        // non-recreatable rows outside the backup that would dangle: refused, on one line, exit 3, nothing changed
+        run(synced, "INSERT INTO aggregated_user_statistics (user_id, user_last_active_at, user_events_count)"
+                + " SELECT id, now(), 7 FROM users WHERE username = 'admin'");
+        Path report = tmp.resolve("report.json");
+        CliTest.Run refused = cli("restore", "--from", sink, "--backup", id, "--postgres", "frontend=" + EmbeddedPg.url(synced),
+                "--phase", "db", "--replace", "--report", report.toString());
+        assertThat(refused.code()).as(refused.err()).isEqualTo(3);
+        List<String> refusedLines = refused.err().lines().filter(l -> l.startsWith("refused:")).toList();
+        assertThat(refusedLines).singleElement().asString().contains("aggregated_user_statistics").hasSizeLessThan(1000);
+        JsonNode findings = JSON.readTree(report.toFile()).path("findings");
+        assertThat(findings.findValuesAsText("brief")).anyMatch(x -> x.contains("aggregated_user_statistics → users"));
+        assertThat(contentHash(synced, "public.user_repo_permissions") + contentHash(synced, "public.users"))
+                .as("a refused restore changes nothing").isEqualTo(before);
+    }
+
     private static final Map<String, String> TEMPLATES = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
@@ -161,15 +206,28 @@ class ReadmeMigrationTest {
     }
 
     static long scalar(String db, String sql) throws SQLException {
-        try (Connection c = connect(db); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
+        return Long.parseLong(strings(db, sql).get(0));
+    }
+
+    /** One connection per database for the checks (hundreds of queries; a connection each would dominate the test). */
+    private static final Map<String, Connection> CHECKS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @org.junit.jupiter.api.AfterAll
+    static void closeCheckConnections() throws SQLException {
+        for (Connection c : CHECKS.values()) {
+            c.close();
         }
+        CHECKS.clear();
     }
 
     static List<String> strings(String db, String sql) throws SQLException {
+        Connection c = CHECKS.get(db);
+        if (c == null) {
+            c = connect(db);
+            CHECKS.put(db, c);
+        }
         List<String> out = new ArrayList<>();
-        try (Connection c = connect(db); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
                 out.add(rs.getString(1));
             }
