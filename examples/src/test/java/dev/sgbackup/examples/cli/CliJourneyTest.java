@@ -194,13 +194,7 @@ class CliJourneyTest {
     void aFailedRunPrintsEveryStepOnStderrAndAsJson() throws Exception {
         String id = backupAll();
         Path data = tmp.resolve("sink/data/" + id + "/zoekt");
-        Path artifact;
-        try (var s = Files.list(data)) {
-            artifact = s.findFirst().orElseThrow();
-        }
-        byte[] bytes = Files.readAllBytes(artifact);
-        bytes[bytes.length / 2] ^= 0x40;
-        Files.write(artifact, bytes);
+        CliTest.damageFirstArtifact(data);
 
         CliTest.Run r = restore(id, "dst", "--json");
         assertThat(r.code()).isEqualTo(1);

@@ -29,6 +29,17 @@ class CliTest {
         }
     }
 
+    /** Flips one bit in the middle of the first artifact file in {@code storeDir} (a local sink's store folder). */
+    static void damageFirstArtifact(Path storeDir) throws java.io.IOException {
+        Path artifact;
+        try (var s = Files.list(storeDir)) {
+            artifact = s.findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(artifact);
+        bytes[bytes.length / 2] ^= 0x40;
+        Files.write(artifact, bytes);
+    }
+
     static Run cli(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -95,13 +106,7 @@ class CliTest {
         String id = cli("backup", "--volume", "repos=" + src, "--volume", "more=" + src.resolve("a"), "--to", sink, "--compression", "gzip:1")
                 .last();
         Path data = tmp.resolve("sink/data/" + id + "/more");
-        Path artifact;
-        try (var s = Files.list(data)) {
-            artifact = s.findFirst().orElseThrow();
-        }
-        byte[] bytes = Files.readAllBytes(artifact);
-        bytes[bytes.length / 2] ^= 0x40;
-        Files.write(artifact, bytes);
+        damageFirstArtifact(data);
         Run v = cli("verify", "--from", sink, "--backup", id);
         assertThat(v.code()).isEqualTo(1);
         assertThat(v.out()).contains("bad ").contains("more/tar").doesNotContain("repos/tar");
