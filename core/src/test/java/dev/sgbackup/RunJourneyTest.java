@@ -35,6 +35,12 @@ class RunJourneyTest {
         RuntimeException fail;
         CountDownLatch block;
         volatile boolean rolledBack;
+        /** Like a database restore past its last cancellation point: finishes (commits) whatever happens beside it. */
+        long uninterruptibleMillis;
+        volatile boolean committed;
+        /** Counted down when this restore starts; awaited (when set) before this restore goes on. */
+        final CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch after;
 
         Probe(String name, String kind, List<String> events, AtomicInteger running, AtomicInteger maxRunning) {
             super(name);
@@ -76,7 +82,27 @@ class RunJourneyTest {
             int now = running.incrementAndGet();
             maxRunning.accumulateAndGet(now, Math::max);
             events.add("start " + name);
+            started.countDown();
             try {
+                if (after != null) {
+                    try {
+                        after.await(20, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                if (uninterruptibleMillis > 0) {
+                    long end = System.nanoTime() + uninterruptibleMillis * 1_000_000;
+                    while (System.nanoTime() < end) {
+                        try {
+                            Thread.sleep(10);
+                        } catch (InterruptedException ignored) {
+                            events.add("interrupt ignored by " + name);
+                        }
+                    }
+                    committed = true;
+                    return;
+                }
                 if (block != null) {
                     try {
                         // held until interrupted (the run stops it) or the test's timeout
@@ -187,6 +213,26 @@ class RunJourneyTest {
         assertThat(r.steps().get(0).message()).contains("step codeintel failed");
         assertThat(r.steps().get(2).message()).isEqualTo("not started: step codeintel failed");
         assertThat(r.steps().get(3).message()).isEqualTo("no target given");
+    }
+
+    @Test
+    void aStepThatCommitsWhileItsSiblingFailsIsReportedAsRestored() {
+        SgBackup sg = SgBackup.builder().sink(Sinks.memory()).stepParallelism(3).build();
+        String id = backup(sg);
+        Probe frontend = probe("frontend", "postgres");
+        frontend.uninterruptibleMillis = 400;
+        Probe codeintel = probe("codeintel", "postgres");
+        codeintel.fail = new IllegalStateException("disk full on codeintel-db");
+        codeintel.after = frontend.started; // fails while frontend is on its way to commit
+        MigrationPlan plan = sg.planRestore(id, List.of(frontend, codeintel), RestoreOptions.defaults());
+        StoreException e = catchThrowableOfType(() -> sg.run(plan), StoreException.class);
+        assertThat(frontend.committed).isTrue();
+        assertThat(e).as("the user must learn that frontend was replaced").hasMessageContaining("restore of store 'codeintel' failed")
+                .hasMessageContaining("already restored (these targets now hold the backup's data): frontend")
+                .hasMessageNotContaining("no target was changed");
+        RunResult r = e.runResult().orElseThrow();
+        assertThat(r.steps()).filteredOn(s -> s.step().equals("frontend")).singleElement()
+                .extracting(StepResult::status).isEqualTo(StepResult.Status.COMPLETED);
     }
 
     @Test

@@ -573,6 +573,9 @@ public final class Engine {
     private record StepOutcome(List<StepResult> results, Throwable failure, String failedStep) {
     }
 
+    /** The message of a step that had not stopped when the run gave up waiting for it. */
+    static final String UNKNOWN_OUTCOME = "still running when the run stopped: its outcome is unknown, check this target";
+
     /**
      * Runs independent steps, up to {@code stepParallelism} at once, and returns their results in step order.
      * The first failure stops the run: steps still running are interrupted and reported as skipped, steps not
@@ -586,11 +589,28 @@ public final class Engine {
             return t;
         });
         StepResult[] results = new StepResult[steps.size()];
+        // What each step really did, recorded by the step's own thread: a cancelled Future forgets the result of a task
+        // that was already running, yet such a step may still have finished (a database restore past its last
+        // cancellation point commits), and the run must report it as done, not as stopped.
+        java.util.concurrent.atomic.AtomicReferenceArray<Object> outcomes = new java.util.concurrent.atomic.AtomicReferenceArray<>(steps.size());
+        java.util.concurrent.atomic.AtomicIntegerArray began = new java.util.concurrent.atomic.AtomicIntegerArray(steps.size());
         List<java.util.concurrent.Future<StepResult>> futures = new ArrayList<>();
         java.util.concurrent.CompletionService<StepResult> cs = new java.util.concurrent.ExecutorCompletionService<>(pool);
         Map<java.util.concurrent.Future<StepResult>, Integer> index = new java.util.HashMap<>();
         for (int i = 0; i < steps.size(); i++) {
-            java.util.concurrent.Future<StepResult> f = cs.submit(steps.get(i).work());
+            int k = i;
+            java.util.concurrent.Callable<StepResult> work = steps.get(i).work();
+            java.util.concurrent.Future<StepResult> f = cs.submit(() -> {
+                began.set(k, 1);
+                try {
+                    StepResult r = work.call();
+                    outcomes.set(k, r);
+                    return r;
+                } catch (Exception | Error e) {
+                    outcomes.set(k, e);
+                    throw e;
+                }
+            });
             futures.add(f);
             index.put(f, i);
         }
@@ -652,6 +672,17 @@ public final class Engine {
         List<StepResult> list = new ArrayList<>();
         for (int i = 0; i < steps.size(); i++) {
             StepResult r = results[i];
+            Object seen = outcomes.get(i);
+            if (r == null && seen instanceof StepResult done) {
+                r = done; // finished although the run was stopping: its target holds the backup's data
+            } else if (r == null && seen instanceof StepFailure sf && sf.result != null && failedStep != null) {
+                StepResult fr = sf.result;
+                r = new StepResult(fr.step(), fr.kind(), StepResult.Status.SKIPPED, fr.artifacts(), 0, 0, fr.duration(),
+                        "stopped: step " + failedStep + " failed", fr.warnings());
+            } else if (r == null && seen == null && began.get(i) == 1) {
+                r = new StepResult(steps.get(i).name(), steps.get(i).kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
+                        UNKNOWN_OUTCOME, List.of());
+            }
             if (r == null) {
                 r = new StepResult(steps.get(i).name(), steps.get(i).kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
                         failedStep == null ? "not run" : "not started or stopped: step " + failedStep + " failed", List.of());
@@ -744,8 +775,18 @@ public final class Engine {
         RunResult result = new RunResult("restore", m.id(), failure == null, List.of(results), Duration.between(started, Instant.now()),
                 checks);
         if (failure != null) {
-            String changed = completed.isEmpty() ? "no target was changed"
+            List<String> unknown = new ArrayList<>();
+            for (StepResult r : results) {
+                if (r != null && UNKNOWN_OUTCOME.equals(r.message())) {
+                    unknown.add(r.step());
+                }
+            }
+            String changed = completed.isEmpty() ? (unknown.isEmpty() ? "no target was changed" : "")
                     : "already restored (these targets now hold the backup's data): " + String.join(", ", completed);
+            if (!unknown.isEmpty()) {
+                changed += (changed.isEmpty() ? "" : "; ") + "still running when the run stopped, so their state is unknown:"
+                        + " " + String.join(", ", unknown);
+            }
             String prefix = interrupted(failure) ? "restore cancelled" + (failedStep.startsWith("(") ? "" : " during step '" + failedStep + "'")
                     : "restore of store '" + failedStep + "' failed";
             String msg = prefix + ": " + failure.getMessage() + "; " + changed;

@@ -488,6 +488,8 @@ final class JdbcRestore {
                 current = "setting sequences";
                 setSequences(c, target, backup, artifacts.keySet());
                 current = "commit";
+                // a sibling step failed or the user cancelled while this one rebuilt indexes or checked keys: roll back
+                in.checkCancelled();
                 c.commit();
                 long tCommitted = System.nanoTime();
                 LOG.log(System.Logger.Level.DEBUG, () -> String.format("restore of %s: load %.1f s, %d indexes and ANALYZE %.1f s,"
@@ -536,6 +538,20 @@ final class JdbcRestore {
                 while (rs.next()) {
                     out.add(all.get(rs.getInt(1)));
                 }
+            }
+            // the checks let an outside table be emptied only when it was empty or is recreatable; one that got rows
+            // since (a service still writing) would lose data nobody approved: stop, and the transaction rolls back
+            List<String> grew = new ArrayList<>();
+            for (String t : out) {
+                if (!order.contains(t) && !SourcegraphCatalog.standard().categoryOf(t)
+                        .map(SourcegraphCatalog.Category::recreatable).orElse(false)) {
+                    grew.add(t);
+                }
+            }
+            if (!grew.isEmpty()) {
+                throw new StoreException(String.join(", ", grew) + " got rows after the checks ran and cannot be"
+                        + " recreated, so the restore will not empty " + (grew.size() == 1 ? "it" : "them")
+                        + ": stop every Sourcegraph service that writes to the database, then restore again");
             }
             // TRUNCATE wants every table referencing a truncated one in the same statement (empty or not)
             out = referencing(target, out);

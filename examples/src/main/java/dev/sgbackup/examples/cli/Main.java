@@ -211,6 +211,13 @@ public final class Main {
             if (debug) {
                 e.printStackTrace(err);
             }
+            if (json()) {
+                try {
+                    out.println(json(RunJson.run(JSON, args.command, currentPlan, null, null, endpoints, String.valueOf(e), false)));
+                } catch (RuntimeException ignored) {
+                    // the JSON itself failed: the error line above is all there is
+                }
+            }
             return 1;
         }
     }
