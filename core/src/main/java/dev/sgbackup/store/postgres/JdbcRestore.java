@@ -327,8 +327,10 @@ final class JdbcRestore {
                 SourcegraphCatalog.Category cat = catalog.categoryOf(t).orElse(null);
                 if (cat != null && cat.recreatable()) {
                     cleared.add(t);
+                    String byPrefix = catalog.matchedPrefix(t).map(p -> " (the catalog does not list this table: its"
+                            + " category comes from the name prefix '" + p + "'; check it before you run)").orElse("");
                     report.change(new CheckReport.Change(store, t, CheckReport.Change.Action.CLEAR, cat.id(), n,
-                            why.get(t) + "; recreatable (" + cat.id() + "), so it is emptied in the same transaction"));
+                            why.get(t) + "; recreatable (" + cat.id() + "), so it is emptied in the same transaction" + byPrefix));
                 } else {
                     refused.add(t);
                     String ref = refs.getOrDefault(t, repo);

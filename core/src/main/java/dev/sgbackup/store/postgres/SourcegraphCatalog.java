@@ -223,6 +223,23 @@ public final class SourcegraphCatalog {
         return Optional.empty();
     }
 
+    /**
+     * The name prefix that gave {@code table} its category, or empty when the catalog lists the table by name (or does
+     * not know it). A table matched only by a prefix is one of a Sourcegraph version the catalog has not seen.
+     */
+    public Optional<String> matchedPrefix(String table) {
+        String bare = table.contains(".") ? table.substring(table.indexOf('.') + 1) : table;
+        if (exact.containsKey(bare)) {
+            return Optional.empty();
+        }
+        for (var e : prefixes) {
+            if (bare.startsWith(e.getKey())) {
+                return Optional.of(e.getKey());
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Tables among {@code tables} the catalog does not know, sorted. */
     public Set<String> unknown(Collection<String> tables) {
         Set<String> out = new TreeSet<>();

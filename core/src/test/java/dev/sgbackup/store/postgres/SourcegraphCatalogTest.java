@@ -63,6 +63,9 @@ class SourcegraphCatalogTest {
         assertThat(cat.categoryOf("critical_and_site_config").orElseThrow().recreatable()).isFalse();
         // seeded by 5.x migrations before 5.11 and referencing tenants: configuration, kept by essential backups
         assertThat(cat.categoryOf("event_logs_export_allowlist").orElseThrow().id()).isEqualTo("site-config");
+        assertThat(cat.matchedPrefix("public.gitserver_repos")).as("listed by name").isEmpty();
+        assertThat(cat.matchedPrefix("public.repo_new_sync_state")).contains("repo_");
+        assertThat(cat.matchedPrefix("public.no_such_thing")).isEmpty();
         assertThat(cat.categoryOf("batch_spec_future_table").orElseThrow().id()).isEqualTo("batch-changes"); // by prefix
         assertThat(cat.categoryOf("totally_new_thing")).isEmpty();
         assertThat(cat.toString()).contains("site-config").contains("RECREATABLE").contains("event_logs");

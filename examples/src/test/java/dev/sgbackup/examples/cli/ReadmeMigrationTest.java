@@ -114,7 +114,11 @@ class ReadmeMigrationTest {
 
     @org.junit.jupiter.api.Test
     void dryRunSaysWhatAReplaceClearsAndARefusalIsOneLineWithExitCode3() throws Exception {
+        // both instances run a Sourcegraph version with a table the catalog does not list, known by its name prefix
+        String unseenTable = "CREATE TABLE repo_sync_cursors (repo_id integer NOT NULL REFERENCES repo(id), cursor text);"
+                + " INSERT INTO repo_sync_cursors SELECT id, 'c' || id FROM repo";
         String frontend = instanceDb("sourcegraph-frontend-5.11.sql", "journey/source-frontend-5.11.sql");
+        run(frontend, unseenTable);
         String sink = tmp.resolve("backups").toUri().toString();
         CliTest.Run b = cli("backup", "--scope", "essential", "--postgres", "frontend=" + EmbeddedPg.url(frontend), "--to", sink,
                 "--encrypt");
@@ -123,6 +127,7 @@ class ReadmeMigrationTest {
 
         // the plan says first what a replace empties and clears, as JSON, and changes nothing
         String synced = instanceDb("sourcegraph-frontend-5.11.sql", "journey/synced-frontend-5.11.sql");
+        run(synced, unseenTable);
         String before = contentHash(synced, "public.user_repo_permissions") + contentHash(synced, "public.users");
         CliTest.Run dry = cli("restore", "--from", sink, "--backup", id, "--postgres", "frontend=" + EmbeddedPg.url(synced),
                 "--phase", "db", "--replace", "--dry-run", "--json");
@@ -139,6 +144,8 @@ class ReadmeMigrationTest {
                 .contains("public.user_repo_permissions", "public.gitserver_repos", "public.zoekt_repos")
                 .doesNotContain("public.users", "public.repo");
         assertThat(emptied).as("restored tables that have rows now").contains("public.users", "public.repo", "public.roles");
+        assertThat(plan.path("empties").findParents("table")).filteredOn(e -> e.path("table").asText().equals("public.repo_sync_cursors"))
+                .singleElement().satisfies(e -> assertThat(e.path("because").asText()).contains("name prefix 'repo_'"));
         assertThat(contentHash(synced, "public.user_repo_permissions") + contentHash(synced, "public.users"))
                 .as("a dry run changes nothing").isEqualTo(before);
 
