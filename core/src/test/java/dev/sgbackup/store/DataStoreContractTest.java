@@ -102,7 +102,7 @@ public abstract class DataStoreContractTest {
     }
 
     @Test
-    void nonEmptyTargetWithoutReplaceIsRefused() throws Exception {
+    protected void nonEmptyTargetWithoutReplaceIsRefused() throws Exception {
         String id = backup();
         DataStore target = nonEmptyTarget();
         String before = contentOf(target);
@@ -111,7 +111,7 @@ public abstract class DataStoreContractTest {
     }
 
     @Test
-    void nonEmptyTargetWithReplaceGetsTheSource() throws Exception {
+    protected void nonEmptyTargetWithReplaceGetsTheSource() throws Exception {
         String id = backup();
         DataStore target = nonEmptyTarget();
         sg.restore(id, new RestoreOptions(true, false), target);
