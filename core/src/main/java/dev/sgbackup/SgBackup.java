@@ -48,7 +48,7 @@ import java.util.Objects;
  * sg.restore(r.backupId(), RestoreOptions.defaults(), Stores.directory("repos", Path.of("/new/repos")));
  * }</pre>
  */
-public final class SgBackup {
+public final class SgBackup implements AutoCloseable {
     /** The default grace period of {@link #prune}: leftovers younger than this are never removed. */
     public static final Duration DEFAULT_PRUNE_GRACE = Duration.ofHours(24);
 
@@ -60,9 +60,12 @@ public final class SgBackup {
     private final int stepParallelism;
     private final Encryption encryption;
     private final Engine engine;
+    private final boolean ownsSink;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private SgBackup(Builder b) {
         this.sink = Objects.requireNonNull(b.sink, "sink");
+        this.ownsSink = b.ownsSink;
         this.compression = b.compression;
         this.listener = b.listener;
         this.parallelism = b.parallelism;
@@ -79,7 +82,7 @@ public final class SgBackup {
 
     /** An engine with default settings on the sink at {@code uri} ({@code file:///…}, {@code s3://…}, {@code gs://…}). */
     public static SgBackup to(String uri) {
-        return to(Sinks.open(uri));
+        return builder().sink(uri).build();
     }
 
     public static Builder builder() {
@@ -89,7 +92,8 @@ public final class SgBackup {
     /** A builder preset with this engine's settings. */
     public Builder toBuilder() {
         Builder b = new Builder();
-        b.sink = sink;
+        b.sink = sink; // shared, not owned: this engine closes it
+        b.ownsSink = false;
         b.compression = compression;
         b.listener = listener;
         b.parallelism = parallelism;
@@ -299,6 +303,21 @@ public final class SgBackup {
         return prune(retention, DEFAULT_PRUNE_GRACE, dryRun);
     }
 
+    /**
+     * Closes the sink this engine opened from a URI ({@link #to(String)}, {@code Builder.sink(String)}), with its
+     * connections and threads; a sink the caller handed in stays the caller's to close. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (ownsSink && !closed.getAndSet(true)) {
+            try {
+                sink.close();
+            } catch (java.io.IOException e) {
+                throw new SinkException("closing the sink " + sink + " failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
     @Override
     public String toString() {
         return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism
@@ -308,6 +327,7 @@ public final class SgBackup {
     /** Builder for {@link SgBackup}. */
     public static final class Builder {
         private BackupSink sink;
+        private boolean ownsSink;
         private Compression compression = Compression.zstd();
         private ProgressListener listener = ProgressListener.NONE;
         private int parallelism = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -329,11 +349,13 @@ public final class SgBackup {
 
         public Builder sink(BackupSink sink) {
             this.sink = sink;
+            this.ownsSink = false;
             return this;
         }
 
         public Builder sink(String uri) {
             this.sink = Sinks.open(uri);
+            this.ownsSink = true;
             return this;
         }
 
