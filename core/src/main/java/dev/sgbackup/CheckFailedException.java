@@ -51,12 +51,17 @@ public final class CheckFailedException extends InvalidInputException {
         return s.replaceAll("\\s*\\R\\s*", " ");
     }
 
+    /** One finding as {@code subject: message} on one line, cut at {@value #MAX_ONE} characters. */
+    public static String line(CheckReport.Finding f) {
+        String m = oneLine(f.subject() + ": " + f.message());
+        return m.length() > MAX_ONE ? m.substring(0, MAX_ONE - 1) + "…" : m;
+    }
+
     private static String message(List<CheckReport.Finding> errors) {
         StringBuilder sb = new StringBuilder(errors.size() == 1 ? "check failed: " : errors.size() + " checks failed: ");
         int named = 0;
         for (CheckReport.Finding f : errors) {
-            String m = oneLine(f.subject() + ": " + f.message());
-            m = m.length() > MAX_ONE ? m.substring(0, MAX_ONE - 1) + "…" : m;
+            String m = line(f);
             if (named > 0 && (named == SHOWN || sb.length() + 2 + m.length() > MAX_MESSAGE)) {
                 break;
             }

@@ -570,11 +570,15 @@ public final class Engine {
         }
     }
 
-    private record StepOutcome(List<StepResult> results, Throwable failure, String failedStep) {
+    /** @param unknown steps still running when the run gave up waiting for them: their outcome is unknown */
+    private record StepOutcome(List<StepResult> results, Throwable failure, String failedStep, List<String> unknown) {
     }
 
-    /** The message of a step that had not stopped when the run gave up waiting for it. */
-    static final String UNKNOWN_OUTCOME = "still running when the run stopped: its outcome is unknown, check this target";
+    /** A step that had begun when another failed and was stopped: skipped, with what it had done so far. */
+    private static StepResult stopped(StepResult r, String failedStep) {
+        return new StepResult(r.step(), r.kind(), StepResult.Status.SKIPPED, r.artifacts(), 0, 0, r.duration(),
+                "stopped: step " + failedStep + " failed", r.warnings());
+    }
 
     /**
      * Runs independent steps, up to {@code stepParallelism} at once, and returns their results in step order.
@@ -647,8 +651,7 @@ public final class Engine {
                         results[i] = r;
                         futures.forEach(x -> x.cancel(true));
                     } else if (r != null) {
-                        results[i] = new StepResult(r.step(), r.kind(), StepResult.Status.SKIPPED, r.artifacts(), 0, 0, r.duration(),
-                                "stopped: step " + failedStep + " failed", r.warnings());
+                        results[i] = stopped(r, failedStep);
                     }
                 }
             }
@@ -670,18 +673,18 @@ public final class Engine {
             }
         }
         List<StepResult> list = new ArrayList<>();
+        List<String> unknown = new ArrayList<>();
         for (int i = 0; i < steps.size(); i++) {
             StepResult r = results[i];
             Object seen = outcomes.get(i);
             if (r == null && seen instanceof StepResult done) {
                 r = done; // finished although the run was stopping: its target holds the backup's data
             } else if (r == null && seen instanceof StepFailure sf && sf.result != null && failedStep != null) {
-                StepResult fr = sf.result;
-                r = new StepResult(fr.step(), fr.kind(), StepResult.Status.SKIPPED, fr.artifacts(), 0, 0, fr.duration(),
-                        "stopped: step " + failedStep + " failed", fr.warnings());
+                r = stopped(sf.result, failedStep);
             } else if (r == null && seen == null && began.get(i) == 1) {
+                unknown.add(steps.get(i).name());
                 r = new StepResult(steps.get(i).name(), steps.get(i).kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
-                        UNKNOWN_OUTCOME, List.of());
+                        "still running when the run stopped: its outcome is unknown, check this target", List.of());
             }
             if (r == null) {
                 r = new StepResult(steps.get(i).name(), steps.get(i).kind(), StepResult.Status.SKIPPED, 0, 0, 0, Duration.ZERO,
@@ -689,7 +692,7 @@ public final class Engine {
             }
             list.add(r);
         }
-        return new StepOutcome(list, failure, failedStep);
+        return new StepOutcome(list, failure, failedStep, unknown);
     }
 
     /**
@@ -739,6 +742,7 @@ public final class Engine {
         Throwable failure = null;
         String failedStep = null;
         List<String> completed = new ArrayList<>();
+        List<String> unknown = new ArrayList<>();
         for (List<Integer> batch : batches) {
             if (failure != null) {
                 for (int i : batch) {
@@ -762,6 +766,7 @@ public final class Engine {
                     completed.add(r.step());
                 }
             }
+            unknown.addAll(outcome.unknown());
             if (outcome.failure() != null) {
                 failure = outcome.failure();
                 failedStep = outcome.failedStep();
@@ -775,12 +780,6 @@ public final class Engine {
         RunResult result = new RunResult("restore", m.id(), failure == null, List.of(results), Duration.between(started, Instant.now()),
                 checks);
         if (failure != null) {
-            List<String> unknown = new ArrayList<>();
-            for (StepResult r : results) {
-                if (r != null && UNKNOWN_OUTCOME.equals(r.message())) {
-                    unknown.add(r.step());
-                }
-            }
             String changed = completed.isEmpty() ? (unknown.isEmpty() ? "no target was changed" : "")
                     : "already restored (these targets now hold the backup's data): " + String.join(", ", completed);
             if (!unknown.isEmpty()) {

@@ -276,7 +276,8 @@ public final class Instance {
         };
     }
 
-    static String redact(String jdbcUrl) {
+    /** {@code url} (JDBC or sink) with passwords, as a parameter or in the user part, replaced by {@code ***}. */
+    public static String redact(String jdbcUrl) {
         return jdbcUrl.replaceAll("(?i)(password=)[^&]*", "$1***").replaceAll("//([^/@:]+):([^/@]+)@", "//$1:***@");
     }
 

@@ -116,16 +116,6 @@ public final class CheckReport {
         return List.copyOf(changes);
     }
 
-    /** Adds everything {@code other} holds. */
-    public void addAll(CheckReport other) {
-        List<Finding> f = other.findings();
-        List<Change> c = other.changes();
-        synchronized (this) {
-            findings.addAll(f);
-            changes.addAll(c);
-        }
-    }
-
     public synchronized boolean ok() {
         return findings.stream().noneMatch(Finding::error);
     }

@@ -210,17 +210,7 @@ public final class SourcegraphCatalog {
 
     /** The category of a table ({@code schema.table} or bare name), or empty if the catalog does not know it. */
     public Optional<Category> categoryOf(String table) {
-        String bare = table.contains(".") ? table.substring(table.indexOf('.') + 1) : table;
-        Category c = exact.get(bare);
-        if (c != null) {
-            return Optional.of(c);
-        }
-        for (var e : prefixes) {
-            if (bare.startsWith(e.getKey())) {
-                return Optional.of(e.getValue());
-            }
-        }
-        return Optional.empty();
+        return match(table).map(Map.Entry::getValue);
     }
 
     /**
@@ -228,16 +218,17 @@ public final class SourcegraphCatalog {
      * not know it). A table matched only by a prefix is one of a Sourcegraph version the catalog has not seen.
      */
     public Optional<String> matchedPrefix(String table) {
+        return match(table).map(Map.Entry::getKey); // a null prefix (listed by name) maps to empty
+    }
+
+    /** The catalog's match for a table: the prefix that decided it (null when listed by name) and its category. */
+    private Optional<Map.Entry<String, Category>> match(String table) {
         String bare = table.contains(".") ? table.substring(table.indexOf('.') + 1) : table;
-        if (exact.containsKey(bare)) {
-            return Optional.empty();
+        Category c = exact.get(bare);
+        if (c != null) {
+            return Optional.of(new java.util.AbstractMap.SimpleImmutableEntry<>(null, c));
         }
-        for (var e : prefixes) {
-            if (bare.startsWith(e.getKey())) {
-                return Optional.of(e.getKey());
-            }
-        }
-        return Optional.empty();
+        return prefixes.stream().filter(e -> bare.startsWith(e.getKey())).findFirst();
     }
 
     /** Tables among {@code tables} the catalog does not know, sorted. */

@@ -241,8 +241,7 @@ public final class Main {
         List<CheckReport.Finding> errors = e.errors();
         String line;
         if (errors.size() == 1) {
-            String m = (errors.get(0).subject() + ": " + errors.get(0).message()).replaceAll("\\s*\\R\\s*", " ");
-            line = "refused: " + (m.length() > 800 ? m.substring(0, 799) + "…" : m) + (file == null ? "" : "; written to " + file);
+            line = "refused: " + CheckFailedException.line(errors.get(0)) + (file == null ? "" : "; written to " + file);
         } else {
             line = "refused: " + e.summary() + "; all of them: " + (file == null ? "--report FILE" : file);
         }
@@ -380,7 +379,7 @@ public final class Main {
     private String configDatabase(Args a) {
         String url = a.one("--sourcegraph-db");
         if (url != null && endpoints.stream().noneMatch(e -> Instance.CONFIG_STORE.equals(e.store()))) {
-            endpoints.add(new RunJson.Endpoint(Instance.CONFIG_STORE, SourcegraphConfigStore.KIND, redact(url), "flag", "--sourcegraph-db",
+            endpoints.add(new RunJson.Endpoint(Instance.CONFIG_STORE, SourcegraphConfigStore.KIND, Instance.redact(url), "flag", "--sourcegraph-db",
                     null));
         }
         return url;
@@ -388,14 +387,10 @@ public final class Main {
 
     /** The endpoints the flags name (sink, databases, volumes), in order; the configuration is added where it is resolved. */
     private void flagEndpoints(Args a, String sinkFlag) {
-        endpoints.add(new RunJson.Endpoint(null, "sink", redact(a.required(sinkFlag)), "flag", sinkFlag, null));
-        a.pairs("--postgres").forEach((n, u) -> endpoints.add(new RunJson.Endpoint(n, "postgres", redact(u), "flag", "--postgres", null)));
+        endpoints.add(new RunJson.Endpoint(null, "sink", Instance.redact(a.required(sinkFlag)), "flag", sinkFlag, null));
+        a.pairs("--postgres").forEach((n, u) -> endpoints.add(new RunJson.Endpoint(n, "postgres", Instance.redact(u), "flag", "--postgres", null)));
         a.pairs("--volume").forEach((n, d) -> endpoints.add(new RunJson.Endpoint(n, "volume", Path.of(d).toAbsolutePath().toString(), "flag",
                 "--volume", null)));
-    }
-
-    static String redact(String jdbcUrl) {
-        return jdbcUrl.replaceAll("(?i)(password=)[^&]*", "$1***").replaceAll("//([^/@:]+):([^/@]+)@", "//$1:***@");
     }
 
     /** --postgres NAME=JDBC_URL (repeatable) with --postgres-mode and --tables. */
