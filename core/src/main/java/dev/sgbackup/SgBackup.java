@@ -124,19 +124,7 @@ public final class SgBackup implements AutoCloseable {
      * is left out and what a new instance would have to regenerate. Writes nothing.
      */
     public MigrationPlan planBackup(Instance instance, Scope scope) {
-        Instance.Selection sel = instance.select(scope);
-        if (sel.stores().isEmpty()) {
-            throw new InvalidInputException("nothing to back up for scope " + scope.id() + ": "
-                    + (sel.notes().isEmpty() ? "the instance names no store for it" : String.join("; ", sel.notes())));
-        }
-        MigrationPlan plan = engine.planBackup(sel.stores(), scope.id());
-        List<PlanStep> steps = new ArrayList<>();
-        for (PlanStep s : plan.steps()) {
-            steps.add(new PlanStep(s.store(), s.kind(), s.action(), sel.holds().getOrDefault(s.store(), s.holds()) + " [" + s.holds() + "]",
-                    sel.recreatable().get(s.store()), s.estimatedSize(), s.note()));
-        }
-        steps.addAll(sel.leftOut());
-        return plan.withSteps(steps, sel.notes());
+        return engine.planBackup(instance, scope);
     }
 
     /**
@@ -145,50 +133,12 @@ public final class SgBackup implements AutoCloseable {
      * Configuration the frontend database already carries is not written twice.
      */
     public MigrationPlan planRestore(String backupId, Instance instance, RestoreOptions options, Phase phase) {
-        Manifest m = show(backupId);
-        boolean dbCarriesConfig = m.stores().stream().anyMatch(s -> s.kind().equals("postgres") && s.name().equals("frontend")
-                && (s.artifacts().stream().anyMatch(a -> a.name().endsWith("critical_and_site_config"))
-                || "pg_dump".equals(s.properties().get("strategy"))));
-        boolean frontendTarget = instance.target("frontend", "postgres") != null && m.store("frontend").isPresent();
-        List<DataStore> targets = new ArrayList<>();
-        Map<String, String> skip = new LinkedHashMap<>();
-        List<String> notes = new ArrayList<>();
-        for (Phase p : List.of(Phase.DB, Phase.VOLUMES, Phase.CONFIG)) {
-            boolean any = false;
-            for (StoreBackup sb : m.stores()) {
-                if (Phase.of(sb.kind()) != p) {
-                    continue;
-                }
-                if (!phase.includes(p)) {
-                    skip.put(sb.name(), "phase " + p.name().toLowerCase(Locale.ROOT) + " not selected");
-                    continue;
-                }
-                if (p == Phase.CONFIG && dbCarriesConfig && frontendTarget) {
-                    skip.put(sb.name(), "already restored with the frontend database; not written twice");
-                    continue;
-                }
-                DataStore t = instance.target(sb.name(), sb.kind());
-                if (t == null) {
-                    skip.put(sb.name(), "the target instance names no " + sb.kind() + " '" + sb.name() + "'");
-                    continue;
-                }
-                targets.add(t);
-                any = true;
-            }
-            if (any) {
-                notes.add("checkpoint before phase " + p.name().toLowerCase(Locale.ROOT) + ": " + p.checkpoint());
-            }
-        }
-        if (targets.isEmpty()) {
-            throw new InvalidInputException("nothing to restore from " + backupId + " in phase " + phase.name().toLowerCase(Locale.ROOT)
-                    + ": " + skip);
-        }
-        return engine.planRestore(backupId, targets, options, skip, notes);
+        return engine.planRestore(backupId, instance, options, phase);
     }
 
     /** Runs every check of the plan and returns what it found; writes nothing. */
     public CheckReport check(MigrationPlan plan) {
-        return engine.check(plan);
+        return engine.check(plan, true);
     }
 
     /**
@@ -201,7 +151,7 @@ public final class SgBackup implements AutoCloseable {
 
     /** Runs the plan's checks and throws {@link CheckFailedException} (with every finding) if one refuses it. */
     public void validate(MigrationPlan plan) {
-        engine.check(plan).throwIfFailed();
+        engine.check(plan, true).throwIfFailed();
     }
 
     /**
@@ -271,31 +221,7 @@ public final class SgBackup implements AutoCloseable {
      * with the others and reports it in {@link PruneResult#failed()}.
      */
     public PruneResult prune(Retention retention, Duration gracePeriod, boolean dryRun) {
-        Objects.requireNonNull(retention, "retention");
-        if (gracePeriod == null || gracePeriod.isNegative()) {
-            throw new InvalidInputException("the prune grace period must be zero or positive, got " + gracePeriod
-                    + "; it must exceed the longest backup run (default " + DEFAULT_PRUNE_GRACE.toHours() + "h)");
-        }
-        RetentionDecision decision = retention.decide(list(), Instant.now());
-        List<String> deleted = new ArrayList<>();
-        Map<String, String> failed = new LinkedHashMap<>();
-        if (!dryRun) {
-            // oldest first, so an interrupted prune has removed the least valuable backups
-            List<String> ids = new ArrayList<>(decision.removedIds());
-            Collections.reverse(ids);
-            for (String id : ids) {
-                try {
-                    engine.delete(id);
-                    deleted.add(id);
-                } catch (InvalidInputException gone) {
-                    deleted.add(id); // deleted meanwhile by someone else: the outcome is the one asked for
-                } catch (SgBackupException e) {
-                    failed.put(id, e.getMessage());
-                }
-            }
-        }
-        List<String> leftovers = engine.removeLeftovers(gracePeriod, dryRun);
-        return new PruneResult(decision, gracePeriod, dryRun, deleted, failed, leftovers);
+        return engine.prune(retention, gracePeriod, dryRun, DEFAULT_PRUNE_GRACE);
     }
 
     /** {@link #prune(Retention, Duration, boolean)} with the default grace period of 24 hours. */

@@ -579,4 +579,14 @@ public final class PostgresStore implements DataStore {
     ConnectionSpec spec() {
         return spec;
     }
+
+    /**
+     * Whether a stored frontend database carries Sourcegraph's configuration (site config, code host connections,
+     * settings), so a restore of it needs no separate configuration step: a pg_dump backup holds every table, a
+     * JDBC one holds it when its table list includes {@code critical_and_site_config}.
+     */
+    public static boolean carriesConfiguration(StoreBackup backup) {
+        return backup.kind().equals("postgres") && ("pg_dump".equals(backup.properties().get(PROP_STRATEGY))
+                || backup.artifacts().stream().anyMatch(a -> a.name().endsWith("critical_and_site_config")));
+    }
 }

@@ -1,0 +1,110 @@
+package dev.sgbackup.internal;
+
+import dev.sgbackup.CancelledException;
+import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.run.ProgressEvent;
+import dev.sgbackup.run.RunResult;
+import dev.sgbackup.run.StepResult;
+import dev.sgbackup.sink.PendingObject;
+import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.store.DataStore;
+import dev.sgbackup.store.StoreBackup;
+import dev.sgbackup.transform.Encryption;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The backup run: a new backup id and data key, every store's step scheduled (each writes its artifacts through
+ * the pipeline straight to the sink), then the commit — the manifest is written last and only when every step
+ * succeeded. On any failure the run writes no manifest and removes what its steps wrote.
+ */
+final class BackupRun {
+    private static final System.Logger LOG = System.getLogger("dev.sgbackup");
+    private final RunContext ctx;
+    private final StepExecutor executor;
+
+    BackupRun(RunContext ctx, StepExecutor executor) {
+        this.ctx = ctx;
+        this.executor = executor;
+    }
+
+    RunResult run(MigrationPlan plan, CheckReport checks) {
+        Instant started = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        String id = Layout.newBackupId(started);
+        long total = plan.steps().stream().mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
+        Progress progress = ctx.progress(total > 0 ? total : -1, -1);
+        progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "backup " + id);
+        Map<String, StoreBackup> doneByName = new ConcurrentHashMap<>();
+        Set<String> written = ConcurrentHashMap.newKeySet();
+        List<StepScheduler.Step> steps = new ArrayList<>();
+        Encryption.DataKey dataKey = ctx.keys().newDataKey();
+        for (DataStore store : plan.stores()) {
+            int ordinal = steps.size() + 1;
+            steps.add(new StepScheduler.Step(store.name(), store.kind(), () -> {
+                StepExecutor.BackupRecord r = executor.backup(id, ordinal, store, dataKey, progress, written);
+                doneByName.put(store.name(), r.stored());
+                return r.result();
+            }));
+        }
+        StepScheduler.Outcome outcome = new StepScheduler(ctx.stepParallelism()).run(steps);
+        List<StepResult> results = outcome.results();
+        Throwable failure = outcome.failure();
+        String failedStep = outcome.failedStep();
+        List<StoreBackup> done = new ArrayList<>();
+        for (DataStore store : plan.stores()) {
+            if (doneByName.containsKey(store.name())) {
+                done.add(doneByName.get(store.name()));
+            }
+        }
+        if (failure == null && Thread.currentThread().isInterrupted()) {
+            failure = new CancelledException("interrupted");
+            failedStep = "(interrupted)";
+        }
+        if (failure == null) {
+            try {
+                commit(new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(ChronoUnit.MILLIS), Version.current(),
+                        plan.scope(), ctx.compression().toString(), dataKey == null ? Map.of() : dataKey.parameters(), done), dataKey);
+            } catch (Throwable t) {
+                failure = t;
+                failedStep = "manifest";
+            }
+        }
+        RunResult result = new RunResult("backup", id, failure == null, results, Duration.between(started, Instant.now()), checks);
+        progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, failure == null ? "committed " + id : "not committed");
+        if (failure != null) {
+            cleanup(written);
+            throw Failures.backup(failure, failedStep).withRunResult(result);
+        }
+        return result;
+    }
+
+    /** The commit: the manifest, written last; sealed with the data key when the backup is encrypted. */
+    private void commit(Manifest m, Encryption.DataKey dataKey) throws java.io.IOException {
+        byte[] json = ManifestCodec.encode(m, dataKey);
+        try (PendingObject o = ctx.sink().create(Layout.manifestKey(m.id()), json.length)) {
+            o.stream().write(json);
+            o.commit();
+        }
+    }
+
+    private void cleanup(Set<String> written) {
+        boolean wasInterrupted = Thread.interrupted(); // let deletes run; restore the flag after
+        try {
+            ctx.sink().deleteAll(new ArrayList<>(written));
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "could not remove the artifacts of a failed backup (prune removes them later): " + e.getMessage());
+        } finally {
+            if (wasInterrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

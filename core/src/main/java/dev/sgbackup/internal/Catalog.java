@@ -1,0 +1,120 @@
+package dev.sgbackup.internal;
+
+import dev.sgbackup.IntegrityException;
+import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.SinkException;
+import dev.sgbackup.manifest.BackupSummary;
+import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.run.ProgressEvent;
+import dev.sgbackup.sink.NoSuchObjectException;
+import dev.sgbackup.sink.ObjectInfo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The catalog of committed backups in a sink: reading a manifest (opening a sealed one with the run's keys),
+ * listing the backups, and deleting one (manifest first, so it is never half-listed, then its data).
+ */
+final class Catalog {
+    private static final System.Logger LOG = System.getLogger("dev.sgbackup");
+    private final RunContext ctx;
+
+    Catalog(RunContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** The whole manifest; an encrypted one is opened with the run's passphrase or key (which must be right). */
+    Manifest manifest(String backupId) {
+        return read(backupId, true);
+    }
+
+    private Manifest read(String backupId, boolean open) {
+        Layout.checkBackupId(backupId);
+        String key = Layout.manifestKey(backupId);
+        byte[] bytes;
+        try (InputStream in = ctx.sink().read(key)) {
+            bytes = in.readAllBytes();
+        } catch (NoSuchObjectException e) {
+            throw noSuchBackup(backupId);
+        } catch (IOException e) {
+            throw new SinkException("reading the manifest of " + backupId + " from " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
+        }
+        Manifest m = ManifestCodec.decode(bytes, key, open ? p -> ctx.keys().unlock(backupId, p) : null);
+        if (!m.id().equals(backupId)) {
+            throw new IntegrityException("manifest " + key + " names backup " + m.id() + ", not " + backupId + "; it was moved or tampered with");
+        }
+        if (open && ctx.keys().present() && !m.encrypted()) {
+            // someone able to write the sink could put a forged plain backup where an encrypted one was expected
+            throw new InvalidInputException("backup " + backupId + " is not encrypted, but a passphrase or key was given; refusing to"
+                    + " trust it as if it were. If it was made without encryption, read it without a passphrase (unset SGBACKUP_PASSPHRASE)");
+        }
+        return m;
+    }
+
+    private InvalidInputException noSuchBackup(String backupId) {
+        return new InvalidInputException("no backup " + backupId + " in " + ctx.sink().uri() + "; 'sgbackup list' shows the backups there");
+    }
+
+    /** Committed backups, newest first; an encrypted one shows only its clear part (plain size and stores are sealed). */
+    List<BackupSummary> list() {
+        List<BackupSummary> out = new ArrayList<>();
+        ctx.sink().listAll(Layout.MANIFESTS).forEach(o -> {
+            String id = Layout.backupIdOfManifest(o.key());
+            if (id == null) {
+                return;
+            }
+            try {
+                Manifest m = read(id, false);
+                out.add(m.encrypted() ? new BackupSummary(id, m.createdAt(), m.scope(), -1, storedBytes(id), List.of(), true)
+                        : BackupSummary.of(m));
+            } catch (IntegrityException e) {
+                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+                ctx.listener().onEvent(new ProgressEvent(ProgressEvent.Type.WARNING, null, null, 0, -1, 0, -1, Duration.ZERO, e.getMessage()));
+            }
+        });
+        out.sort(Comparator.comparing(BackupSummary::id).reversed());
+        return out;
+    }
+
+    /** Bytes stored under a backup's data prefix (what the sink holds for it, whatever the manifest says). */
+    private long storedBytes(String backupId) {
+        return ctx.sink().listAll(Layout.dataPrefix(backupId)).mapToLong(ObjectInfo::size).sum();
+    }
+
+    /** Deletes a committed backup: its manifest, then its data and any unfinished uploads under it. */
+    void delete(String backupId) {
+        Layout.checkBackupId(backupId);
+        String key = Layout.manifestKey(backupId);
+        try {
+            if (ctx.sink().stat(key).isEmpty()) {
+                throw noSuchBackup(backupId);
+            }
+            ctx.sink().delete(key);
+            deletePrefix(Layout.dataPrefix(backupId));
+            // unfinished uploads under the backup (left by a killed process) go too; the backup is gone, so no grace
+            ctx.sink().removeStaleUploads(Layout.dataPrefix(backupId), Duration.ZERO);
+        } catch (IOException e) {
+            throw new SinkException("deleting backup " + backupId + " from " + ctx.sink().uri() + " failed: " + e.getMessage()
+                    + (e instanceof NoSuchObjectException ? "" : "; run delete again (what is left is data without a manifest, which prune also removes)"), e);
+        }
+    }
+
+    private void deletePrefix(String prefix) throws IOException {
+        List<String> batch = new ArrayList<>();
+        for (ObjectInfo o : (Iterable<ObjectInfo>) ctx.sink().listAll(prefix)::iterator) {
+            batch.add(o.key());
+            if (batch.size() == 1000) {
+                ctx.sink().deleteAll(batch);
+                batch.clear();
+            }
+        }
+        if (!batch.isEmpty()) {
+            ctx.sink().deleteAll(batch);
+        }
+    }
+}

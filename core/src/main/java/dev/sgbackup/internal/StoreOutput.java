@@ -1,0 +1,223 @@
+package dev.sgbackup.internal;
+
+import dev.sgbackup.CancelledException;
+import dev.sgbackup.StoreException;
+import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.run.ProgressEvent;
+import dev.sgbackup.sink.BackupSink;
+import dev.sgbackup.sink.PendingObject;
+import dev.sgbackup.store.ArtifactInfo;
+import dev.sgbackup.store.BackupOutput;
+import dev.sgbackup.store.DataStore;
+import dev.sgbackup.store.StoreBackup;
+import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
+import dev.sgbackup.transform.Transform;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The artifact pipeline of a backup: the {@link BackupOutput} one store writes to. Each artifact's bytes flow
+ * plain → SHA-256 and count → compression → encryption (with the backup's data key) → SHA-256 and count → a
+ * pending sink object, which is committed when the store closes the stream. What was committed is recorded in
+ * {@code written} so a failed run can remove it.
+ */
+final class StoreOutput implements BackupOutput {
+    private static final System.Logger LOG = System.getLogger("dev.sgbackup");
+    private final BackupSink sink;
+    private final Compression compression;
+    private final int parallelism;
+    private final String id;
+    private final DataStore store;
+    private final Progress progress;
+    private final Set<String> written;
+    private final Encryption.DataKey dataKey;
+    private final int ordinal;
+    private final AtomicInteger seq = new AtomicInteger();
+    final List<ArtifactInfo> artifacts = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, String> properties = Collections.synchronizedMap(new TreeMap<>());
+    final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+    private final Set<Artifact> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean aborted;
+
+    /**
+     * @param ordinal the store's position in the plan (from 1); it names the store in opaque (encrypted) artifact keys
+     */
+    StoreOutput(BackupSink sink, Compression compression, int parallelism, String id, DataStore store, Progress progress,
+                Set<String> written, Encryption.DataKey dataKey, int ordinal) {
+        this.sink = sink;
+        this.compression = compression;
+        this.parallelism = parallelism;
+        this.id = id;
+        this.store = store;
+        this.progress = progress;
+        this.written = written;
+        this.dataKey = dataKey;
+        this.ordinal = ordinal;
+    }
+
+    @Override
+    public ArtifactStream artifact(String name, Map<String, String> attributes) throws IOException {
+        checkCancelled();
+        Pipeline.checkAttributes(attributes);
+        Transform t = compression.transform();
+        String suffix = t == null ? "" : "." + (t.id().equals("zstd") ? "zst" : "gz");
+        List<Transform> chain = new ArrayList<>();
+        if (t != null) {
+            chain.add(t);
+        }
+        String key;
+        if (dataKey != null) {
+            chain.add(dataKey.transform()); // encrypt last: [compression, encryption]
+            key = Layout.opaqueArtifactKey(id, ordinal, seq.incrementAndGet()); // names stay in the sealed manifest
+        } else {
+            key = Layout.artifactKey(id, store.name(), seq.incrementAndGet(), name, suffix);
+        }
+        PendingObject pending = sink.create(key);
+        Artifact a;
+        try {
+            a = new Artifact(name, key, Map.copyOf(attributes), pending, chain);
+        } catch (IOException | RuntimeException e) {
+            pending.close();
+            throw e;
+        }
+        open.add(a);
+        progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, store.name(), name, null);
+        return a;
+    }
+
+    @Override
+    public void property(String key, String value) {
+        properties.put(key, value);
+    }
+
+    @Override
+    public void warn(String message) {
+        warnings.add(message);
+        progress.emit(ProgressEvent.Type.WARNING, store.name(), null, message);
+    }
+
+    @Override
+    public int parallelism() {
+        return parallelism;
+    }
+
+    @Override
+    public void checkCancelled() {
+        if (Thread.currentThread().isInterrupted() || aborted) {
+            throw new CancelledException("backup cancelled; nothing was committed");
+        }
+    }
+
+    /** What the store wrote, once it has returned; refuses a store that left an artifact open. */
+    StoreBackup finish() {
+        if (!open.isEmpty()) {
+            throw new StoreException("store '" + store.name() + "' returned with " + open.size()
+                    + " artifact(s) still open; this is a bug in the store: every artifact stream must be closed");
+        }
+        List<ArtifactInfo> list = new ArrayList<>(artifacts);
+        list.sort(Comparator.comparing(ArtifactInfo::key));
+        return new StoreBackup(store.name(), store.kind(), store.describe(), properties, list, warnings);
+    }
+
+    /** Aborts every artifact still open (their pending objects are discarded, never committed). */
+    void abortAll() {
+        aborted = true;
+        for (Artifact a : open) {
+            a.abort();
+        }
+    }
+
+    /** One artifact being written: plain hash → compression → stored hash → pending object. */
+    private final class Artifact extends BackupOutput.ArtifactStream {
+        private final String name;
+        private final String key;
+        private final Map<String, String> attributes;
+        private final PendingObject pending;
+        private final Pipeline.MeasuringOutputStream stored;
+        private final Pipeline.MeasuringOutputStream plain;
+        private final List<String> transforms;
+        private boolean closed;
+
+        Artifact(String name, String key, Map<String, String> attributes, PendingObject pending, List<Transform> ts)
+                throws IOException {
+            this.name = name;
+            this.key = key;
+            this.attributes = attributes;
+            this.pending = pending;
+            this.stored = new Pipeline.MeasuringOutputStream(Pipeline.nonClosing(pending.stream()), n -> { });
+            OutputStream chain = stored;
+            List<String> ids = new ArrayList<>();
+            for (int i = ts.size() - 1; i >= 0; i--) {
+                chain = ts.get(i).wrap(chain, new Transform.ArtifactContext(id, key));
+                ids.add(0, ts.get(i).id());
+            }
+            this.transforms = ids;
+            this.plain = new Pipeline.MeasuringOutputStream(chain, n -> progress.add(store.name(), n));
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            plain.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (aborted) {
+                throw new CancelledException("backup aborted");
+            }
+            plain.write(b, off, len);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            plain.flush();
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                plain.close(); // finishes the transforms; the sink stream is only flushed
+                pending.commit();
+                written.add(key);
+            } catch (IOException | RuntimeException e) {
+                open.remove(this);
+                pending.close();
+                throw e;
+            }
+            pending.close();
+            open.remove(this);
+            artifacts.add(new ArtifactInfo(name, key, plain.count(), plain.sha256(), stored.count(), stored.sha256(), transforms,
+                    attributes));
+            progress.artifacts.incrementAndGet();
+            progress.emit(ProgressEvent.Type.ARTIFACT_FINISHED, store.name(), name, null);
+        }
+
+        @Override
+        public synchronized void abort() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            open.remove(this);
+            try {
+                pending.close();
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "aborting " + key + " failed: " + e.getMessage());
+            }
+        }
+    }
+}
