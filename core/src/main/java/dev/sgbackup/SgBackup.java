@@ -9,7 +9,7 @@ import dev.sgbackup.manifest.RetentionDecision;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
-import dev.sgbackup.plan.Phase;
+import dev.sgbackup.store.Phase;
 import dev.sgbackup.plan.PlanStep;
 import dev.sgbackup.plan.Scope;
 import dev.sgbackup.store.StoreBackup;
@@ -56,7 +56,7 @@ public final class SgBackup implements AutoCloseable {
     private final Compression compression;
     private final ProgressListener listener;
     private final int parallelism;
-    private final String scope;
+    private final Scope scope;
     private final int stepParallelism;
     private final Encryption encryption;
     private final Engine engine;
@@ -257,7 +257,7 @@ public final class SgBackup implements AutoCloseable {
         private Compression compression = Compression.zstd();
         private ProgressListener listener = ProgressListener.NONE;
         private int parallelism = Math.max(2, Runtime.getRuntime().availableProcessors());
-        private String scope = "custom";
+        private Scope scope = Scope.CUSTOM;
         private int stepParallelism = 2;
         private Encryption encryption;
 
@@ -321,8 +321,8 @@ public final class SgBackup implements AutoCloseable {
             return this;
         }
 
-        /** The scope label recorded in the manifest ({@code config}, {@code postgres}, {@code all}, {@code custom}). */
-        public Builder scope(String scope) {
+        /** The scope recorded in the manifest of backups planned from stores (default {@link Scope#CUSTOM}). */
+        public Builder scope(Scope scope) {
             this.scope = Objects.requireNonNull(scope);
             return this;
         }

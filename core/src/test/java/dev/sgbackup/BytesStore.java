@@ -1,5 +1,7 @@
 package dev.sgbackup;
 
+import dev.sgbackup.store.Phase;
+import dev.sgbackup.store.StoreKind;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.BackupOutput;
 import dev.sgbackup.store.DataStore;
@@ -33,8 +35,8 @@ class BytesStore implements DataStore {
     }
 
     @Override
-    public String kind() {
-        return "bytes";
+    public StoreKind kind() {
+        return StoreKind.of("bytes", Phase.VOLUMES);
     }
 
     @Override

@@ -193,7 +193,7 @@ class EncryptedBackupTest {
     void assertRefused(SgBackup sg, String id, String reason) {
         VerifyReport v = sg.verify(id);
         assertThat(v.ok()).isFalse();
-        assertThat(v.problems()).anySatisfy(p -> assertThat(p).contains("s/x").contains(reason));
+        assertThat(v.problems()).anySatisfy(p -> assertThat(p.message()).contains("s/x").contains(reason));
         BytesStore target = new BytesStore("s");
         assertThatThrownBy(() -> sg.restore(id, RestoreOptions.defaults(), target)).isInstanceOf(IntegrityException.class)
                 .hasMessageContaining("s/x").hasMessageContaining("no target was changed");

@@ -173,7 +173,7 @@ class EngineTest {
         VerifyReport v = sg.verify(r.backupId());
         assertThat(v.ok()).isFalse();
         assertThat(v.problems()).hasSize(1);
-        assertThat(v.problems().get(0)).contains("s/victim").contains(victim);
+        assertThat(v.problems().get(0).message()).contains("s/victim").contains(victim);
         assertThatThrownBy(v::throwIfFailed).isInstanceOf(IntegrityException.class);
 
         BytesStore target = new BytesStore("s");

@@ -1,5 +1,7 @@
 package dev.sgbackup;
 
+import dev.sgbackup.store.Phase;
+import dev.sgbackup.store.StoreKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -145,8 +147,8 @@ class PruneTest {
         }
 
         @Override
-        public String kind() {
-            return "bytes";
+        public StoreKind kind() {
+            return StoreKind.of("bytes", Phase.VOLUMES);
         }
 
         @Override

@@ -1,5 +1,7 @@
 package dev.sgbackup;
 
+import dev.sgbackup.run.Operation;
+import dev.sgbackup.store.StoreKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -52,8 +54,8 @@ class RunJourneyTest {
         }
 
         @Override
-        public String kind() {
-            return kind;
+        public StoreKind kind() {
+            return StoreKind.builtIn(kind).orElseThrow();
         }
 
         @Override
@@ -243,7 +245,7 @@ class RunJourneyTest {
         bad.failMidway = new IllegalStateException("source vanished");
         StoreException e = catchThrowableOfType(() -> sg.backup(good, bad), StoreException.class);
         RunResult r = e.runResult().orElseThrow();
-        assertThat(r.operation()).isEqualTo("backup");
+        assertThat(r.operation()).isEqualTo(Operation.BACKUP);
         assertThat(r.committed()).isFalse();
         assertThat(r.steps()).extracting(StepResult::status).containsExactly(StepResult.Status.COMPLETED, StepResult.Status.FAILED);
         assertThat(r.steps().get(0).bytes()).isEqualTo(5000);

@@ -4,6 +4,7 @@ import dev.sgbackup.CancelledException;
 import dev.sgbackup.manifest.Layout;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.run.Operation;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
@@ -48,7 +49,7 @@ final class BackupRun {
         Encryption.DataKey dataKey = ctx.keys().newDataKey();
         for (DataStore store : plan.stores()) {
             int ordinal = steps.size() + 1;
-            steps.add(new StepScheduler.Step(store.name(), store.kind(), () -> {
+            steps.add(new StepScheduler.Step(store.name(), store.kind().id(), () -> {
                 StepExecutor.BackupRecord r = executor.backup(id, ordinal, store, dataKey, progress, written);
                 doneByName.put(store.name(), r.stored());
                 return r.result();
@@ -71,13 +72,13 @@ final class BackupRun {
         if (failure == null) {
             try {
                 commit(new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(ChronoUnit.MILLIS), Version.current(),
-                        plan.scope(), ctx.compression().toString(), dataKey == null ? Map.of() : dataKey.parameters(), done), dataKey);
+                        plan.scope().id(), ctx.compression().toString(), dataKey == null ? Map.of() : dataKey.parameters(), done), dataKey);
             } catch (Throwable t) {
                 failure = t;
                 failedStep = "manifest";
             }
         }
-        RunResult result = new RunResult("backup", id, failure == null, results, Duration.between(started, Instant.now()), checks);
+        RunResult result = new RunResult(Operation.BACKUP, id, failure == null, results, Duration.between(started, Instant.now()), checks);
         progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, failure == null ? "committed " + id : "not committed");
         if (failure != null) {
             cleanup(written);

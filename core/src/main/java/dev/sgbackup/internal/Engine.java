@@ -1,5 +1,6 @@
 package dev.sgbackup.internal;
 
+import dev.sgbackup.run.Operation;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.PruneResult;
@@ -7,7 +8,7 @@ import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
-import dev.sgbackup.plan.Phase;
+import dev.sgbackup.store.Phase;
 import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.ProgressListener;
 import dev.sgbackup.run.RunResult;
@@ -50,7 +51,7 @@ public final class Engine {
         this.housekeeping = new Housekeeping(ctx, catalog);
     }
 
-    public MigrationPlan planBackup(List<DataStore> stores, String scope) {
+    public MigrationPlan planBackup(List<DataStore> stores, Scope scope) {
         return planner.backup(stores, scope);
     }
 
@@ -75,7 +76,7 @@ public final class Engine {
     public RunResult run(MigrationPlan plan) {
         CheckReport report = checks.check(plan, true);
         report.throwIfFailed();
-        return plan.operation() == MigrationPlan.Operation.BACKUP ? backups.run(plan, report) : restores.run(plan, report);
+        return plan.operation() == Operation.BACKUP ? backups.run(plan, report) : restores.run(plan, report);
     }
 
     public Manifest manifest(String backupId) {

@@ -1,16 +1,18 @@
 package dev.sgbackup.internal;
 
+import dev.sgbackup.run.Operation;
 import dev.sgbackup.InvalidInputException;
 import dev.sgbackup.manifest.Layout;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
-import dev.sgbackup.plan.Phase;
+import dev.sgbackup.store.Phase;
 import dev.sgbackup.plan.PlanStep;
 import dev.sgbackup.plan.Scope;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
+import dev.sgbackup.store.StoreKind;
 import dev.sgbackup.store.postgres.PostgresStore;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -18,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -33,7 +36,7 @@ final class Planner {
         this.catalog = catalog;
     }
 
-    MigrationPlan backup(List<DataStore> stores, String scope) {
+    MigrationPlan backup(List<DataStore> stores, Scope scope) {
         Set<String> names = new HashSet<>();
         List<PlanStep> steps = new ArrayList<>();
         for (DataStore s : stores) {
@@ -41,12 +44,12 @@ final class Planner {
             if (!names.add(s.name())) {
                 throw new InvalidInputException("store name '" + s.name() + "' is used twice; store names must be unique within a backup");
             }
-            steps.add(new PlanStep(s.name(), s.kind(), "backup", s.describe(), null, s.estimateSize(), null));
+            steps.add(new PlanStep(s.name(), s.kind().id(), PlanStep.Action.BACKUP, s.describe(), null, s.estimateSize(), null));
         }
         if (stores.isEmpty()) {
             throw new InvalidInputException("nothing to back up: name at least one store (e.g. --volume NAME=DIR)");
         }
-        return new MigrationPlan(MigrationPlan.Operation.BACKUP, ctx.sink().uri().toString(), null, scope,
+        return new MigrationPlan(Operation.BACKUP, ctx.sink().uri().toString(), null, scope,
                 ctx.keys().transformIds(ctx.compression().toString()), RestoreOptions.defaults(), steps, stores, List.of());
     }
 
@@ -60,7 +63,7 @@ final class Planner {
             throw new InvalidInputException("nothing to back up for scope " + scope.id() + ": "
                     + (sel.notes().isEmpty() ? "the instance names no store for it" : String.join("; ", sel.notes())));
         }
-        MigrationPlan plan = backup(sel.stores(), scope.id());
+        MigrationPlan plan = backup(sel.stores(), scope);
         List<PlanStep> steps = new ArrayList<>();
         for (PlanStep s : plan.steps()) {
             steps.add(new PlanStep(s.store(), s.kind(), s.action(), sel.holds().getOrDefault(s.store(), s.holds()) + " [" + s.holds() + "]",
@@ -95,16 +98,16 @@ final class Planner {
         List<DataStore> stores = new ArrayList<>();
         for (DataStore t : targets) {
             StoreBackup sb = m.requireStore(t.name());
-            steps.add(new PlanStep(sb.name(), sb.kind(), "restore", t.describe(), null, sb.size(), null));
+            steps.add(new PlanStep(sb.name(), sb.kind(), PlanStep.Action.RESTORE, t.describe(), null, sb.size(), null));
             stores.add(t);
         }
         for (StoreBackup sb : m.stores()) {
             if (!byName.containsKey(sb.name())) {
-                steps.add(new PlanStep(sb.name(), sb.kind(), "skip", sb.description(), null, sb.size(),
+                steps.add(new PlanStep(sb.name(), sb.kind(), PlanStep.Action.SKIP, sb.description(), null, sb.size(),
                         skipNotes.getOrDefault(sb.name(), "no target given")));
             }
         }
-        return new MigrationPlan(MigrationPlan.Operation.RESTORE, ctx.sink().uri().toString(), backupId, m.scope(), String.join(",",
+        return new MigrationPlan(Operation.RESTORE, ctx.sink().uri().toString(), backupId, Scope.fromId(m.scope()), String.join(",",
                 m.artifacts().stream().flatMap(a -> a.transforms().stream()).distinct().toList()), options, steps, stores, notes);
     }
 
@@ -123,7 +126,13 @@ final class Planner {
         for (Phase p : List.of(Phase.DB, Phase.VOLUMES, Phase.CONFIG)) {
             boolean any = false;
             for (StoreBackup sb : m.stores()) {
-                if (Phase.of(sb.kind()) != p) {
+                Optional<StoreKind> kind = StoreKind.builtIn(sb.kind());
+                if (kind.isEmpty()) {
+                    // a kind of the user's own: an instance description names only Sourcegraph's stores
+                    skip.put(sb.name(), "the target instance names no " + sb.kind() + " '" + sb.name() + "'");
+                    continue;
+                }
+                if (kind.get().phase() != p) {
                     continue;
                 }
                 if (!phase.includes(p)) {

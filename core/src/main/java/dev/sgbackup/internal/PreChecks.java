@@ -1,10 +1,12 @@
 package dev.sgbackup.internal;
 
+import dev.sgbackup.run.Operation;
 import dev.sgbackup.CancelledException;
 import dev.sgbackup.SgBackupException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.Sizes;
 import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.plan.PlanStep;
 import dev.sgbackup.sink.PendingObject;
 import dev.sgbackup.store.CheckReport;
 import dev.sgbackup.store.DataStore;
@@ -37,7 +39,7 @@ final class PreChecks {
      */
     CheckReport check(MigrationPlan plan, boolean probeSink) {
         CheckReport report = new CheckReport();
-        if (plan.operation() == MigrationPlan.Operation.BACKUP) {
+        if (plan.operation() == Operation.BACKUP) {
             if (probeSink) {
                 checkSinkWritable(report);
             }
@@ -59,7 +61,7 @@ final class PreChecks {
             }
             for (DataStore s : plan.stores()) {
                 StoreBackup sb = m.requireStore(s.name());
-                if (!sb.kind().equals(s.kind())) {
+                if (!sb.kind().equals(s.kind().id())) {
                     report.error(s.name(), "the backup holds a " + sb.kind() + " store under this name, not " + s.kind());
                     continue;
                 }
@@ -78,7 +80,7 @@ final class PreChecks {
         if (!"file".equals(ctx.sink().uri().getScheme())) {
             return;
         }
-        long estimate = plan.steps().stream().filter(s -> s.action().equals("backup")).mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
+        long estimate = plan.steps().stream().filter(s -> s.action() == PlanStep.Action.BACKUP).mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
         try {
             Path p = Path.of(ctx.sink().uri());
             while (p != null && !Files.exists(p)) {

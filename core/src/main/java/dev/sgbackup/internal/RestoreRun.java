@@ -3,8 +3,9 @@ package dev.sgbackup.internal;
 import dev.sgbackup.CancelledException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.plan.MigrationPlan;
-import dev.sgbackup.plan.Phase;
+import dev.sgbackup.store.Phase;
 import dev.sgbackup.plan.PlanStep;
+import dev.sgbackup.run.Operation;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
@@ -60,7 +61,7 @@ final class RestoreRun {
         for (int i = 0; i < plan.steps().size(); i++) {
             PlanStep step = plan.steps().get(i);
             StoreBackup sb = m.requireStore(step.store());
-            DataStore store = step.action().equals("restore") ? targets.get(sb.name()) : null;
+            DataStore store = step.action() == PlanStep.Action.RESTORE ? targets.get(sb.name()) : null;
             if (store == null) {
                 results[i] = skipped(sb, step.note() == null ? "no target given" : step.note());
                 continue;
@@ -69,7 +70,7 @@ final class RestoreRun {
                 results[i] = skipped(sb, "dry run: checks passed, nothing written");
                 continue;
             }
-            Phase phase = Phase.of(sb.kind());
+            Phase phase = store.kind().phase();
             if (batches.isEmpty() || phase != batchPhase) {
                 batches.add(new ArrayList<>());
                 batchPhase = phase;
@@ -112,7 +113,7 @@ final class RestoreRun {
             failedStep = "(interrupted)";
         }
         progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, failure == null ? "restored " + m.id() : "failed");
-        RunResult result = new RunResult("restore", m.id(), failure == null, List.of(results), Duration.between(started, Instant.now()),
+        RunResult result = new RunResult(Operation.RESTORE, m.id(), failure == null, List.of(results), Duration.between(started, Instant.now()),
                 checks);
         if (failure != null) {
             throw Failures.restore(failure, failedStep, changed(completed, unknown)).withRunResult(result);

@@ -51,11 +51,11 @@ final class StepExecutor {
             store.backup(out);
             StoreBackup sb = out.finish();
             progress.emit(ProgressEvent.Type.STEP_FINISHED, store.name(), null, null);
-            return new BackupRecord(new StepResult(store.name(), store.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(),
+            return new BackupRecord(new StepResult(store.name(), store.kind().id(), StepResult.Status.COMPLETED, sb.artifacts().size(),
                     sb.size(), sb.storedSize(), Duration.between(t0, Instant.now()), null, sb.warnings()), sb);
         } catch (Throwable t) {
             out.abortAll();
-            throw new StepScheduler.StepFailure(new StepResult(store.name(), store.kind(), StepResult.Status.FAILED,
+            throw new StepScheduler.StepFailure(new StepResult(store.name(), store.kind().id(), StepResult.Status.FAILED,
                     out.artifacts.size(), 0, 0, Duration.between(t0, Instant.now()), String.valueOf(t.getMessage()), out.warnings), t);
         }
     }

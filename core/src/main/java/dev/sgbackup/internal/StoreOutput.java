@@ -126,7 +126,7 @@ final class StoreOutput implements BackupOutput {
         }
         List<ArtifactInfo> list = new ArrayList<>(artifacts);
         list.sort(Comparator.comparing(ArtifactInfo::key));
-        return new StoreBackup(store.name(), store.kind(), store.describe(), properties, list, warnings);
+        return new StoreBackup(store.name(), store.kind().id(), store.describe(), properties, list, warnings);
     }
 
     /** Aborts every artifact still open (their pending objects are discarded, never committed). */

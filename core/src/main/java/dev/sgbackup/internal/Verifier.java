@@ -42,7 +42,7 @@ final class Verifier {
         Manifest m = catalog.manifest(backupId);
         Progress progress = ctx.progress(m.size(), m.artifacts().size());
         progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "verify " + backupId);
-        List<String> problems = new ArrayList<>();
+        List<VerifyReport.Problem> problems = new ArrayList<>();
         int checked = 0;
         for (StoreBackup sb : m.stores()) {
             for (ArtifactInfo a : sb.artifacts()) {
@@ -51,11 +51,14 @@ final class Verifier {
                 try {
                     readToEnd(m, sb, a, n -> progress.add(sb.name(), n));
                 } catch (NoSuchObjectException e) {
-                    problems.add(sb.name() + "/" + a.name() + " (" + a.key() + "): missing");
-                } catch (IntegrityException | SinkException e) {
-                    problems.add(e.getMessage());
+                    problems.add(problem(sb, a, VerifyReport.Problem.Kind.MISSING, sb.name() + "/" + a.name() + " (" + a.key() + "): missing"));
+                } catch (IntegrityException e) {
+                    problems.add(problem(sb, a, VerifyReport.Problem.Kind.DAMAGED, e.getMessage()));
+                } catch (SinkException e) {
+                    problems.add(problem(sb, a, VerifyReport.Problem.Kind.UNREADABLE, e.getMessage()));
                 } catch (IOException e) {
-                    problems.add(sb.name() + "/" + a.name() + " (" + a.key() + "): unreadable: " + e.getMessage());
+                    problems.add(problem(sb, a, VerifyReport.Problem.Kind.UNREADABLE,
+                            sb.name() + "/" + a.name() + " (" + a.key() + "): unreadable: " + e.getMessage()));
                 }
                 progress.artifacts.incrementAndGet();
                 progress.emit(ProgressEvent.Type.ARTIFACT_FINISHED, sb.name(), a.name(), null);
@@ -63,6 +66,10 @@ final class Verifier {
         }
         progress.emit(ProgressEvent.Type.RUN_FINISHED, null, null, problems.isEmpty() ? "ok" : problems.size() + " bad");
         return new VerifyReport(backupId, checked, progress.bytes.get(), problems);
+    }
+
+    private static VerifyReport.Problem problem(StoreBackup sb, ArtifactInfo a, VerifyReport.Problem.Kind kind, String message) {
+        return new VerifyReport.Problem(sb.name(), a.name(), a.key(), kind, message);
     }
 
     /** Re-reads a store's stored bytes and returns the first damage found, or null if every artifact is intact. */

@@ -128,14 +128,23 @@ public final class Instance {
     }
 
     /** The parts of a plan that come from the instance: the stores to run and the rows for what is left out. */
-    public record Selection(List<DataStore> stores, Map<String, Boolean> recreatable, Map<String, String> holds,
+    public record Selection(List<DataStore> stores, Map<String, PlanStep.Recreatable> recreatable, Map<String, String> holds,
                             List<PlanStep> leftOut, List<String> notes) {
+    }
+
+    /** Sourcegraph's databases: codeintel can be re-uploaded, the frontend partly recreated, the rest not. */
+    private static PlanStep.Recreatable recreatableDb(String name) {
+        return switch (name) {
+            case "codeintel" -> PlanStep.Recreatable.YES;
+            case "frontend" -> PlanStep.Recreatable.PARTLY;
+            default -> PlanStep.Recreatable.NO;
+        };
     }
 
     /** The stores a backup of {@code scope} runs, with what is left out and why. */
     public Selection select(Scope scope) {
         List<DataStore> stores = new ArrayList<>();
-        Map<String, Boolean> recreatable = new LinkedHashMap<>();
+        Map<String, PlanStep.Recreatable> recreatable = new LinkedHashMap<>();
         Map<String, String> holds = new LinkedHashMap<>();
         List<PlanStep> leftOut = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -153,28 +162,28 @@ public final class Instance {
             }
         } else if (wantConfig) {
             stores.add(config);
-            recreatable.put(config.name(), false);
+            recreatable.put(config.name(), PlanStep.Recreatable.NO);
             holds.put(config.name(), "site config, code host connections, global/org/user settings");
         } else {
-            leftOut.add(new PlanStep(config.name(), config.kind(), "skip", "site config, code hosts, settings", false, -1,
+            leftOut.add(new PlanStep(config.name(), config.kind().id(), PlanStep.Action.SKIP, "site config, code hosts, settings", PlanStep.Recreatable.NO, -1,
                     "not in scope " + scope.id()));
         }
 
         // databases
         for (Database d : orderedDatabases()) {
             if (externalPostgres) {
-                leftOut.add(new PlanStep(d.name(), "postgres", "skip", redact(d.jdbcUrl()), null, -1,
+                leftOut.add(new PlanStep(d.name(), "postgres", PlanStep.Action.SKIP, redact(d.jdbcUrl()), PlanStep.Recreatable.UNKNOWN, -1,
                         "external database: the new instance reuses it in place; nothing to move"));
                 continue;
             }
             if (!wantDatabases) {
-                leftOut.add(new PlanStep(d.name(), "postgres", "skip", redact(d.jdbcUrl()), null, -1, "not in scope " + scope.id()));
+                leftOut.add(new PlanStep(d.name(), "postgres", PlanStep.Action.SKIP, redact(d.jdbcUrl()), recreatableDb(d.name()), -1, "not in scope " + scope.id()));
                 continue;
             }
             PostgresStore.Builder pb = PostgresStore.builder(d.name(), d.jdbcUrl()).mode(postgresMode);
             if (scope == Scope.ESSENTIAL) {
                 if (d.name().equals("codeintel")) {
-                    leftOut.add(new PlanStep(d.name(), "postgres", "skip", "precise code-intel data", true, -1,
+                    leftOut.add(new PlanStep(d.name(), "postgres", PlanStep.Action.SKIP, "precise code-intel data", PlanStep.Recreatable.YES, -1,
                             "recreatable: re-upload precise indexes (LSIF/SCIP) from CI"));
                     continue;
                 }
@@ -190,7 +199,7 @@ public final class Instance {
             }
             DataStore store = pb.build();
             stores.add(store);
-            recreatable.put(d.name(), d.name().equals("codeintel") ? Boolean.TRUE : d.name().equals("frontend") ? null : Boolean.FALSE);
+            recreatable.put(d.name(), recreatableDb(d.name()));
             holds.put(d.name(), switch (d.name()) {
                 case "frontend" -> scope == Scope.ESSENTIAL
                         ? "users, orgs, settings, tokens, batch changes, code-intel configuration, insights, notebooks,"
@@ -205,7 +214,7 @@ public final class Instance {
             notes.add("databases: none given (--postgres NAME=JDBC_URL); Option 2/3 data is NOT in this backup");
         }
         if (databases.isEmpty() && externalPostgres) {
-            leftOut.add(new PlanStep("postgres", "postgres", "skip", "external PostgreSQL", null, -1,
+            leftOut.add(new PlanStep("postgres", "postgres", PlanStep.Action.SKIP, "external PostgreSQL", PlanStep.Recreatable.UNKNOWN, -1,
                     "external database: the new instance reuses it in place; nothing to move"));
         }
 
@@ -215,16 +224,16 @@ public final class Instance {
             if (take) {
                 DataStore store = excludes.isEmpty() ? Stores.directory(v.name(), v.dir()) : Stores.directory(v.name(), v.dir(), excludes);
                 stores.add(store);
-                recreatable.put(v.name(), v.kind().recreatable());
+                recreatable.put(v.name(), PlanStep.Recreatable.of(v.kind().recreatable()));
                 holds.put(v.name(), v.kind().holds());
             } else {
-                leftOut.add(new PlanStep(v.name(), "volume", "skip", v.kind().holds() + " at " + v.dir(), v.kind().recreatable(), -1,
+                leftOut.add(new PlanStep(v.name(), "volume", PlanStep.Action.SKIP, v.kind().holds() + " at " + v.dir(), PlanStep.Recreatable.of(v.kind().recreatable()), -1,
                         (wantVolumes ? "recreatable: " : "not in scope " + scope.id() + "; the new instance must ") + v.kind().regenerate()));
             }
         }
 
         // what is never backed up
-        leftOut.add(new PlanStep("redis", "redis", "skip", "sessions and caches", true, -1,
+        leftOut.add(new PlanStep("redis", "redis", PlanStep.Action.SKIP, "sessions and caches", PlanStep.Recreatable.YES, -1,
                 externalRedis ? "external Redis: the new instance reuses it in place" : "ephemeral: never backed up; users sign in again"));
         return new Selection(stores, recreatable, holds, leftOut, notes);
     }

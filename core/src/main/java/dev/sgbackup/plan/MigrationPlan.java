@@ -1,6 +1,7 @@
 package dev.sgbackup.plan;
 
 import dev.sgbackup.manifest.Sizes;
+import dev.sgbackup.run.Operation;
 import dev.sgbackup.store.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
@@ -14,25 +15,22 @@ import java.util.Objects;
  * ({@code SgBackup.check(plan)}), then executed by {@code SgBackup.run(plan)}. Building a plan writes nothing.
  */
 public final class MigrationPlan {
-    /** Backup into a sink, or restore from one. */
-    public enum Operation { BACKUP, RESTORE }
-
     private final Operation operation;
     private final String sink;
     private final String backupId;
-    private final String scope;
+    private final Scope scope;
     private final String transforms;
     private final RestoreOptions options;
     private final List<PlanStep> steps;
     private final List<DataStore> stores;
     private final List<String> notes;
 
-    public MigrationPlan(Operation operation, String sink, String backupId, String scope, String transforms,
+    public MigrationPlan(Operation operation, String sink, String backupId, Scope scope, String transforms,
                          RestoreOptions options, List<PlanStep> steps, List<DataStore> stores, List<String> notes) {
         this.operation = Objects.requireNonNull(operation);
         this.sink = sink;
         this.backupId = backupId;
-        this.scope = scope;
+        this.scope = java.util.Objects.requireNonNull(scope, "scope");
         this.transforms = transforms;
         this.options = options;
         this.steps = List.copyOf(steps);
@@ -54,7 +52,8 @@ public final class MigrationPlan {
         return backupId;
     }
 
-    public String scope() {
+    /** The preset the plan backs up, or {@link Scope#CUSTOM}; for a restore, the backup's. */
+    public Scope scope() {
         return scope;
     }
 
@@ -108,7 +107,7 @@ public final class MigrationPlan {
         long total = 0;
         for (PlanStep s : steps) {
             sb.append(s).append('\n');
-            if (s.estimatedSize() > 0 && !s.action().equals("skip")) {
+            if (s.estimatedSize() > 0 && s.action() != PlanStep.Action.SKIP) {
                 total += s.estimatedSize();
             }
         }

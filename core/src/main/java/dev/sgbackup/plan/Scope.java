@@ -18,18 +18,40 @@ public enum Scope {
      * categories (closed over foreign keys), the codeinsights database, LSIF bundle and metrics volumes.
      * Event logs are opt-in.
      */
-    ESSENTIAL;
+    ESSENTIAL,
+    /** Stores the caller composed (not one of the presets). */
+    CUSTOM;
 
-    /** Parses {@code config|postgres|all|essential}. */
+    /** Parses a preset: {@code config|postgres|all|essential}. */
     public static Scope parse(String s) {
         try {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+            Scope scope = valueOf(s.trim().toUpperCase(Locale.ROOT));
+            if (scope != CUSTOM) {
+                return scope;
+            }
         } catch (IllegalArgumentException e) {
-            throw new InvalidInputException("unknown scope '" + s + "'; use config, postgres, all or essential");
+            // below
         }
+        throw new InvalidInputException("unknown scope '" + s + "'; use config, postgres, all or essential");
     }
 
+    /** The scope a manifest records; one this version does not know (a newer release's) reads as {@link #CUSTOM}. */
+    public static Scope fromId(String id) {
+        for (Scope s : values()) {
+            if (s.id().equals(id)) {
+                return s;
+            }
+        }
+        return CUSTOM;
+    }
+
+    /** {@code config}, {@code postgres}, {@code all}, {@code essential} or {@code custom}, as manifests record it. */
     public String id() {
         return name().toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public String toString() {
+        return id();
     }
 }

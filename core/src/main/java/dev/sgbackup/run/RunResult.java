@@ -8,22 +8,23 @@ import java.util.List;
 /**
  * The outcome of a backup or restore: the backup id, and a result per step.
  *
- * @param operation  "backup" or "restore"
+ * @param operation  backup or restore
  * @param backupId   the backup written or read
  * @param committed  for a backup, whether its manifest was written (only then does it exist)
  * @param steps      every step's outcome
  * @param duration   wall time of the run
  * @param checks     what the checks before the run found (warnings, facts, and for a restore the changes it makes)
  */
-public record RunResult(String operation, String backupId, boolean committed, List<StepResult> steps, Duration duration,
+public record RunResult(Operation operation, String backupId, boolean committed, List<StepResult> steps, Duration duration,
                         CheckReport checks) {
     public RunResult {
+        java.util.Objects.requireNonNull(operation, "operation");
         steps = List.copyOf(steps);
         checks = checks == null ? new CheckReport() : checks;
     }
 
     /** A result without check findings. */
-    public RunResult(String operation, String backupId, boolean committed, List<StepResult> steps, Duration duration) {
+    public RunResult(Operation operation, String backupId, boolean committed, List<StepResult> steps, Duration duration) {
         this(operation, backupId, committed, steps, duration, null);
     }
 

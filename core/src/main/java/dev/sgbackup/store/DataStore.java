@@ -15,8 +15,12 @@ public interface DataStore {
     /** Unique within a backup; {@code [a-z0-9][a-z0-9._-]*}, e.g. {@code frontend}, {@code gitserver-0}. */
     String name();
 
-    /** What kind of store this is, e.g. {@code volume}, {@code postgres}, {@code sourcegraph-config}. */
-    String kind();
+    /**
+     * What kind of store this is ({@link StoreKind#VOLUME}, {@link StoreKind#POSTGRES},
+     * {@link StoreKind#SOURCEGRAPH_CONFIG}, or one of your own from {@link StoreKind#of}); it names the restore
+     * phase the store runs in.
+     */
+    StoreKind kind();
 
     /** One line for plans: what it holds and where it is, without secrets. */
     String describe();

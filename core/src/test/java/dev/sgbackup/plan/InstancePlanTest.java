@@ -1,5 +1,6 @@
 package dev.sgbackup.plan;
 
+import dev.sgbackup.store.Phase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -40,13 +41,13 @@ class InstancePlanTest {
     }
 
     private Map<String, String> actions(MigrationPlan plan) {
-        return plan.steps().stream().collect(Collectors.toMap(PlanStep::store, PlanStep::action));
+        return plan.steps().stream().collect(Collectors.toMap(PlanStep::store, s -> s.action().id()));
     }
 
     @Test
     void configOnlyTakesTheConfigurationAndSaysWhatIsLeftOut() {
         MigrationPlan p = SgBackup.to(Sinks.memory()).planBackup(instance, Scope.CONFIG);
-        assertThat(p.scope()).isEqualTo("config");
+        assertThat(p.scope()).isEqualTo(Scope.CONFIG);
         assertThat(p.stores()).extracting(s -> s.name()).containsExactly("config");
         assertThat(actions(p)).containsEntry("frontend", "skip").containsEntry("gitserver-0", "skip").containsEntry("redis", "skip");
         assertThat(p.explain()).contains("ephemeral").contains("re-clone");

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.plan.Instance;
-import dev.sgbackup.plan.Phase;
+import dev.sgbackup.store.Phase;
 import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;

@@ -8,6 +8,7 @@ import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
+import dev.sgbackup.store.StoreKind;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -216,8 +217,8 @@ public final class PostgresStore implements DataStore {
     }
 
     @Override
-    public String kind() {
-        return "postgres";
+    public StoreKind kind() {
+        return StoreKind.POSTGRES;
     }
 
     @Override
@@ -586,7 +587,7 @@ public final class PostgresStore implements DataStore {
      * JDBC one holds it when its table list includes {@code critical_and_site_config}.
      */
     public static boolean carriesConfiguration(StoreBackup backup) {
-        return backup.kind().equals("postgres") && ("pg_dump".equals(backup.properties().get(PROP_STRATEGY))
+        return backup.kind().equals(StoreKind.POSTGRES.id()) && ("pg_dump".equals(backup.properties().get(PROP_STRATEGY))
                 || backup.artifacts().stream().anyMatch(a -> a.name().endsWith("critical_and_site_config")));
     }
 }

@@ -10,6 +10,7 @@ import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
+import dev.sgbackup.store.StoreKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -60,7 +61,7 @@ public final class SourcegraphConfigStore implements DataStore {
     /** Store property: {@code api} or {@code database}. */
     public static final String PROPERTY_SOURCE = "sourcegraph.source";
     /** The {@link #kind()} of both flavours. */
-    public static final String KIND = "sourcegraph-config";
+    public static final String KIND = "sourcegraph-config"; // StoreKind.SOURCEGRAPH_CONFIG.id()
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]*");
     private static final System.Logger LOG = System.getLogger(SourcegraphConfigStore.class.getName());
@@ -99,8 +100,8 @@ public final class SourcegraphConfigStore implements DataStore {
     }
 
     @Override
-    public String kind() {
-        return KIND;
+    public StoreKind kind() {
+        return StoreKind.SOURCEGRAPH_CONFIG;
     }
 
     @Override

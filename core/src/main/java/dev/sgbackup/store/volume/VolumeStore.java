@@ -9,6 +9,7 @@ import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
+import dev.sgbackup.store.StoreKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.FileVisitResult;
@@ -104,8 +105,8 @@ public final class VolumeStore implements DataStore {
     }
 
     @Override
-    public String kind() {
-        return "volume";
+    public StoreKind kind() {
+        return StoreKind.VOLUME;
     }
 
     /** The directory backed up from, or restored into. */

@@ -6,7 +6,7 @@ import dev.sgbackup.SgBackup;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
-import dev.sgbackup.plan.Phase;
+import dev.sgbackup.store.Phase;
 import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;

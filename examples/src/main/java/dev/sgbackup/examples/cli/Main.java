@@ -15,7 +15,8 @@ import dev.sgbackup.manifest.Sizes;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
-import dev.sgbackup.plan.Phase;
+import dev.sgbackup.plan.PlanStep;
+import dev.sgbackup.store.Phase;
 import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
@@ -714,7 +715,7 @@ public final class Main {
             out.println("ok " + r.backupId() + " " + r.checked() + " artifacts " + r.bytes() + " bytes");
             return 0;
         }
-        for (String p : r.problems()) {
+        for (String p : r.messages()) {
             out.println("bad " + p);
         }
         err.println("error: backup " + r.backupId() + " is damaged: " + r.problems().size() + " of " + r.checked() + " artifacts failed verification");
@@ -753,7 +754,7 @@ public final class Main {
             }
         }
         MigrationPlan p = withEndpointNotes(sg.planRestore(id, instance, new RestoreOptions(a.has("--replace"), a.has("--dry-run")), phase));
-        p.steps().stream().filter(s -> s.action().equals("skip"))
+        p.steps().stream().filter(s -> s.action() == PlanStep.Action.SKIP)
                 .forEach(s -> err.println("skipped: store " + s.store() + " (" + s.kind() + "): " + s.note()));
         p.notes().forEach(n -> err.println(n));
         RunResult r = sg.run(p);

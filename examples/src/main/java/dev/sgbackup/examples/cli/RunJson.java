@@ -1,5 +1,6 @@
 package dev.sgbackup.examples.cli;
 
+import dev.sgbackup.run.Operation;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -37,7 +38,7 @@ final class RunJson {
         o.put("operation", plan != null ? plan.operation().name().toLowerCase(Locale.ROOT) : command);
         String id = result != null ? result.backupId() : plan != null ? plan.backupId() : null;
         o.put("backupId", id);
-        o.put("dryRun", plan != null && plan.operation() == MigrationPlan.Operation.RESTORE && plan.options().dryRun());
+        o.put("dryRun", plan != null && plan.operation() == Operation.RESTORE && plan.options().dryRun());
         o.put("ok", error == null);
         o.put("refused", refused);
         if (result != null) {
@@ -47,7 +48,7 @@ final class RunJson {
         }
         o.put("error", error);
         if (plan != null) {
-            o.put("scope", plan.scope());
+            o.put("scope", plan.scope().id());
         }
         ObjectNode sink = o.putObject("sink");
         sink.put("uri", plan == null ? null : plan.sink());
@@ -61,7 +62,7 @@ final class RunJson {
                 ObjectNode st = stores.addObject();
                 st.put("store", s.store());
                 st.put("kind", s.kind());
-                st.put("action", s.action());
+                st.put("action", s.action().id());
                 st.put("holds", s.holds());
                 st.put("estimatedSize", s.estimatedSize());
                 st.put("note", s.note());

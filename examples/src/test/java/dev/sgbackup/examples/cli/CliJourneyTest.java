@@ -1,5 +1,6 @@
 package dev.sgbackup.examples.cli;
 
+import dev.sgbackup.store.StoreKind;
 import static dev.sgbackup.examples.cli.CliTest.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -261,8 +262,8 @@ class CliJourneyTest {
         }
 
         @Override
-        public String kind() {
-            return "sourcegraph-config";
+        public StoreKind kind() {
+            return StoreKind.SOURCEGRAPH_CONFIG;
         }
 
         @Override

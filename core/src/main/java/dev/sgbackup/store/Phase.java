@@ -1,4 +1,4 @@
-package dev.sgbackup.plan;
+package dev.sgbackup.store;
 
 import dev.sgbackup.InvalidInputException;
 import java.util.Locale;
@@ -6,6 +6,7 @@ import java.util.Locale;
 /**
  * Restore phases. A database restore needs the instance's services stopped; a configuration restore through
  * the API needs the instance running; so a restore runs in phases with operator checkpoints between them.
+ * Every {@link StoreKind} names the phase its stores restore in ({@link #ALL} is only a selection).
  */
 public enum Phase {
     DB("stop every Sourcegraph service that uses the databases (frontend, worker, gitserver, repo-updater, searcher, "
@@ -23,15 +24,6 @@ public enum Phase {
     /** What the operator must have done before this phase runs. */
     public String checkpoint() {
         return checkpoint;
-    }
-
-    /** The phase a store of this kind restores in. */
-    public static Phase of(String kind) {
-        return switch (kind) {
-            case "postgres" -> DB;
-            case "sourcegraph-config" -> CONFIG;
-            default -> VOLUMES;
-        };
     }
 
     public boolean includes(Phase p) {
