@@ -9,6 +9,7 @@ import dev.sgbackup.*;
 import dev.sgbackup.sink.*;
 import dev.sgbackup.store.*;
 import dev.sgbackup.plan.*;
+import dev.sgbackup.run.*;
 import java.nio.file.*;
 
 boolean ok = false;

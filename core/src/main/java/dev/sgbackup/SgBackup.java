@@ -1,5 +1,10 @@
 package dev.sgbackup;
 
+import dev.sgbackup.sink.Sinks;
+import dev.sgbackup.run.SinkException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.CheckFailedException;
+import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.internal.Engine;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
@@ -20,8 +25,7 @@ import java.util.Map;
 import dev.sgbackup.run.ProgressListener;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
-import dev.sgbackup.sink.Sinks;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.transform.Compression;

@@ -1,5 +1,8 @@
 package dev.sgbackup;
 
+import dev.sgbackup.sink.Sinks;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.IntegrityException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,16 +11,14 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.hash.Hashing;
 import dev.sgbackup.manifest.BackupSummary;
-import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.internal.Layout;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.ObjectInfo;
-import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.RestoreOptions;
-import dev.sgbackup.store.Stores;
 import dev.sgbackup.transform.Compression;
 import dev.sgbackup.transform.Encryption;
 import java.io.IOException;
@@ -142,7 +143,7 @@ class EncryptedBackupTest {
                 .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("backup " + r.backupId() + " is encrypted; set SGBACKUP_PASSPHRASE");
         assertThatThrownBy(() -> none.show(r.backupId())).hasMessageContaining("is encrypted")
-                .isInstanceOfSatisfying(dev.sgbackup.PassphraseRequiredException.class,
+                .isInstanceOfSatisfying(dev.sgbackup.run.PassphraseRequiredException.class,
                         e -> assertThat(e.backupId()).isEqualTo(r.backupId()));
         assertThat(!Files.exists(target) || isEmpty(target)).as("nothing written to the target").isTrue();
 

@@ -1,9 +1,14 @@
 package dev.sgbackup;
 
+import dev.sgbackup.sink.Sinks;
+import dev.sgbackup.run.StoreException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.CancelledException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.internal.Layout;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.run.ProgressEvent;
@@ -11,7 +16,6 @@ import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.ObjectInfo;
 import dev.sgbackup.sink.PendingObject;
-import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.transform.Compression;
 import java.io.IOException;

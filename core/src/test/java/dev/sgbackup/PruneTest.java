@@ -1,11 +1,13 @@
 package dev.sgbackup;
 
+import dev.sgbackup.sink.Sinks;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.store.Phase;
 import dev.sgbackup.store.StoreKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.internal.Layout;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.run.RunResult;
@@ -13,7 +15,6 @@ import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.ListPage;
 import dev.sgbackup.sink.ObjectInfo;
 import dev.sgbackup.sink.PendingObject;
-import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.store.BackupOutput;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;

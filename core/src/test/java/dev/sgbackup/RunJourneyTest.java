@@ -1,5 +1,10 @@
 package dev.sgbackup;
 
+import dev.sgbackup.sink.Sinks;
+import dev.sgbackup.run.StoreException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.CheckFailedException;
+import dev.sgbackup.run.CancelledException;
 import dev.sgbackup.run.Operation;
 import dev.sgbackup.store.StoreKind;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,8 +15,7 @@ import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.ObjectInfo;
-import dev.sgbackup.sink.Sinks;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;

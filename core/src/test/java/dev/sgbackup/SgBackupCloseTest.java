@@ -1,10 +1,10 @@
 package dev.sgbackup;
 
+import dev.sgbackup.sink.Sinks;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sgbackup.sink.BackupSink;
-import dev.sgbackup.sink.Sinks;
-import dev.sgbackup.spi.SinkProvider;
+import dev.sgbackup.sink.SinkProvider;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Set;

@@ -1,7 +1,6 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.run.CancelledException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.plan.MigrationPlan;
 import dev.sgbackup.run.Operation;
@@ -9,7 +8,7 @@ import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
 import dev.sgbackup.sink.PendingObject;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.transform.Encryption;
@@ -71,7 +70,7 @@ final class BackupRun {
         }
         if (failure == null) {
             try {
-                commit(new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(ChronoUnit.MILLIS), Version.current(),
+                commit(new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(ChronoUnit.MILLIS), Manifest.currentToolVersion(),
                         plan.scope().id(), ctx.compression().toString(), dataKey == null ? Map.of() : dataKey.parameters(), done), dataKey);
             } catch (Throwable t) {
                 failure = t;
@@ -89,7 +88,7 @@ final class BackupRun {
 
     /** The commit: the manifest, written last; sealed with the data key when the backup is encrypted. */
     private void commit(Manifest m, Encryption.DataKey dataKey) throws java.io.IOException {
-        byte[] json = ManifestCodec.encode(m, dataKey);
+        byte[] json = m.encode(dataKey);
         try (PendingObject o = ctx.sink().create(Layout.manifestKey(m.id()), json.length)) {
             o.stream().write(json);
             o.commit();

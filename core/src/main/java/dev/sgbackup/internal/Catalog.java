@@ -1,10 +1,9 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.manifest.BackupSummary;
-import dev.sgbackup.manifest.Layout;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.sink.NoSuchObjectException;
@@ -44,7 +43,7 @@ final class Catalog {
         } catch (IOException e) {
             throw new SinkException("reading the manifest of " + backupId + " from " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
         }
-        Manifest m = ManifestCodec.decode(bytes, key, open ? p -> ctx.keys().unlock(backupId, p) : null);
+        Manifest m = Manifest.decode(bytes, key, open ? p -> ctx.keys().unlock(backupId, p) : null);
         if (!m.id().equals(backupId)) {
             throw new IntegrityException("manifest " + key + " names backup " + m.id() + ", not " + backupId + "; it was moved or tampered with");
         }

@@ -13,7 +13,7 @@ import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.ProgressListener;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.transform.Compression;
@@ -72,7 +72,7 @@ public final class Engine {
         return checks.check(plan, probeSink);
     }
 
-    /** Checks (a refusal throws {@link dev.sgbackup.CheckFailedException}), then runs the plan. */
+    /** Checks (a refusal throws {@link dev.sgbackup.run.CheckFailedException}), then runs the plan. */
     public RunResult run(MigrationPlan plan) {
         CheckReport report = checks.check(plan, true);
         report.throwIfFailed();

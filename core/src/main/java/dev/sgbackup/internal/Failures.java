@@ -1,11 +1,11 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SgBackupException;
-import dev.sgbackup.SinkException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.SgBackupException;
+import dev.sgbackup.run.SinkException;
+import dev.sgbackup.run.StoreException;
 import java.io.InterruptedIOException;
 import java.nio.channels.ClosedByInterruptException;
 

@@ -1,9 +1,8 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SgBackupException;
-import dev.sgbackup.SinkException;
-import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.SgBackupException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.manifest.RetentionDecision;

@@ -1,6 +1,6 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.PassphraseRequiredException;
+import dev.sgbackup.run.PassphraseRequiredException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.transform.Encryption;
 import dev.sgbackup.transform.Transform;

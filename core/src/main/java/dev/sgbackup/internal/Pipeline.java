@@ -2,8 +2,8 @@ package dev.sgbackup.internal;
 
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.transform.Transform;

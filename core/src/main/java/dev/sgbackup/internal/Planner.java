@@ -1,8 +1,7 @@
 package dev.sgbackup.internal;
 
 import dev.sgbackup.run.Operation;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;

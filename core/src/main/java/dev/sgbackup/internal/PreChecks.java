@@ -1,14 +1,14 @@
 package dev.sgbackup.internal;
 
 import dev.sgbackup.run.Operation;
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.SgBackupException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.manifest.Manifest;
-import dev.sgbackup.manifest.Sizes;
+import dev.sgbackup.run.Sizes;
 import dev.sgbackup.plan.MigrationPlan;
 import dev.sgbackup.plan.PlanStep;
 import dev.sgbackup.sink.PendingObject;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.StoreBackup;
 import java.io.IOException;

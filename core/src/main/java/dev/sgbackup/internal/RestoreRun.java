@@ -1,6 +1,6 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.CancelledException;
+import dev.sgbackup.run.CancelledException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.plan.MigrationPlan;
 import dev.sgbackup.store.Phase;
@@ -9,7 +9,7 @@ import dev.sgbackup.run.Operation;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.StoreBackup;
 import java.time.Duration;

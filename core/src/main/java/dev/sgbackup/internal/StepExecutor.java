@@ -1,6 +1,6 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.IntegrityException;
+import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.run.StepResult;

@@ -1,6 +1,6 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.CancelledException;
+import dev.sgbackup.run.CancelledException;
 import dev.sgbackup.run.StepResult;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.sink.NoSuchObjectException;

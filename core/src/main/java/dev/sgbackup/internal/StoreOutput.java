@@ -1,8 +1,7 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.StoreException;
-import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.PendingObject;

@@ -1,7 +1,7 @@
 package dev.sgbackup.internal;
 
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.run.ProgressEvent;

@@ -1,5 +1,6 @@
 package dev.sgbackup.manifest;
 
+import dev.sgbackup.run.Sizes;
 import java.time.Instant;
 import java.util.List;
 

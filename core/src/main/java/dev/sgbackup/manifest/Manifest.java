@@ -1,6 +1,10 @@
 package dev.sgbackup.manifest;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.IntegrityException;
+import java.util.function.Function;
+import dev.sgbackup.transform.Encryption;
+import dev.sgbackup.run.Sizes;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.StoreBackup;
 import java.time.Instant;
@@ -69,7 +73,32 @@ public record Manifest(int formatVersion, String id, Instant createdAt, Instant 
 
     /** The manifest as readable JSON (every store, artifact, size and hash; for encrypted backups, decrypted). */
     public String toJson() {
-        return dev.sgbackup.internal.ManifestCodec.toJson(this);
+        return ManifestCodec.toJson(this);
+    }
+
+    /** The version of sgbackup running, as new manifests record it in {@link #toolVersion()}. */
+    public static String currentToolVersion() {
+        return Version.current();
+    }
+
+    /**
+     * The manifest in its stored form, as it is written to the sink: canonical JSON with a self-hash; with a data
+     * key, everything but the id, times, tool version, scope and encryption parameters is sealed (AES-256-GCM,
+     * the clear part authenticated as associated data). {@code dataKey} null: a plain manifest.
+     */
+    public byte[] encode(Encryption.DataKey dataKey) {
+        return ManifestCodec.encode(this, dataKey);
+    }
+
+    /**
+     * Parses and checks a stored manifest ({@code where} names it in errors, e.g. its key). A sealed manifest is
+     * opened with the data key {@code unlock} returns for its encryption parameters; with {@code unlock} null it
+     * comes back with its clear part only (no stores, compression {@code "?"}).
+     *
+     * @throws IntegrityException if it is damaged, tampered with, or of a newer format than this version reads
+     */
+    public static Manifest decode(byte[] stored, String where, Function<Map<String, String>, Encryption.DataKey> unlock) {
+        return ManifestCodec.decode(stored, where, unlock);
     }
 
     @Override

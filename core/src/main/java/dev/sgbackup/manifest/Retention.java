@@ -1,6 +1,6 @@
 package dev.sgbackup.manifest;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;

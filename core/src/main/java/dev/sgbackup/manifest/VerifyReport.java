@@ -1,6 +1,7 @@
 package dev.sgbackup.manifest;
 
-import dev.sgbackup.IntegrityException;
+import dev.sgbackup.run.Sizes;
+import dev.sgbackup.run.IntegrityException;
 import java.util.List;
 
 /**

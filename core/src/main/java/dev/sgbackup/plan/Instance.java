@@ -1,9 +1,8 @@
 package dev.sgbackup.plan;
 
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.manifest.Layout;
+import dev.sgbackup.store.volume.VolumeStore;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.store.DataStore;
-import dev.sgbackup.store.Stores;
 import dev.sgbackup.store.postgres.PostgresStore;
 import dev.sgbackup.store.postgres.SourcegraphCatalog;
 import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
@@ -222,7 +221,7 @@ public final class Instance {
         for (Volume v : volumes()) {
             boolean take = wantVolumes && (scope != Scope.ESSENTIAL || !v.kind().recreatable());
             if (take) {
-                DataStore store = excludes.isEmpty() ? Stores.directory(v.name(), v.dir()) : Stores.directory(v.name(), v.dir(), excludes);
+                DataStore store = VolumeStore.builder(v.name(), v.dir()).exclude(excludes.toArray(String[]::new)).build();
                 stores.add(store);
                 recreatable.put(v.name(), PlanStep.Recreatable.of(v.kind().recreatable()));
                 holds.put(v.name(), v.kind().holds());
@@ -279,7 +278,7 @@ public final class Instance {
         return switch (kind) {
             case "postgres" -> databases.containsKey(storeName)
                     ? PostgresStore.builder(storeName, databases.get(storeName).jdbcUrl()).restoreJobs(pgRestoreJobs).build() : null;
-            case "volume" -> volumes.containsKey(storeName) ? Stores.directory(storeName, volumes.get(storeName).dir()) : null;
+            case "volume" -> volumes.containsKey(storeName) ? VolumeStore.of(storeName, volumes.get(storeName).dir()) : null;
             case SourcegraphConfigStore.KIND -> storeName.equals(CONFIG_STORE) ? configStore(false) : null;
             default -> null;
         };
@@ -378,7 +377,7 @@ public final class Instance {
 
         /** A database: {@code frontend}, {@code codeintel}, {@code codeinsights}. Password: PGPASSWORD or ~/.pgpass. */
         public Builder database(String name, String jdbcUrl) {
-            Layout.checkStoreName(name);
+            DataStore.checkName(name);
             if (databases.put(name, new Database(name, Objects.requireNonNull(jdbcUrl))) != null) {
                 throw new InvalidInputException("database '" + name + "' is given twice");
             }
@@ -391,7 +390,7 @@ public final class Instance {
         }
 
         public Builder volume(String name, Path dir, VolumeKind kind) {
-            Layout.checkStoreName(name);
+            DataStore.checkName(name);
             if (volumes.put(name, new Volume(name, dir.toAbsolutePath(), kind)) != null) {
                 throw new InvalidInputException("volume '" + name + "' is given twice");
             }

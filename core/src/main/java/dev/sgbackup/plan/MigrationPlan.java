@@ -1,8 +1,8 @@
 package dev.sgbackup.plan;
 
-import dev.sgbackup.manifest.Sizes;
+import dev.sgbackup.run.Sizes;
 import dev.sgbackup.run.Operation;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import java.util.ArrayList;

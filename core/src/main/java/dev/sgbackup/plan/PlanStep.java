@@ -2,7 +2,7 @@ package dev.sgbackup.plan;
 
 import java.util.Locale;
 import java.util.Objects;
-import dev.sgbackup.manifest.Sizes;
+import dev.sgbackup.run.Sizes;
 
 /**
  * One row of a plan.

@@ -1,6 +1,5 @@
 package dev.sgbackup.run;
 
-import dev.sgbackup.manifest.Sizes;
 import java.time.Duration;
 
 /**

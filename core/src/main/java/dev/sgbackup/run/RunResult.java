@@ -1,7 +1,5 @@
 package dev.sgbackup.run;
 
-import dev.sgbackup.manifest.Sizes;
-import dev.sgbackup.store.CheckReport;
 import java.time.Duration;
 import java.util.List;
 

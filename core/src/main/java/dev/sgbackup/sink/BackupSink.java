@@ -105,7 +105,7 @@ public interface BackupSink extends Closeable {
                     try {
                         p = sink.list(prefix, token);
                     } catch (IOException e) {
-                        throw new dev.sgbackup.SinkException(
+                        throw new dev.sgbackup.run.SinkException(
                                 "listing '" + prefix + "' in " + sink.uri() + " failed: " + e.getMessage(), e);
                     }
                     page = p.objects().iterator();

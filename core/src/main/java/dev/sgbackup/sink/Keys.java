@@ -1,6 +1,6 @@
 package dev.sgbackup.sink;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import java.util.regex.Pattern;
 
 /**

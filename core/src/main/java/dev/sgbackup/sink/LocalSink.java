@@ -1,6 +1,6 @@
 package dev.sgbackup.sink;
 
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.SinkException;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;

@@ -1,7 +1,6 @@
 package dev.sgbackup.sink;
 
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.spi.SinkProvider;
+import dev.sgbackup.run.InvalidInputException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Locale;

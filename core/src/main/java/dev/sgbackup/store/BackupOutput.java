@@ -33,7 +33,7 @@ public interface BackupOutput {
     /** How many artifacts this store may write concurrently. */
     int parallelism();
 
-    /** Throws {@link dev.sgbackup.CancelledException} if the run was cancelled or the thread interrupted. */
+    /** Throws {@link dev.sgbackup.run.CancelledException} if the run was cancelled or the thread interrupted. */
     void checkCancelled();
 
     /** An artifact being written. */

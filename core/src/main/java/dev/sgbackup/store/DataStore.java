@@ -1,5 +1,7 @@
 package dev.sgbackup.store;
 
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.CheckReport;
 import java.io.IOException;
 
 /**
@@ -12,8 +14,17 @@ import java.io.IOException;
  */
 public interface DataStore {
 
-    /** Unique within a backup; {@code [a-z0-9][a-z0-9._-]*}, e.g. {@code frontend}, {@code gitserver-0}. */
+    /** Unique within a backup; {@code [a-z0-9][a-z0-9._-]*} (at most 63 characters), e.g. {@code frontend}, {@code gitserver-0}. */
     String name();
+
+    /** Returns {@code name} if it is a valid store {@link #name()}, else throws {@link InvalidInputException} saying what is valid. */
+    static String checkName(String name) {
+        if (name == null || !name.matches("[a-z0-9][a-z0-9._-]{0,62}")) {
+            throw new InvalidInputException("invalid store name '" + name
+                    + "': use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. frontend, gitserver-0)");
+        }
+        return name;
+    }
 
     /**
      * What kind of store this is ({@link StoreKind#VOLUME}, {@link StoreKind#POSTGRES},

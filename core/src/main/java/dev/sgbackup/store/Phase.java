@@ -1,6 +1,6 @@
 package dev.sgbackup.store;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import java.util.Locale;
 
 /**

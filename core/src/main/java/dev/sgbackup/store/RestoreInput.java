@@ -12,7 +12,7 @@ public interface RestoreInput {
 
     /**
      * Opens an artifact's plain bytes. Sizes and SHA-256 are checked while reading: reaching the end of a
-     * damaged artifact throws {@link dev.sgbackup.IntegrityException} instead of returning -1, so a store
+     * damaged artifact throws {@link dev.sgbackup.run.IntegrityException} instead of returning -1, so a store
      * must read each artifact to its end before it makes the restored data visible.
      */
     InputStream open(ArtifactInfo artifact) throws IOException;
@@ -29,6 +29,6 @@ public interface RestoreInput {
     /** How many artifacts the store may read concurrently. */
     int parallelism();
 
-    /** Throws {@link dev.sgbackup.CancelledException} if the run was cancelled or the thread interrupted. */
+    /** Throws {@link dev.sgbackup.run.CancelledException} if the run was cancelled or the thread interrupted. */
     void checkCancelled();
 }

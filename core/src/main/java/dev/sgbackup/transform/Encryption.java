@@ -1,7 +1,7 @@
 package dev.sgbackup.transform;
 
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;

@@ -1,6 +1,6 @@
 package dev.sgbackup.transform;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 
 /** Rebuilds transforms from the ids a manifest recorded. */
 public final class Transforms {

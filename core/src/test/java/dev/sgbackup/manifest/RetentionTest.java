@@ -1,9 +1,10 @@
 package dev.sgbackup.manifest;
 
+import dev.sgbackup.internal.Layout;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;

@@ -4,7 +4,7 @@ import dev.sgbackup.store.Phase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.sink.Sinks;
 import java.net.URI;

@@ -3,7 +3,7 @@ package dev.sgbackup.sink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import org.junit.jupiter.api.Test;
 
 class MemorySinkTest extends SinkContractTest {

@@ -300,9 +300,9 @@ public abstract class SinkContractTest {
 
     @Test
     void invalidKeysAreRefused() {
-        assertThatThrownBy(() -> sink.create("../escape")).isInstanceOf(dev.sgbackup.InvalidInputException.class);
-        assertThatThrownBy(() -> sink.create("upper/Case")).isInstanceOf(dev.sgbackup.InvalidInputException.class);
-        assertThatThrownBy(() -> sink.create("/abs")).isInstanceOf(dev.sgbackup.InvalidInputException.class);
+        assertThatThrownBy(() -> sink.create("../escape")).isInstanceOf(dev.sgbackup.run.InvalidInputException.class);
+        assertThatThrownBy(() -> sink.create("upper/Case")).isInstanceOf(dev.sgbackup.run.InvalidInputException.class);
+        assertThatThrownBy(() -> sink.create("/abs")).isInstanceOf(dev.sgbackup.run.InvalidInputException.class);
     }
 
     @Test

@@ -3,11 +3,11 @@ package dev.sgbackup.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.SgBackup;
-import dev.sgbackup.SgBackupException;
+import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.ListPage;
 import dev.sgbackup.sink.ObjectInfo;

@@ -1,7 +1,7 @@
 package dev.sgbackup.store;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.IntegrityException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.IntegrityException;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

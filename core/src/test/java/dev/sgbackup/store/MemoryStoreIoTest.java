@@ -3,8 +3,8 @@ package dev.sgbackup.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.IntegrityException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.IntegrityException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -4,7 +4,7 @@ import dev.sgbackup.SgBackup;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.store.RestoreOptions;
-import dev.sgbackup.store.Stores;
+import dev.sgbackup.Stores;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -2,8 +2,8 @@ package dev.sgbackup.gcs;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.SinkException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

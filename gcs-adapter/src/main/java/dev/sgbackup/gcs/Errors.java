@@ -1,9 +1,9 @@
 package dev.sgbackup.gcs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.SgBackupException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.SgBackupException;
+import dev.sgbackup.run.SinkException;
 
 /** Turns GCS error responses ({@code {"error":{"code","message","errors":[{"reason"}]}}}) into clear exceptions. */
 final class Errors {

@@ -44,7 +44,7 @@ public interface GcsCredentials {
     /**
      * A service account key ({@code "type": "service_account"}) or a gcloud user credential
      * ({@code "type": "authorized_user"}) JSON file. The file is read now; a bad file throws
-     * {@link dev.sgbackup.InvalidInputException} naming the problem (never the key).
+     * {@link dev.sgbackup.run.InvalidInputException} naming the problem (never the key).
      */
     static GcsCredentials fromFile(Path keyFile) {
         return Credentials.fromFile(Objects.requireNonNull(keyFile, "keyFile"), Credentials.Env.system());

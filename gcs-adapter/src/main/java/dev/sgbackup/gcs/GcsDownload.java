@@ -1,7 +1,7 @@
 package dev.sgbackup.gcs;
 
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.sink.NoSuchObjectException;
 import java.io.IOException;
 import java.io.InputStream;

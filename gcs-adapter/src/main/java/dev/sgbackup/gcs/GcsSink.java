@@ -1,8 +1,8 @@
 package dev.sgbackup.gcs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.Keys;
 import dev.sgbackup.sink.ListPage;

@@ -1,8 +1,8 @@
 package dev.sgbackup.gcs;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.sink.BackupSink;
-import dev.sgbackup.spi.SinkProvider;
+import dev.sgbackup.sink.SinkProvider;
 import java.net.URI;
 import java.util.Set;
 

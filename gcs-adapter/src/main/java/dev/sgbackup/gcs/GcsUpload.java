@@ -1,8 +1,8 @@
 package dev.sgbackup.gcs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.sink.PendingObject;
 import java.io.IOException;
 import java.io.OutputStream;

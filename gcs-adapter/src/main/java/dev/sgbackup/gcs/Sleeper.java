@@ -1,6 +1,6 @@
 package dev.sgbackup.gcs;
 
-import dev.sgbackup.CancelledException;
+import dev.sgbackup.run.CancelledException;
 import java.time.Duration;
 
 /** Waits between retries; tests replace it to record the backoff without waiting. */

@@ -7,8 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.gcs.FakeGcs.Kind;
 import dev.sgbackup.sink.BackupSink;
 import java.io.IOException;

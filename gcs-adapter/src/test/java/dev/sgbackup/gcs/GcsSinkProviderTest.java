@@ -3,8 +3,8 @@ package dev.sgbackup.gcs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.spi.SinkProvider;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.sink.SinkProvider;
 import java.net.URI;
 import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;

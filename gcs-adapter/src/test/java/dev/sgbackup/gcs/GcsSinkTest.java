@@ -6,9 +6,9 @@ import static dev.sgbackup.gcs.Support.put;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.SinkException;
 import dev.sgbackup.gcs.FakeGcs.Fault;
 import dev.sgbackup.gcs.FakeGcs.Kind;
 import dev.sgbackup.sink.BackupSink;

@@ -2,7 +2,7 @@ package dev.sgbackup.s3;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.SinkException;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;

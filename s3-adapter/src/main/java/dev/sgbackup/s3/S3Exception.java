@@ -1,6 +1,6 @@
 package dev.sgbackup.s3;
 
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.SinkException;
 
 /**
  * An S3 request failed. The message names the operation, the object, S3's error code and message, and

@@ -1,6 +1,6 @@
 package dev.sgbackup.s3;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.Keys;
 import dev.sgbackup.sink.ListPage;

@@ -16,8 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SinkException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.SinkException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;

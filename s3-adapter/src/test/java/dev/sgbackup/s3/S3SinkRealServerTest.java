@@ -175,7 +175,7 @@ class S3SinkRealServerTest {
     @Test
     void providerOpensS3UrisFoundByServiceLoader() throws Exception {
         String bucket = server.newBucket();
-        var provider = java.util.ServiceLoader.load(dev.sgbackup.spi.SinkProvider.class).stream()
+        var provider = java.util.ServiceLoader.load(dev.sgbackup.sink.SinkProvider.class).stream()
                 .map(java.util.ServiceLoader.Provider::get).filter(p -> p.schemes().contains("s3")).findFirst()
                 .orElseThrow();
         assertThat(provider.artifact()).isEqualTo("dev.sgbackup:sgbackup-s3");

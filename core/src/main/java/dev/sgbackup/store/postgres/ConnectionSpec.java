@@ -1,7 +1,7 @@
 package dev.sgbackup.store.postgres;
 
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.StoreException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

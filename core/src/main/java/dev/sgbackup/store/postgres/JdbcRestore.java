@@ -1,10 +1,10 @@
 package dev.sgbackup.store.postgres;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.StoreBackup;
 import java.io.IOException;
@@ -673,8 +673,8 @@ final class JdbcRestore {
         if (e instanceof IntegrityException) {
             return new IntegrityException(where + msg + tail, e);
         }
-        if (e instanceof dev.sgbackup.CancelledException) {
-            return new dev.sgbackup.CancelledException(where + msg + tail);
+        if (e instanceof dev.sgbackup.run.CancelledException) {
+            return new dev.sgbackup.run.CancelledException(where + msg + tail);
         }
         return new StoreException(where + msg + tail, e);
     }

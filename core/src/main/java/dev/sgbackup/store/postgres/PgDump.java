@@ -1,8 +1,8 @@
 package dev.sgbackup.store.postgres;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.BackupOutput;
 import dev.sgbackup.store.RestoreInput;

@@ -1,6 +1,6 @@
 package dev.sgbackup.store.postgres;
 
-import dev.sgbackup.CancelledException;
+import dev.sgbackup.run.CancelledException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Reads its source on a thread of its own, a few chunks ahead (bounded memory), so that decoding an artifact
  * (decryption, decompression, hashing) overlaps with sending it to the server. An exception of the source —
- * e.g. the {@link dev.sgbackup.IntegrityException} a damaged artifact throws at its end — is thrown by
+ * e.g. the {@link dev.sgbackup.run.IntegrityException} a damaged artifact throws at its end — is thrown by
  * {@link #read} in the caller's thread at the same position, before the end of the stream is reported.
  */
 final class PrefetchInputStream extends InputStream {

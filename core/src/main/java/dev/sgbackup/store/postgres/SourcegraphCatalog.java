@@ -1,6 +1,6 @@
 package dev.sgbackup.store.postgres;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;

@@ -1,8 +1,8 @@
 package dev.sgbackup.store.postgres;
 
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.SgBackupException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.SgBackupException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.RestoreInput;
 import java.io.IOException;

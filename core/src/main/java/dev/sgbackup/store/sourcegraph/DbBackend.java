@@ -1,7 +1,7 @@
 package dev.sgbackup.store.sourcegraph;
 
-import dev.sgbackup.StoreException;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.StoreException;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.sourcegraph.ConfigDocument.Type;
 import java.io.IOException;
 import java.sql.Connection;

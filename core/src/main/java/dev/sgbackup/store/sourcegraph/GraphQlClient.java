@@ -2,8 +2,8 @@ package dev.sgbackup.store.sourcegraph;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sgbackup.CancelledException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.StoreException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.System.Logger.Level;

@@ -2,7 +2,7 @@ package dev.sgbackup.store.sourcegraph;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

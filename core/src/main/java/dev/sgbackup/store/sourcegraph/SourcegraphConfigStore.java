@@ -1,11 +1,11 @@
 package dev.sgbackup.store.sourcegraph;
 
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.BackupOutput;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
@@ -232,7 +232,7 @@ public final class SourcegraphConfigStore implements DataStore {
             String msg = e.getMessage() + "; the target already has " + written.size() + " of "
                     + in.artifacts().size() + " documents restored (" + String.join(", ", written)
                     + "); fix the cause and run the restore again: it updates, never duplicates";
-            throw e instanceof dev.sgbackup.CancelledException ? new dev.sgbackup.CancelledException(msg, e)
+            throw e instanceof dev.sgbackup.run.CancelledException ? new dev.sgbackup.run.CancelledException(msg, e)
                     : e instanceof IntegrityException ? new IntegrityException(msg, e) : new StoreException(msg, e);
         }
     }

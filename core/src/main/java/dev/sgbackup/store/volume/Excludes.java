@@ -1,6 +1,6 @@
 package dev.sgbackup.store.volume;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;

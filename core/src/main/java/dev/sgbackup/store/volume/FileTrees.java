@@ -123,7 +123,7 @@ final class FileTrees {
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new dev.sgbackup.CancelledException("restore interrupted while syncing " + dir, e);
+            throw new dev.sgbackup.run.CancelledException("restore interrupted while syncing " + dir, e);
         }
     }
 

@@ -1,8 +1,8 @@
 package dev.sgbackup.store.volume;
 
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.RestoreInput;
 import java.io.BufferedInputStream;

@@ -1,6 +1,6 @@
 package dev.sgbackup.store.volume;
 
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.BackupOutput;
 import java.io.IOException;
 import java.io.OutputStream;

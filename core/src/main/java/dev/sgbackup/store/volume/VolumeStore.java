@@ -1,10 +1,10 @@
 package dev.sgbackup.store.volume;
 
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.BackupOutput;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;

@@ -1,6 +1,6 @@
 package dev.sgbackup.store.volume;
 
-import dev.sgbackup.CancelledException;
+import dev.sgbackup.run.CancelledException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;

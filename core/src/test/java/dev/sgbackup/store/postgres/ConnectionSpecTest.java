@@ -3,9 +3,9 @@ package dev.sgbackup.store.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.StoreException;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.StoreException;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.MemoryStoreIo;
 import java.nio.file.Files;
 import java.nio.file.Path;

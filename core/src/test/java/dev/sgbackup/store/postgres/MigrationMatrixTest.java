@@ -3,13 +3,13 @@ package dev.sgbackup.store.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.store.ArtifactInfo;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
 import java.sql.Connection;

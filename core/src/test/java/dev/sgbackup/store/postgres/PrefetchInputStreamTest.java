@@ -3,7 +3,7 @@ package dev.sgbackup.store.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.IntegrityException;
+import dev.sgbackup.run.IntegrityException;
 import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;

@@ -3,8 +3,8 @@ package dev.sgbackup.store.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.IntegrityException;
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreInput;

@@ -2,7 +2,7 @@ package dev.sgbackup.store.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import org.junit.jupiter.api.Test;

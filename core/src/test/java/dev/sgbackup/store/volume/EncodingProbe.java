@@ -1,6 +1,6 @@
 package dev.sgbackup.store.volume;
 
-import dev.sgbackup.StoreException;
+import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.MemoryStoreIo;
 import java.nio.file.Path;
 

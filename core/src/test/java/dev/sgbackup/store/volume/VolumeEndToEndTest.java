@@ -3,14 +3,14 @@ package dev.sgbackup.store.volume;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.IntegrityException;
+import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.RestoreOptions;
-import dev.sgbackup.store.Stores;
+import dev.sgbackup.Stores;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

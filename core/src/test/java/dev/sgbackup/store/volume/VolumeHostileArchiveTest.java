@@ -3,7 +3,7 @@ package dev.sgbackup.store.volume;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.IntegrityException;
+import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.store.MemoryStoreIo;
 import dev.sgbackup.store.RestoreOptions;
 import java.io.IOException;

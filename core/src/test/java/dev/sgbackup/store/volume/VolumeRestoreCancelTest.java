@@ -3,7 +3,7 @@ package dev.sgbackup.store.volume;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sgbackup.CancelledException;
+import dev.sgbackup.run.CancelledException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.store.RestoreOptions;

@@ -1,6 +1,6 @@
 package dev.sgbackup.examples.cli;
 
-import dev.sgbackup.manifest.Sizes;
+import dev.sgbackup.run.Sizes;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.run.ProgressListener;
 import java.io.PrintStream;

@@ -1,6 +1,6 @@
 package dev.sgbackup.examples.cli;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;

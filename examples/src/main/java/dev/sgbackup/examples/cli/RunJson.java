@@ -8,7 +8,7 @@ import dev.sgbackup.plan.MigrationPlan;
 import dev.sgbackup.plan.PlanStep;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
-import dev.sgbackup.store.CheckReport;
+import dev.sgbackup.run.CheckReport;
 import java.util.List;
 import java.util.Locale;
 

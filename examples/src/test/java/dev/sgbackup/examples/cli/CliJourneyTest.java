@@ -13,7 +13,7 @@ import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.BackupOutput;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;
-import dev.sgbackup.store.Stores;
+import dev.sgbackup.Stores;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.sgbackup.spi;
+package dev.sgbackup.sink;
 
 import dev.sgbackup.sink.BackupSink;
 import java.net.URI;
@@ -6,7 +6,7 @@ import java.util.Set;
 
 /**
  * Creates sinks for URI schemes; found with {@link java.util.ServiceLoader} (register the implementation in
- * {@code META-INF/services/dev.sgbackup.spi.SinkProvider}). Core provides {@code file} and {@code mem};
+ * {@code META-INF/services/dev.sgbackup.sink.SinkProvider}). Core provides {@code file} and {@code mem};
  * {@code sgbackup-s3} provides {@code s3}; {@code sgbackup-gcs} provides {@code gs}.
  */
 public interface SinkProvider {

@@ -1,4 +1,4 @@
-package dev.sgbackup;
+package dev.sgbackup.run;
 
 /** A data store (volume, database, configuration API) failed to produce or accept data. */
 public class StoreException extends SgBackupException {

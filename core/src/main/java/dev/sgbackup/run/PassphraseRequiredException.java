@@ -1,4 +1,4 @@
-package dev.sgbackup;
+package dev.sgbackup.run;
 
 /**
  * The backup is encrypted and the engine has no passphrase or key for it. Raised before anything is read beyond the

@@ -1,4 +1,4 @@
-package dev.sgbackup;
+package dev.sgbackup.run;
 
 /** A sink (local directory, S3, GCS...) failed to store, read, list or delete objects. */
 public class SinkException extends SgBackupException {

@@ -1,4 +1,4 @@
-package dev.sgbackup;
+package dev.sgbackup.run;
 
 /** Stored bytes or a manifest do not match what was recorded: damage, truncation or tampering. */
 public class IntegrityException extends SgBackupException {

@@ -1,4 +1,4 @@
-package dev.sgbackup.internal;
+package dev.sgbackup.manifest;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.hash.Hashing;
-import dev.sgbackup.IntegrityException;
+import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.StoreBackup;
@@ -27,17 +27,17 @@ import java.util.function.Function;
  * {@code sha256} field), so damage is detected. That does not stop forgery; an encrypted manifest adds that:
  * its sealed part is authenticated under the backup's data key together with the clear part.
  */
-public final class ManifestCodec {
-    public static final String FORMAT = "sgbackup-manifest";
+final class ManifestCodec {
+    static final String FORMAT = "sgbackup-manifest";
     /** Version written for encrypted (sealed) manifests, so that readers which predate sealing refuse them. */
-    public static final int SEALED_FORMAT_VERSION = 2;
+    static final int SEALED_FORMAT_VERSION = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper CANONICAL = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
     private ManifestCodec() {
     }
 
-    public static byte[] encode(Manifest m) {
+    static byte[] encode(Manifest m) {
         return encode(m, null);
     }
 
@@ -47,7 +47,7 @@ public final class ManifestCodec {
      * {@code "sealed"}: AES-256-GCM under the data key, with the clear part's canonical form as associated data,
      * so the whole manifest is authenticated.
      */
-    public static byte[] encode(Manifest m, Encryption.DataKey key) {
+    static byte[] encode(Manifest m, Encryption.DataKey key) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
         root.put("formatVersion", key == null ? 1 : SEALED_FORMAT_VERSION);
@@ -103,7 +103,7 @@ public final class ManifestCodec {
     }
 
     /** A readable JSON view of a (decoded, decrypted) manifest: every field, sizes totalled, nothing sealed. */
-    public static String toJson(Manifest m) {
+    static String toJson(Manifest m) {
         ObjectNode root = JSON.createObjectNode();
         root.put("id", m.id());
         root.put("createdAt", m.createdAt().toString());
@@ -154,7 +154,7 @@ public final class ManifestCodec {
      * Parses and checks a manifest; {@code where} names it in errors (e.g. the key). An encrypted manifest
      * comes back with its clear part only (no stores, compression {@code "?"}).
      */
-    public static Manifest decode(byte[] bytes, String where) {
+    static Manifest decode(byte[] bytes, String where) {
         return decode(bytes, where, null);
     }
 
@@ -164,7 +164,7 @@ public final class ManifestCodec {
      *
      * @throws IntegrityException if the sealed part or the clear part was altered
      */
-    public static Manifest decode(byte[] bytes, String where, Function<Map<String, String>, Encryption.DataKey> unlock) {
+    static Manifest decode(byte[] bytes, String where, Function<Map<String, String>, Encryption.DataKey> unlock) {
         JsonNode root;
         try {
             root = JSON.readTree(bytes);

@@ -1,6 +1,5 @@
-package dev.sgbackup.store;
+package dev.sgbackup.run;
 
-import dev.sgbackup.InvalidInputException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -121,12 +120,12 @@ public final class CheckReport {
     }
 
     /**
-     * Throws {@link dev.sgbackup.CheckFailedException} (an {@link InvalidInputException}) carrying this report if
+     * Throws {@link dev.sgbackup.run.CheckFailedException} (an {@link InvalidInputException}) carrying this report if
      * there is any error; its message names the first few errors and counts the rest.
      */
     public void throwIfFailed() {
         if (!ok()) {
-            throw new dev.sgbackup.CheckFailedException(this);
+            throw new dev.sgbackup.run.CheckFailedException(this);
         }
     }
 

@@ -1,6 +1,7 @@
-package dev.sgbackup.manifest;
+package dev.sgbackup.internal;
 
-import dev.sgbackup.InvalidInputException;
+import dev.sgbackup.store.DataStore;
+import dev.sgbackup.run.InvalidInputException;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -18,7 +19,6 @@ public final class Layout {
     public static final String MANIFESTS = "manifests/";
     public static final String DATA = "data/";
     private static final Pattern ID = Pattern.compile("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
-    private static final Pattern STORE = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT)
             .withZone(ZoneOffset.UTC);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -51,11 +51,7 @@ public final class Layout {
 
     /** Store names: {@code [a-z0-9][a-z0-9._-]*}, at most 63 characters. */
     public static String checkStoreName(String name) {
-        if (name == null || !STORE.matcher(name).matches()) {
-            throw new InvalidInputException("invalid store name '" + name
-                    + "': use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. frontend, gitserver-0)");
-        }
-        return name;
+        return DataStore.checkName(name);
     }
 
     public static String manifestKey(String backupId) {

@@ -1,4 +1,4 @@
-package dev.sgbackup.manifest;
+package dev.sgbackup.run;
 
 import java.util.Locale;
 

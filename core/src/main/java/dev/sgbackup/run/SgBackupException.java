@@ -1,4 +1,4 @@
-package dev.sgbackup;
+package dev.sgbackup.run;
 
 import dev.sgbackup.run.RunResult;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package dev.sgbackup;
+package dev.sgbackup.run;
 
 /** The request cannot be carried out as asked (unknown backup, store or scheme, a non-empty target without replace, bad options). */
 public class InvalidInputException extends SgBackupException {

@@ -1,4 +1,4 @@
-package dev.sgbackup;
+package dev.sgbackup.run;
 
 /** The operation was interrupted by the caller; nothing was committed. */
 public class CancelledException extends SgBackupException {

@@ -1,5 +1,6 @@
-package dev.sgbackup.store;
+package dev.sgbackup;
 
+import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.postgres.PostgresStore;
 import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import dev.sgbackup.store.volume.VolumeStore;

@@ -1,16 +1,16 @@
-package dev.sgbackup.internal;
+package dev.sgbackup.manifest;
 
 import java.io.InputStream;
 import java.util.Properties;
 
 /** The sgbackup version, from the build. */
-public final class Version {
+final class Version {
     private static final String VERSION = load();
 
     private Version() {
     }
 
-    public static String current() {
+    static String current() {
         return VERSION;
     }
 

@@ -1,6 +1,5 @@
-package dev.sgbackup;
+package dev.sgbackup.run;
 
-import dev.sgbackup.store.CheckReport;
 import java.util.List;
 
 /**
