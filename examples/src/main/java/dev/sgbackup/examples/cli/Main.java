@@ -1,12 +1,9 @@
 package dev.sgbackup.examples.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sgbackup.CheckFailedException;
 import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.PassphraseRequiredException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.SgBackupException;
 import dev.sgbackup.manifest.BackupSummary;
@@ -19,25 +16,15 @@ import dev.sgbackup.plan.Phase;
 import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
-import dev.sgbackup.sink.BackupSink;
-import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.CheckReport;
-import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
-import dev.sgbackup.store.Stores;
-import dev.sgbackup.store.postgres.PostgresStore;
 import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
-import dev.sgbackup.transform.Compression;
-import dev.sgbackup.transform.Encryption;
 import java.io.PrintStream;
-import java.net.URI;
-import java.nio.file.Path;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -88,30 +75,32 @@ public final class Main {
             options for every command: --debug (stack traces on errors)
             exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed)""";
 
-    private static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph", "--sourcegraph-db", "--postgres",
-            "--report");
-    /** Backup-side options of the PostgreSQL stores; a restore takes both from the manifest. */
-    private static final Set<String> PG_BACKUP_FLAGS = Set.of("--postgres-mode", "--tables");
+    private static final Set<String> PLAN_VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--to", "--compression", "--scope"), true);
+    private static final Set<String> PLAN_SWITCHES = Set.of("--json", "--external-postgres", "--external-redis");
+    private static final Set<String> BACKUP_VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--to", "--compression", "--scope"), true);
+    private static final Set<String> BACKUP_SWITCHES = Set.of("--encrypt", "--json", "--external-postgres", "--external-redis");
+    private static final Set<String> LIST_VALUE_FLAGS = Set.of("--from");
+    private static final Set<String> LIST_SWITCHES = Set.of("--json");
+    private static final Set<String> SHOW_VALUE_FLAGS = Set.of("--from", "--backup");
+    private static final Set<String> SHOW_SWITCHES = Set.of("--json");
+    private static final Set<String> VERIFY_VALUE_FLAGS = Set.of("--from", "--backup");
+    private static final Set<String> VERIFY_SWITCHES = Set.of();
+    private static final Set<String> RESTORE_VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--from", "--backup", "--secrets", "--phase",
+            "--pg-restore-jobs"), false);
+    private static final Set<String> RESTORE_SWITCHES = Set.of("--replace", "--dry-run", "--json");
+    private static final Set<String> DELETE_VALUE_FLAGS = Set.of("--from", "--backup");
+    private static final Set<String> DELETE_SWITCHES = Set.of();
 
     private final PrintStream out;
     private final PrintStream err;
     private final boolean terminal;
     /** Whether stderr is a terminal: the progress bar. */
     private final boolean progressBar;
-    private boolean debug;
-    /** The command's parsed flags, once parsed. */
-    private Args args;
-    /** The plan of a plan, backup or restore command, once made. */
-    private MigrationPlan currentPlan;
-    /** Where each endpoint of the run came from (flag or environment). */
-    private final List<RunJson.Endpoint> endpoints = new ArrayList<>();
     /** The environment; tests replace it. */
     Function<String, String> env = System::getenv;
     /** Reads a passphrase from the terminal (no echo); null when there is none. Replaceable in tests. */
     Function<String, char[]> passwordReader = prompt -> System.console() == null ? null : System.console().readPassword("%s", prompt);
-    /** A passphrase typed at the prompt for reading an encrypted backup (show, verify, restore). */
-    private Encryption prompted;
-    static final String PASSPHRASE_ENV = "SGBACKUP_PASSPHRASE";
+    static final String PASSPHRASE_ENV = EngineFlags.PASSPHRASE_ENV;
 
     Main(PrintStream out, PrintStream err, boolean terminal) {
         this(out, err, terminal, terminal);
@@ -153,45 +142,44 @@ public final class Main {
     }
 
     int run(String[] argv) {
-        debug = List.of(argv).contains("--debug");
+        boolean debug = List.of(argv).contains("--debug");
+        Session s = new Session(out, err, terminal, progressBar, env, passwordReader);
         try {
             if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h") || argv[0].equals("help")) {
                 (argv.length == 0 ? err : out).println(USAGE);
                 return argv.length == 0 ? 2 : 0;
             }
-            args = switch (argv[0]) {
-                case "plan" -> parse(argv, Set.of("--to", "--compression", "--scope"), Set.of("--json", "--external-postgres",
-                        "--external-redis"));
-                case "backup" -> parse(argv, Set.of("--to", "--compression", "--scope"), Set.of("--encrypt", "--json",
-                        "--external-postgres", "--external-redis"));
-                case "list" -> parse(argv, Set.of("--from"), Set.of("--json"));
-                case "show" -> parse(argv, Set.of("--from", "--backup"), Set.of("--json"));
-                case "verify" -> parse(argv, Set.of("--from", "--backup"), Set.of());
-                case "restore" -> parse(argv, Set.of("--from", "--backup", "--secrets", "--phase", "--pg-restore-jobs"),
-                        Set.of("--replace", "--dry-run", "--json"));
-                case "delete" -> parse(argv, Set.of("--from", "--backup"), Set.of());
+            s.args = switch (argv[0]) {
+                case "plan" -> parse(argv, PLAN_VALUE_FLAGS, PLAN_SWITCHES);
+                case "backup" -> parse(argv, BACKUP_VALUE_FLAGS, BACKUP_SWITCHES);
+                case "list" -> parse(argv, LIST_VALUE_FLAGS, LIST_SWITCHES);
+                case "show" -> parse(argv, SHOW_VALUE_FLAGS, SHOW_SWITCHES);
+                case "verify" -> parse(argv, VERIFY_VALUE_FLAGS, VERIFY_SWITCHES);
+                case "restore" -> parse(argv, RESTORE_VALUE_FLAGS, RESTORE_SWITCHES);
+                case "delete" -> parse(argv, DELETE_VALUE_FLAGS, DELETE_SWITCHES);
                 case "prune" -> parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES);
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
             };
+            Args args = s.args;
             if (args.has("--volume")) {
-                checkFileNameEncoding(); // only where a volume store takes part: file names are read or written
+                StoreFlags.checkFileNameEncoding(); // only where a volume store takes part: file names are read or written
             }
             return switch (args.command) {
-                case "plan" -> plan(args);
-                case "backup" -> backup(args);
-                case "list" -> list(args);
-                case "show" -> show(askPassphrase(args));
-                case "verify" -> verify(askPassphrase(args));
-                case "restore" -> restore(askPassphrase(args));
-                case "delete" -> delete(args);
-                default -> prune(args);
+                case "plan" -> plan(s, args);
+                case "backup" -> backup(s, args);
+                case "list" -> list(s, args);
+                case "show" -> show(s, args);
+                case "verify" -> verify(s, args);
+                case "restore" -> restore(s, args);
+                case "delete" -> delete(s, args);
+                default -> prune(s, args);
             };
         } catch (Args.UsageException e) {
             err.println("error: " + e.getMessage());
             err.println(USAGE);
             return 2;
         } catch (CheckFailedException e) {
-            return refused(e);
+            return refused(s, e, debug);
         } catch (SgBackupException e) {
             err.println("error: " + e.getMessage());
             if (debug) {
@@ -199,11 +187,11 @@ public final class Main {
             }
             e.runResult().ifPresent(r -> {
                 err.print(r); // every step: completed, failed or skipped, with bytes and duration
-                report(r.checks());
+                s.report(r.checks());
             });
-            if (json()) {
-                out.println(json(RunJson.run(JSON, args.command, currentPlan, e.runResult().orElse(null),
-                        e.runResult().map(RunResult::checks).orElse(null), endpoints, e.getMessage(), false)));
+            if (s.json()) {
+                out.println(Session.json(RunJson.run(Session.JSON, s.args.command, s.currentPlan, e.runResult().orElse(null),
+                        e.runResult().map(RunResult::checks).orElse(null), s.endpoints, e.getMessage(), false)));
             }
             return 1;
         } catch (RuntimeException e) {
@@ -211,9 +199,10 @@ public final class Main {
             if (debug) {
                 e.printStackTrace(err);
             }
-            if (json()) {
+            if (s.json()) {
                 try {
-                    out.println(json(RunJson.run(JSON, args.command, currentPlan, null, null, endpoints, String.valueOf(e), false)));
+                    out.println(Session.json(RunJson.run(Session.JSON, s.args.command, s.currentPlan, null, null, s.endpoints,
+                            String.valueOf(e), false)));
                 } catch (RuntimeException ignored) {
                     // the JSON itself failed: the error line above is all there is
                 }
@@ -222,22 +211,19 @@ public final class Main {
         }
     }
 
-    private boolean json() {
-        return args != null && args.has("--json") && Set.of("plan", "backup", "restore").contains(args.command);
-    }
-
     /**
      * A check refused the run: nothing changed. One line on stderr, whatever the number of findings; every finding
      * in the --report file; with --json the whole answer on stdout; exit code 3.
      */
-    private int refused(CheckFailedException e) {
-        if (json()) {
-            out.println(json(RunJson.run(JSON, args.command, currentPlan, null, e.report(), endpoints, e.getMessage(), true)));
-        } else if (currentPlan != null && (args.command.equals("plan") || args.has("--dry-run"))) {
-            out.print(currentPlan.explain(e.report()));
-            out.print(RunJson.text(endpoints));
+    private int refused(Session s, CheckFailedException e, boolean debug) {
+        if (s.json()) {
+            out.println(Session.json(RunJson.run(Session.JSON, s.args.command, s.currentPlan, null, e.report(), s.endpoints,
+                    e.getMessage(), true)));
+        } else if (s.currentPlan != null && (s.args.command.equals("plan") || s.args.has("--dry-run"))) {
+            out.print(s.currentPlan.explain(e.report()));
+            out.print(RunJson.text(s.endpoints));
         }
-        String file = report(e.report());
+        String file = s.report(e.report());
         List<CheckReport.Finding> errors = e.errors();
         String line;
         if (errors.size() == 1) {
@@ -252,292 +238,50 @@ public final class Main {
         return 3;
     }
 
-    /** The checks' warnings and facts, and what a restore emptied or cleared, on stderr (stdout carries results). */
-    private void printFindings(CheckReport checks) {
-        for (CheckReport.Finding f : checks.findings()) {
-            if (!f.error()) {
-                err.println((f.level() == CheckReport.Level.WARNING ? "warning: " : "info: ") + f.subject() + ": " + f.message());
-            }
-        }
-        checks.changes().stream().filter(c -> c.action() != CheckReport.Change.Action.WRITE).forEach(c -> err.println("changed: " + c));
-    }
-
-    /** Writes every finding and change to the --report file, if one was asked for; returns its name or null. */
-    private String report(CheckReport checks) {
-        String file = args == null ? null : args.one("--report");
-        if (file == null || checks == null) {
-            return null;
-        }
-        try {
-            java.nio.file.Files.writeString(Path.of(file), json(RunJson.report(JSON, checks)) + "\n");
-        } catch (java.io.IOException e) {
-            err.println("error: could not write the report to " + file + ": " + e.getMessage());
-        }
-        return file;
-    }
-
+    /** The command's flags, and --debug for every command; --sourcegraph may come without its URL. */
     private static Args parse(String[] argv, Set<String> withValue, Set<String> switches) {
-        Set<String> v = new HashSet<>(withValue);
         Set<String> s = new HashSet<>(switches);
         s.add("--debug");
-        if (Set.of("plan", "backup", "restore").contains(argv[0])) {
-            v.addAll(STORE_FLAGS);
-        }
-        if (Set.of("plan", "backup").contains(argv[0])) {
-            v.addAll(PG_BACKUP_FLAGS);
-        }
-        return Args.parse(argv, v, s, Set.of("--sourcegraph"));
-    }
-
-    /** Java under LANG=C cannot name non-ASCII files; refuse before anything runs. */
-    private static void checkFileNameEncoding() {
-        String enc = System.getProperty("sun.jnu.encoding", "");
-        if (!enc.equalsIgnoreCase("UTF-8")) {
-            throw new InvalidInputException("the JVM's file-name encoding is " + enc + ", not UTF-8, so non-ASCII file names would be"
-                    + " mangled; run with a UTF-8 locale, e.g. LANG=C.UTF-8 java -jar sgbackup.jar ...");
-        }
-    }
-
-    // ---------------------------------------------------------------- stores from flags
-
-    /** The stores named by flags; for a backup they are sources, for a restore targets. */
-    List<DataStore> stores(Args a) {
-        List<DataStore> stores = new ArrayList<>();
-        List<String> excludes = a.all("--exclude");
-        for (Map.Entry<String, String> v : a.pairs("--volume").entrySet()) {
-            Path dir = Path.of(v.getValue()).toAbsolutePath();
-            stores.add(excludes.isEmpty() ? Stores.directory(v.getKey(), dir) : Stores.directory(v.getKey(), dir, excludes));
-        }
-        URI sourcegraph = sourcegraph(a, false);
-        String configDb = configDatabase(a);
-        String secrets = a.one("--secrets");
-        if (sourcegraph != null) {
-            SourcegraphConfigStore.ApiBuilder b = SourcegraphConfigStore.api(sourcegraph);
-            String token = env.apply(TOKEN_ENV);
-            if (token != null && !token.isEmpty()) {
-                b.token(token);
-            }
-            stores.add((secrets == null ? b : b.secrets(Path.of(secrets))).build());
-        } else if (configDb != null) {
-            SourcegraphConfigStore.DatabaseBuilder b = SourcegraphConfigStore.database(configDb).name(Instance.CONFIG_STORE);
-            stores.add((secrets == null ? b : b.secrets(Path.of(secrets))).build());
-        } else if (secrets != null) {
-            throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
-        }
-        stores.addAll(postgres(a));
-        return stores;
-    }
-
-    static final String ENDPOINT_ENV = "SRC_ENDPOINT";
-    static final String TOKEN_ENV = "SRC_ACCESS_TOKEN";
-
-    /**
-     * The configuration API's URL: {@code --sourcegraph URL} (flag), or SRC_ENDPOINT for {@code --sourcegraph} without
-     * a URL or, when {@code scopeWantsConfig}, for a backup scope that includes the configuration (environment).
-     * Null when the user asked for no configuration store: the environment alone never adds one. Records where it came from.
-     */
-    private URI sourcegraph(Args a, boolean scopeWantsConfig) {
-        String flag = a.one("--sourcegraph");
-        String value;
-        String from;
-        String source;
-        if (flag != null && !flag.isEmpty()) {
-            value = flag;
-            from = "flag";
-            source = "--sourcegraph";
-        } else if (flag != null || (scopeWantsConfig && a.one("--sourcegraph-db") == null)) {
-            value = env.apply(ENDPOINT_ENV);
-            if (value == null || value.isBlank()) {
-                if (flag == null) {
-                    return null; // a scope with configuration, and no endpoint: the plan notes it
-                }
-                throw new Args.UsageException("--sourcegraph without a URL takes it from " + ENDPOINT_ENV + ", which is not set");
-            }
-            from = "environment";
-            source = ENDPOINT_ENV;
-        } else {
-            return null;
-        }
-        if (a.one("--sourcegraph-db") != null) {
-            throw new Args.UsageException("the configuration comes from --sourcegraph (the API) or --sourcegraph-db (the database), not both");
-        }
-        URI uri;
-        try {
-            uri = URI.create(value.strip());
-        } catch (IllegalArgumentException e) {
-            throw new Args.UsageException("'" + value + "' (" + source + ") is not a URL");
-        }
-        String token = env.apply(TOKEN_ENV);
-        if (endpoints.stream().noneMatch(e -> Instance.CONFIG_STORE.equals(e.store()))) {
-            endpoints.add(new RunJson.Endpoint(Instance.CONFIG_STORE, SourcegraphConfigStore.KIND, uri.toString(), from, source,
-                    token == null || token.isEmpty() ? null : "environment " + TOKEN_ENV));
-        }
-        return uri;
-    }
-
-    /** {@code --sourcegraph-db JDBC_URL}: the configuration through the frontend database. */
-    private String configDatabase(Args a) {
-        String url = a.one("--sourcegraph-db");
-        if (url != null && endpoints.stream().noneMatch(e -> Instance.CONFIG_STORE.equals(e.store()))) {
-            endpoints.add(new RunJson.Endpoint(Instance.CONFIG_STORE, SourcegraphConfigStore.KIND, Instance.redact(url), "flag", "--sourcegraph-db",
-                    null));
-        }
-        return url;
-    }
-
-    /** The endpoints the flags name (sink, databases, volumes), in order; the configuration is added where it is resolved. */
-    private void flagEndpoints(Args a, String sinkFlag) {
-        endpoints.add(new RunJson.Endpoint(null, "sink", Instance.redact(a.required(sinkFlag)), "flag", sinkFlag, null));
-        a.pairs("--postgres").forEach((n, u) -> endpoints.add(new RunJson.Endpoint(n, "postgres", Instance.redact(u), "flag", "--postgres", null)));
-        a.pairs("--volume").forEach((n, d) -> endpoints.add(new RunJson.Endpoint(n, "volume", Path.of(d).toAbsolutePath().toString(), "flag",
-                "--volume", null)));
-    }
-
-    /** --postgres NAME=JDBC_URL (repeatable) with --postgres-mode and --tables. */
-    private static List<DataStore> postgres(Args a) {
-        String m = a.one("--postgres-mode");
-        PostgresStore.Mode mode = m == null ? PostgresStore.Mode.AUTO : postgresMode(m);
-        Set<String> categories = new java.util.TreeSet<>();
-        String tables = a.one("--tables");
-        if (tables != null) {
-            for (String t : tables.split(",")) {
-                if (!t.isBlank()) {
-                    categories.add(t.trim());
-                }
-            }
-        }
-        Map<String, String> dbs = a.pairs("--postgres");
-        if (dbs.isEmpty() && (m != null || tables != null)) {
-            throw new Args.UsageException("--postgres-mode and --tables are for PostgreSQL stores: add --postgres NAME=JDBC_URL");
-        }
-        List<DataStore> out = new ArrayList<>();
-        for (Map.Entry<String, String> e : dbs.entrySet()) {
-            out.add(PostgresStore.builder(e.getKey(), e.getValue()).mode(mode).categories(categories).build());
-        }
-        return out;
-    }
-
-    private static PostgresStore.Mode postgresMode(String m) {
-        return switch (m) {
-            case "pg_dump" -> PostgresStore.Mode.PG_DUMP;
-            case "jdbc" -> PostgresStore.Mode.JDBC;
-            case "auto" -> PostgresStore.Mode.AUTO;
-            default -> throw new Args.UsageException("--postgres-mode takes pg_dump, jdbc or auto, got '" + m + "'");
-        };
-    }
-
-    private SgBackup engine(String uri, Args a) {
-        BackupSink sink = Sinks.open(uri);
-        SgBackup.Builder b = SgBackup.builder().sink(sink).listener(new ProgressPrinter(err, progressBar));
-        String c = a.one("--compression");
-        if (c != null) {
-            try {
-                b.compression(Compression.parse(c));
-            } catch (InvalidInputException e) {
-                throw new Args.UsageException(e.getMessage());
-            }
-        }
-        b.encryption(encryption(a));
-        return b.build();
-    }
-
-    /**
-     * backup: only with --encrypt, from SGBACKUP_PASSPHRASE or a prompt (typed twice). Other commands: from
-     * SGBACKUP_PASSPHRASE when set (needed to read an encrypted backup), never prompted.
-     */
-    private Encryption encryption(Args a) {
-        String fromEnv = env.apply(PASSPHRASE_ENV);
-        boolean backup = a.command.equals("backup");
-        if (backup && !a.has("--encrypt")) {
-            return null;
-        }
-        if (fromEnv != null && !fromEnv.isEmpty()) {
-            return Encryption.passphrase(fromEnv);
-        }
-        if (!backup) {
-            return prompted;
-        }
-        char[] first = terminal ? passwordReader.apply("passphrase for the new backup: ") : null;
-        if (first == null) {
-            throw new Args.UsageException("--encrypt needs a passphrase: set " + PASSPHRASE_ENV + " or run on a terminal to be asked for one");
-        }
-        char[] second = passwordReader.apply("repeat the passphrase: ");
-        try {
-            if (first == null || second == null || !Arrays.equals(first, second)) {
-                throw new Args.UsageException("the passphrases do not match");
-            }
-            return Encryption.passphrase(first);
-        } finally {
-            if (first != null) {
-                Arrays.fill(first, '\0');
-            }
-            if (second != null) {
-                Arrays.fill(second, '\0');
-            }
-        }
-    }
-
-    /**
-     * On a terminal without SGBACKUP_PASSPHRASE: reads the backup's manifest first (nothing is written) and, if the
-     * backup is encrypted, asks for its passphrase once, as restic does. A wrong one then fails as it would from the
-     * environment.
-     */
-    private Args askPassphrase(Args a) {
-        String fromEnv = env.apply(PASSPHRASE_ENV);
-        if (!terminal || (fromEnv != null && !fromEnv.isEmpty()) || a.one("--from") == null || a.one("--backup") == null) {
-            return a;
-        }
-        try {
-            engine(a.required("--from"), a).show(a.required("--backup"));
-            return a; // readable without a passphrase: not encrypted
-        } catch (PassphraseRequiredException e) {
-            // encrypted: ask below
-        } catch (SgBackupException e) {
-            return a; // the command itself reports whatever this is
-        }
-        char[] typed = passwordReader.apply("passphrase for backup " + a.required("--backup") + ": ");
-        if (typed == null || typed.length == 0) {
-            return a; // no answer: the command fails naming SGBACKUP_PASSPHRASE
-        }
-        try {
-            prompted = Encryption.passphrase(typed);
-        } finally {
-            Arrays.fill(typed, '\0');
-        }
-        return a;
-    }
-
-    private List<DataStore> requireStores(Args a) {
-        List<DataStore> stores = stores(a);
-        if (stores.isEmpty()) {
-            throw new Args.UsageException("'" + a.command + "' needs at least one store, e.g. --volume NAME=DIR, --sourcegraph URL,"
-                    + " --sourcegraph-db JDBC_URL or --postgres NAME=JDBC_URL");
-        }
-        return stores;
+        return Args.parse(argv, withValue, s, Set.of("--sourcegraph"));
     }
 
     // ---------------------------------------------------------------- commands
 
+    private static int plan(Session s, Args a) {
+        SgBackup sg = EngineFlags.engine(s, a.required("--to"), a);
+        MigrationPlan p = backupPlan(s, sg, a);
+        CheckReport checks = sg.preview(p); // writes nothing, not even the sink probe
+        checks.throwIfFailed(); // refused: printed with the plan, exit 3
+        s.report(checks);
+        if (s.json()) {
+            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, null, checks, s.endpoints, null, false)));
+        } else {
+            s.out.print(p.explain(checks));
+            s.out.print(RunJson.text(s.endpoints));
+        }
+        return 0;
+    }
+
     /** With --scope, one of Sourcegraph's options over the instance the flags describe; else exactly the named stores. */
-    private MigrationPlan backupPlan(SgBackup sg, Args a) {
-        flagEndpoints(a, "--to");
+    private static MigrationPlan backupPlan(Session s, SgBackup sg, Args a) {
+        StoreFlags.flagEndpoints(s, a, "--to");
         String scope = a.one("--scope");
         if (scope == null) {
             if (a.has("--external-postgres") || a.has("--external-redis")) {
                 throw new Args.UsageException("--external-postgres and --external-redis describe the instance for --scope; add --scope");
             }
-            return withEndpointNotes(sg.planBackup(requireStores(a)));
+            return s.withEndpointNotes(sg.planBackup(StoreFlags.requireStores(s, a)));
         }
-        Scope s;
+        Scope sc;
         try {
-            s = Scope.parse(scope);
+            sc = Scope.parse(scope);
         } catch (InvalidInputException e) {
             throw new Args.UsageException(e.getMessage());
         }
-        Instance.Builder b = instance(a, s == Scope.CONFIG || s == Scope.ALL || s == Scope.ESSENTIAL);
+        Instance.Builder b = StoreFlags.instance(s, a, sc == Scope.CONFIG || sc == Scope.ALL || sc == Scope.ESSENTIAL);
         String tables = a.one("--tables");
         if (tables != null) {
-            if (s != Scope.ESSENTIAL || !tables.strip().equals("event-logs")) {
+            if (sc != Scope.ESSENTIAL || !tables.strip().equals("event-logs")) {
                 throw new Args.UsageException("--tables picks a custom selection; with --scope only '--scope essential --tables event-logs'"
                         + " (to keep event logs) is allowed; drop --scope to compose your own");
             }
@@ -549,105 +293,32 @@ public final class Main {
                 && a.one("--sourcegraph-db") == null && !a.has("--external-postgres")) {
             throw new Args.UsageException("--scope needs the instance: --sourcegraph URL, --postgres NAME=JDBC_URL and/or --volume NAME=DIR");
         }
-        return withEndpointNotes(sg.planBackup(instance, s));
+        return s.withEndpointNotes(sg.planBackup(instance, sc));
     }
 
-    /** The plan with a note for each endpoint the environment supplied. */
-    private MigrationPlan withEndpointNotes(MigrationPlan p) {
-        currentPlan = p.withNotes(endpoints.stream().filter(e -> e.from().equals("environment"))
-                .map(e -> e.store() + ": endpoint " + e.endpoint() + " from " + e.source() + " (environment)").toList());
-        return currentPlan;
-    }
-
-    /**
-     * The instance the store flags describe: --sourcegraph or --sourcegraph-db, --postgres, --volume (+ --exclude,
-     * --postgres-mode, --secrets, --pg-restore-jobs). {@code scopeWantsConfig}: a backup scope with configuration, whose
-     * endpoint SRC_ENDPOINT may supply; a restore passes false, so only flags name its targets.
-     */
-    private Instance.Builder instance(Args a, boolean scopeWantsConfig) {
-        Instance.Builder b = Instance.builder();
-        URI sourcegraph = sourcegraph(a, scopeWantsConfig);
-        String configDb = configDatabase(a);
-        if (sourcegraph != null) {
-            b.sourcegraph(sourcegraph);
-            String token = env.apply(TOKEN_ENV);
-            if (token != null && !token.isEmpty()) {
-                b.token(token);
-            }
-        } else if (configDb != null) {
-            b.configDatabase(configDb);
-        }
-        String secrets = a.one("--secrets");
-        if (secrets != null) {
-            if (sourcegraph == null && configDb == null) {
-                throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
-            }
-            b.secrets(Path.of(secrets));
-        }
-        a.pairs("--postgres").forEach(b::database);
-        a.pairs("--volume").forEach((n, d) -> b.volume(n, Path.of(d).toAbsolutePath()));
-        b.exclude(a.all("--exclude"));
-        String m = a.one("--postgres-mode");
-        if (m != null) {
-            b.postgresMode(postgresMode(m));
-        }
-        String jobs = a.one("--pg-restore-jobs");
-        if (jobs != null) {
-            int n;
-            try {
-                n = Integer.parseInt(jobs.strip());
-            } catch (NumberFormatException e) {
-                n = 0;
-            }
-            if (n < 1) {
-                throw new Args.UsageException("--pg-restore-jobs takes a whole number of at least 1, got '" + jobs + "'");
-            }
-            if (a.pairs("--postgres").isEmpty()) {
-                throw new Args.UsageException("--pg-restore-jobs is for PostgreSQL targets: add --postgres NAME=JDBC_URL");
-            }
-            b.pgRestoreJobs(n);
-        }
-        return b;
-    }
-
-    private int plan(Args a) {
-        SgBackup sg = engine(a.required("--to"), a);
-        MigrationPlan p = backupPlan(sg, a);
-        CheckReport checks = sg.preview(p); // writes nothing, not even the sink probe
-        checks.throwIfFailed(); // refused: printed with the plan, exit 3
-        report(checks);
-        if (json()) {
-            out.println(json(RunJson.run(JSON, a.command, p, null, checks, endpoints, null, false)));
-        } else {
-            out.print(p.explain(checks));
-            out.print(RunJson.text(endpoints));
-        }
-        return 0;
-    }
-
-    private int backup(Args a) {
-        SgBackup sg = engine(a.required("--to"), a);
-        MigrationPlan p = backupPlan(sg, a);
+    private static int backup(Session s, Args a) {
+        SgBackup sg = EngineFlags.engine(s, a.required("--to"), a);
+        MigrationPlan p = backupPlan(s, sg, a);
         RunResult r = sg.run(p);
-        report(r.checks());
-        printFindings(r.checks());
-        if (json()) {
-            out.println(json(RunJson.run(JSON, a.command, p, r, r.checks(), endpoints, null, false)));
+        s.report(r.checks());
+        s.printFindings(r.checks());
+        if (s.json()) {
+            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, r, r.checks(), s.endpoints, null, false)));
             return 0;
         }
-        for (StepResult s : r.steps()) {
-            out.println(s.step() + " " + s.kind() + " " + s.status().name().toLowerCase() + " " + s.artifacts() + " artifacts "
-                    + s.bytes() + " bytes " + s.storedBytes() + " stored");
+        for (StepResult st : r.steps()) {
+            s.out.println(st.step() + " " + st.kind() + " " + st.status().name().toLowerCase() + " " + st.artifacts() + " artifacts "
+                    + st.bytes() + " bytes " + st.storedBytes() + " stored");
         }
-        out.println(r.backupId());
+        s.out.println(r.backupId());
         return 0;
     }
 
-    private int list(Args a) {
-        SgBackup sg = engine(a.required("--from"), a);
+    private static int list(Session s, Args a) {
+        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
         List<BackupSummary> all = sg.list();
         if (a.has("--json")) {
-            ArrayNode arr = JSON.createArrayNode();
+            ArrayNode arr = Session.JSON.createArrayNode();
             for (BackupSummary b : all) {
                 ObjectNode o = arr.addObject();
                 o.put("id", b.id());
@@ -659,20 +330,22 @@ public final class Main {
                 b.stores().forEach(st::add);
                 o.put("encrypted", b.encrypted());
             }
-            out.println(json(arr));
+            s.out.println(Session.json(arr));
         } else {
             for (BackupSummary b : all) {
                 // an encrypted backup's stores are in its sealed manifest part; SIZE is what the sink holds for it
-                out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " "
+                s.out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " "
                         + b.storedSize() + " " + (b.encrypted() ? "(encrypted)" : String.join(",", b.stores())));
             }
         }
         return 0;
     }
 
-    private int show(Args a) {
-        SgBackup sg = engine(a.required("--from"), a);
+    private static int show(Session s, Args a) {
+        EngineFlags.askPassphrase(s, a);
+        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
         Manifest m = sg.show(a.required("--backup"));
+        PrintStream out = s.out;
         if (a.has("--json")) {
             out.println(m.toJson());
             return 0;
@@ -686,17 +359,17 @@ public final class Main {
         out.println("tool        sgbackup " + m.toolVersion());
         out.println("size        " + m.size() + " bytes (" + Sizes.human(m.size()) + "), stored " + m.storedSize() + " bytes ("
                 + Sizes.human(m.storedSize()) + ")");
-        for (StoreBackup s : m.stores()) {
+        for (StoreBackup sb : m.stores()) {
             out.println();
-            out.println("store " + s.name() + " (" + s.kind() + "): " + s.description());
-            s.properties().forEach((k, v) -> out.println("  " + k + ": " + abbreviate(v)));
-            for (ArtifactInfo art : s.artifacts()) {
+            out.println("store " + sb.name() + " (" + sb.kind() + "): " + sb.description());
+            sb.properties().forEach((k, v) -> out.println("  " + k + ": " + abbreviate(v)));
+            for (ArtifactInfo art : sb.artifacts()) {
                 out.println("  artifact " + art.name() + "  key " + art.key());
                 out.println("    size " + art.size() + "  sha256 " + art.sha256());
                 out.println("    stored " + art.storedSize() + "  sha256 " + art.storedSha256() + "  transforms "
                         + (art.transforms().isEmpty() ? "none" : String.join(",", art.transforms())));
             }
-            for (String w : s.warnings()) {
+            for (String w : sb.warnings()) {
                 out.println("  warning: " + w);
             }
         }
@@ -707,22 +380,25 @@ public final class Main {
         return v.length() > 200 ? v.substring(0, 200) + "… (" + v.length() + " chars; --json shows all)" : v;
     }
 
-    private int verify(Args a) {
-        SgBackup sg = engine(a.required("--from"), a);
+    private static int verify(Session s, Args a) {
+        EngineFlags.askPassphrase(s, a);
+        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
         VerifyReport r = sg.verify(a.required("--backup"));
         if (r.ok()) {
-            out.println("ok " + r.backupId() + " " + r.checked() + " artifacts " + r.bytes() + " bytes");
+            s.out.println("ok " + r.backupId() + " " + r.checked() + " artifacts " + r.bytes() + " bytes");
             return 0;
         }
         for (String p : r.problems()) {
-            out.println("bad " + p);
+            s.out.println("bad " + p);
         }
-        err.println("error: backup " + r.backupId() + " is damaged: " + r.problems().size() + " of " + r.checked() + " artifacts failed verification");
+        s.err.println("error: backup " + r.backupId() + " is damaged: " + r.problems().size() + " of " + r.checked()
+                + " artifacts failed verification");
         return 1;
     }
 
-    private int restore(Args a) {
-        SgBackup sg = engine(a.required("--from"), a);
+    private static int restore(Session s, Args a) {
+        EngineFlags.askPassphrase(s, a);
+        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
         String id = a.required("--backup");
         Phase phase;
         try {
@@ -730,11 +406,41 @@ public final class Main {
         } catch (InvalidInputException e) {
             throw new Args.UsageException(e.getMessage());
         }
-        flagEndpoints(a, "--from");
-        Instance instance = instance(a, false).build(); // only what the flags name: the environment adds no target
-        requireStores(a); // at least one target, with the flags' own checks
+        StoreFlags.flagEndpoints(s, a, "--from");
+        Instance instance = StoreFlags.instance(s, a, false).build(); // only what the flags name: the environment adds no target
+        StoreFlags.requireStores(s, a); // at least one target, with the flags' own checks
         Manifest m = sg.show(id);
-        Map<String, String> named = new java.util.LinkedHashMap<>();
+        checkNamedStores(a, id, m);
+        MigrationPlan p = s.withEndpointNotes(sg.planRestore(id, instance, new RestoreOptions(a.has("--replace"), a.has("--dry-run")),
+                phase));
+        p.steps().stream().filter(st -> st.action().equals("skip"))
+                .forEach(st -> s.err.println("skipped: store " + st.store() + " (" + st.kind() + "): " + st.note()));
+        p.notes().forEach(n -> s.err.println(n));
+        RunResult r = sg.run(p);
+        s.report(r.checks());
+        if (!a.has("--dry-run")) {
+            s.printFindings(r.checks()); // a dry run shows them with the plan
+        }
+        if (s.json()) {
+            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, r, r.checks(), s.endpoints, null, false)));
+            return 0;
+        }
+        if (a.has("--dry-run")) {
+            s.out.print(p.explain(r.checks()));
+            s.out.print(RunJson.text(s.endpoints));
+        }
+        for (StepResult st : r.steps()) {
+            if (st.status() != StepResult.Status.SKIPPED || a.has("--dry-run")) {
+                s.out.println(st.step() + " " + st.kind() + " " + st.status().name().toLowerCase() + " " + st.artifacts() + " artifacts "
+                        + st.bytes() + " bytes" + (st.message() == null ? "" : " (" + st.message() + ")"));
+            }
+        }
+        return 0;
+    }
+
+    /** Each store the flags name is in backup {@code id}, and of the kind its flag says; else a usage error. */
+    private static void checkNamedStores(Args a, String id, Manifest m) {
+        Map<String, String> named = new LinkedHashMap<>();
         a.pairs("--volume").keySet().forEach(n -> named.put(n, "volume"));
         a.pairs("--postgres").keySet().forEach(n -> named.put(n, "postgres"));
         if (a.one("--sourcegraph") != null || a.one("--sourcegraph-db") != null) {
@@ -752,56 +458,20 @@ public final class Main {
                         });
             }
         }
-        MigrationPlan p = withEndpointNotes(sg.planRestore(id, instance, new RestoreOptions(a.has("--replace"), a.has("--dry-run")), phase));
-        p.steps().stream().filter(s -> s.action().equals("skip"))
-                .forEach(s -> err.println("skipped: store " + s.store() + " (" + s.kind() + "): " + s.note()));
-        p.notes().forEach(n -> err.println(n));
-        RunResult r = sg.run(p);
-        report(r.checks());
-        if (!a.has("--dry-run")) {
-            printFindings(r.checks()); // a dry run shows them with the plan
-        }
-        if (json()) {
-            out.println(json(RunJson.run(JSON, a.command, p, r, r.checks(), endpoints, null, false)));
-            return 0;
-        }
-        if (a.has("--dry-run")) {
-            out.print(p.explain(r.checks()));
-            out.print(RunJson.text(endpoints));
-        }
-        for (StepResult s : r.steps()) {
-            if (s.status() != StepResult.Status.SKIPPED || a.has("--dry-run")) {
-                out.println(s.step() + " " + s.kind() + " " + s.status().name().toLowerCase() + " " + s.artifacts() + " artifacts "
-                        + s.bytes() + " bytes" + (s.message() == null ? "" : " (" + s.message() + ")"));
-            }
-        }
-        return 0;
     }
 
-    private int delete(Args a) {
-        SgBackup sg = engine(a.required("--from"), a);
+    private static int delete(Session s, Args a) {
+        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
         String id = a.required("--backup");
         sg.delete(id);
-        out.println("deleted " + id);
+        s.out.println("deleted " + id);
         return 0;
     }
 
-    private int prune(Args a) {
+    private static int prune(Session s, Args a) {
         String from = a.required("--from");
         var retention = PruneCommand.retention(a); // usage errors before the sink is opened
         var grace = PruneCommand.grace(a);
-        return PruneCommand.run(engine(from, a), retention, grace, a.has("--dry-run"), out, err);
-    }
-
-    // ---------------------------------------------------------------- JSON
-
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
-    private static String json(Object node) {
-        try {
-            return JSON.writeValueAsString(node);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return PruneCommand.run(EngineFlags.engine(s, from, a), retention, grace, a.has("--dry-run"), s.out, s.err);
     }
 }
