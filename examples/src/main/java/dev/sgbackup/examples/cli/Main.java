@@ -1,32 +1,12 @@
 package dev.sgbackup.examples.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sgbackup.CheckFailedException;
-import dev.sgbackup.InvalidInputException;
-import dev.sgbackup.SgBackup;
 import dev.sgbackup.SgBackupException;
-import dev.sgbackup.manifest.BackupSummary;
-import dev.sgbackup.manifest.Manifest;
-import dev.sgbackup.manifest.Sizes;
-import dev.sgbackup.manifest.VerifyReport;
-import dev.sgbackup.plan.Instance;
-import dev.sgbackup.plan.MigrationPlan;
-import dev.sgbackup.plan.Phase;
-import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.RunResult;
-import dev.sgbackup.run.StepResult;
-import dev.sgbackup.store.ArtifactInfo;
 import dev.sgbackup.store.CheckReport;
-import dev.sgbackup.store.RestoreOptions;
-import dev.sgbackup.store.StoreBackup;
-import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import java.io.PrintStream;
-import java.time.temporal.ChronoUnit;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -34,6 +14,10 @@ import java.util.function.Function;
  * The reference CLI: {@code java -jar sgbackup.jar COMMAND [OPTIONS]}. Uses only the public API.
  * stdout carries results only; progress, warnings and errors go to stderr. Exit codes: 0 ok, 1 failure,
  * 2 usage error, 3 refused by a check (nothing changed).
+ * <p>
+ * This class only picks the command ({@link PlanCommand}, {@link BackupCommand}, {@link ListCommand},
+ * {@link ShowCommand}, {@link VerifyCommand}, {@link RestoreCommand}, {@link DeleteCommand}, {@link PruneCommand}) and
+ * turns whatever it throws into a message and an exit code, here and nowhere else.
  */
 public final class Main {
     static final String USAGE = """
@@ -74,22 +58,6 @@ public final class Main {
               show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE (or ask on a terminal)
             options for every command: --debug (stack traces on errors)
             exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed)""";
-
-    private static final Set<String> PLAN_VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--to", "--compression", "--scope"), true);
-    private static final Set<String> PLAN_SWITCHES = Set.of("--json", "--external-postgres", "--external-redis");
-    private static final Set<String> BACKUP_VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--to", "--compression", "--scope"), true);
-    private static final Set<String> BACKUP_SWITCHES = Set.of("--encrypt", "--json", "--external-postgres", "--external-redis");
-    private static final Set<String> LIST_VALUE_FLAGS = Set.of("--from");
-    private static final Set<String> LIST_SWITCHES = Set.of("--json");
-    private static final Set<String> SHOW_VALUE_FLAGS = Set.of("--from", "--backup");
-    private static final Set<String> SHOW_SWITCHES = Set.of("--json");
-    private static final Set<String> VERIFY_VALUE_FLAGS = Set.of("--from", "--backup");
-    private static final Set<String> VERIFY_SWITCHES = Set.of();
-    private static final Set<String> RESTORE_VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--from", "--backup", "--secrets", "--phase",
-            "--pg-restore-jobs"), false);
-    private static final Set<String> RESTORE_SWITCHES = Set.of("--replace", "--dry-run", "--json");
-    private static final Set<String> DELETE_VALUE_FLAGS = Set.of("--from", "--backup");
-    private static final Set<String> DELETE_SWITCHES = Set.of();
 
     private final PrintStream out;
     private final PrintStream err;
@@ -150,13 +118,13 @@ public final class Main {
                 return argv.length == 0 ? 2 : 0;
             }
             s.args = switch (argv[0]) {
-                case "plan" -> parse(argv, PLAN_VALUE_FLAGS, PLAN_SWITCHES);
-                case "backup" -> parse(argv, BACKUP_VALUE_FLAGS, BACKUP_SWITCHES);
-                case "list" -> parse(argv, LIST_VALUE_FLAGS, LIST_SWITCHES);
-                case "show" -> parse(argv, SHOW_VALUE_FLAGS, SHOW_SWITCHES);
-                case "verify" -> parse(argv, VERIFY_VALUE_FLAGS, VERIFY_SWITCHES);
-                case "restore" -> parse(argv, RESTORE_VALUE_FLAGS, RESTORE_SWITCHES);
-                case "delete" -> parse(argv, DELETE_VALUE_FLAGS, DELETE_SWITCHES);
+                case "plan" -> parse(argv, PlanCommand.VALUE_FLAGS, PlanCommand.SWITCHES);
+                case "backup" -> parse(argv, BackupCommand.VALUE_FLAGS, BackupCommand.SWITCHES);
+                case "list" -> parse(argv, ListCommand.VALUE_FLAGS, ListCommand.SWITCHES);
+                case "show" -> parse(argv, ShowCommand.VALUE_FLAGS, ShowCommand.SWITCHES);
+                case "verify" -> parse(argv, VerifyCommand.VALUE_FLAGS, VerifyCommand.SWITCHES);
+                case "restore" -> parse(argv, RestoreCommand.VALUE_FLAGS, RestoreCommand.SWITCHES);
+                case "delete" -> parse(argv, DeleteCommand.VALUE_FLAGS, DeleteCommand.SWITCHES);
                 case "prune" -> parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES);
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
             };
@@ -165,14 +133,14 @@ public final class Main {
                 StoreFlags.checkFileNameEncoding(); // only where a volume store takes part: file names are read or written
             }
             return switch (args.command) {
-                case "plan" -> plan(s, args);
-                case "backup" -> backup(s, args);
-                case "list" -> list(s, args);
-                case "show" -> show(s, args);
-                case "verify" -> verify(s, args);
-                case "restore" -> restore(s, args);
-                case "delete" -> delete(s, args);
-                default -> prune(s, args);
+                case "plan" -> PlanCommand.run(s, args);
+                case "backup" -> BackupCommand.run(s, args);
+                case "list" -> ListCommand.run(s, args);
+                case "show" -> ShowCommand.run(s, args);
+                case "verify" -> VerifyCommand.run(s, args);
+                case "restore" -> RestoreCommand.run(s, args);
+                case "delete" -> DeleteCommand.run(s, args);
+                default -> PruneCommand.run(s, args);
             };
         } catch (Args.UsageException e) {
             err.println("error: " + e.getMessage());
@@ -243,235 +211,5 @@ public final class Main {
         Set<String> s = new HashSet<>(switches);
         s.add("--debug");
         return Args.parse(argv, withValue, s, Set.of("--sourcegraph"));
-    }
-
-    // ---------------------------------------------------------------- commands
-
-    private static int plan(Session s, Args a) {
-        SgBackup sg = EngineFlags.engine(s, a.required("--to"), a);
-        MigrationPlan p = backupPlan(s, sg, a);
-        CheckReport checks = sg.preview(p); // writes nothing, not even the sink probe
-        checks.throwIfFailed(); // refused: printed with the plan, exit 3
-        s.report(checks);
-        if (s.json()) {
-            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, null, checks, s.endpoints, null, false)));
-        } else {
-            s.out.print(p.explain(checks));
-            s.out.print(RunJson.text(s.endpoints));
-        }
-        return 0;
-    }
-
-    /** With --scope, one of Sourcegraph's options over the instance the flags describe; else exactly the named stores. */
-    private static MigrationPlan backupPlan(Session s, SgBackup sg, Args a) {
-        StoreFlags.flagEndpoints(s, a, "--to");
-        String scope = a.one("--scope");
-        if (scope == null) {
-            if (a.has("--external-postgres") || a.has("--external-redis")) {
-                throw new Args.UsageException("--external-postgres and --external-redis describe the instance for --scope; add --scope");
-            }
-            return s.withEndpointNotes(sg.planBackup(StoreFlags.requireStores(s, a)));
-        }
-        Scope sc;
-        try {
-            sc = Scope.parse(scope);
-        } catch (InvalidInputException e) {
-            throw new Args.UsageException(e.getMessage());
-        }
-        Instance.Builder b = StoreFlags.instance(s, a, sc == Scope.CONFIG || sc == Scope.ALL || sc == Scope.ESSENTIAL);
-        String tables = a.one("--tables");
-        if (tables != null) {
-            if (sc != Scope.ESSENTIAL || !tables.strip().equals("event-logs")) {
-                throw new Args.UsageException("--tables picks a custom selection; with --scope only '--scope essential --tables event-logs'"
-                        + " (to keep event logs) is allowed; drop --scope to compose your own");
-            }
-            b.includeEventLogs(true);
-        }
-        b.externalPostgres(a.has("--external-postgres")).externalRedis(a.has("--external-redis"));
-        Instance instance = b.build();
-        if (instance.databases().isEmpty() && instance.volumes().isEmpty() && instance.sourcegraph() == null
-                && a.one("--sourcegraph-db") == null && !a.has("--external-postgres")) {
-            throw new Args.UsageException("--scope needs the instance: --sourcegraph URL, --postgres NAME=JDBC_URL and/or --volume NAME=DIR");
-        }
-        return s.withEndpointNotes(sg.planBackup(instance, sc));
-    }
-
-    private static int backup(Session s, Args a) {
-        SgBackup sg = EngineFlags.engine(s, a.required("--to"), a);
-        MigrationPlan p = backupPlan(s, sg, a);
-        RunResult r = sg.run(p);
-        s.report(r.checks());
-        s.printFindings(r.checks());
-        if (s.json()) {
-            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, r, r.checks(), s.endpoints, null, false)));
-            return 0;
-        }
-        for (StepResult st : r.steps()) {
-            s.out.println(st.step() + " " + st.kind() + " " + st.status().name().toLowerCase() + " " + st.artifacts() + " artifacts "
-                    + st.bytes() + " bytes " + st.storedBytes() + " stored");
-        }
-        s.out.println(r.backupId());
-        return 0;
-    }
-
-    private static int list(Session s, Args a) {
-        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
-        List<BackupSummary> all = sg.list();
-        if (a.has("--json")) {
-            ArrayNode arr = Session.JSON.createArrayNode();
-            for (BackupSummary b : all) {
-                ObjectNode o = arr.addObject();
-                o.put("id", b.id());
-                o.put("createdAt", b.createdAt().truncatedTo(ChronoUnit.SECONDS).toString());
-                o.put("scope", b.scope());
-                o.put("size", b.size());
-                o.put("storedSize", b.storedSize());
-                ArrayNode st = o.putArray("stores");
-                b.stores().forEach(st::add);
-                o.put("encrypted", b.encrypted());
-            }
-            s.out.println(Session.json(arr));
-        } else {
-            for (BackupSummary b : all) {
-                // an encrypted backup's stores are in its sealed manifest part; SIZE is what the sink holds for it
-                s.out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " "
-                        + b.storedSize() + " " + (b.encrypted() ? "(encrypted)" : String.join(",", b.stores())));
-            }
-        }
-        return 0;
-    }
-
-    private static int show(Session s, Args a) {
-        EngineFlags.askPassphrase(s, a);
-        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
-        Manifest m = sg.show(a.required("--backup"));
-        PrintStream out = s.out;
-        if (a.has("--json")) {
-            out.println(m.toJson());
-            return 0;
-        }
-        out.println("backup      " + m.id());
-        out.println("created     " + m.createdAt().truncatedTo(ChronoUnit.SECONDS));
-        out.println("completed   " + m.completedAt().truncatedTo(ChronoUnit.SECONDS));
-        out.println("scope       " + m.scope());
-        out.println("compression " + m.compression());
-        out.println("encrypted   " + (m.encrypted() ? "yes" : "no"));
-        out.println("tool        sgbackup " + m.toolVersion());
-        out.println("size        " + m.size() + " bytes (" + Sizes.human(m.size()) + "), stored " + m.storedSize() + " bytes ("
-                + Sizes.human(m.storedSize()) + ")");
-        for (StoreBackup sb : m.stores()) {
-            out.println();
-            out.println("store " + sb.name() + " (" + sb.kind() + "): " + sb.description());
-            sb.properties().forEach((k, v) -> out.println("  " + k + ": " + abbreviate(v)));
-            for (ArtifactInfo art : sb.artifacts()) {
-                out.println("  artifact " + art.name() + "  key " + art.key());
-                out.println("    size " + art.size() + "  sha256 " + art.sha256());
-                out.println("    stored " + art.storedSize() + "  sha256 " + art.storedSha256() + "  transforms "
-                        + (art.transforms().isEmpty() ? "none" : String.join(",", art.transforms())));
-            }
-            for (String w : sb.warnings()) {
-                out.println("  warning: " + w);
-            }
-        }
-        return 0;
-    }
-
-    private static String abbreviate(String v) {
-        return v.length() > 200 ? v.substring(0, 200) + "… (" + v.length() + " chars; --json shows all)" : v;
-    }
-
-    private static int verify(Session s, Args a) {
-        EngineFlags.askPassphrase(s, a);
-        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
-        VerifyReport r = sg.verify(a.required("--backup"));
-        if (r.ok()) {
-            s.out.println("ok " + r.backupId() + " " + r.checked() + " artifacts " + r.bytes() + " bytes");
-            return 0;
-        }
-        for (String p : r.problems()) {
-            s.out.println("bad " + p);
-        }
-        s.err.println("error: backup " + r.backupId() + " is damaged: " + r.problems().size() + " of " + r.checked()
-                + " artifacts failed verification");
-        return 1;
-    }
-
-    private static int restore(Session s, Args a) {
-        EngineFlags.askPassphrase(s, a);
-        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
-        String id = a.required("--backup");
-        Phase phase;
-        try {
-            phase = a.one("--phase") == null ? Phase.ALL : Phase.parse(a.one("--phase"));
-        } catch (InvalidInputException e) {
-            throw new Args.UsageException(e.getMessage());
-        }
-        StoreFlags.flagEndpoints(s, a, "--from");
-        Instance instance = StoreFlags.instance(s, a, false).build(); // only what the flags name: the environment adds no target
-        StoreFlags.requireStores(s, a); // at least one target, with the flags' own checks
-        Manifest m = sg.show(id);
-        checkNamedStores(a, id, m);
-        MigrationPlan p = s.withEndpointNotes(sg.planRestore(id, instance, new RestoreOptions(a.has("--replace"), a.has("--dry-run")),
-                phase));
-        p.steps().stream().filter(st -> st.action().equals("skip"))
-                .forEach(st -> s.err.println("skipped: store " + st.store() + " (" + st.kind() + "): " + st.note()));
-        p.notes().forEach(n -> s.err.println(n));
-        RunResult r = sg.run(p);
-        s.report(r.checks());
-        if (!a.has("--dry-run")) {
-            s.printFindings(r.checks()); // a dry run shows them with the plan
-        }
-        if (s.json()) {
-            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, r, r.checks(), s.endpoints, null, false)));
-            return 0;
-        }
-        if (a.has("--dry-run")) {
-            s.out.print(p.explain(r.checks()));
-            s.out.print(RunJson.text(s.endpoints));
-        }
-        for (StepResult st : r.steps()) {
-            if (st.status() != StepResult.Status.SKIPPED || a.has("--dry-run")) {
-                s.out.println(st.step() + " " + st.kind() + " " + st.status().name().toLowerCase() + " " + st.artifacts() + " artifacts "
-                        + st.bytes() + " bytes" + (st.message() == null ? "" : " (" + st.message() + ")"));
-            }
-        }
-        return 0;
-    }
-
-    /** Each store the flags name is in backup {@code id}, and of the kind its flag says; else a usage error. */
-    private static void checkNamedStores(Args a, String id, Manifest m) {
-        Map<String, String> named = new LinkedHashMap<>();
-        a.pairs("--volume").keySet().forEach(n -> named.put(n, "volume"));
-        a.pairs("--postgres").keySet().forEach(n -> named.put(n, "postgres"));
-        if (a.one("--sourcegraph") != null || a.one("--sourcegraph-db") != null) {
-            named.put(Instance.CONFIG_STORE, SourcegraphConfigStore.KIND);
-        }
-        for (Map.Entry<String, String> e : named.entrySet()) {
-            StoreBackup sb = m.store(e.getKey()).orElseThrow(() -> new Args.UsageException("backup " + id + " has no store '"
-                    + e.getKey() + "'; it has: " + String.join(", ", m.storeNames())));
-            if (!sb.kind().equals(e.getValue())) {
-                throw new Args.UsageException("store '" + e.getKey() + "' of backup " + id + " is a " + sb.kind() + " store; name it with "
-                        + switch (sb.kind()) {
-                            case "volume" -> "--volume " + e.getKey() + "=DIR";
-                            case "postgres" -> "--postgres " + e.getKey() + "=JDBC_URL";
-                            default -> "--sourcegraph URL";
-                        });
-            }
-        }
-    }
-
-    private static int delete(Session s, Args a) {
-        SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
-        String id = a.required("--backup");
-        sg.delete(id);
-        s.out.println("deleted " + id);
-        return 0;
-    }
-
-    private static int prune(Session s, Args a) {
-        String from = a.required("--from");
-        var retention = PruneCommand.retention(a); // usage errors before the sink is opened
-        var grace = PruneCommand.grace(a);
-        return PruneCommand.run(EngineFlags.engine(s, from, a), retention, grace, a.has("--dry-run"), s.out, s.err);
     }
 }
