@@ -67,6 +67,14 @@ final class PruneCommand {
         }
     }
 
+    /** The command: its rules from the flags (usage errors before the sink is opened), then {@link #run}. */
+    static int run(Session s, Args a) {
+        String from = a.required("--from");
+        var retention = retention(a); // usage errors before the sink is opened
+        var grace = grace(a);
+        return run(EngineFlags.engine(s, from, a), retention, grace, a.has("--dry-run"), s.out, s.err);
+    }
+
     /** Runs the prune and prints it; exit 0, or 1 if a deletion failed. */
     static int run(SgBackup sg, Retention retention, Duration grace, boolean dryRun, PrintStream out, PrintStream err) {
         PruneResult r = sg.prune(retention, grace, dryRun);

@@ -1,0 +1,37 @@
+package dev.sgbackup.examples.cli;
+
+import dev.sgbackup.SgBackup;
+import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.run.RunResult;
+import dev.sgbackup.run.StepResult;
+import java.util.Set;
+
+/**
+ * {@code sgbackup backup}: runs the plan {@link PlanCommand} makes. stdout: one line per step, then the new backup's
+ * id (the JSON with {@code --json}); the checks' warnings go to stderr.
+ */
+final class BackupCommand {
+    static final Set<String> VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--to", "--compression", "--scope"), true);
+    static final Set<String> SWITCHES = Set.of("--encrypt", "--json", "--external-postgres", "--external-redis");
+
+    private BackupCommand() {
+    }
+
+    static int run(Session s, Args a) {
+        SgBackup sg = EngineFlags.engine(s, a.required("--to"), a);
+        MigrationPlan p = PlanCommand.backupPlan(s, sg, a);
+        RunResult r = sg.run(p);
+        s.report(r.checks());
+        s.printFindings(r.checks());
+        if (s.json()) {
+            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, r, r.checks(), s.endpoints, null, false)));
+            return 0;
+        }
+        for (StepResult st : r.steps()) {
+            s.out.println(st.step() + " " + st.kind() + " " + st.status().name().toLowerCase() + " " + st.artifacts() + " artifacts "
+                    + st.bytes() + " bytes " + st.storedBytes() + " stored");
+        }
+        s.out.println(r.backupId());
+        return 0;
+    }
+}
