@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  * DataStore db = PostgresStore.builder("frontend", "jdbc:postgresql://db:5432/sg?user=sg")
  *         .password(secret)                        // or PGPASSWORD / ~/.pgpass
  *         .mode(PostgresStore.Mode.JDBC)
- *         .categories(Set.of("users", "orgs"))     // optional: a subset, closed over foreign keys
+ *         .categories(Category.USERS, Category.ORGS) // optional: a subset, closed over foreign keys
  *         .build();
  * }</pre>
  */
@@ -109,11 +109,17 @@ public final class PostgresStore implements DataStore {
         this.spec = ConnectionSpec.resolve(b.url, b.password, (int) Math.max(1, b.connectTimeout.toSeconds()));
         this.mode = b.mode;
         this.catalog = SourcegraphCatalog.standard();
-        this.categories = catalog.expand(b.categories); // former ids (code-intel) mean what they mean now
+        this.categories = ids(b.categories); // sorted ids: what selections, properties and descriptions use
         this.binDir = b.binDir;
         this.restoreJobs = b.restoreJobs;
         this.splitBytes = b.splitBytes;
         this.stageFromBytes = b.stageFromBytes;
+    }
+
+    private static Set<String> ids(Set<Category> categories) {
+        Set<String> out = new TreeSet<>();
+        categories.forEach(c -> out.add(c.id()));
+        return out;
     }
 
     /** A builder for a database named {@code name} (e.g. {@code frontend}) at {@code jdbcUrl}. */
@@ -127,7 +133,7 @@ public final class PostgresStore implements DataStore {
         private final String url;
         private char[] password;
         private Mode mode = Mode.AUTO;
-        private Set<String> categories = Set.of();
+        private Set<Category> categories = Set.of();
         private Duration connectTimeout = Duration.ofSeconds(ConnectionSpec.DEFAULT_CONNECT_TIMEOUT_SECONDS);
         private Path binDir;
         private int restoreJobs = 1;
@@ -153,9 +159,17 @@ public final class PostgresStore implements DataStore {
             return this;
         }
 
+        /**
+         * Backs up only these catalog categories (plus the tables they reference); none = everything. Names typed by
+         * users become categories with {@link Category#parse(String)}.
+         */
+        public Builder categories(Category... categories) {
+            return categories(Set.of(categories));
+        }
+
         /** Backs up only these catalog categories (plus the tables they reference); empty = everything. */
-        public Builder categories(Set<String> categoryIds) {
-            this.categories = Set.copyOf(categoryIds);
+        public Builder categories(Set<Category> categories) {
+            this.categories = Set.copyOf(categories);
             return this;
         }
 

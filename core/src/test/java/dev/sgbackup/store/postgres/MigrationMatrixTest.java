@@ -227,7 +227,7 @@ class MigrationMatrixTest {
     static PostgresStore store(TestPg.Server pg, String db, Selection sel, PostgresStore.Mode mode) {
         PostgresStore.Builder b = PostgresStore.builder("frontend", pg.url(db)).mode(mode);
         if (sel == Selection.ESSENTIAL) {
-            b.categories(Instance.essentialCategories(false)); // what scope essential takes
+            b.categories(Category.parseAll(Instance.essentialCategories(false))); // what scope essential takes
         }
         return b.build();
     }
