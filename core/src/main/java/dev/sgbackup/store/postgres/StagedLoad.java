@@ -398,7 +398,7 @@ final class StagedLoad implements AutoCloseable {
                     // loaders only touch their copies and never wait for each other; a wait is for a lock the
                     // restore's transaction holds until after they finish, so it fails instead of hanging
                     st.execute("SET lock_timeout = '" + LOCK_TIMEOUT + "'");
-                    JdbcRestore.raiseIndexMemory(st, false);
+                    IndexRebuild.raiseIndexMemory(st, false);
                     JdbcBackup.setTenant(st, tenant, false);
                 }
                 free.add(c);

@@ -475,7 +475,7 @@ class MigrationMatrixTest {
             Set<String> outside = new TreeSet<>();
             Set<String> cleared = new TreeSet<>();
             CheckReport r = new CheckReport();
-            new JdbcRestore(store.spec(), "frontend").outside(c, s, selected, selected, RepoIdentity.repoTable(s), counts,
+            new JdbcRestoreChecks(store.spec(), "frontend").outside(c, s, selected, selected, RepoIdentity.repoTable(s), counts,
                     SourcegraphCatalog.standard(), outside, cleared, r);
             Map<String, List<String>> byCategory = new TreeMap<>();
             cleared.forEach(t -> byCategory.computeIfAbsent(SourcegraphCatalog.standard().categoryOf(t).orElseThrow().id(),
