@@ -305,7 +305,7 @@ final class RestoreRun {
                 }
             });
         }
-        List<String> eligible = large.isEmpty() ? List.of() : StagedLoad.eligible(c, target, large);
+        List<String> eligible = large.isEmpty() ? List.of() : StagingEligibility.eligible(c, target, large);
         return StagedLoad.start(spec, store, in, in.backup().properties().get(PostgresStore.PROP_TENANT), target,
                 eligible, artifacts, Math.min(in.parallelism(), JdbcRestore.MAX_STAGE_CONNECTIONS));
     }
