@@ -64,7 +64,7 @@ class MigrationMatrixTest {
                 for (Selection sel : Selection.values()) {
                     for (PostgresStore.Mode mode : List.of(PostgresStore.Mode.JDBC, PostgresStore.Mode.PG_DUMP)) {
                         if (mode == PostgresStore.Mode.PG_DUMP && (sel == Selection.ESSENTIAL
-                                || PgDump.unusable(PgDump.tool("pg_dump", null), major, "pg_dump") != null)) {
+                                || PgTool.unusable(PgTool.find("pg_dump", null), major, "pg_dump") != null)) {
                             // a selection always goes over JDBC (essentialSelection...GoesOverJdbcEvenInPgDumpMode);
                             // and the machine's pg_dump (.ci/run: 15) cannot dump a newer server
                             continue;
