@@ -188,7 +188,7 @@ public final class Instance {
                 }
                 if (d.name().equals("frontend")) {
                     Set<String> ids = essentialCategories(includeEventLogs);
-                    pb.categories(ids);
+                    pb.categories(dev.sgbackup.store.postgres.Category.parseAll(ids));
                     notes.add("frontend: only non-recreatable categories (" + String.join(",", ids)
                             + "), the tables they reference and, where they hold repository ids, the repositories"
                             + " (repo, external_service_repos, repo_kvps); clone state, permissions and code-intel"

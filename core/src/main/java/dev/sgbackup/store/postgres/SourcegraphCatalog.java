@@ -55,10 +55,9 @@ public final class SourcegraphCatalog {
      */
     public static final Map<String, List<String>> ALIASES = Map.of("code-intel", List.of("code-intel-config", "code-intel-data"));
 
-    /** The fixed category ids, in guide order. */
-    public static final List<String> IDS = List.of("site-config", "code-hosts", "settings", "users", "orgs",
-            "saved-searches", "access-tokens", "batch-changes", "code-intel-config", "code-intel-data", "insights",
-            "notebooks-monitors-contexts", "surveys", "event-logs", "repo-metadata", "repos", "permissions", "plumbing");
+    /** The fixed category ids, in guide order: those of the typed {@link dev.sgbackup.store.postgres.Category}. */
+    public static final List<String> IDS = java.util.Arrays.stream(dev.sgbackup.store.postgres.Category.values())
+            .map(dev.sgbackup.store.postgres.Category::id).toList();
 
     private static final SourcegraphCatalog STANDARD = new SourcegraphCatalog(List.of(
             new Category("site-config", "site configuration, global state, licenses, outbound webhooks, tenants,"

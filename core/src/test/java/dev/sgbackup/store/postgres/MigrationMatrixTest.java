@@ -64,7 +64,7 @@ class MigrationMatrixTest {
                 for (Selection sel : Selection.values()) {
                     for (PostgresStore.Mode mode : List.of(PostgresStore.Mode.JDBC, PostgresStore.Mode.PG_DUMP)) {
                         if (mode == PostgresStore.Mode.PG_DUMP && (sel == Selection.ESSENTIAL
-                                || PgDump.unusable(PgDump.tool("pg_dump", null), major, "pg_dump") != null)) {
+                                || PgTool.unusable(PgTool.find("pg_dump", null), major, "pg_dump") != null)) {
                             // a selection always goes over JDBC (essentialSelection...GoesOverJdbcEvenInPgDumpMode);
                             // and the machine's pg_dump (.ci/run: 15) cannot dump a newer server
                             continue;
@@ -227,7 +227,7 @@ class MigrationMatrixTest {
     static PostgresStore store(TestPg.Server pg, String db, Selection sel, PostgresStore.Mode mode) {
         PostgresStore.Builder b = PostgresStore.builder("frontend", pg.url(db)).mode(mode);
         if (sel == Selection.ESSENTIAL) {
-            b.categories(Instance.essentialCategories(false)); // what scope essential takes
+            b.categories(Category.parseAll(Instance.essentialCategories(false))); // what scope essential takes
         }
         return b.build();
     }
@@ -475,7 +475,7 @@ class MigrationMatrixTest {
             Set<String> outside = new TreeSet<>();
             Set<String> cleared = new TreeSet<>();
             CheckReport r = new CheckReport();
-            new JdbcRestore(store.spec(), "frontend").outside(c, s, selected, selected, RepoIdentity.repoTable(s), counts,
+            new JdbcRestoreChecks(store.spec(), "frontend").outside(c, s, selected, selected, RepoIdentity.repoTable(s), counts,
                     SourcegraphCatalog.standard(), outside, cleared, r);
             Map<String, List<String>> byCategory = new TreeMap<>();
             cleared.forEach(t -> byCategory.computeIfAbsent(SourcegraphCatalog.standard().categoryOf(t).orElseThrow().id(),

@@ -36,7 +36,7 @@ class PgDumpTest {
 
     @BeforeAll
     static void dumpFilledFrontend() throws Exception {
-        assumeTrue(PgDump.tool("pg_dump", null).isPresent(), "pg_dump not installed (apt-get install postgresql-client)");
+        assumeTrue(PgTool.find("pg_dump", null).isPresent(), "pg_dump not installed (apt-get install postgresql-client)");
         src = JdbcRoundTripTest.filled("sourcegraph-frontend-5.11.sql");
         content = DbContent.tables(src);
         dump = new MemoryStoreIo("postgres", 2);
@@ -200,7 +200,7 @@ class PgDumpTest {
 
     static long userObjects(String db) throws Exception {
         try (Connection c = TestPg.connect(db)) {
-            return PgDump.userObjects(c);
+            return PgRestore.userObjects(c);
         }
     }
 
@@ -282,7 +282,7 @@ class PgDumpTest {
         Path log = bin.resolve("calls.log");
         Path wrapper = bin.resolve("pg_restore");
         Files.writeString(wrapper, "#!/bin/sh\necho \"$@\" >> '" + log + "'\nexec '"
-                + PgDump.tool("pg_restore", null).orElseThrow().path() + "' \"$@\"\n");
+                + PgTool.find("pg_restore", null).orElseThrow().path() + "' \"$@\"\n");
         Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
         MemoryStoreIo small = smallDump();
         String dst = TestPg.emptyDb();
@@ -380,20 +380,20 @@ class PgDumpTest {
     @Test
     void aToolOlderThanANewerServerIsRefusedWithTheFix(@TempDir Path bin) throws Exception {
         Path p15 = Path.of("/usr/lib/postgresql/15/bin/pg_dump");
-        String why = PgDump.unusable(Optional.of(new PgDump.Tool(p15, 15, "pg_dump (PostgreSQL) 15.18")), 16, "pg_dump");
+        String why = PgTool.unusable(Optional.of(new PgTool(p15, 15, "pg_dump (PostgreSQL) 15.18")), 16, "pg_dump");
         assertThat(why).isEqualTo("pg_dump 15 (" + p15 + ") is older than the server (16); it needs pg_dump 16 or newer"
                 + " (postgresql-client-16)");
-        assertThat(PgDump.unusable(Optional.of(new PgDump.Tool(p15, 16, "")), 16, "pg_dump")).isNull();
-        assertThat(PgDump.unusable(Optional.of(new PgDump.Tool(p15, 17, "")), 16, "pg_restore")).isNull();
-        assertThat(PgDump.unusable(Optional.empty(), 16, "pg_restore")).contains("not installed").contains("postgresql-client-16");
+        assertThat(PgTool.unusable(Optional.of(new PgTool(p15, 16, "")), 16, "pg_dump")).isNull();
+        assertThat(PgTool.unusable(Optional.of(new PgTool(p15, 17, "")), 16, "pg_restore")).isNull();
+        assertThat(PgTool.unusable(Optional.empty(), 16, "pg_restore")).contains("not installed").contains("postgresql-client-16");
 
         // the version line as Debian's and the upstream binaries print it
         Path fake = bin.resolve("pg_dump");
         Files.writeString(fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)'\n");
         Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
-        assertThat(PgDump.tool("pg_dump", bin)).hasValueSatisfying(t -> assertThat(t.major()).isEqualTo(15));
+        assertThat(PgTool.find("pg_dump", bin)).hasValueSatisfying(t -> assertThat(t.major()).isEqualTo(15));
         Files.writeString(fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 14.1'\n");
-        assertThat(PgDump.tool("pg_dump", bin)).hasValueSatisfying(t -> assertThat(t.major()).isEqualTo(14));
+        assertThat(PgTool.find("pg_dump", bin)).hasValueSatisfying(t -> assertThat(t.major()).isEqualTo(14));
 
         // at check time, against the real server (15): the same refusal, before anything runs
         CheckReport r = new CheckReport();

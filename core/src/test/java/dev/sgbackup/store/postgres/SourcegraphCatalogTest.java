@@ -79,7 +79,7 @@ class SourcegraphCatalogTest {
         TestPg.exec(src, "CREATE TABLE public.totally_new_thing (id int PRIMARY KEY)",
                 "INSERT INTO public.totally_new_thing VALUES (1)");
         PostgresStore store = PostgresStore.builder("frontend", TestPg.url(src)) // AUTO: a selection goes over JDBC
-                .categories(Set.of("orgs")).build();
+                .categories(Category.ORGS).build();
         PostgresStore.Selection sel = store.selection();
         assertThat(sel.tables()).contains("public.orgs", "public.org_members", "public.users",
                 "public.totally_new_thing");
@@ -92,7 +92,7 @@ class SourcegraphCatalogTest {
         // rows with a key id in encryption_key_id are counted and reported
         TestPg.exec(src, "UPDATE users SET tenant_id = tenant_id"); // no-op, keeps the filled data
         PostgresStore whole = PostgresStore.builder("frontend", TestPg.url(src)).mode(PostgresStore.Mode.JDBC)
-                .categories(Set.of("code-hosts")).build();
+                .categories(Category.CODE_HOSTS).build();
         PostgresStore.Selection s2 = whole.selection();
         long expected;
         try (Connection c = TestPg.connect(src); Statement st = c.createStatement();

@@ -221,7 +221,7 @@ final class StoreFlags {
         }
         List<DataStore> out = new ArrayList<>();
         for (Map.Entry<String, String> e : dbs.entrySet()) {
-            out.add(PostgresStore.builder(e.getKey(), e.getValue()).mode(mode).categories(categories).build());
+            out.add(PostgresStore.builder(e.getKey(), e.getValue()).mode(mode).categories(dev.sgbackup.store.postgres.Category.parseAll(categories)).build());
         }
         return out;
     }
