@@ -21,12 +21,12 @@ import java.util.function.LongConsumer;
  * The byte pipeline around one artifact: plain bytes → hash → transforms → hash → sink, and back, with both
  * hashes checked when the reader reaches the end of the artifact.
  */
-public final class Pipeline {
+final class Pipeline {
     private Pipeline() {
     }
 
     /** Counts and hashes bytes passing through an output stream. */
-    public static final class MeasuringOutputStream extends FilterOutputStream {
+    static final class MeasuringOutputStream extends FilterOutputStream {
         private final Hasher hasher = Hashing.sha256().newHasher();
         private final LongConsumer progress;
         private long count;
@@ -63,7 +63,7 @@ public final class Pipeline {
     }
 
     /** An output stream whose close() only flushes (so transforms cannot close the sink's stream early). */
-    public static OutputStream nonClosing(OutputStream out) {
+    static OutputStream nonClosing(OutputStream out) {
         return new FilterOutputStream(out) {
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
@@ -151,7 +151,7 @@ public final class Pipeline {
      * @param resolver maps a transform id from the manifest to its transform
      * @param progress called with plain byte counts as they are read
      */
-    public static InputStream open(BackupSink sink, String backupId, String store, ArtifactInfo a,
+    static InputStream open(BackupSink sink, String backupId, String store, ArtifactInfo a,
                                    Function<String, Transform> resolver, LongConsumer progress) throws IOException {
         InputStream raw = sink.read(a.key());
         MeasuringInputStream stored = new MeasuringInputStream(raw, true);
@@ -231,7 +231,7 @@ public final class Pipeline {
     }
 
     /** Attributes are kept small: the manifest is read whole. */
-    public static Map<String, String> checkAttributes(Map<String, String> attributes) {
+    static Map<String, String> checkAttributes(Map<String, String> attributes) {
         long total = attributes.entrySet().stream().mapToLong(e -> e.getKey().length() + (long) e.getValue().length()).sum();
         if (total > 1_000_000) {
             throw new IllegalArgumentException("artifact attributes too large (" + total + " characters); keep them small");
