@@ -19,7 +19,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Which committed backups to keep. Immutable; rules combine as a <b>union</b>: a backup is kept if any rule keeps
+ * One job, so one file: the retention policy.
+ *
+ * <p>Which committed backups to keep. Immutable; rules combine as a <b>union</b>: a backup is kept if any rule keeps
  * it, and removed only if no rule does (restic's {@code forget} semantics).
  *
  * <pre>{@code

@@ -17,7 +17,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * A Sourcegraph instance as data: where its configuration API, databases and volumes are. The same
+ * One job, so one file: a Sourcegraph instance as data, and what each {@link Scope} selects from it.
+ *
+ * <p>A Sourcegraph instance as data: where its configuration API, databases and volumes are. The same
  * description serves as the source of a backup and as the target of a restore ("the new instance").
  *
  * <pre>{@code

@@ -26,7 +26,10 @@ import okhttp3.HttpUrl;
 import okhttp3.Request;
 import okhttp3.Response;
 
-/** The credential kinds behind {@link GcsCredentials}'s factories, and the ADC lookup. */
+/**
+ * The credential kinds behind {@link GcsCredentials}'s factories, and the ADC lookup. One job (turning what the
+ * environment holds into access tokens), so one file.
+ */
 final class Credentials {
     static final String SCOPE = "https://www.googleapis.com/auth/devstorage.read_write";
     static final String DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token";

@@ -17,7 +17,7 @@ import okhttp3.RequestBody;
 import okhttp3.Response;
 
 /**
- * One object being written. Bytes collect in a buffer of at most one chunk. An object that ends within the
+ * One job, so one file: one object being written. Bytes collect in a buffer of at most one chunk. An object that ends within the
  * first chunk goes in one multipart request (metadata with its CRC32C + media). A bigger one opens a resumable
  * session: each full buffer is PUT as a non-final chunk (a multiple of 256 KiB); the {@code 308}'s
  * {@code Range} says how much GCS persisted, and whatever it did not keep stays in the buffer and leads the

@@ -35,7 +35,10 @@ import okhttp3.Response;
 import org.w3c.dom.Element;
 
 /**
- * A {@link BackupSink} in an S3 bucket (AWS, or any S3-compatible store: MinIO, Ceph, R2, ...), on OkHttp,
+ * One job, in one file of about 500 lines: the {@link BackupSink} operations over S3's object API (requests are
+ * signed and sent by {@link S3Client}, uploads run in {@link S3Upload}).
+ *
+ * <p>A {@link BackupSink} in an S3 bucket (AWS, or any S3-compatible store: MinIO, Ceph, R2, ...), on OkHttp,
  * signed with SigV4, without the AWS SDK.
  *
  * <pre>{@code

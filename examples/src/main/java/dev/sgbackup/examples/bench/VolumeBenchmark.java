@@ -26,7 +26,9 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * Volume benchmark: generates a volume (tens of thousands of small source-like files plus a few large
+ * One job, so one file: the volume benchmark.
+ *
+ * <p>Volume benchmark: generates a volume (tens of thousands of small source-like files plus a few large
  * incompressible ones), then, on the same data in the same run, times
  * <ul>
  *   <li>{@code tar -cf - DIR | gzip -1 > FILE} and {@code tar -xzf FILE && sync},</li>
