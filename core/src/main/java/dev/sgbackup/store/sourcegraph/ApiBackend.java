@@ -7,13 +7,15 @@ import dev.sgbackup.store.sourcegraph.ConfigDocument.Type;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /** The configuration through Sourcegraph's GraphQL API. */
-final class ApiBackend implements SourcegraphConfigStore.Backend {
+final class ApiBackend implements Backend {
     static final int PAGE = 50;
     private static final int MAX_PAGES = 100_000;
 
@@ -76,7 +78,7 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
     }
 
     @Override
-    public void read(SourcegraphConfigStore.DocumentConsumer out) throws IOException {
+    public void read(Backend.DocumentConsumer out) throws IOException {
         Capabilities c = capabilities();
         JsonNode site = gql.execute(Queries.SITE_CONFIG.operation(), Queries.SITE_CONFIG.text(), Map.of()).path("site");
         out.accept(ConfigDocument.siteConfig(text(site.path("configuration").path("effectiveContents"), "site configuration")));
@@ -115,7 +117,7 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
         }
     }
 
-    private static void userSettings(JsonNode nodes, SourcegraphConfigStore.DocumentConsumer out) throws IOException {
+    private static void userSettings(JsonNode nodes, Backend.DocumentConsumer out) throws IOException {
         for (JsonNode u : nodes) {
             JsonNode s = u.path("latestSettings");
             if (!s.isNull() && !s.isMissingNode()) {
@@ -254,6 +256,8 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
         return new Writer() {
             Map<String, List<String>> existing;
             final Map<String, Integer> seen = new HashMap<>();
+            final Set<String> writtenIds = new HashSet<>();
+            final Set<String> writtenSettings = new HashSet<>();
 
             @Override
             public void write(ConfigDocument d) {
@@ -267,10 +271,18 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
                         if (existing == null) {
                             existing = externalServiceIds();
                         }
-                        writeExternalService(d, existing, seen.merge(d.matchKey(), 1, Integer::sum) - 1, warn);
+                        writtenIds.add(writeExternalService(d, existing, seen.merge(d.matchKey(), 1, Integer::sum) - 1, warn));
                     }
-                    default -> writeSettings(d, warn);
+                    default -> {
+                        writeSettings(d, warn);
+                        writtenSettings.add(d.artifactName());
+                    }
                 }
+            }
+
+            @Override
+            public void removeOthers() throws IOException {
+                removeAllBut(writtenIds, writtenSettings, warn);
             }
 
             @Override
@@ -341,8 +353,45 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
         return ConfigDocument.externalService(kind, displayName, "", Map.of()).matchKey();
     }
 
-    /** @param occurrence how many connections of this kind and display name came before in this restore */
-    private void writeExternalService(ConfigDocument d, Map<String, List<String>> existing, int occurrence,
+    /**
+     * With replace: deletes the code host connections not written by this restore and empties the settings it did
+     * not write, so the target's configuration is the backup's. User-owned connections (3.2x) are left alone.
+     */
+    private void removeAllBut(Set<String> keepIds, Set<String> keepSettings, Consumer<String> warn) throws IOException {
+        Queries.Doc q = capabilities().extsvcNamespace() ? Queries.EXTERNAL_SERVICES_NAMESPACED : Queries.EXTERNAL_SERVICES;
+        List<String> remove = new ArrayList<>();
+        forEachPage(q, "externalServices", nodes -> {
+            for (JsonNode n : nodes) {
+                if (!keepIds.contains(n.path("id").asText()) && n.path("namespace").asText(null) == null) {
+                    remove.add(n.path("id").asText());
+                }
+            }
+        });
+        for (String id : remove) {
+            try {
+                gql.execute(Queries.DELETE_EXTERNAL_SERVICE.operation(), Queries.DELETE_EXTERNAL_SERVICE.text(),
+                        Map.of("externalService", id));
+            } catch (GraphQlClient.GraphQlException e) {
+                throw new StoreException("removing the target's code host connection " + id + ": " + e.getMessage(), e);
+            }
+        }
+        List<ConfigDocument> settings = new ArrayList<>();
+        read(d -> {
+            if (d.type() != Type.SITE_CONFIG && d.type() != Type.EXTERNAL_SERVICE
+                    && !keepSettings.contains(d.artifactName()) && !TargetCheck.empty(d.contents())) {
+                settings.add(d);
+            }
+        });
+        for (ConfigDocument d : settings) {
+            writeSettings(d.withContents("{}"), warn);
+        }
+    }
+
+    /**
+     * @param occurrence how many connections of this kind and display name came before in this restore
+     * @return the connection's id on the target
+     */
+    private String writeExternalService(ConfigDocument d, Map<String, List<String>> existing, int occurrence,
                                       Consumer<String> warn) {
         String key = d.matchKey();
         for (int attempt = 1; ; attempt++) {
@@ -381,7 +430,7 @@ final class ApiBackend implements SourcegraphConfigStore.Backend {
             if (w != null && !w.isEmpty()) {
                 warn.accept(d.artifactName() + ": Sourcegraph warns: " + w);
             }
-            return;
+            return id != null ? id : r.path("id").asText();
         }
     }
 

@@ -10,6 +10,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,10 +23,13 @@ import java.util.function.Consumer;
  * The configuration straight from Sourcegraph's frontend database: complete and unredacted. Reads the latest
  * {@code critical_and_site_config} row of type site, the non-deleted {@code external_services} and the latest
  * {@code settings} row of each subject; writes them back as new rows (as Sourcegraph does) in one transaction.
+ * With replace, the rows this restore did not write are deleted in the same transaction: every other settings row
+ * (history included), every other site configuration row when the backup has one, and every other code host
+ * connection not owned by a user (their repositories' links go with them, as when Sourcegraph deletes one).
  * Column sets differ between releases (3.21 has {@code namespace_user_id}, 5.x {@code encryption_key_id} and
  * {@code tenant_id}): the table's columns are read first.
  */
-final class DbBackend implements SourcegraphConfigStore.Backend {
+final class DbBackend implements Backend {
     private final String jdbcUrl;
     private final String user;
     private final String password;
@@ -155,7 +159,7 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
     }
 
     @Override
-    public void read(SourcegraphConfigStore.DocumentConsumer out) throws IOException {
+    public void read(Backend.DocumentConsumer out) throws IOException {
         try (Connection c = connect()) {
             requireTables(c);
             c.setAutoCommit(false);
@@ -283,6 +287,9 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
             return new Writer() {
                 boolean committed;
                 final Map<String, Integer> seen = new java.util.HashMap<>();
+                final List<Long> siteIds = new ArrayList<>();
+                final List<Long> settingsIds = new ArrayList<>();
+                final List<Long> externalIds = new ArrayList<>();
 
                 @Override
                 public void write(ConfigDocument d) {
@@ -290,14 +297,19 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
                         switch (d.type()) {
                             case SITE_CONFIG -> {
                                 try (PreparedStatement st = c.prepareStatement("INSERT INTO critical_and_site_config "
-                                        + "(type, contents) VALUES ('site', ?)")) {
+                                        + "(type, contents) VALUES ('site', ?) RETURNING id")) {
                                     st.setString(1, d.contents());
-                                    st.executeUpdate();
+                                    siteIds.add(returnedId(st));
                                 }
                             }
-                            case EXTERNAL_SERVICE -> writeExternalService(c, ext, d,
-                                    seen.merge(d.matchKey(), 1, Integer::sum) - 1, warn);
-                            case GLOBAL_SETTINGS -> insertSettings(c, null, null, d.contents());
+                            case EXTERNAL_SERVICE -> {
+                                Long id = writeExternalService(c, ext, d,
+                                        seen.merge(d.matchKey(), 1, Integer::sum) - 1, warn);
+                                if (id != null) {
+                                    externalIds.add(id);
+                                }
+                            }
+                            case GLOBAL_SETTINGS -> settingsIds.add(insertSettings(c, null, null, d.contents()));
                             case ORG_SETTINGS, USER_SETTINGS -> {
                                 Integer id = subjectId(c, d);
                                 if (id == null) {
@@ -305,14 +317,28 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
                                             ? "organization '" : "user '") + d.subject()
                                             + "' does not exist on the target; skipped");
                                 } else if (d.type() == Type.ORG_SETTINGS) {
-                                    insertSettings(c, null, id, d.contents());
+                                    settingsIds.add(insertSettings(c, null, id, d.contents()));
                                 } else {
-                                    insertSettings(c, id, null, d.contents());
+                                    settingsIds.add(insertSettings(c, id, null, d.contents()));
                                 }
                             }
                         }
                     } catch (SQLException e) {
                         throw failed("writing " + d.artifactName() + " (nothing was committed)", e);
+                    }
+                }
+
+                @Override
+                public void removeOthers() {
+                    try {
+                        if (!siteIds.isEmpty()) {
+                            deleteOthers(c, "critical_and_site_config WHERE type = 'site' AND", siteIds);
+                        }
+                        deleteOthers(c, "settings WHERE", settingsIds);
+                        deleteOthers(c, "external_services WHERE"
+                                + (ext.contains("namespace_user_id") ? " namespace_user_id IS NULL AND" : ""), externalIds);
+                    } catch (SQLException e) {
+                        throw failed("removing the target's own configuration (nothing was committed)", e);
                     }
                 }
 
@@ -350,21 +376,37 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
         }
     }
 
-    private static void insertSettings(Connection c, Integer userId, Integer orgId, String contents) throws SQLException {
+    private static long insertSettings(Connection c, Integer userId, Integer orgId, String contents) throws SQLException {
         try (PreparedStatement st = c.prepareStatement(
-                "INSERT INTO settings (user_id, org_id, contents, author_user_id) VALUES (?, ?, ?, NULL)")) {
+                "INSERT INTO settings (user_id, org_id, contents, author_user_id) VALUES (?, ?, ?, NULL) RETURNING id")) {
             st.setObject(1, userId, java.sql.Types.INTEGER);
             st.setObject(2, orgId, java.sql.Types.INTEGER);
             st.setString(3, contents);
+            return returnedId(st);
+        }
+    }
+
+    private static long returnedId(PreparedStatement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Deletes the rows of {@code fromWhere} (a table and the start of a condition) whose id is not in {@code keep}. */
+    private static void deleteOthers(Connection c, String fromWhere, List<Long> keep) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("DELETE FROM " + fromWhere + " id <> ALL (?)")) {
+            st.setArray(1, c.createArrayOf("bigint", keep.toArray()));
             st.executeUpdate();
         }
     }
 
-    private static void writeExternalService(Connection c, Set<String> cols, ConfigDocument d, int occurrence,
+    /** Updates the connection this document matches, or adds it; its id (null: not restored). */
+    private static Long writeExternalService(Connection c, Set<String> cols, ConfigDocument d, int occurrence,
                                              Consumer<String> warn) throws SQLException {
         if (d.extra().containsKey(ConfigDocument.ATTR_NAMESPACE_USER)) {
             warn.accept(d.artifactName() + ": " + ApiBackend.namespacedSkipped(d));
-            return;
+            return null;
         }
         boolean enc = cols.contains("encryption_key_id");
         String key = d.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "");
@@ -393,17 +435,18 @@ final class DbBackend implements SourcegraphConfigStore.Backend {
                 st.setLong(i, id);
                 st.executeUpdate();
             }
+            return id;
         } else {
             try (PreparedStatement st = c.prepareStatement("INSERT INTO external_services (kind, display_name, config"
                     + (enc ? ", encryption_key_id" : "") + (nextSync ? ", next_sync_at" : "") + ") VALUES (?, ?, ?"
-                    + (enc ? ", ?" : "") + (nextSync ? ", now()" : "") + ")")) {
+                    + (enc ? ", ?" : "") + (nextSync ? ", now()" : "") + ") RETURNING id")) {
                 st.setString(1, d.kind());
                 st.setString(2, d.displayName());
                 st.setString(3, d.contents());
                 if (enc) {
                     st.setString(4, key);
                 }
-                st.executeUpdate();
+                return returnedId(st);
             }
         }
     }

@@ -81,8 +81,12 @@ final class Queries {
                     + "{ settingsMutation(input: {subject: $subject, lastID: $lastID}) "
                     + "{ overwriteSettings(contents: $contents) { empty { alwaysNil } } } }", true, true);
 
+    static final Doc DELETE_EXTERNAL_SERVICE = new Doc("DeleteExternalService",
+            "mutation DeleteExternalService($externalService: ID!) "
+                    + "{ deleteExternalService(externalService: $externalService) { alwaysNil } }", true, true);
+
     static final List<Doc> ALL = List.of(CAPABILITIES, SITE_CONFIG, EXTERNAL_SERVICES, EXTERNAL_SERVICES_NAMESPACED,
             USERNAME_BY_ID, GLOBAL_SETTINGS, ORGANIZATIONS, USERS_PAGED, USERS_ALL, ORGANIZATION_BY_NAME, USER_BY_NAME,
             LATEST_SETTINGS_ID, SITE_CONFIG_ID, UPDATE_SITE_CONFIGURATION, ADD_EXTERNAL_SERVICE,
-            UPDATE_EXTERNAL_SERVICE, OVERWRITE_SETTINGS);
+            UPDATE_EXTERNAL_SERVICE, OVERWRITE_SETTINGS, DELETE_EXTERNAL_SERVICE);
 }

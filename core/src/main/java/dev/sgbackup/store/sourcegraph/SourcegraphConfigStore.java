@@ -1,5 +1,6 @@
 package dev.sgbackup.store.sourcegraph;
 
+import dev.sgbackup.store.StoreKind;
 import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.run.StoreException;
@@ -10,7 +11,6 @@ import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
-import dev.sgbackup.store.StoreKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -46,6 +46,19 @@ import okhttp3.OkHttpClient;
  * Both write the same artifacts, so a backup made one way can be restored the other way (except ciphertext,
  * which only the database store can restore).
  *
+ * <p><b>Restore targets and replace.</b> Without {@link RestoreOptions#replace() replace}, a restore only goes into
+ * a <em>fresh</em> target: one that holds no code host connection and no global, organization or user settings
+ * with anything in them (settings of only {@code {}}, whitespace or comments are empty), apart from documents that
+ * are byte for byte the backup's own of the same name (so a restore run again, e.g. after a partial failure
+ * through the API, goes ahead). The site configuration does not count: every instance has one from its first
+ * start, and replacing it with the backup's is what a configuration restore is for (Sourcegraph keeps the previous
+ * one in its history; overrides keep what must stay the target's). Any other target is refused in the check phase,
+ * before anything is written, with a message that names what it holds and says to use {@code --replace}. With
+ * replace, the target's configuration becomes the backup's: the backup's documents are written as above, and the
+ * target's code host connections and settings that the backup does not have are removed (the API store deletes
+ * those connections and empties those settings; the database store deletes the other rows, settings history
+ * included, in the same transaction). User-owned code host connections of Sourcegraph 3.2x are never touched.
+ *
  * <pre>{@code
  * DataStore config = SourcegraphConfigStore.api(URI.create("https://sourcegraph.example.com")).build(); // token: SRC_ACCESS_TOKEN
  * DataStore target = SourcegraphConfigStore.api(URI.create("https://new.example.com"))
@@ -61,14 +74,14 @@ public final class SourcegraphConfigStore implements DataStore {
     /** Store property: {@code api} or {@code database}. */
     public static final String PROPERTY_SOURCE = "sourcegraph.source";
     /** The {@link #kind()} of both flavours. */
-    public static final String KIND = "sourcegraph-config"; // StoreKind.SOURCEGRAPH_CONFIG.id()
+    public static final String KIND = "sourcegraph-config";
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]*");
-    private static final System.Logger LOG = System.getLogger(SourcegraphConfigStore.class.getName());
 
     private final String name;
     private final Backend backend;
     private final Secrets secrets;
+    private final ConfigRestore restorer;
 
     private SourcegraphConfigStore(String name, Backend backend, Secrets secrets) {
         if (!NAME.matcher(name).matches()) {
@@ -77,6 +90,7 @@ public final class SourcegraphConfigStore implements DataStore {
         this.name = name;
         this.backend = backend;
         this.secrets = secrets;
+        this.restorer = new ConfigRestore(name, backend, secrets);
     }
 
     /** A builder for the GraphQL API store of the instance at {@code endpoint} (e.g. https://sourcegraph.example.com). */
@@ -120,194 +134,17 @@ public final class SourcegraphConfigStore implements DataStore {
 
     @Override
     public void backup(BackupOutput out) throws IOException {
-        String version = backend.version();
-        out.property(PROPERTY_VERSION, version);
-        out.property(PROPERTY_SOURCE, backend.source());
-        Set<String> names = new HashSet<>();
-        int[] count = new int[1];
-        backend.read(read -> {
-            out.checkCancelled();
-            ConfigDocument doc = read;
-            String artifact = doc.artifactName();
-            if (!names.add(artifact)) {
-                int n = 2;
-                while (!names.add(artifact + " #" + n)) {
-                    n++;
-                }
-                out.warn(artifact + " exists more than once; this one is backed up as '" + artifact + " #" + n
-                        + "', and restores match connections of one kind and display name in order");
-                artifact = artifact + " #" + n;
-                doc = doc.withName(artifact);
-            }
-            List<String> redacted = List.of();
-            if (!doc.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "").isEmpty()) {
-                out.warn(artifact + " is encrypted with the source instance's keyring key '"
-                        + doc.extra().get(ConfigDocument.ATTR_ENCRYPTION_KEY_ID)
-                        + "'; the restore target needs the same encryption keys");
-            } else if (doc.mayBeRedacted()) {
-                try {
-                    redacted = Secrets.redactedPointers(doc.contents());
-                } catch (IllegalArgumentException e) {
-                    out.warn(artifact + " is " + e.getMessage() + "; backed up as it is");
-                }
-            }
-            try (BackupOutput.ArtifactStream s = out.artifact(artifact, doc.attributes(redacted))) {
-                s.write(doc.contents().getBytes(StandardCharsets.UTF_8));
-            }
-            count[0]++;
-            int n = redacted.size();
-            String logged = artifact;
-            LOG.log(System.Logger.Level.DEBUG, () -> "backed up " + logged + " (" + n + " redacted values)");
-        });
-        LOG.log(System.Logger.Level.INFO, () -> name + ": backed up " + count[0] + " configuration documents of Sourcegraph " + version);
+        ConfigBackup.run(name, backend, out);
     }
 
     @Override
     public void checkRestore(StoreBackup backup, RestoreOptions options, CheckReport report) {
-        List<ConfigDocument> docs = new ArrayList<>();
-        for (ArtifactInfo a : backup.artifacts()) {
-            ConfigDocument d = document(a, null, report);
-            if (d != null) {
-                docs.add(d);
-                checkSecrets(d, Json.readStrings(a.attributes().get(ConfigDocument.ATTR_REDACTED)), report);
-            }
-        }
-        checkUnusedSecrets(backup, report);
-        try {
-            String target = backend.version();
-            String source = backup.properties().get(PROPERTY_VERSION);
-            if (source != null && !source.equals(target)) {
-                report.warn(name, "the backup is of Sourcegraph " + source + " and the target runs " + target
-                        + "; settings and site config keys that the target does not know are kept as they are, "
-                        + "check the site admin page for validation messages after the restore");
-            }
-            backend.checkTarget(docs, report);
-        } catch (RuntimeException e) {
-            report.error(name, e.getMessage());
-        }
+        restorer.check(backup, options, report);
     }
 
     @Override
     public void restore(RestoreInput in) throws IOException {
-        CheckReport report = new CheckReport();
-        checkRestore(in.backup(), in.options(), report);
-        // the recorded pointers are only a promise: look at what the artifacts really hold, and read each one to
-        // its end (integrity) before anything is written
-        for (ArtifactInfo a : in.artifacts()) {
-            in.checkCancelled();
-            ConfigDocument d = document(a, read(in, a), report);
-            if (d != null) {
-                List<String> actual = redactedIn(d, report);
-                {
-                    List<String> recorded = Json.readStrings(a.attributes().get(ConfigDocument.ATTR_REDACTED));
-                    List<String> extra = new ArrayList<>(actual);
-                    extra.removeAll(recorded);
-                    checkSecrets(d, extra, report);
-                    substitute(d, report);
-                }
-            }
-        }
-        report.throwIfFailed();
-        for (CheckReport.Finding f : report.findings()) {
-            in.warn(f.subject() + ": " + f.message());
-        }
-        if (in.options().dryRun()) {
-            return;
-        }
-        List<String> written = new ArrayList<>();
-        try (Backend.Writer w = backend.writer(in::warn)) {
-            for (ArtifactInfo a : in.artifacts()) {
-                in.checkCancelled();
-                ConfigDocument d = document(a, read(in, a), null);
-                String text = substitute(d, null);
-                w.write(d.withContents(text));
-                written.add(d.artifactName());
-            }
-            w.commit();
-        } catch (RuntimeException | IOException e) {
-            if (backend.transactional() || written.isEmpty()) {
-                throw e; // nothing was changed
-            }
-            // the API has no transactions: say exactly what the target already holds
-            String msg = e.getMessage() + "; the target already has " + written.size() + " of "
-                    + in.artifacts().size() + " documents restored (" + String.join(", ", written)
-                    + "); fix the cause and run the restore again: it updates, never duplicates";
-            throw e instanceof dev.sgbackup.run.CancelledException ? new dev.sgbackup.run.CancelledException(msg, e)
-                    : e instanceof IntegrityException ? new IntegrityException(msg, e) : new StoreException(msg, e);
-        }
-    }
-
-    private static String read(RestoreInput in, ArtifactInfo a) throws IOException {
-        try (InputStream is = in.open(a)) {
-            return new String(is.readAllBytes(), StandardCharsets.UTF_8);
-        }
-    }
-
-    private ConfigDocument document(ArtifactInfo a, String contents, CheckReport report) {
-        try {
-            return ConfigDocument.fromAttributes(a.name(), a.attributes(), contents);
-        } catch (IllegalArgumentException e) {
-            if (report == null) {
-                throw new StoreException(a.name() + ": " + e.getMessage());
-            }
-            report.error(a.name(), e.getMessage() + "; this artifact was not written by a Sourcegraph config store");
-            return null;
-        }
-    }
-
-    private static List<String> redactedIn(ConfigDocument d, CheckReport report) {
-        if (!d.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "").isEmpty() || !d.mayBeRedacted()) {
-            return List.of(); // ciphertext, or settings (never redacted): nothing to scan
-        }
-        try {
-            return Secrets.redactedPointers(d.contents());
-        } catch (IllegalArgumentException e) {
-            // restored as it is, unless something has to be put in it (then substitute() reports the error)
-            report.warn(d.artifactName(), e.getMessage() + "; restored as it is");
-            return List.of();
-        }
-    }
-
-    private void checkSecrets(ConfigDocument d, List<String> redacted, CheckReport report) {
-        String doc = d.artifactName();
-        Map<String, String> given = secrets.forDocument(doc);
-        boolean encrypted = !d.extra().getOrDefault(ConfigDocument.ATTR_ENCRYPTION_KEY_ID, "").isEmpty();
-        if (encrypted && !given.isEmpty()) {
-            report.error(doc, "the config is ciphertext of the source instance's keyring, so secrets and overrides "
-                    + "cannot be put in it; remove the entries for " + doc + " from the secrets");
-        }
-        for (String p : redacted) {
-            if (!given.containsKey(p)) {
-                report.error(doc, "secret " + p + " was redacted by the API and has no replacement; add it to the "
-                        + "secrets file as {\"" + doc + "\": {\"" + p + "\": \"<value>\"}}");
-            }
-        }
-    }
-
-    private void checkUnusedSecrets(StoreBackup backup, CheckReport report) {
-        Set<String> names = new HashSet<>();
-        backup.artifacts().forEach(a -> names.add(a.name()));
-        for (String doc : secrets.documents()) {
-            if (!names.contains(doc)) {
-                report.warn(doc, "the secrets name a document that is not in the backup; it is ignored "
-                        + "(documents: site-config, global-settings, external-services/<KIND>/<display name>, "
-                        + "orgs/<name>/settings, users/<name>/settings)");
-            }
-        }
-    }
-
-    /** Puts the secrets in place; with a report, records problems there instead of throwing. */
-    private String substitute(ConfigDocument d, CheckReport report) {
-        Map<String, String> given = secrets.forDocument(d.artifactName());
-        try {
-            return Jsonc.replace(d.contents(), given);
-        } catch (IllegalArgumentException e) {
-            if (report == null) {
-                throw new StoreException(d.artifactName() + ": " + e.getMessage());
-            }
-            report.error(d.artifactName(), e.getMessage());
-            return null;
-        }
+        restorer.restore(in);
     }
 
     @Override
@@ -488,59 +325,6 @@ public final class SourcegraphConfigStore implements DataStore {
         public String toString() {
             return "SourcegraphConfigStore.DatabaseBuilder[" + DbBackend.safeUrl(jdbcUrl) + ", user=" + user
                     + ", password=" + (password == null ? "none" : "***") + "]";
-        }
-    }
-
-    // ---- what the two flavours provide ----
-
-    interface Backend {
-        String describe();
-
-        /** {@code api} or {@code database}. */
-        String source();
-
-        /** True when a failed restore leaves the target as it was (one database transaction). */
-        boolean transactional();
-
-        String version();
-
-        void checkSource(CheckReport report);
-
-        /** Reads every document, in order: site config, code host connections, global, org and user settings. */
-        void read(DocumentConsumer consumer) throws IOException;
-
-        /** Target-side checks before a restore (subjects that exist, keys, rights); nothing is written. */
-        void checkTarget(List<ConfigDocument> documents, CheckReport report);
-
-        Writer writer(java.util.function.Consumer<String> warn) throws IOException;
-
-        interface Writer extends AutoCloseable {
-            void write(ConfigDocument document) throws IOException;
-
-            void commit() throws IOException;
-
-            @Override
-            void close() throws IOException;
-        }
-    }
-
-    interface DocumentConsumer {
-        void accept(ConfigDocument document) throws IOException;
-    }
-
-    /** One OkHttpClient for every store that was not given one. */
-    static final class DefaultClient {
-        private static OkHttpClient client;
-
-        static synchronized OkHttpClient get() {
-            if (client == null) {
-                client = new OkHttpClient.Builder()
-                        .connectTimeout(Duration.ofSeconds(15))
-                        .readTimeout(Duration.ofSeconds(120))
-                        .callTimeout(Duration.ofMinutes(5))
-                        .build();
-            }
-            return client;
         }
     }
 }

@@ -162,8 +162,15 @@ class ApiStoreTest {
         sg.capabilities(QueriesSchemaTest.V5, version, 42);
         sg.answer("SiteConfigID", data("site", json("{\"configuration\": {\"id\": 42}}")));
         sg.answer("UpdateSiteConfiguration", TestData.fixture("graphql/update-site-configuration.response.json"));
-        sg.answer("GlobalSettings", data("site", json("{\"id\": \"" + FakeSourcegraph.SITE_ID + "\", \"latestSettings\": {\"id\": 7}}")));
+        sg.answer("GlobalSettings", data("site", json("{\"id\": \"" + FakeSourcegraph.SITE_ID + "\", \"latestSettings\": {\"id\": 7, \"contents\": \"{}\"}}")));
         sg.answer("Organization", data("organization", json("{\"id\": \"T3JnOjE=\", \"latestSettings\": null}")));
+        // what the restore's check reads: a new instance's own site config, no org or user settings of its own
+        sg.answer("SiteConfig", data("site", json("{\"id\": \"" + FakeSourcegraph.SITE_ID + "\", \"configuration\": {\"id\": 42,"
+                + " \"effectiveContents\": \"{\\\"externalURL\\\": \\\"https://new.example.com\\\"}\"}}")));
+        sg.answer("Organizations", data("organizations", json("{\"totalCount\": 1, \"nodes\": [{\"id\": \"T3JnOjE=\","
+                + " \"name\": \"platform\", \"latestSettings\": null}]}")));
+        sg.answer("Users", data("users", json("{\"totalCount\": 1, \"pageInfo\": {\"hasNextPage\": false, \"endCursor\": null},"
+                + " \"nodes\": [{\"id\": \"VXNlcjox\", \"username\": \"alice\", \"latestSettings\": {\"id\": 3, \"contents\": \"{}\"}}]}")));
         sg.answer(withVariables(op("User"), Map.of("username", "alice")), data("user", json("{\"id\": \"VXNlcjox\", \"latestSettings\": {\"id\": 3}}")));
         sg.answer(withVariables(op("User"), Map.of("username", "carol")), data("user", json("null")));
         sg.answer("OverwriteSettings", TestData.fixture("graphql/overwrite-settings.response.json"));

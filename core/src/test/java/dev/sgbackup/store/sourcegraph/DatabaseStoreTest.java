@@ -300,8 +300,14 @@ class DatabaseStoreTest {
         String target = fresh("sg511");
         store(target).build().restore(io.input("config", RestoreOptions.defaults()));
         exec(target, "UPDATE external_services SET config = '{}'");
-        store(target).build().restore(io.input("config", RestoreOptions.defaults()));
+        List<List<String>> ids = rows(target, "SELECT id::text FROM external_services ORDER BY id");
+        // the target now holds other code host configs: only a replace may overwrite them
+        assertThatThrownBy(() -> store(target).build().restore(io.input("config", RestoreOptions.defaults())))
+                .hasMessageContaining("--replace");
+        store(target).build().restore(io.input("config", new RestoreOptions(true, false)));
         assertThat(rows(target, "SELECT display_name, config FROM external_services ORDER BY id"))
                 .containsExactly(List.of("GitHub", "{\"n\": 1}"), List.of("GitHub", "{\"n\": 2}"));
+        assertThat(rows(target, "SELECT id::text FROM external_services ORDER BY id"))
+                .as("matched in order and updated in place, not deleted and inserted again").isEqualTo(ids);
     }
 }
