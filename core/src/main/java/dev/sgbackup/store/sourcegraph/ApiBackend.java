@@ -14,7 +14,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 
-/** The configuration through Sourcegraph's GraphQL API. */
+/**
+ * The configuration through Sourcegraph's GraphQL API. One job, so one file (about 460 lines): the {@link Backend}
+ * that reads and writes the documents over GraphQL, for the 3.2x and 5.x query shapes.
+ */
 final class ApiBackend implements Backend {
     static final int PAGE = 50;
     private static final int MAX_PAGES = 100_000;

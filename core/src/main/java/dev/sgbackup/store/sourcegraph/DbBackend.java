@@ -20,7 +20,9 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The configuration straight from Sourcegraph's frontend database: complete and unredacted. Reads the latest
+ * One job, so one file (about 460 lines): the {@link Backend} over the frontend database's configuration tables.
+ *
+ * <p>The configuration straight from Sourcegraph's frontend database: complete and unredacted. Reads the latest
  * {@code critical_and_site_config} row of type site, the non-deleted {@code external_services} and the latest
  * {@code settings} row of each subject; writes them back as new rows (as Sourcegraph does) in one transaction.
  * With replace, the rows this restore did not write are deleted in the same transaction: every other settings row
