@@ -1,0 +1,35 @@
+/**
+ * sgbackup's core library: the engine, the built-in stores and sinks, and the SPI for more sinks.
+ *
+ * <p>Every package is API except {@code dev.sgbackup.internal} (the engine), which is not exported. The one
+ * third-party type in the API is OkHttp's {@code OkHttpClient} (the HTTP-client hooks), hence
+ * {@code requires transitive okhttp3}; the other libraries are used inside only.
+ */
+@SuppressWarnings({"requires-automatic", "requires-transitive-automatic"}) // okhttp3, org.postgresql.jdbc
+module dev.sgbackup.core {
+    requires transitive okhttp3;
+
+    requires java.sql;
+    requires com.fasterxml.jackson.core;
+    requires com.fasterxml.jackson.databind;
+    requires com.google.common;
+    requires org.apache.commons.compress;
+    // zstd, the default compression: Commons Compress needs it only optionally (requires static), so name it
+    requires com.github.luben.zstd_jni;
+    requires org.postgresql.jdbc;
+
+    exports dev.sgbackup;
+    exports dev.sgbackup.manifest;
+    exports dev.sgbackup.plan;
+    exports dev.sgbackup.run;
+    exports dev.sgbackup.sink;
+    exports dev.sgbackup.spi;
+    exports dev.sgbackup.store;
+    exports dev.sgbackup.store.postgres;
+    exports dev.sgbackup.store.sourcegraph;
+    exports dev.sgbackup.store.volume;
+    exports dev.sgbackup.transform;
+
+    // Sinks.of(URI) finds the sinks for other URI schemes (s3://, gs://) with ServiceLoader
+    uses dev.sgbackup.spi.SinkProvider;
+}
