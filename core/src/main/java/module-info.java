@@ -31,5 +31,5 @@ module dev.sgbackup.core {
     exports dev.sgbackup.transform;
 
     // Sinks.of(URI) finds the sinks for other URI schemes (s3://, gs://) with ServiceLoader
-    uses dev.sgbackup.spi.SinkProvider;
+    uses dev.sgbackup.sink.SinkProvider;
 }

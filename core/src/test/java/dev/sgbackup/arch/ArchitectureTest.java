@@ -7,7 +7,6 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
-import com.tngtech.archunit.junit.ArchIgnore;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.library.dependencies.SliceAssignment;
@@ -44,11 +43,6 @@ class ArchitectureTest {
     };
 
     @ArchTest
-    @ArchIgnore(reason = "enable after the package split; violations today (2026-12-02): all 12 packages form one"
-            + " strongly connected component; two-way package dependencies: dev.sgbackup <-> internal, manifest, plan,"
-            + " sink, store, transform (the root's exceptions and SgBackup); internal <-> manifest (ManifestCodec);"
-            + " sink <-> spi (Sinks loads SinkProvider); store <-> store.postgres, store.sourcegraph, store.volume"
-            + " (Stores builds them)")
     static final ArchRule noCyclesBetweenPackages = slices().assignedFrom(PACKAGES).should().beFreeOfCycles();
 
     /** The slice assignment really gives the root package a slice (and subpackages their own). */
