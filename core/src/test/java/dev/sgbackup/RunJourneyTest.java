@@ -197,6 +197,7 @@ class RunJourneyTest {
         frontend.block = new CountDownLatch(1);
         Probe codeintel = probe("codeintel", "postgres");
         codeintel.fail = new IllegalStateException("disk full on codeintel-db");
+        codeintel.after = frontend.started; // fail only once frontend is running, or there is nothing to stop
         Probe gitserver = probe("gitserver", "volume");
         MigrationPlan plan = sg.planRestore(id, List.of(frontend, codeintel, gitserver), RestoreOptions.defaults());
         StoreException e = catchThrowableOfType(() -> sg.run(plan), StoreException.class);
