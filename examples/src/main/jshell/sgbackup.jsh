@@ -33,8 +33,8 @@ var instance = Instance.builder().
         build();
 var essential = sg.planBackup(instance, Scope.ESSENTIAL);
 System.out.println(essential.explain(sg.preview(essential)));
-boolean essentialOk = essential.steps().stream().anyMatch(s -> s.store().equals("prometheus") && s.action().equals("backup")) &&
-        essential.steps().stream().anyMatch(s -> s.store().equals("gitserver-0") && s.action().equals("skip"));
+boolean essentialOk = essential.steps().stream().anyMatch(s -> s.store().equals("prometheus") && s.action() == PlanStep.Action.BACKUP) &&
+        essential.steps().stream().anyMatch(s -> s.store().equals("gitserver-0") && s.action() == PlanStep.Action.SKIP);
 
 var result = sg.run(plan);
 System.out.println(result);

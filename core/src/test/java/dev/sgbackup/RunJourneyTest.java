@@ -1,5 +1,6 @@
 package dev.sgbackup;
 
+import dev.sgbackup.store.Phase;
 import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.run.StoreException;
 import dev.sgbackup.run.InvalidInputException;
@@ -8,6 +9,7 @@ import dev.sgbackup.run.CancelledException;
 import dev.sgbackup.run.Operation;
 import dev.sgbackup.store.StoreKind;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.sgbackup.plan.MigrationPlan;
@@ -59,7 +61,8 @@ class RunJourneyTest {
 
         @Override
         public StoreKind kind() {
-            return StoreKind.builtIn(kind).orElseThrow();
+            return StoreKind.builtIn(kind).orElseGet(() -> StoreKind.of(kind, Phase.valueOf(kind.substring(kind.indexOf('-') + 1)
+                    .toUpperCase(java.util.Locale.ROOT))));
         }
 
         @Override
@@ -168,6 +171,28 @@ class RunJourneyTest {
         assertThat(lastDbEnd).isLessThan(firstVolumeStart);
         assertThat(lastVolumeEnd).isLessThan(ev.indexOf("start config"));
         targets.forEach(t -> assertThat(t.restored).containsKey("a"));
+    }
+
+    @Test
+    void aStoreOfTheUsersOwnKindRestoresInThePhaseItDeclares() {
+        // kinds "audit-db" (phase db) and "cache-volumes" (phase volumes): custom ids that name their phase
+        SgBackup sg = SgBackup.builder().sink(Sinks.memory()).stepParallelism(3).build();
+        String id = sg.backup(probe("audit", "audit-db"), probe("frontend", "postgres"), probe("gitserver", "volume"),
+                probe("cache", "cache-volumes")).backupId();
+        assertThat(sg.show(id).requireStore("audit").kind()).isEqualTo("audit-db");
+        List<Probe> ordered = List.of(probe("frontend", "postgres"), probe("audit", "audit-db"), probe("gitserver", "volume"),
+                probe("cache", "cache-volumes"));
+        ordered.get(0).after = ordered.get(1).started; // frontend goes on once audit runs: they share the db phase
+        RunResult r = sg.run(sg.planRestore(id, ordered, RestoreOptions.defaults()));
+        assertThat(r.ok()).isTrue();
+        List<String> ev = new ArrayList<>(events);
+        // the custom database runs beside the frontend, and both end before any volume starts
+        assertThat(lastIndex(ev, "end frontend", "end audit")).isLessThan(Math.min(ev.indexOf("start gitserver"), ev.indexOf("start cache")));
+        assertThat(ev.indexOf("start audit")).isLessThan(ev.indexOf("end frontend"));
+        assertThat(StoreKind.of("audit-db", Phase.DB).phase()).isEqualTo(Phase.DB);
+        assertThatThrownBy(() -> StoreKind.of("postgres", Phase.VOLUMES)).hasMessageContaining("built in and restores in phase db");
+        assertThatThrownBy(() -> StoreKind.of("Audit DB", Phase.DB)).hasMessageContaining("not valid");
+        assertThatThrownBy(() -> StoreKind.of("audit-db", Phase.ALL)).hasMessageContaining("one restore phase");
     }
 
     @Test

@@ -74,7 +74,7 @@ public final class SourcegraphConfigStore implements DataStore {
     /** Store property: {@code api} or {@code database}. */
     public static final String PROPERTY_SOURCE = "sourcegraph.source";
     /** The {@link #kind()} of both flavours. */
-    public static final String KIND = "sourcegraph-config";
+    public static final String KIND = "sourcegraph-config"; // = StoreKind.SOURCEGRAPH_CONFIG.id(); a constant, for switch labels
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]*");
 

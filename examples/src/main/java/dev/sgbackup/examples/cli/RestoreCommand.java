@@ -1,5 +1,6 @@
 package dev.sgbackup.examples.cli;
 
+import dev.sgbackup.store.StoreKind;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.manifest.Manifest;
@@ -11,7 +12,6 @@ import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
-import dev.sgbackup.store.sourcegraph.SourcegraphConfigStore;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -73,16 +73,16 @@ final class RestoreCommand {
 
     /** Each store the flags name is in backup {@code id}, and of the kind its flag says; else a usage error. */
     private static void checkNamedStores(Args a, String id, Manifest m) {
-        Map<String, String> named = new LinkedHashMap<>();
-        a.pairs("--volume").keySet().forEach(n -> named.put(n, "volume"));
-        a.pairs("--postgres").keySet().forEach(n -> named.put(n, "postgres"));
+        Map<String, StoreKind> named = new LinkedHashMap<>();
+        a.pairs("--volume").keySet().forEach(n -> named.put(n, StoreKind.VOLUME));
+        a.pairs("--postgres").keySet().forEach(n -> named.put(n, StoreKind.POSTGRES));
         if (a.one("--sourcegraph") != null || a.one("--sourcegraph-db") != null) {
-            named.put(Instance.CONFIG_STORE, SourcegraphConfigStore.KIND);
+            named.put(Instance.CONFIG_STORE, StoreKind.SOURCEGRAPH_CONFIG);
         }
-        for (Map.Entry<String, String> e : named.entrySet()) {
+        for (Map.Entry<String, StoreKind> e : named.entrySet()) {
             StoreBackup sb = m.store(e.getKey()).orElseThrow(() -> new Args.UsageException("backup " + id + " has no store '"
                     + e.getKey() + "'; it has: " + String.join(", ", m.storeNames())));
-            if (!sb.kind().equals(e.getValue())) {
+            if (!sb.kind().equals(e.getValue().id())) {
                 throw new Args.UsageException("store '" + e.getKey() + "' of backup " + id + " is a " + sb.kind() + " store; name it with "
                         + switch (sb.kind()) {
                             case "volume" -> "--volume " + e.getKey() + "=DIR";
