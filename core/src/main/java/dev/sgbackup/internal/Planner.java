@@ -122,16 +122,17 @@ final class Planner {
         List<DataStore> targets = new ArrayList<>();
         Map<String, String> skip = new LinkedHashMap<>();
         List<String> notes = new ArrayList<>();
+        for (StoreBackup sb : m.stores()) {
+            if (StoreKind.builtIn(sb.kind()).isEmpty()) {
+                // a kind of the user's own: an instance description names only Sourcegraph's stores
+                skip.put(sb.name(), "the target instance names no " + sb.kind() + " '" + sb.name() + "'");
+            }
+        }
         for (Phase p : List.of(Phase.DB, Phase.VOLUMES, Phase.CONFIG)) {
             boolean any = false;
             for (StoreBackup sb : m.stores()) {
                 Optional<StoreKind> kind = StoreKind.builtIn(sb.kind());
-                if (kind.isEmpty()) {
-                    // a kind of the user's own: an instance description names only Sourcegraph's stores
-                    skip.put(sb.name(), "the target instance names no " + sb.kind() + " '" + sb.name() + "'");
-                    continue;
-                }
-                if (kind.get().phase() != p) {
+                if (kind.isEmpty() || kind.get().phase() != p) {
                     continue;
                 }
                 if (!phase.includes(p)) {
