@@ -1,0 +1,159 @@
+package dev.sgbackup.discover;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sgbackup.plan.Instance;
+import dev.sgbackup.plan.VolumeKind;
+import dev.sgbackup.run.InvalidInputException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What {@link Discovery} found in a deployment: every store with its kind, whether a new instance can recreate it,
+ * the deployment object it came from, where it lives, and a <em>reference</em> to its credentials (never a value).
+ * Serialised as the instance file ({@link #FORMAT}, schema in docs/instance.md); {@link #toInstance()} turns it into
+ * the {@link Instance} a plan is made from.
+ *
+ * @param format   always {@link #FORMAT}
+ * @param deployment how the instance is deployed and what was read
+ * @param version  Sourcegraph's version from the frontend image tag, or null when not knowable
+ * @param stores   every store, databases first
+ * @param warnings what was not understood, or read from a fallback; never silently dropped
+ */
+public record InstanceDescription(String format, Deployment deployment, String version, List<Store> stores, List<String> warnings) {
+    /** The format id of the instance file. */
+    public static final String FORMAT = "sgbackup.instance/v1";
+
+    /** Store kinds besides the {@link VolumeKind}s (lower case, '_' as '-'): databases, caches, deployment files. */
+    public static final String POSTGRES = "postgres";
+    public static final String CACHE = "cache";
+    public static final String FILES = "files";
+
+    public InstanceDescription {
+        stores = List.copyOf(stores);
+        warnings = List.copyOf(warnings);
+    }
+
+    /**
+     * The deployment.
+     *
+     * @param kind    {@code docker-compose}
+     * @param project the Compose project name (prefix of volume and network names)
+     * @param files   the files read
+     * @param input   {@code compose-config-json} (the output of {@code docker compose config --format json}) or
+     *                {@code compose-yaml} (raw files, a fallback that warns)
+     */
+    public record Deployment(String kind, String project, List<String> files, String input) {
+        public Deployment {
+            files = List.copyOf(files);
+        }
+    }
+
+    /**
+     * One store.
+     *
+     * @param name        the store name a backup uses (databases: frontend, codeintel, codeinsights; volumes: the Compose volume key)
+     * @param kind        {@code postgres}, a volume kind (gitserver, zoekt, lsif-bundles, blobstore, prometheus, grafana, redis,
+     *                    other), {@code cache} or {@code files}
+     * @param recreatable whether a new instance can recreate it
+     * @param holds       what it holds
+     * @param origin      the deployment object it came from, e.g. {@code service/pgsql}, {@code volume/gitserver-0}
+     * @param location    where it lives
+     * @param credentials a reference such as {@code env:PGPASSWORD@service/sourcegraph-frontend-0}, or null; never a value
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Store(String name, String kind, boolean recreatable, String holds, String origin, Location location, String credentials) {
+    }
+
+    /**
+     * Where a store lives; only the fields that apply are set.
+     *
+     * @param volume    the Docker volume name (project-prefixed), for volumes and for the volume a database lives on
+     * @param directory the host directory (bind mounts, or the local driver's {@code <volume-root>/<volume>/_data})
+     * @param host      database host
+     * @param port      database port
+     * @param database  database name
+     * @param user      database user
+     * @param external  true for a database outside the deployment (its host is no service of it)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Location(String volume, String directory, String host, Integer port, String database, String user, Boolean external) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /** The instance file. */
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot write the instance description: " + e.getClass().getSimpleName());
+        }
+    }
+
+    /** Reads an instance file; refuses another format. */
+    public static InstanceDescription fromJson(String json) {
+        InstanceDescription d;
+        try {
+            d = JSON.readValue(json, InstanceDescription.class);
+        } catch (Exception e) {
+            throw new InvalidInputException("not an instance file (" + FORMAT + "): " + e.getClass().getSimpleName());
+        }
+        if (d == null || !FORMAT.equals(d.format())) {
+            throw new InvalidInputException("not an instance file: format is " + (d == null ? null : d.format()) + ", expected " + FORMAT);
+        }
+        return d;
+    }
+
+    /** The data store's kind for a volume kind. */
+    static String kindId(VolumeKind k) {
+        return k.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /**
+     * The instance to plan from: databases (not external) with JDBC URLs built from host, port, database and user
+     * (no password: a run takes it from PGPASSWORD or the password file, as for {@code --postgres}), and the volumes
+     * with a host directory, of every kind but caches, deployment files and Redis (never backed up). With
+     * any external database the instance is marked {@code externalPostgres}, as {@code --external-postgres} does.
+     */
+    public Instance.Builder toInstance() {
+        Instance.Builder b = Instance.builder();
+        boolean external = false;
+        for (Store s : stores) {
+            Location l = s.location();
+            if (POSTGRES.equals(s.kind())) {
+                if (l != null && Boolean.TRUE.equals(l.external())) {
+                    external = true;
+                }
+                if (l != null && l.host() != null) {
+                    b.database(s.name(), jdbcUrl(l));
+                }
+            } else if (!CACHE.equals(s.kind()) && !FILES.equals(s.kind()) && l != null && l.directory() != null) {
+                VolumeKind k = volumeKind(s.kind());
+                if (k != VolumeKind.REDIS) {
+                    b.volume(s.name(), Path.of(l.directory()), k);
+                }
+            }
+        }
+        return b.externalPostgres(external);
+    }
+
+    /** {@code jdbc:postgresql://host:port/db?user=u}. */
+    public static String jdbcUrl(Location l) {
+        return "jdbc:postgresql://" + l.host() + ":" + (l.port() == null ? 5432 : l.port()) + "/"
+                + (l.database() == null ? "sg" : l.database()) + (l.user() == null ? "" : "?user=" + l.user());
+    }
+
+    private static VolumeKind volumeKind(String kind) {
+        for (VolumeKind k : VolumeKind.values()) {
+            if (kindId(k).equals(kind)) {
+                return k;
+            }
+        }
+        return VolumeKind.OTHER;
+    }
+}
