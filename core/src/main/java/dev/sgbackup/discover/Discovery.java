@@ -65,6 +65,15 @@ public final class Discovery {
      * @param volumeRoot where named volumes live on the host
      */
     public static InstanceDescription compose(List<Path> files, String project, Path volumeRoot) {
+        return compose(files, project, volumeRoot, Map.of());
+    }
+
+    /**
+     * {@link #compose(List, String, Path)}, interpolating {@code ${VAR}}, {@code ${VAR:-default}}, {@code ${VAR-default}}
+     * and {@code $VAR} in raw YAML files from {@code variables} (Compose's {@code .env} / {@code --env-file}); the
+     * output of {@code docker compose config} is already interpolated. An unset variable becomes empty, with a warning.
+     */
+    public static InstanceDescription compose(List<Path> files, String project, Path volumeRoot, Map<String, String> variables) {
         if (files.isEmpty()) {
             throw new InvalidInputException("no Compose file given");
         }
@@ -83,7 +92,7 @@ public final class Discovery {
                 doc = parse(JSON, text, f);
             } else {
                 input = "compose-yaml";
-                doc = parse(YAML, text, f);
+                doc = parse(YAML, interpolate(text, variables, warnings), f);
             }
             if (doc != null && doc.isObject()) {
                 merge(merged, (ObjectNode) doc);
@@ -106,6 +115,39 @@ public final class Discovery {
         String proj = project != null ? project : doc.path("name").asText("docker-compose");
         return describe(doc, new InstanceDescription.Deployment("docker-compose", proj, List.of(), "compose-config-json"), volumeRoot,
                 new ArrayList<>());
+    }
+
+    private static final Pattern VAR = Pattern.compile("\\$\\$|\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?}|\\$([A-Za-z_][A-Za-z0-9_]*)");
+
+    /** Compose's variable syntax; a variable's value is never quoted in a warning. */
+    static String interpolate(String text, Map<String, String> variables, List<String> warnings) {
+        Matcher m = VAR.matcher(text);
+        StringBuilder sb = new StringBuilder();
+        Set<String> unset = new java.util.TreeSet<>();
+        while (m.find()) {
+            String rep;
+            if (m.group().equals("$$")) {
+                rep = "$";
+            } else {
+                String name = m.group(1) != null ? m.group(1) : m.group(4);
+                String v = variables.get(name);
+                String op = m.group(2);
+                if (op != null && (v == null || (op.equals(":-") && v.isEmpty()))) {
+                    v = m.group(3);
+                }
+                if (v == null) {
+                    unset.add(name);
+                    v = "";
+                }
+                rep = v;
+            }
+            m.appendReplacement(sb, Matcher.quoteReplacement(rep));
+        }
+        m.appendTail(sb);
+        if (!unset.isEmpty()) {
+            warnings.add("variables not set (pass --env-file): " + String.join(", ", unset) + "; read as empty");
+        }
+        return sb.toString();
     }
 
     private static JsonNode parse(ObjectMapper m, String text, Path f) {

@@ -114,22 +114,34 @@ public record InstanceDescription(String format, Deployment deployment, String v
         return k.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
+    /** This description without the stores named (e.g. those a CLI flag gives instead). */
+    public InstanceDescription without(java.util.Set<String> names) {
+        return new InstanceDescription(format, deployment, version, stores.stream().filter(s -> !names.contains(s.name())).toList(), warnings);
+    }
+
+    private boolean external(Store s) {
+        return POSTGRES.equals(s.kind()) && s.location() != null && Boolean.TRUE.equals(s.location().external());
+    }
+
+    private boolean allDatabasesExternal() {
+        List<Store> dbs = stores.stream().filter(s -> POSTGRES.equals(s.kind())).toList();
+        return !dbs.isEmpty() && dbs.stream().allMatch(this::external);
+    }
+
     /**
-     * The instance to plan from: databases (not external) with JDBC URLs built from host, port, database and user
-     * (no password: a run takes it from PGPASSWORD or the password file, as for {@code --postgres}), and the volumes
-     * with a host directory, of every kind but caches, deployment files and Redis (never backed up). With
-     * any external database the instance is marked {@code externalPostgres}, as {@code --external-postgres} does.
+     * The instance to plan from: databases with JDBC URLs built from host, port, database and user (no password: a
+     * run takes it from PGPASSWORD or the password file, as for {@code --postgres}), and the volumes with a host
+     * directory, of every kind but caches, deployment files and Redis (never backed up). External databases: when
+     * every database is external the instance is marked {@code externalPostgres} (the plan skips them, as {@code
+     * --external-postgres} does); when only some are, those are left out and {@link #notes()} says so.
      */
     public Instance.Builder toInstance() {
         Instance.Builder b = Instance.builder();
-        boolean external = false;
+        boolean allExternal = allDatabasesExternal();
         for (Store s : stores) {
             Location l = s.location();
             if (POSTGRES.equals(s.kind())) {
-                if (l != null && Boolean.TRUE.equals(l.external())) {
-                    external = true;
-                }
-                if (l != null && l.host() != null) {
+                if (l != null && l.host() != null && (allExternal || !external(s))) {
                     b.database(s.name(), jdbcUrl(l));
                 }
             } else if (!CACHE.equals(s.kind()) && !FILES.equals(s.kind()) && l != null && l.directory() != null) {
@@ -139,7 +151,27 @@ public record InstanceDescription(String format, Deployment deployment, String v
                 }
             }
         }
-        return b.externalPostgres(external);
+        return b.externalPostgres(allExternal);
+    }
+
+    /**
+     * Where each store of {@link #toInstance()} came from, and what it leaves out, as plan notes: {@code
+     * frontend: from service/pgsql (password: env:PGPASSWORD@service/migrator)}.
+     */
+    public List<String> notes() {
+        List<String> out = new java.util.ArrayList<>();
+        boolean allExternal = allDatabasesExternal();
+        for (Store s : stores) {
+            if (external(s) && !allExternal) {
+                out.add(s.name() + ": external database at " + s.location().host() + " (" + s.origin() + "): not in this plan; the new"
+                        + " instance reuses it in place (as --external-postgres)");
+            } else if (CACHE.equals(s.kind()) || FILES.equals(s.kind()) || kindId(VolumeKind.REDIS).equals(s.kind())) {
+                out.add(s.name() + ": " + s.kind() + " from " + s.origin() + ": not backed up (" + s.holds() + ")");
+            } else {
+                out.add(s.name() + ": from " + s.origin() + (s.credentials() == null ? "" : " (password: " + s.credentials() + ")"));
+            }
+        }
+        return out;
     }
 
     /** {@code jdbc:postgresql://host:port/db?user=u}. */

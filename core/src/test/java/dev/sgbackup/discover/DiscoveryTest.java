@@ -118,9 +118,16 @@ class DiscoveryTest {
         assertThat(d.stores()).filteredOn(s -> s.name().equals("repos")).first().extracting(s -> s.location().directory())
                 .isEqualTo("/mnt/ssd/repos");
         assertThat(d.warnings()).containsExactly("volume acme-data (mounted by my-search-thing) is of unknown kind: kept as 'other' (not recreatable)");
-        // the plan skips external databases, as --external-postgres does
-        MigrationPlan p = SgBackup.to(Sinks.memory()).planBackup(d.toInstance().build(), Scope.ALL);
-        assertThat(p.explain()).contains("external database");
+        // some databases external: those are left out of the instance, and the notes say so
+        Instance i = d.toInstance().build();
+        assertThat(i.databases()).extracting(Instance.Database::name).containsExactly("codeintel");
+        MigrationPlan p = SgBackup.to(Sinks.memory()).planBackup(i, Scope.ALL).withNotes(d.notes());
+        assertThat(p.explain()).contains("frontend: external database at db.internal.example.com")
+                .contains("codeintel: from service/codeintel-db (password: env:CODEINTEL_PGPASSWORD)");
+        // all databases external: the plan skips them as --external-postgres does
+        InstanceDescription onlyExternal = d.without(java.util.Set.of("codeintel"));
+        MigrationPlan all = SgBackup.to(Sinks.memory()).planBackup(onlyExternal.toInstance().build(), Scope.ALL);
+        assertThat(all.explain()).contains("external database: the new instance reuses it in place");
     }
 
     @Test
@@ -144,6 +151,19 @@ class DiscoveryTest {
                 .extracting(s -> s.location().volume()).isEqualTo("sg-prod_pgsql");
         assertThat(named.stores()).filteredOn(s -> s.name().equals("gitserver-0")).first()
                 .extracting(s -> s.location().directory()).isEqualTo("/var/lib/docker/volumes/sg-prod_gitserver-0/_data");
+    }
+
+    @Test
+    void rawYamlIsInterpolatedFromTheEnvFile() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("deploy"));
+        Path f = dir.resolve("docker-compose.yaml");
+        Files.writeString(f, Files.readString(res("docker-compose/docker-compose.yaml")).replace("PGHOST=pgsql", "PGHOST=${DB_HOST:-pgsql}")
+                .replace("@codeinsights-db:5432", "@${INSIGHTS_HOST}:5432"));
+        InstanceDescription d = Discovery.compose(List.of(f), null, Discovery.DEFAULT_VOLUME_ROOT, java.util.Map.of("INSIGHTS_HOST", "codeinsights-db"));
+        assertThat(d.deployment().project()).isEqualTo("deploy");
+        assertThat(summary(d).get(0)).startsWith("frontend postgres false service/pgsql deploy_pgsql pgsql:5432/sg");
+        InstanceDescription unset = Discovery.compose(List.of(f), null, Discovery.DEFAULT_VOLUME_ROOT, java.util.Map.of());
+        assertThat(unset.warnings()).contains("variables not set (pass --env-file): INSIGHTS_HOST; read as empty");
     }
 
     @Test
