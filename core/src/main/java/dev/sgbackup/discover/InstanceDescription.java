@@ -136,6 +136,16 @@ public record InstanceDescription(String format, Deployment deployment, String v
      * --external-postgres} does); when only some are, those are left out and {@link #notes()} says so.
      */
     public Instance.Builder toInstance() {
+        return toInstance(v -> null);
+    }
+
+    /**
+     * {@link #toInstance()}, with each database's password read from the variable its {@code credentials} reference
+     * names, in {@code env} (the environment sgbackup runs in, not the deployment's): {@code env:PGPASSWORD@…} takes
+     * the value of PGPASSWORD, {@code env:CODEINSIGHTS_PGDATASOURCE@…} the password inside that URL. A variable not
+     * set leaves the password to the run (PGPASSWORD or the password file).
+     */
+    public Instance.Builder toInstance(java.util.function.Function<String, String> env) {
         Instance.Builder b = Instance.builder();
         boolean allExternal = allDatabasesExternal();
         for (Store s : stores) {
@@ -143,6 +153,10 @@ public record InstanceDescription(String format, Deployment deployment, String v
             if (POSTGRES.equals(s.kind())) {
                 if (l != null && l.host() != null && (allExternal || !external(s))) {
                     b.database(s.name(), jdbcUrl(l));
+                    char[] password = password(s, env);
+                    if (password != null) {
+                        b.databasePassword(s.name(), password);
+                    }
                 }
             } else if (!CACHE.equals(s.kind()) && !FILES.equals(s.kind()) && l != null && l.directory() != null) {
                 VolumeKind k = volumeKind(s.kind());
@@ -172,6 +186,31 @@ public record InstanceDescription(String format, Deployment deployment, String v
             }
         }
         return out;
+    }
+
+    /** The password a store's credential reference points to in {@code env}, or null. */
+    public static char[] password(Store s, java.util.function.Function<String, String> env) {
+        String ref = s.credentials();
+        if (ref == null || !ref.startsWith("env:")) {
+            return null;
+        }
+        int at = ref.indexOf('@');
+        String var = ref.substring(4, at < 0 ? ref.length() : at);
+        String value = env.apply(var);
+        if (value == null || value.isEmpty()) {
+            return null;
+        }
+        if (!var.endsWith("PGDATASOURCE")) {
+            return value.toCharArray();
+        }
+        try {
+            String userInfo = java.net.URI.create(value.strip()).getRawUserInfo();
+            int colon = userInfo == null ? -1 : userInfo.indexOf(':');
+            return colon < 0 ? null : java.net.URLDecoder.decode(userInfo.substring(colon + 1), java.nio.charset.StandardCharsets.UTF_8)
+                    .toCharArray();
+        } catch (IllegalArgumentException e) {
+            return null; // not a URL: the run falls back to PGPASSWORD; the value is never quoted
+        }
     }
 
     /** {@code jdbc:postgresql://host:port/db?user=u}. */

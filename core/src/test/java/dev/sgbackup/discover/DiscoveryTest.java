@@ -167,6 +167,18 @@ class DiscoveryTest {
     }
 
     @Test
+    void thePasswordComesFromTheReferencedVariableOfTheRunningEnvironment() throws Exception {
+        InstanceDescription d = Discovery.compose(List.of(res("compose-5x.json")), null);
+        InstanceDescription.Store frontend = d.stores().get(0);
+        InstanceDescription.Store insights = d.stores().get(2);
+        assertThat(InstanceDescription.password(frontend, java.util.Map.of("PGPASSWORD", "s3cret")::get)).containsExactly("s3cret".toCharArray());
+        assertThat(InstanceDescription.password(frontend, v -> null)).isNull();
+        assertThat(InstanceDescription.password(insights,
+                java.util.Map.of("CODEINSIGHTS_PGDATASOURCE", "postgres://postgres:p%40ss@codeinsights-db:5432/postgres")::get))
+                .containsExactly("p@ss".toCharArray());
+    }
+
+    @Test
     void jsonRoundTrips() throws Exception {
         InstanceDescription d = Discovery.compose(List.of(res("compose-3x.json")), null);
         assertThat(InstanceDescription.fromJson(d.toJson())).isEqualTo(d);
@@ -180,7 +192,8 @@ class DiscoveryTest {
         for (String f : List.of("compose-5x.json", "compose-3x.json", "compose-external-db.json", "docker-compose/docker-compose.yaml")) {
             InstanceDescription d = Discovery.compose(List.of(res(f)), null, tmp);
             all.append(d.toJson()).append(d).append(d.warnings());
-            Instance i = d.toInstance().build();
+            // passwords supplied at run time from the referenced variables: used, never printed
+            Instance i = d.toInstance(var -> var.endsWith("PGDATASOURCE") ? "postgres://u:" + SEEDED + "-dsn@h:5432/db" : SEEDED + "-" + var).build();
             all.append(i);
             all.append(SgBackup.to(Sinks.memory()).planBackup(i, Scope.ALL).explain());
         }

@@ -61,7 +61,7 @@ public final class Main {
             --encrypt: AES-256-GCM with a passphrase from SGBACKUP_PASSPHRASE (or a prompt on a terminal);
               show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE (or ask on a terminal)
             options for every command: --debug (stack traces on errors)
-            exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed; discover --strict: warnings)""";
+            exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed); discover --strict: 3 on warnings""";
 
     private final PrintStream out;
     private final PrintStream err;

@@ -79,14 +79,16 @@ final class StoreFlags {
         InstanceDescription file = DiscoverCommand.instanceFile(a);
         if (file != null) {
             // the file's stores the flags do not give: volumes as directories, databases (not external) as PostgreSQL stores
-            Instance fromFile = file.toInstance().build();
+            Instance fromFile = file.toInstance(s.env).build();
             for (Instance.Volume v : fromFile.volumes()) {
                 stores.add(excludes.isEmpty() ? Stores.directory(v.name(), v.dir()) : Stores.directory(v.name(), v.dir(), excludes));
             }
             for (InstanceDescription.Store st : file.stores()) {
                 InstanceDescription.Location l = st.location();
                 if (InstanceDescription.POSTGRES.equals(st.kind()) && l != null && l.host() != null && !Boolean.TRUE.equals(l.external())) {
-                    stores.add(PostgresStore.builder(st.name(), InstanceDescription.jdbcUrl(l)).mode(postgresMode(a)).build());
+                    PostgresStore.Builder pb = PostgresStore.builder(st.name(), InstanceDescription.jdbcUrl(l)).mode(postgresMode(a));
+                    char[] password = InstanceDescription.password(st, s.env);
+                    stores.add((password == null ? pb : pb.password(password)).build());
                 }
             }
         }
@@ -110,7 +112,7 @@ final class StoreFlags {
      */
     static Instance.Builder instance(Session s, Args a, boolean scopeWantsConfig) {
         InstanceDescription file = DiscoverCommand.instanceFile(a);
-        Instance.Builder b = file == null ? Instance.builder() : file.toInstance();
+        Instance.Builder b = file == null ? Instance.builder() : file.toInstance(s.env); // passwords from the referenced variables
         URI sourcegraph = sourcegraph(s, a, scopeWantsConfig);
         String configDb = configDatabase(s, a);
         if (sourcegraph != null) {
