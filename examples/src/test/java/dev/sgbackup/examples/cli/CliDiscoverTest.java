@@ -96,4 +96,20 @@ class CliDiscoverTest {
         assertThat(b.code()).as(b.err()).isNotZero();
         assertThat(b.out() + b.err()).doesNotContain(SEEDED);
     }
+
+    @Test
+    void restoreTakesItsTargetsFromTheInstanceFile() throws Exception {
+        Path instance = tmp.resolve("instance.json");
+        Files.writeString(instance, discover().out());
+        Path old = Files.createDirectories(tmp.resolve("old-gitserver"));
+        Files.writeString(old.resolve("repo"), "cloned");
+        CliTest.Run b = cli("backup", "--volume", "gitserver-0=" + old, "--to", sink);
+        assertThat(b.code()).as(b.err()).isZero();
+        // the file names gitserver-0's directory in the new deployment; its other stores are not in this backup
+        CliTest.Run r = cli("restore", "--from", sink, "--backup", b.last(), "--instance", instance.toString(), "--phase", "volumes",
+                "--replace");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Files.readString(tmp.resolve("volumes/docker-compose_gitserver-0/_data/repo"))).isEqualTo("cloned");
+        assertThat(r.out() + r.err()).doesNotContain(SEEDED);
+    }
 }
