@@ -181,7 +181,7 @@ public final class Discovery {
     }
 
     /** A mount of a service: a named volume or a bind mount. */
-    private record Mount(String service, String source, String target, boolean bind) {
+    private record Mount(String service, String source, String target, boolean bind, boolean readOnly) {
     }
 
     private static InstanceDescription describe(JsonNode doc, InstanceDescription.Deployment dep, Path volumeRoot, List<String> warnings) {
@@ -249,7 +249,12 @@ public final class Discovery {
             Set<String> users = new LinkedHashSet<>();
             ms.forEach(m -> users.add(m.service()));
             if (users.stream().anyMatch(dbServices::contains)) {
-                continue; // a database's data directory: backed up logically, never as files
+                // a database's data directory: backed up logically, never as files; its configuration files are listed
+                Store files = ms.get(0).bind() ? volume(e.getKey(), ms.get(0), users, volumeNames, volumeRoot, new ArrayList<>()) : null;
+                if (files != null && files.kind().equals(InstanceDescription.FILES)) {
+                    stores.add(files);
+                }
+                continue;
             }
             if (users.stream().anyMatch(u -> isPostgresImage(byName.get(u)))) {
                 warnings.add("volume " + e.getKey() + " is mounted by a PostgreSQL service (" + String.join(", ", users)
@@ -279,6 +284,7 @@ public final class Discovery {
         String type;
         String source;
         String target;
+        boolean readOnly;
         if (v.isTextual()) {
             String[] parts = v.asText().split(":");
             if (parts.length < 2) {
@@ -286,16 +292,18 @@ public final class Discovery {
             }
             source = parts[0];
             target = parts[1];
+            readOnly = parts.length > 2 && List.of(parts[2].split(",")).contains("ro");
             type = named.contains(source) || !(source.startsWith(".") || source.startsWith("/") || source.startsWith("~")) ? "volume" : "bind";
         } else {
             type = v.path("type").asText("volume");
             source = v.path("source").asText(null);
             target = v.path("target").asText("");
+            readOnly = v.path("read_only").asBoolean(false);
         }
         if (source == null || source.isEmpty() || !(type.equals("volume") || type.equals("bind"))) {
             return null;
         }
-        return new Mount(svc, source, target, type.equals("bind"));
+        return new Mount(svc, source, target, type.equals("bind"), readOnly);
     }
 
     private static Store volume(String source, Mount m, Set<String> users, Map<String, String> volumeNames, Path volumeRoot,
@@ -304,8 +312,11 @@ public final class Discovery {
         if (m.bind()) {
             // the deployment's own files (configuration from the deploy repository), or a host directory holding data
             String name = Path.of(source).getFileName() == null ? source : Path.of(source).getFileName().toString();
-            if (!source.startsWith("/") || isConfigTarget(m.target()) || m.target().matches(".*\\.[a-z]{2,5}$")) {
-                return new Store(name, InstanceDescription.FILES, true, "deployment files mounted into " + String.join(", ", users)
+            // read-only mounts, the host's own directories (cadvisor, node-exporter) and configuration are not data
+            if (!source.startsWith("/") || m.readOnly() || isHostSystem(source) || isConfigTarget(m.target())
+                    || m.target().matches(".*\\.[a-z]{2,5}$")) {
+                return new Store(name.equals("/") ? "root" : name, InstanceDescription.FILES, true,
+                        (isHostSystem(source) ? "the host's system directory mounted into " : "deployment files mounted into ") + String.join(", ", users)
                         + " at " + m.target(), origin, new Location(null, source, null, null, null, null, null), null);
             }
             VolumeKind k = VolumeKind.guess(name);
@@ -341,6 +352,17 @@ public final class Discovery {
             holds = k.holds();
         }
         return new Store(source, kind, recreatable, holds, origin, new Location(docker, dir, null, null, null, null, null), null);
+    }
+
+    /** The host's own directories, which monitoring services (cadvisor, node-exporter) mount. */
+    private static boolean isHostSystem(String source) {
+        String p = source.endsWith("/") && source.length() > 1 ? source.substring(0, source.length() - 1) : source;
+        for (String sys : List.of("/", "/proc", "/sys", "/dev", "/run", "/var/run", "/var/lib/docker", "/etc", "/boot")) {
+            if (p.equals(sys) || (!sys.equals("/") && p.startsWith(sys + "/"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Targets where deploy-sourcegraph-docker mounts its own configuration. */
