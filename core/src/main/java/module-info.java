@@ -12,6 +12,7 @@ module dev.sgbackup.core {
     requires java.sql;
     requires com.fasterxml.jackson.core;
     requires com.fasterxml.jackson.databind;
+    requires com.fasterxml.jackson.dataformat.yaml;
     requires com.google.common;
     requires org.apache.commons.compress;
     // zstd, the default compression: Commons Compress needs it only optionally (requires static), so name it
@@ -19,6 +20,7 @@ module dev.sgbackup.core {
     requires org.postgresql.jdbc;
 
     exports dev.sgbackup;
+    exports dev.sgbackup.discover;
     exports dev.sgbackup.manifest;
     exports dev.sgbackup.plan;
     exports dev.sgbackup.run;

@@ -74,6 +74,7 @@ public final class Instance {
     private final Path secrets;
     private final Map<String, Database> databases;
     private final Map<String, Volume> volumes;
+    private final Map<String, char[]> passwords;
     private final PostgresStore.Mode postgresMode;
     private final boolean externalPostgres;
     private final boolean externalRedis;
@@ -90,6 +91,7 @@ public final class Instance {
         this.secrets = b.secrets;
         this.databases = Map.copyOf(b.databases);
         this.volumes = Map.copyOf(b.volumes);
+        this.passwords = Map.copyOf(b.passwords);
         this.postgresMode = b.postgresMode;
         this.externalPostgres = b.externalPostgres;
         this.externalRedis = b.externalRedis;
@@ -131,6 +133,11 @@ public final class Instance {
     /** The parts of a plan that come from the instance: the stores to run and the rows for what is left out. */
     public record Selection(List<DataStore> stores, Map<String, PlanStep.Recreatable> recreatable, Map<String, String> holds,
                             List<PlanStep> leftOut, List<String> notes) {
+    }
+
+    private PostgresStore.Builder withPassword(PostgresStore.Builder b, String name) {
+        char[] p = passwords.get(name);
+        return p == null ? b : b.password(p);
     }
 
     /** Sourcegraph's databases: codeintel can be re-uploaded, the frontend partly recreated, the rest not. */
@@ -181,7 +188,7 @@ public final class Instance {
                 leftOut.add(new PlanStep(d.name(), "postgres", PlanStep.Action.SKIP, redact(d.jdbcUrl()), recreatableDb(d.name()), -1, "not in scope " + scope.id()));
                 continue;
             }
-            PostgresStore.Builder pb = PostgresStore.builder(d.name(), d.jdbcUrl()).mode(postgresMode);
+            PostgresStore.Builder pb = withPassword(PostgresStore.builder(d.name(), d.jdbcUrl()), d.name()).mode(postgresMode);
             if (scope == Scope.ESSENTIAL) {
                 if (d.name().equals("codeintel")) {
                     leftOut.add(new PlanStep(d.name(), "postgres", PlanStep.Action.SKIP, "precise code-intel data", PlanStep.Recreatable.YES, -1,
@@ -279,7 +286,8 @@ public final class Instance {
     public DataStore target(String storeName, String kind) {
         return switch (kind) {
             case "postgres" -> databases.containsKey(storeName)
-                    ? PostgresStore.builder(storeName, databases.get(storeName).jdbcUrl()).restoreJobs(pgRestoreJobs).build() : null;
+                    ? withPassword(PostgresStore.builder(storeName, databases.get(storeName).jdbcUrl()), storeName).restoreJobs(pgRestoreJobs).build()
+                    : null;
             case "volume" -> volumes.containsKey(storeName) ? VolumeStore.of(storeName, volumes.get(storeName).dir()) : null;
             case SourcegraphConfigStore.KIND -> storeName.equals(CONFIG_STORE) ? configStore(false) : null;
             default -> null;
@@ -320,6 +328,7 @@ public final class Instance {
         private Path secrets;
         private final Map<String, Database> databases = new LinkedHashMap<>();
         private final Map<String, Volume> volumes = new LinkedHashMap<>();
+        private final Map<String, char[]> passwords = new LinkedHashMap<>();
         private PostgresStore.Mode postgresMode = PostgresStore.Mode.AUTO;
         private boolean externalPostgres;
         private boolean externalRedis;
@@ -327,6 +336,15 @@ public final class Instance {
         private final List<String> excludes = new ArrayList<>();
 
         private Builder() {
+        }
+
+        /**
+         * The password of a database given with {@link #database}, e.g. read from the environment variable an instance
+         * file references; without it a run takes PGPASSWORD or the password file. Never printed.
+         */
+        public Builder databasePassword(String name, char[] password) {
+            passwords.put(name, password.clone());
+            return this;
         }
 
         /** Globs of files to leave out of every volume backup (e.g. {@code *.tmp}, {@code cache/**}). */

@@ -15,13 +15,16 @@ import java.util.function.Function;
  * stdout carries results only; progress, warnings and errors go to stderr. Exit codes: 0 ok, 1 failure,
  * 2 usage error, 3 refused by a check (nothing changed).
  * <p>
- * This class only picks the command ({@link PlanCommand}, {@link BackupCommand}, {@link ListCommand},
+ * This class only picks the command ({@link DiscoverCommand}, {@link PlanCommand}, {@link BackupCommand}, {@link ListCommand},
  * {@link ShowCommand}, {@link VerifyCommand}, {@link RestoreCommand}, {@link DeleteCommand}, {@link PruneCommand}) and
  * turns whatever it throws into a message and an exit code, here and nowhere else.
  */
 public final class Main {
     static final String USAGE = """
             usage: sgbackup COMMAND [OPTIONS]
+              discover --compose FILE ... [--project NAME] [--env-file FILE] [--volume-root DIR] [--strict]
+                      the instance description (JSON, docs/instance.md) of a Docker Compose deployment; FILE is the
+                      output of 'docker compose config --format json' (or the raw YAML files, with a warning)
               plan    STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
                       [--exclude GLOB ...] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               backup  STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
@@ -35,7 +38,8 @@ public final class Main {
               prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
                       [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run]
                       (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h)
-            STORES: --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API, token from
+            STORES: --instance FILE (an instance description from 'discover'; the flags below override its stores)
+                    and/or --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API, token from
                     SRC_ACCESS_TOKEN; --sourcegraph alone takes the URL from SRC_ENDPOINT; store name "config")
                     or --sourcegraph-db JDBC_URL (configuration through the frontend database: complete, unredacted)
                     and/or --postgres NAME=JDBC_URL ... (e.g. frontend=jdbc:postgresql://db:5432/sg?user=sg;
@@ -57,7 +61,7 @@ public final class Main {
             --encrypt: AES-256-GCM with a passphrase from SGBACKUP_PASSPHRASE (or a prompt on a terminal);
               show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE (or ask on a terminal)
             options for every command: --debug (stack traces on errors)
-            exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed)""";
+            exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed); discover --strict: 3 on warnings""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -118,6 +122,7 @@ public final class Main {
                 return argv.length == 0 ? 2 : 0;
             }
             s.args = switch (argv[0]) {
+                case "discover" -> parse(argv, DiscoverCommand.VALUE_FLAGS, DiscoverCommand.SWITCHES);
                 case "plan" -> parse(argv, PlanCommand.VALUE_FLAGS, PlanCommand.SWITCHES);
                 case "backup" -> parse(argv, BackupCommand.VALUE_FLAGS, BackupCommand.SWITCHES);
                 case "list" -> parse(argv, ListCommand.VALUE_FLAGS, ListCommand.SWITCHES);
@@ -133,6 +138,7 @@ public final class Main {
                 StoreFlags.checkFileNameEncoding(); // only where a volume store takes part: file names are read or written
             }
             return switch (args.command) {
+                case "discover" -> DiscoverCommand.run(s, args);
                 case "plan" -> PlanCommand.run(s, args);
                 case "backup" -> BackupCommand.run(s, args);
                 case "list" -> ListCommand.run(s, args);

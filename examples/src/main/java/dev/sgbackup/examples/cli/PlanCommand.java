@@ -60,10 +60,13 @@ final class PlanCommand {
             }
             b.includeEventLogs(true);
         }
-        b.externalPostgres(a.has("--external-postgres")).externalRedis(a.has("--external-redis"));
+        if (a.has("--external-postgres")) {
+            b.externalPostgres(true); // else as the --instance file says (all its databases external), or not
+        }
+        b.externalRedis(a.has("--external-redis"));
         Instance instance = b.build();
         if (instance.databases().isEmpty() && instance.volumes().isEmpty() && instance.sourcegraph() == null
-                && a.one("--sourcegraph-db") == null && !a.has("--external-postgres")) {
+                && a.one("--sourcegraph-db") == null && !a.has("--external-postgres") && a.one("--instance") == null) {
             throw new Args.UsageException("--scope needs the instance: --sourcegraph URL, --postgres NAME=JDBC_URL and/or --volume NAME=DIR");
         }
         return s.withEndpointNotes(sg.planBackup(instance, sc));

@@ -36,6 +36,8 @@ final class Session {
     MigrationPlan currentPlan;
     /** Where each endpoint of the run came from (flag or environment). */
     final List<RunJson.Endpoint> endpoints = new ArrayList<>();
+    /** Where each store of an --instance file came from, and what it leaves out: notes of the plan. */
+    final List<String> instanceNotes = new ArrayList<>();
     /** A passphrase typed at the prompt for reading an encrypted backup (show, verify, restore). */
     Encryption prompted;
 
@@ -57,7 +59,7 @@ final class Session {
     /** The plan with a note for each endpoint the environment supplied; it becomes the run's current plan. */
     MigrationPlan withEndpointNotes(MigrationPlan p) {
         currentPlan = p.withNotes(endpoints.stream().filter(e -> e.from().equals("environment"))
-                .map(e -> e.store() + ": endpoint " + e.endpoint() + " from " + e.source() + " (environment)").toList());
+                .map(e -> e.store() + ": endpoint " + e.endpoint() + " from " + e.source() + " (environment)").toList()).withNotes(instanceNotes);
         return currentPlan;
     }
 

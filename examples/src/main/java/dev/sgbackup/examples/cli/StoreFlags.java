@@ -1,5 +1,6 @@
 package dev.sgbackup.examples.cli;
 
+import dev.sgbackup.discover.InstanceDescription;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.store.DataStore;
@@ -14,14 +15,14 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The stores and the instance the store flags name ({@code --volume}, {@code --sourcegraph}, {@code --sourcegraph-db},
+ * The stores and the instance the store flags name ({@code --instance FILE}, overridden by {@code --volume}, {@code --sourcegraph}, {@code --sourcegraph-db},
  * {@code --postgres} and their options), for plan, backup and restore; records in the {@link Session} where each
  * endpoint came from.
  */
 final class StoreFlags {
     /** The flags that name stores, with a value; plan, backup and restore take them. */
     static final Set<String> STORE_FLAGS = Set.of("--volume", "--exclude", "--sourcegraph", "--sourcegraph-db", "--postgres",
-            "--report");
+            "--report", "--instance");
     /** Backup-side options of the PostgreSQL stores; a restore takes both from the manifest. */
     static final Set<String> PG_BACKUP_FLAGS = Set.of("--postgres-mode", "--tables");
 
@@ -75,6 +76,22 @@ final class StoreFlags {
             throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
         }
         stores.addAll(postgres(a));
+        InstanceDescription file = DiscoverCommand.instanceFile(a);
+        if (file != null) {
+            // the file's stores the flags do not give: volumes as directories, databases (not external) as PostgreSQL stores
+            Instance fromFile = file.toInstance(s.env).build();
+            for (Instance.Volume v : fromFile.volumes()) {
+                stores.add(excludes.isEmpty() ? Stores.directory(v.name(), v.dir()) : Stores.directory(v.name(), v.dir(), excludes));
+            }
+            for (InstanceDescription.Store st : file.stores()) {
+                InstanceDescription.Location l = st.location();
+                if (InstanceDescription.POSTGRES.equals(st.kind()) && l != null && l.host() != null && !Boolean.TRUE.equals(l.external())) {
+                    PostgresStore.Builder pb = PostgresStore.builder(st.name(), InstanceDescription.jdbcUrl(l)).mode(postgresMode(a));
+                    char[] password = InstanceDescription.password(st, s.env);
+                    stores.add((password == null ? pb : pb.password(password)).build());
+                }
+            }
+        }
         return stores;
     }
 
@@ -94,7 +111,8 @@ final class StoreFlags {
      * endpoint SRC_ENDPOINT may supply; a restore passes false, so only flags name its targets.
      */
     static Instance.Builder instance(Session s, Args a, boolean scopeWantsConfig) {
-        Instance.Builder b = Instance.builder();
+        InstanceDescription file = DiscoverCommand.instanceFile(a);
+        Instance.Builder b = file == null ? Instance.builder() : file.toInstance(s.env); // passwords from the referenced variables
         URI sourcegraph = sourcegraph(s, a, scopeWantsConfig);
         String configDb = configDatabase(s, a);
         if (sourcegraph != null) {
@@ -131,7 +149,7 @@ final class StoreFlags {
             if (n < 1) {
                 throw new Args.UsageException("--pg-restore-jobs takes a whole number of at least 1, got '" + jobs + "'");
             }
-            if (a.pairs("--postgres").isEmpty()) {
+            if (a.pairs("--postgres").isEmpty() && a.one("--instance") == null) {
                 throw new Args.UsageException("--pg-restore-jobs is for PostgreSQL targets: add --postgres NAME=JDBC_URL");
             }
             b.pgRestoreJobs(n);
@@ -200,6 +218,22 @@ final class StoreFlags {
                 null)));
         a.pairs("--volume").forEach((n, d) -> s.endpoints.add(new RunJson.Endpoint(n, "volume", Path.of(d).toAbsolutePath().toString(), "flag",
                 "--volume", null)));
+        InstanceDescription file = DiscoverCommand.instanceFile(a);
+        if (file != null) {
+            // each store of the file, with the deployment object it came from (flags override: those are left out)
+            String f = a.one("--instance");
+            for (InstanceDescription.Store st : file.stores()) {
+                InstanceDescription.Location l = st.location();
+                if (InstanceDescription.POSTGRES.equals(st.kind()) && l != null && l.host() != null) {
+                    s.endpoints.add(new RunJson.Endpoint(st.name(), "postgres", InstanceDescription.jdbcUrl(l), "instance", f + " " + st.origin()
+                            + (st.credentials() == null ? "" : ", password " + st.credentials()), null));
+                } else if (l != null && l.directory() != null && !InstanceDescription.FILES.equals(st.kind())
+                        && !InstanceDescription.CACHE.equals(st.kind()) && !"redis".equals(st.kind())) {
+                    s.endpoints.add(new RunJson.Endpoint(st.name(), "volume", l.directory(), "instance", f + " " + st.origin(), null));
+                }
+            }
+            s.instanceNotes.addAll(file.notes());
+        }
     }
 
     /** --postgres NAME=JDBC_URL (repeatable) with --postgres-mode and --tables. */
@@ -216,7 +250,7 @@ final class StoreFlags {
             }
         }
         Map<String, String> dbs = a.pairs("--postgres");
-        if (dbs.isEmpty() && (m != null || tables != null)) {
+        if (dbs.isEmpty() && a.one("--instance") == null && (m != null || tables != null)) {
             throw new Args.UsageException("--postgres-mode and --tables are for PostgreSQL stores: add --postgres NAME=JDBC_URL");
         }
         List<DataStore> out = new ArrayList<>();
@@ -224,6 +258,11 @@ final class StoreFlags {
             out.add(PostgresStore.builder(e.getKey(), e.getValue()).mode(mode).categories(dev.sgbackup.store.postgres.Category.parseAll(categories)).build());
         }
         return out;
+    }
+
+    private static PostgresStore.Mode postgresMode(Args a) {
+        String m = a.one("--postgres-mode");
+        return m == null ? PostgresStore.Mode.AUTO : postgresMode(m);
     }
 
     private static PostgresStore.Mode postgresMode(String m) {

@@ -1,0 +1,230 @@
+package dev.sgbackup.discover;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sgbackup.plan.Instance;
+import dev.sgbackup.plan.VolumeKind;
+import dev.sgbackup.run.InvalidInputException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What {@link Discovery} found in a deployment: every store with its kind, whether a new instance can recreate it,
+ * the deployment object it came from, where it lives, and a <em>reference</em> to its credentials (never a value).
+ * Serialised as the instance file ({@link #FORMAT}, schema in docs/instance.md); {@link #toInstance()} turns it into
+ * the {@link Instance} a plan is made from.
+ *
+ * @param format   always {@link #FORMAT}
+ * @param deployment how the instance is deployed and what was read
+ * @param version  Sourcegraph's version from the frontend image tag, or null when not knowable
+ * @param stores   every store, databases first
+ * @param warnings what was not understood, or read from a fallback; never silently dropped
+ */
+public record InstanceDescription(String format, Deployment deployment, String version, List<Store> stores, List<String> warnings) {
+    /** The format id of the instance file. */
+    public static final String FORMAT = "sgbackup.instance/v1";
+
+    /** Store kinds besides the {@link VolumeKind}s (lower case, '_' as '-'): databases, caches, deployment files. */
+    public static final String POSTGRES = "postgres";
+    public static final String CACHE = "cache";
+    public static final String FILES = "files";
+
+    public InstanceDescription {
+        stores = List.copyOf(stores);
+        warnings = List.copyOf(warnings);
+    }
+
+    /**
+     * The deployment.
+     *
+     * @param kind    {@code docker-compose}
+     * @param project the Compose project name (prefix of volume and network names)
+     * @param files   the files read
+     * @param input   {@code compose-config-json} (the output of {@code docker compose config --format json}) or
+     *                {@code compose-yaml} (raw files, a fallback that warns)
+     */
+    public record Deployment(String kind, String project, List<String> files, String input) {
+        public Deployment {
+            files = List.copyOf(files);
+        }
+    }
+
+    /**
+     * One store.
+     *
+     * @param name        the store name a backup uses (databases: frontend, codeintel, codeinsights; volumes: the Compose volume key)
+     * @param kind        {@code postgres}, a volume kind (gitserver, zoekt, lsif-bundles, blobstore, prometheus, grafana, redis,
+     *                    other), {@code cache} or {@code files}
+     * @param recreatable whether a new instance can recreate it
+     * @param holds       what it holds
+     * @param origin      the deployment object it came from, e.g. {@code service/pgsql}, {@code volume/gitserver-0}
+     * @param location    where it lives
+     * @param credentials a reference such as {@code env:PGPASSWORD@service/sourcegraph-frontend-0}, or null; never a value
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Store(String name, String kind, boolean recreatable, String holds, String origin, Location location, String credentials) {
+    }
+
+    /**
+     * Where a store lives; only the fields that apply are set.
+     *
+     * @param volume    the Docker volume name (project-prefixed), for volumes and for the volume a database lives on
+     * @param directory the host directory (bind mounts, or the local driver's {@code <volume-root>/<volume>/_data})
+     * @param host      database host
+     * @param port      database port
+     * @param database  database name
+     * @param user      database user
+     * @param external  true for a database outside the deployment (its host is no service of it)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Location(String volume, String directory, String host, Integer port, String database, String user, Boolean external) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /** The instance file. */
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot write the instance description: " + e.getClass().getSimpleName());
+        }
+    }
+
+    /** Reads an instance file; refuses another format. */
+    public static InstanceDescription fromJson(String json) {
+        InstanceDescription d;
+        try {
+            d = JSON.readValue(json, InstanceDescription.class);
+        } catch (Exception e) {
+            throw new InvalidInputException("not an instance file (" + FORMAT + "): " + e.getClass().getSimpleName());
+        }
+        if (d == null || !FORMAT.equals(d.format())) {
+            throw new InvalidInputException("not an instance file: format is " + (d == null ? null : d.format()) + ", expected " + FORMAT);
+        }
+        return d;
+    }
+
+    /** The data store's kind for a volume kind. */
+    static String kindId(VolumeKind k) {
+        return k.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** This description without the stores named (e.g. those a CLI flag gives instead). */
+    public InstanceDescription without(java.util.Set<String> names) {
+        return new InstanceDescription(format, deployment, version, stores.stream().filter(s -> !names.contains(s.name())).toList(), warnings);
+    }
+
+    private boolean external(Store s) {
+        return POSTGRES.equals(s.kind()) && s.location() != null && Boolean.TRUE.equals(s.location().external());
+    }
+
+    private boolean allDatabasesExternal() {
+        List<Store> dbs = stores.stream().filter(s -> POSTGRES.equals(s.kind())).toList();
+        return !dbs.isEmpty() && dbs.stream().allMatch(this::external);
+    }
+
+    /**
+     * The instance to plan from: databases with JDBC URLs built from host, port, database and user (no password: a
+     * run takes it from PGPASSWORD or the password file, as for {@code --postgres}), and the volumes with a host
+     * directory, of every kind but caches, deployment files and Redis (never backed up). External databases: when
+     * every database is external the instance is marked {@code externalPostgres} (the plan skips them, as {@code
+     * --external-postgres} does); when only some are, those are left out and {@link #notes()} says so.
+     */
+    public Instance.Builder toInstance() {
+        return toInstance(v -> null);
+    }
+
+    /**
+     * {@link #toInstance()}, with each database's password read from the variable its {@code credentials} reference
+     * names, in {@code env} (the environment sgbackup runs in, not the deployment's): {@code env:PGPASSWORD@…} takes
+     * the value of PGPASSWORD, {@code env:CODEINSIGHTS_PGDATASOURCE@…} the password inside that URL. A variable not
+     * set leaves the password to the run (PGPASSWORD or the password file).
+     */
+    public Instance.Builder toInstance(java.util.function.Function<String, String> env) {
+        Instance.Builder b = Instance.builder();
+        boolean allExternal = allDatabasesExternal();
+        for (Store s : stores) {
+            Location l = s.location();
+            if (POSTGRES.equals(s.kind())) {
+                if (l != null && l.host() != null && (allExternal || !external(s))) {
+                    b.database(s.name(), jdbcUrl(l));
+                    char[] password = password(s, env);
+                    if (password != null) {
+                        b.databasePassword(s.name(), password);
+                    }
+                }
+            } else if (!CACHE.equals(s.kind()) && !FILES.equals(s.kind()) && l != null && l.directory() != null) {
+                VolumeKind k = volumeKind(s.kind());
+                if (k != VolumeKind.REDIS) {
+                    b.volume(s.name(), Path.of(l.directory()), k);
+                }
+            }
+        }
+        return b.externalPostgres(allExternal);
+    }
+
+    /**
+     * Where each store of {@link #toInstance()} came from, and what it leaves out, as plan notes: {@code
+     * frontend: from service/pgsql (password: env:PGPASSWORD@service/migrator)}.
+     */
+    public List<String> notes() {
+        List<String> out = new java.util.ArrayList<>();
+        boolean allExternal = allDatabasesExternal();
+        for (Store s : stores) {
+            if (external(s) && !allExternal) {
+                out.add(s.name() + ": external database at " + s.location().host() + " (" + s.origin() + "): not in this plan; the new"
+                        + " instance reuses it in place (as --external-postgres)");
+            } else if (CACHE.equals(s.kind()) || FILES.equals(s.kind()) || kindId(VolumeKind.REDIS).equals(s.kind())) {
+                out.add(s.name() + ": " + s.kind() + " from " + s.origin() + ": not backed up (" + s.holds() + ")");
+            } else {
+                out.add(s.name() + ": from " + s.origin() + (s.credentials() == null ? "" : " (password: " + s.credentials() + ")"));
+            }
+        }
+        return out;
+    }
+
+    /** The password a store's credential reference points to in {@code env}, or null. */
+    public static char[] password(Store s, java.util.function.Function<String, String> env) {
+        String ref = s.credentials();
+        if (ref == null || !ref.startsWith("env:")) {
+            return null;
+        }
+        int at = ref.indexOf('@');
+        String var = ref.substring(4, at < 0 ? ref.length() : at);
+        String value = env.apply(var);
+        if (value == null || value.isEmpty()) {
+            return null;
+        }
+        if (!var.endsWith("PGDATASOURCE")) {
+            return value.toCharArray();
+        }
+        try {
+            String userInfo = java.net.URI.create(value.strip()).getRawUserInfo();
+            int colon = userInfo == null ? -1 : userInfo.indexOf(':');
+            return colon < 0 ? null : java.net.URLDecoder.decode(userInfo.substring(colon + 1), java.nio.charset.StandardCharsets.UTF_8)
+                    .toCharArray();
+        } catch (IllegalArgumentException e) {
+            return null; // not a URL: the run falls back to PGPASSWORD; the value is never quoted
+        }
+    }
+
+    /** {@code jdbc:postgresql://host:port/db?user=u}. */
+    public static String jdbcUrl(Location l) {
+        return "jdbc:postgresql://" + l.host() + ":" + (l.port() == null ? 5432 : l.port()) + "/"
+                + (l.database() == null ? "sg" : l.database()) + (l.user() == null ? "" : "?user=" + l.user());
+    }
+
+    private static VolumeKind volumeKind(String kind) {
+        for (VolumeKind k : VolumeKind.values()) {
+            if (kindId(k).equals(kind)) {
+                return k;
+            }
+        }
+        return VolumeKind.OTHER;
+    }
+}

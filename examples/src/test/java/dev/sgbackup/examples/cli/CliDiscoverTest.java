@@ -1,0 +1,115 @@
+package dev.sgbackup.examples.cli;
+
+import static dev.sgbackup.examples.cli.CliTest.cli;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** discover --compose → the instance file; plan/backup --instance FILE, with flags overriding it. */
+class CliDiscoverTest {
+    static final String SEEDED = "Zq7-seeded";
+
+    @TempDir
+    Path tmp;
+    Path compose;
+    String sink;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        compose = tmp.resolve("compose.json");
+        Files.copy(Path.of(CliDiscoverTest.class.getResource("/discover/compose-config.json").toURI()), compose);
+        for (String v : new String[] {"docker-compose_gitserver-0", "docker-compose_prometheus-v2", "docker-compose_acme-data"}) {
+            Files.createDirectories(tmp.resolve("volumes").resolve(v).resolve("_data"));
+            Files.writeString(tmp.resolve("volumes").resolve(v).resolve("_data/f"), v);
+        }
+        sink = tmp.resolve("sink").toUri().toString();
+    }
+
+    CliTest.Run discover(String... more) {
+        String[] args = new String[4 + more.length];
+        args[0] = "discover";
+        args[1] = "--compose";
+        args[2] = compose.toString();
+        args[3] = "--volume-root=" + tmp.resolve("volumes");
+        System.arraycopy(more, 0, args, 4, more.length);
+        return cli(args);
+    }
+
+    @Test
+    void discoverPrintsTheInstanceJsonAndWarnings() throws Exception {
+        CliTest.Run d = discover();
+        assertThat(d.code()).as(d.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(d.out());
+        assertThat(j.get("format").asText()).isEqualTo("sgbackup.instance/v1");
+        assertThat(j.get("version").asText()).isEqualTo("6.1.2889");
+        assertThat(j.at("/deployment/project").asText()).isEqualTo("docker-compose");
+        assertThat(j.get("stores").findValuesAsText("name")).containsExactly("frontend", "codeinsights", "acme-data", "gitserver-0",
+                "prometheus-v2", "redis-store", "sourcegraph-frontend-0");
+        assertThat(j.at("/stores/0/origin").asText()).isEqualTo("service/pgsql");
+        assertThat(j.at("/stores/0/credentials").asText()).isEqualTo("env:PGPASSWORD@service/sourcegraph-frontend-0");
+        assertThat(j.at("/stores/0/location/volume").asText()).isEqualTo("docker-compose_pgsql");
+        assertThat(j.at("/warnings/0").asText()).contains("acme-data");
+        assertThat(d.err()).contains("warning: volume acme-data");
+        assertThat(d.out() + d.err()).doesNotContain(SEEDED);
+
+        CliTest.Run strict = discover("--strict");
+        assertThat(strict.code()).isEqualTo(3);
+        assertThat(strict.out()).contains("sgbackup.instance/v1");
+        assertThat(cli("discover").code()).isEqualTo(2);
+        assertThat(cli("discover", "--compose", compose.toString(), "--bogus").code()).isEqualTo(2);
+    }
+
+    @Test
+    void planFromTheInstanceFileNamesTheOriginOfEachStore() throws Exception {
+        Path instance = tmp.resolve("instance.json");
+        Files.writeString(instance, discover().out());
+        CliTest.Run p = cli("plan", "--instance", instance.toString(), "--scope", "all", "--to", sink);
+        assertThat(p.code()).as(p.err()).isIn(0, 3); // 3: the databases of the file are not reachable from the test
+        assertThat(p.out()).containsPattern("backup +gitserver-0").containsPattern("backup +prometheus-v2")
+                .contains("gitserver-0: from volume/gitserver-0").contains("prometheus-v2: from volume/prometheus-v2")
+                .contains("acme-data: from volume/acme-data")
+                .contains("frontend: from service/pgsql (password: env:PGPASSWORD@service/sourcegraph-frontend-0)")
+                .contains("codeinsights: from service/codeinsights-db")
+                .contains("redis-store: redis from volume/redis-store: not backed up")
+                .contains(instance + " volume/gitserver-0").doesNotContain("docker-compose_redis-store");
+        assertThat(p.out() + p.err()).doesNotContain(SEEDED);
+
+        // a flag overrides the file's store of the same name
+        Path other = Files.createDirectories(tmp.resolve("elsewhere"));
+        CliTest.Run o = cli("plan", "--instance", instance.toString(), "--scope", "all", "--volume", "gitserver-0=" + other, "--to", sink);
+        assertThat(o.out()).contains(other + "  (flag --volume)").doesNotContain("gitserver-0: from volume/gitserver-0");
+    }
+
+    @Test
+    void backupFromTheInstanceFileTakesItsVolumes() throws Exception {
+        Path instance = tmp.resolve("instance.json");
+        Files.writeString(instance, discover().out());
+        // without --scope the file's stores are exactly the stores, databases included
+        CliTest.Run b = cli("backup", "--instance", instance.toString(), "--to", sink, "--postgres-mode", "jdbc");
+        // the databases are unreachable in this test: the backup is refused or fails, never silently drops them
+        assertThat(b.code()).as(b.err()).isNotZero();
+        assertThat(b.out() + b.err()).doesNotContain(SEEDED);
+    }
+
+    @Test
+    void restoreTakesItsTargetsFromTheInstanceFile() throws Exception {
+        Path instance = tmp.resolve("instance.json");
+        Files.writeString(instance, discover().out());
+        Path old = Files.createDirectories(tmp.resolve("old-gitserver"));
+        Files.writeString(old.resolve("repo"), "cloned");
+        CliTest.Run b = cli("backup", "--volume", "gitserver-0=" + old, "--to", sink);
+        assertThat(b.code()).as(b.err()).isZero();
+        // the file names gitserver-0's directory in the new deployment; its other stores are not in this backup
+        CliTest.Run r = cli("restore", "--from", sink, "--backup", b.last(), "--instance", instance.toString(), "--phase", "volumes",
+                "--replace");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Files.readString(tmp.resolve("volumes/docker-compose_gitserver-0/_data/repo"))).isEqualTo("cloned");
+        assertThat(r.out() + r.err()).doesNotContain(SEEDED);
+    }
+}
