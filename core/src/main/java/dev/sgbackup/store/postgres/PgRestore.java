@@ -111,7 +111,7 @@ final class PgRestore {
             restoreParallel(spec, tool, in, a, jobs);
         } else if (!kept.isEmpty()) {
             in.warn("the target's extensions " + String.join(", ", kept) + " belong to another role, which "
-                    + spec.user() + " (not a superuser) cannot drop or comment on: pg_restore --clean leaves them as they"
+                    + (spec.user() == null ? "the restoring role" : spec.user()) + " (not a superuser) cannot drop or comment on: pg_restore --clean leaves them as they"
                     + " are (their entries are left out of its list); the backup is staged in a temporary file for that");
             restoreListed(spec, tool, in, a, kept);
         } else {
