@@ -106,10 +106,110 @@ final class PgRestore {
         if (oneJob != null) {
             in.warn("pg_restore runs with one job: " + oneJob);
         }
+        List<String> kept = replace ? foreignExtensions(spec) : List.of();
         if (jobs > 1 && oneJob == null) {
             restoreParallel(spec, tool, in, a, jobs);
+        } else if (!kept.isEmpty()) {
+            in.warn("the target's extensions " + String.join(", ", kept) + " belong to another role, which "
+                    + (spec.user() == null ? "the restoring role" : spec.user()) + " (not a superuser) cannot drop or comment on: pg_restore --clean leaves them as they"
+                    + " are (their entries are left out of its list); the backup is staged in a temporary file for that");
+            restoreListed(spec, tool, in, a, kept);
         } else {
             restoreStreamed(spec, tool, in, a, replace);
+        }
+    }
+
+    /**
+     * The extensions of the target that the restoring role can neither drop nor comment on: owned by another role
+     * while the restoring role is not a superuser (e.g. pg_stat_statements, which only a superuser creates, in a
+     * Compose database owned by a plain role {@code sg}). Empty when the target cannot be read: pg_restore then says.
+     */
+    static List<String> foreignExtensions(ConnectionSpec spec) {
+        try (Connection c = spec.open(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT e.extname FROM pg_catalog.pg_extension e WHERE e.extname <> 'plpgsql'"
+                     + " AND NOT pg_catalog.pg_has_role(e.extowner, 'USAGE')"
+                     + " AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) ORDER BY 1")) {
+            List<String> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+            return out;
+        } catch (SQLException e) {
+            return List.of();
+        }
+    }
+
+    /** Lines of {@code pg_restore -l} output without the entries of {@code extensions} (the extension and its comment). */
+    static String withoutExtensions(String list, List<String> extensions) {
+        StringBuilder out = new StringBuilder();
+        for (String line : list.split("\n", -1)) {
+            String t = line.strip();
+            boolean drop = false;
+            for (String ext : extensions) {
+                if (!t.startsWith(";") && (t.endsWith(" EXTENSION - " + ext) || t.contains(" EXTENSION - " + ext + " ")
+                        || t.endsWith(" COMMENT - EXTENSION " + ext) || t.contains(" COMMENT - EXTENSION " + ext + " "))) {
+                    drop = true;
+                }
+            }
+            if (!drop) {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    /**
+     * With replace, when the target has extensions the restoring role cannot drop: the artifact is staged in a private
+     * temporary file and read to its end (hashes checked), then restored with {@code --clean --if-exists
+     * --single-transaction -L list}, the list being the archive's without those extensions' entries.
+     */
+    private static void restoreListed(ConnectionSpec spec, PgTool tool, RestoreInput in, ArtifactInfo a, List<String> kept)
+            throws IOException {
+        Path dir = privateTempDir();
+        try {
+            Path staged = dir.resolve("pg_dump.dump");
+            restrict(Files.createFile(staged));
+            try (InputStream is = in.open(a); OutputStream os = Files.newOutputStream(staged, StandardOpenOption.WRITE)) {
+                byte[] buf = new byte[1 << 16];
+                int n;
+                while ((n = is.read(buf)) >= 0) { // the end of the stream checks the hashes
+                    in.checkCancelled();
+                    os.write(buf, 0, n);
+                }
+            }
+            Process lp = new ProcessBuilder(tool.path().toString(), "--list", staged.toString()).start(); // file only
+            StderrCollector lerr = new StderrCollector(lp.getErrorStream());
+            lerr.start();
+            lp.getOutputStream().close();
+            String list = new String(lp.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int lrc = waitFor(lp);
+            if (lrc != 0) {
+                throw new StoreException("pg_restore could not list the objects of the staged archive (exit " + lrc + "): "
+                        + spec.redactSecret(lerr.finish()).trim() + "; nothing was restored");
+            }
+            Path listFile = dir.resolve("pg_restore.list");
+            restrict(Files.createFile(listFile));
+            Files.writeString(listFile, withoutExtensions(list, kept), StandardCharsets.UTF_8);
+            List<String> cmd = command(spec, tool);
+            cmd.addAll(List.of("--clean", "--if-exists", "--single-transaction", "--use-list=" + listFile, staged.toString()));
+            Process p = start(spec, cmd);
+            StderrCollector err = new StderrCollector(p.getErrorStream());
+            err.start();
+            p.getOutputStream().close();
+            int rc;
+            try {
+                rc = waitFor(p);
+            } catch (RuntimeException e) {
+                kill(p);
+                throw e;
+            }
+            String stderr = spec.redactSecret(err.finish());
+            if (rc != 0 || hasError(stderr)) {
+                throw new StoreException("pg_restore into " + spec.where() + " failed (exit " + rc + "): " + stderr.trim()
+                        + "; it ran in one transaction, so " + spec.where() + " is unchanged");
+            }
+        } finally {
+            deleteTree(dir);
         }
     }
 

@@ -104,6 +104,7 @@ final class RestoreRun {
             StagedLoad staged = stage(c, target, pf, artifacts, rowCounts, in);
             Set<String> stagedTables = Set.copyOf(staged.tables());
             List<String> order = List.of();
+            List<PgSchema.ForeignKey> madeDeferrable = new ArrayList<>();
             try {
                 order = target.fkOrder(artifacts.keySet()).stream().filter(t -> !stagedTables.contains(t)).toList();
                 c.setAutoCommit(false);
@@ -117,6 +118,17 @@ final class RestoreRun {
                     } else {
                         for (String t : order) {
                             st.execute("ALTER TABLE " + target.tables.get(t).sql() + " DISABLE TRIGGER USER");
+                        }
+                        // without replica mode the foreign-key triggers stay on: a key that cannot be deferred would
+                        // fail the load of a cycle (3.21: discussion_threads ↔ discussion_threads_target_repo), so
+                        // the owner makes it deferrable for this transaction and back afterwards (checked then)
+                        Set<String> loaded = Set.copyOf(order);
+                        for (PgSchema.ForeignKey fk : target.foreignKeys) {
+                            if (!fk.deferrable() && loaded.contains(fk.table())) {
+                                st.execute("ALTER TABLE " + target.tables.get(fk.table()).sql() + " ALTER CONSTRAINT "
+                                        + PgSchema.quote(fk.name()) + " DEFERRABLE INITIALLY DEFERRED");
+                                madeDeferrable.add(fk);
+                            }
                         }
                         st.execute("SET CONSTRAINTS ALL DEFERRED");
                     }
@@ -167,6 +179,13 @@ final class RestoreRun {
                     LoadVerification.checkForeignKeys(c, target, touched);
                 } else {
                     try (Statement st = c.createStatement()) {
+                        // the deferred key checks run now (an orphan fails here and rolls back); ALTER TABLE needs
+                        // them done ("cannot ALTER TABLE … because it has pending trigger events")
+                        st.execute("SET CONSTRAINTS ALL IMMEDIATE");
+                        for (PgSchema.ForeignKey fk : madeDeferrable) {
+                            st.execute("ALTER TABLE " + target.tables.get(fk.table()).sql() + " ALTER CONSTRAINT "
+                                    + PgSchema.quote(fk.name()) + " NOT DEFERRABLE INITIALLY IMMEDIATE");
+                        }
                         for (String t : order) {
                             st.execute("ALTER TABLE " + target.tables.get(t).sql() + " ENABLE TRIGGER USER");
                         }

@@ -134,7 +134,46 @@ public final class VolumeStore implements DataStore {
             report.error(name, dir + " is not a directory (or does not exist); name the volume's directory");
         } else if (!Files.isReadable(dir) || !Files.isExecutable(dir)) {
             report.error(name, "cannot read " + dir + "; run as a user that can read the whole volume");
+        } else if (Files.isRegularFile(dir.resolve("PG_VERSION"))) {
+            report.error(name, pgDataRefusal());
+        } else {
+            for (String d : pgDataDirs()) {
+                report.warn(name, pgDataNote(d));
+            }
         }
+    }
+
+    /**
+     * The volume's direct subdirectories that are a PostgreSQL data directory ({@code PG_VERSION}), not already
+     * excluded: the single image's {@code postgresql/} in {@code /var/opt/sourcegraph}. A backup leaves them out.
+     */
+    List<String> pgDataDirs() {
+        List<String> out = new ArrayList<>();
+        try (var children = Files.list(dir)) {
+            for (Path c : (Iterable<Path>) children.sorted()::iterator) {
+                if (Files.isDirectory(c, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !isExcluded(c)
+                        && Files.isRegularFile(c.resolve("PG_VERSION"), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    out.add(c.getFileName().toString());
+                }
+            }
+        } catch (IOException e) {
+            // unreadable: the backup's walk reports it
+        }
+        return out;
+    }
+
+    private String pgDataNote(String sub) {
+        boolean live = Files.exists(dir.resolve(sub).resolve("postmaster.pid"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        return dir.resolve(sub) + " is a PostgreSQL data directory (PG_VERSION" + (live ? ", postmaster.pid: running" : "")
+                + ") and is left out of volume " + name + ": a copy of PGDATA file by file is not a consistent backup, and"
+                + " databases are backed up logically (--postgres NAME=JDBC_URL; the single image's databases are"
+                + " sourcegraph and sourcegraph-codeintel)";
+    }
+
+    private String pgDataRefusal() {
+        return dir + " is a PostgreSQL data directory (PG_VERSION): sgbackup never copies one file by file (a live"
+                + " PGDATA copied that way is not a consistent backup); back the databases up logically with --postgres"
+                + " NAME=JDBC_URL instead";
     }
 
     @Override
@@ -191,7 +230,8 @@ public final class VolumeStore implements DataStore {
             Files.walkFileTree(dir, new SimpleFileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
-                    return !d.equals(dir) && isExcluded(d) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+                    boolean pgData = dir.equals(d.getParent()) && Files.isRegularFile(d.resolve("PG_VERSION"));
+                    return !d.equals(dir) && (isExcluded(d) || pgData) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
                 }
 
                 @Override
@@ -225,7 +265,25 @@ public final class VolumeStore implements DataStore {
             throw new StoreException("volume store '" + name + "': " + dir
                     + " is not a directory (or does not exist); name the volume's directory");
         }
-        TarWriter writer = new TarWriter(dir, excludes, out);
+        if (Files.isRegularFile(dir.resolve("PG_VERSION"))) {
+            throw new InvalidInputException("volume store '" + name + "': " + pgDataRefusal());
+        }
+        List<String> pgData = pgDataDirs();
+        Excludes effective = excludes;
+        if (!pgData.isEmpty()) {
+            List<String> globs = new ArrayList<>(excludes.globs());
+            for (String d : pgData) {
+                if (d.matches(".*[*?\\[\\]{}\\\\].*")) {
+                    throw new InvalidInputException("volume store '" + name + "': " + pgDataNote(d) + "; its name has glob"
+                            + " characters, so exclude it yourself (exclude glob) or name the volume's subdirectories");
+                }
+                globs.add("/" + d);
+                out.warn(pgDataNote(d));
+            }
+            effective = new Excludes(globs);
+            out.property("excluded.pgdata", String.join(" ", pgData));
+        }
+        TarWriter writer = new TarWriter(dir, effective, out);
         BackupOutput.ArtifactStream stream = out.artifact(ARTIFACT, Map.of("format", "pax"));
         try {
             writer.write(stream);
