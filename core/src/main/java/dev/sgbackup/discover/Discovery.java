@@ -25,7 +25,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Finds the stores of a Docker Compose deployment of Sourcegraph (deploy-sourcegraph-docker).
+ * Finds the stores of a Docker Compose deployment of Sourcegraph (deploy-sourcegraph-docker). One job, so one
+ * file (about 520 lines): reading a Compose model into an instance description; Kubernetes and the single image
+ * will get their own classes.
  *
  * <p>The primary input is the output of {@code docker compose config --format json}: Compose has resolved merge
  * keys, {@code !reset}/{@code !override}, overrides and interpolation, and named volumes carry their real names. Raw
