@@ -167,16 +167,7 @@ final class PgRestore {
             throws IOException {
         Path dir = privateTempDir();
         try {
-            Path staged = dir.resolve("pg_dump.dump");
-            restrict(Files.createFile(staged));
-            try (InputStream is = in.open(a); OutputStream os = Files.newOutputStream(staged, StandardOpenOption.WRITE)) {
-                byte[] buf = new byte[1 << 16];
-                int n;
-                while ((n = is.read(buf)) >= 0) { // the end of the stream checks the hashes
-                    in.checkCancelled();
-                    os.write(buf, 0, n);
-                }
-            }
+            Path staged = stage(in, a, dir);
             Process lp = new ProcessBuilder(tool.path().toString(), "--list", staged.toString()).start(); // file only
             StderrCollector lerr = new StderrCollector(lp.getErrorStream());
             lerr.start();
@@ -288,20 +279,26 @@ final class PgRestore {
         // pg_restore exited 0 before taking all of its input (it had what it needed), and the hashes matched: done
     }
 
+    /** Copies the artifact into {@code dir} (owner-only) and reads it to its end, where its hashes are checked. */
+    private static Path stage(RestoreInput in, ArtifactInfo a, Path dir) throws IOException {
+        Path staged = dir.resolve("pg_dump.dump");
+        restrict(Files.createFile(staged));
+        try (InputStream is = in.open(a); OutputStream os = Files.newOutputStream(staged, StandardOpenOption.WRITE)) {
+            byte[] buf = new byte[1 << 16];
+            int n;
+            while ((n = is.read(buf)) >= 0) { // the end of the stream checks the hashes
+                in.checkCancelled();
+                os.write(buf, 0, n);
+            }
+        }
+        return staged;
+    }
+
     private static void restoreParallel(ConnectionSpec spec, PgTool tool, RestoreInput in, ArtifactInfo a, int jobs)
             throws IOException {
         Path dir = privateTempDir();
         try {
-            Path staged = dir.resolve("pg_dump.dump");
-            restrict(Files.createFile(staged));
-            try (InputStream is = in.open(a); OutputStream os = Files.newOutputStream(staged, StandardOpenOption.WRITE)) {
-                byte[] buf = new byte[1 << 16];
-                int n;
-                while ((n = is.read(buf)) >= 0) { // the end of the stream checks the hashes
-                    in.checkCancelled();
-                    os.write(buf, 0, n);
-                }
-            }
+            Path staged = stage(in, a, dir);
             String drops = cleanScript(spec, tool, staged);
             List<String> cmd = command(spec, tool);
             cmd.add("--jobs=" + jobs);

@@ -53,25 +53,14 @@ class MigrationMatrixTest {
     static final TestPg.Server PG = TestPg.on(TestPg.DEFAULT_MAJOR);
 
     /** Backups live on disk for the class's run, not in the heap: the cached backups would otherwise stay in memory. */
-    static final java.nio.file.Path SINK_DIR = tempSink("sgbackup-matrix-sink");
+    static final java.nio.file.Path SINK_DIR = TestPg.tempDir("sgbackup-matrix-sink");
     static final SgBackup SG = SgBackup.to(Sinks.local(SINK_DIR));
-
-    private static java.nio.file.Path tempSink(String prefix) {
-        try {
-            return java.nio.file.Files.createTempDirectory(prefix);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
 
     @org.junit.jupiter.api.AfterAll
     static void removeSink() throws java.io.IOException {
-        try (var paths = java.nio.file.Files.walk(SINK_DIR)) {
-            for (java.nio.file.Path f : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                java.nio.file.Files.deleteIfExists(f);
-            }
-        }
+        TestPg.deleteTree(SINK_DIR);
     }
+
     private static final Map<String, String> SOURCES = new ConcurrentHashMap<>();
     private static final Map<String, Map<String, String>> SOURCE_CONTENT = new ConcurrentHashMap<>();
     private static final Map<String, String> BACKUPS = new ConcurrentHashMap<>();

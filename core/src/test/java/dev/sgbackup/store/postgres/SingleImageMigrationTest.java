@@ -46,25 +46,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 class SingleImageMigrationTest {
     static final TestPg.Server PG = TestPg.on(TestPg.DEFAULT_MAJOR);
     /** Backups live on disk for the class's run, not in the heap: the cached backups would otherwise stay in memory. */
-    static final java.nio.file.Path SINK_DIR = tempSink("sgbackup-single-image-sink");
+    static final java.nio.file.Path SINK_DIR = TestPg.tempDir("sgbackup-single-image-sink");
     static final SgBackup SG = SgBackup.to(Sinks.local(SINK_DIR));
-
-    private static java.nio.file.Path tempSink(String prefix) {
-        try {
-            return java.nio.file.Files.createTempDirectory(prefix);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
 
     @org.junit.jupiter.api.AfterAll
     static void removeSink() throws java.io.IOException {
-        try (var paths = java.nio.file.Files.walk(SINK_DIR)) {
-            for (java.nio.file.Path f : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                java.nio.file.Files.deleteIfExists(f);
-            }
-        }
+        TestPg.deleteTree(SINK_DIR);
     }
+
     static final String ROLE = "sg";
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final Map<String, String> COMPOSE_TEMPLATES = new ConcurrentHashMap<>();

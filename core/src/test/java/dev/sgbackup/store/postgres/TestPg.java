@@ -267,4 +267,22 @@ final class TestPg {
     static void load(String db, Path file) throws SQLException, IOException {
         on(DEFAULT_MAJOR).load(db, file);
     }
+
+    /** A new temporary directory (for a test class's sink); unchecked, for static initialisers. */
+    static Path tempDir(String prefix) {
+        try {
+            return java.nio.file.Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Deletes {@code root} and everything under it. */
+    static void deleteTree(Path root) throws IOException {
+        try (var paths = java.nio.file.Files.walk(root)) {
+            for (Path f : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(f);
+            }
+        }
+    }
 }
