@@ -20,7 +20,6 @@ module dev.sgbackup.core {
     requires org.postgresql.jdbc;
 
     exports dev.sgbackup;
-    exports dev.sgbackup.discover;
     exports dev.sgbackup.manifest;
     exports dev.sgbackup.plan;
     exports dev.sgbackup.run;

@@ -103,6 +103,15 @@ public final class Instance {
         return new Builder();
     }
 
+    /**
+     * Discovers a deployment's stores: {@code Instance.discover(Deployments.compose(Path.of("compose.json")))}, then
+     * {@link InstanceDescription#toInstance()} to plan from it. Reads only; the description references credentials,
+     * never holds them.
+     */
+    public static InstanceDescription discover(Deployments.Query where) {
+        return where.discover();
+    }
+
     public URI sourcegraph() {
         return sourcegraph;
     }

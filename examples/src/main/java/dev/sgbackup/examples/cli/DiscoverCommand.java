@@ -1,69 +1,69 @@
 package dev.sgbackup.examples.cli;
 
-import dev.sgbackup.discover.Discovery;
-import dev.sgbackup.discover.InstanceDescription;
+import dev.sgbackup.plan.Deployments;
+import dev.sgbackup.plan.Instance;
+import dev.sgbackup.plan.InstanceDescription;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code sgbackup discover --compose FILE… [--project NAME] [--env-file FILE] [--volume-root DIR] [--strict]}: the
- * instance description of a Docker Compose deployment (docs/instance.md) as JSON on stdout, warnings also on stderr.
- * Exit 0; 3 with --strict when there are warnings (the JSON is printed all the same).
+ * {@code sgbackup discover --compose FILE… [--project NAME] [--env-file FILE] [--volume-root DIR] [--strict]} or
+ * {@code sgbackup discover --single-image DATA_DIR [--config-dir DIR] [--strict]}: the instance description of a
+ * deployment (docs/instance.md) as JSON on stdout, warnings also on stderr. Exit 0; 3 with --strict when there are
+ * warnings (the JSON is printed all the same).
  */
 final class DiscoverCommand {
-    static final Set<String> VALUE_FLAGS = Set.of("--compose", "--project", "--env-file", "--volume-root");
+    static final Set<String> VALUE_FLAGS = Set.of("--compose", "--project", "--env-file", "--volume-root", "--single-image",
+            "--config-dir");
     static final Set<String> SWITCHES = Set.of("--strict");
 
     private DiscoverCommand() {
     }
 
     static int run(Session s, Args a) {
-        List<String> files = a.all("--compose");
-        if (files.isEmpty()) {
-            throw new Args.UsageException("'discover' needs --compose FILE (the output of 'docker compose config --format json',"
-                    + " or the Compose YAML files)");
-        }
-        String root = a.one("--volume-root");
-        InstanceDescription d = Discovery.compose(files.stream().map(Path::of).toList(), a.one("--project"),
-                root == null ? Discovery.DEFAULT_VOLUME_ROOT : Path.of(root).toAbsolutePath(), envFile(a.one("--env-file")));
+        InstanceDescription d = Instance.discover(query(a));
         s.out.println(d.toJson());
         d.warnings().forEach(w -> s.err.println("warning: " + w));
         return a.has("--strict") && !d.warnings().isEmpty() ? 3 : 0;
     }
 
-    /** A Compose .env file: KEY=VALUE lines, # comments, optional quotes. Its values are used, never printed. */
-    static Map<String, String> envFile(String file) {
-        if (file == null) {
-            return Map.of();
+    /** The deployment the flags name: exactly one of --compose and --single-image. */
+    static Deployments.Query query(Args a) {
+        List<String> files = a.all("--compose");
+        String single = a.one("--single-image");
+        int given = (files.isEmpty() ? 0 : 1) + (single == null ? 0 : 1);
+        if (given != 1) {
+            throw new Args.UsageException("'discover' needs one of --compose FILE (the output of 'docker compose config --format json',"
+                    + " or the Compose YAML files) and --single-image DATA_DIR (the directory mounted at /var/opt/sourcegraph)");
         }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(Path.of(file));
-        } catch (IOException e) {
-            throw new Args.UsageException("cannot read --env-file " + file + ": " + e.getClass().getSimpleName());
+        if (single != null) {
+            onlyWith(a, "--single-image", "--config-dir");
+            String config = a.one("--config-dir");
+            Deployments.SingleImage q = Deployments.singleImage(Path.of(single));
+            return config == null ? q : q.configDir(Path.of(config));
         }
-        Map<String, String> out = new LinkedHashMap<>();
-        for (String line : lines) {
-            String l = line.strip();
-            if (l.isEmpty() || l.startsWith("#") || !l.contains("=")) {
-                continue;
-            }
-            if (l.startsWith("export ")) {
-                l = l.substring(7).strip();
-            }
-            int i = l.indexOf('=');
-            String v = l.substring(i + 1).strip();
-            if (v.length() >= 2 && (v.startsWith("\"") && v.endsWith("\"") || v.startsWith("'") && v.endsWith("'"))) {
-                v = v.substring(1, v.length() - 1);
-            }
-            out.put(l.substring(0, i).strip(), v);
+        onlyWith(a, "--compose", "--project", "--env-file", "--volume-root");
+        Deployments.Compose q = Deployments.compose(files.stream().map(Path::of).toList()).project(a.one("--project"));
+        if (a.one("--volume-root") != null) {
+            q = q.volumeRoot(Path.of(a.one("--volume-root")));
         }
-        return out;
+        if (a.one("--env-file") != null) {
+            q = q.envFile(Path.of(a.one("--env-file")));
+        }
+        return q;
+    }
+
+    /** Refuses the value flags of another deployment method. */
+    private static void onlyWith(Args a, String method, String... allowed) {
+        Set<String> ok = Set.of(allowed);
+        for (String f : VALUE_FLAGS) {
+            if (!f.equals(method) && !ok.contains(f) && a.one(f) != null) {
+                throw new Args.UsageException(f + " does not go with " + method);
+            }
+        }
     }
 
     /** The instance file of --instance, without the stores flags give; null without --instance. */

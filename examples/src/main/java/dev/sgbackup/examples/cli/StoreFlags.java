@@ -1,6 +1,6 @@
 package dev.sgbackup.examples.cli;
 
-import dev.sgbackup.discover.InstanceDescription;
+import dev.sgbackup.plan.InstanceDescription;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.store.DataStore;

@@ -1,11 +1,9 @@
-package dev.sgbackup.discover;
+package dev.sgbackup.plan;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.sgbackup.plan.Instance;
-import dev.sgbackup.plan.VolumeKind;
 import dev.sgbackup.run.InvalidInputException;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,13 +38,21 @@ public record InstanceDescription(String format, Deployment deployment, String v
     /**
      * The deployment.
      *
-     * @param kind    {@code docker-compose}
-     * @param project the Compose project name (prefix of volume and network names)
-     * @param files   the files read
-     * @param input   {@code compose-config-json} (the output of {@code docker compose config --format json}) or
-     *                {@code compose-yaml} (raw files, a fallback that warns)
+     * @param kind      {@code docker-compose}, {@code kubernetes} or {@code single-image}
+     * @param project   the Compose project name (prefix of volume and network names); null otherwise
+     * @param files     the files read (Compose files, the kubeconfig, the single image's directories)
+     * @param input     {@code compose-config-json} (the output of {@code docker compose config --format json}),
+     *                  {@code compose-yaml} (raw files, a fallback that warns), {@code kubernetes-api} or {@code data-directory}
+     * @param namespace the Kubernetes namespace read; null otherwise
+     * @param context   the kubeconfig context used; null otherwise
      */
-    public record Deployment(String kind, String project, List<String> files, String input) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Deployment(String kind, String project, List<String> files, String input, String namespace, String context) {
+        /** A deployment that is not Kubernetes. */
+        public Deployment(String kind, String project, List<String> files, String input) {
+            this(kind, project, files, input, null, null);
+        }
+
         public Deployment {
             files = List.copyOf(files);
         }
@@ -78,9 +84,29 @@ public record InstanceDescription(String format, Deployment deployment, String v
      * @param database  database name
      * @param user      database user
      * @param external  true for a database outside the deployment (its host is no service of it)
+     * @param namespace the Kubernetes namespace of a PVC
+     * @param pvc       the PersistentVolumeClaim a store lives on (Kubernetes)
+     * @param mountPath where the workload mounts it
+     * @param subPath   the sub-path of the volume the workload mounts, when it mounts one
+     * @param node      the node the pod mounting it runs on, when one does
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Location(String volume, String directory, String host, Integer port, String database, String user, Boolean external) {
+    public record Location(String volume, String directory, String host, Integer port, String database, String user, Boolean external,
+                           String namespace, String pvc, String mountPath, String subPath, String node) {
+        /** A Docker volume or host directory. */
+        public static Location directory(String volume, String directory) {
+            return new Location(volume, directory, null, null, null, null, null, null, null, null, null, null);
+        }
+
+        /** A database; {@code volume} is the Docker volume it lives on, or null. */
+        public static Location database(String volume, String host, Integer port, String database, String user, boolean external) {
+            return new Location(volume, null, host, port, database, user, external ? Boolean.TRUE : null, null, null, null, null, null);
+        }
+
+        /** A PersistentVolumeClaim as a workload mounts it. */
+        public static Location pvc(String namespace, String pvc, String mountPath, String subPath, String node) {
+            return new Location(null, null, null, null, null, null, null, namespace, pvc, mountPath, subPath, node);
+        }
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)

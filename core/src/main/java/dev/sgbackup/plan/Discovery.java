@@ -1,12 +1,11 @@
-package dev.sgbackup.discover;
+package dev.sgbackup.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.sgbackup.discover.InstanceDescription.Location;
-import dev.sgbackup.discover.InstanceDescription.Store;
-import dev.sgbackup.plan.VolumeKind;
+import dev.sgbackup.plan.InstanceDescription.Location;
+import dev.sgbackup.plan.InstanceDescription.Store;
 import dev.sgbackup.run.InvalidInputException;
 import java.io.IOException;
 import java.net.URI;
@@ -319,7 +318,7 @@ public final class Discovery {
                     || m.target().matches(".*\\.[a-z]{2,5}$")) {
                 return new Store(name.equals("/") ? "root" : name, InstanceDescription.FILES, true,
                         (isHostSystem(source) ? "the host's system directory mounted into " : "deployment files mounted into ") + String.join(", ", users)
-                        + " at " + m.target(), origin, new Location(null, source, null, null, null, null, null), null);
+                        + " at " + m.target(), origin, Location.directory(null, source), null);
             }
             VolumeKind k = VolumeKind.guess(name);
             if (k == VolumeKind.OTHER) {
@@ -329,7 +328,7 @@ public final class Discovery {
                 warnings.add("bind mount " + source + " of " + String.join(", ", users) + " is of unknown kind: kept as 'other' (not recreatable)");
             }
             return new Store(name, InstanceDescription.kindId(k), k.recreatable(), k.holds(), origin,
-                    new Location(null, source, null, null, null, null, null), null);
+                    Location.directory(null, source), null);
         }
         String docker = volumeNames.getOrDefault(source, source);
         String dir = volumeRoot.resolve(docker).resolve("_data").toString();
@@ -353,7 +352,7 @@ public final class Discovery {
             recreatable = k.recreatable();
             holds = k.holds();
         }
-        return new Store(source, kind, recreatable, holds, origin, new Location(docker, dir, null, null, null, null, null), null);
+        return new Store(source, kind, recreatable, holds, origin, Location.directory(docker, dir), null);
     }
 
     /** The host's own directories, which monitoring services (cadvisor, node-exporter) mount. */
@@ -453,7 +452,7 @@ public final class Discovery {
         };
         boolean recreatable = name.equals("codeintel");
         return new Store(name, InstanceDescription.POSTGRES, recreatable, holds, origin,
-                new Location(volume, null, host, port, db, user, external ? Boolean.TRUE : null), credentials);
+                Location.database(volume, host, port, db, user, external), credentials);
     }
 
     /** A variable's value in the frontend, else in another service (the migrator sets them all). */

@@ -1,10 +1,9 @@
-package dev.sgbackup.discover;
+package dev.sgbackup.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sgbackup.SgBackup;
-import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
 import dev.sgbackup.plan.Scope;
 import dev.sgbackup.run.InvalidInputException;

@@ -1,0 +1,130 @@
+package dev.sgbackup.plan;
+
+import dev.sgbackup.run.InvalidInputException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where {@link Instance#discover} looks: one factory per deployment method, each an immutable query with withers.
+ *
+ * <pre>{@code
+ * InstanceDescription d = Instance.discover(Deployments.compose(Path.of("compose.json")).project("sourcegraph"));
+ * Instance i = d.toInstance().build();
+ * }</pre>
+ *
+ * Discovery only reads: files, or (Kubernetes) get and list calls. The description it returns names every store and
+ * where it lives, with a reference to its credentials, never a value (docs/instance.md).
+ */
+public final class Deployments {
+    private Deployments() {
+    }
+
+    /** A deployment to discover. */
+    public sealed interface Query permits Compose, SingleImage {
+        /** Reads the deployment and describes it; throws {@link InvalidInputException} when it cannot be read. */
+        InstanceDescription discover();
+    }
+
+    /** A Docker Compose deployment from the output of {@code docker compose config --format json} (or, warning, raw YAML files). */
+    public static Compose compose(Path... files) {
+        return compose(List.of(files));
+    }
+
+    /** {@link #compose(Path...)} with the files in override order. */
+    public static Compose compose(List<Path> files) {
+        return new Compose(List.copyOf(files), null, Discovery.DEFAULT_VOLUME_ROOT, Map.of());
+    }
+
+    /** A {@code sourcegraph/server} data directory (the container's {@code /var/opt/sourcegraph}). */
+    public static SingleImage singleImage(Path dataDir) {
+        return new SingleImage(dataDir, null);
+    }
+
+    /**
+     * A Docker Compose deployment.
+     *
+     * @param files      the files, in override order
+     * @param project    the project name, or null (the JSON's {@code name}, else the first file's directory name)
+     * @param volumeRoot where named volumes live on the host ({@link Discovery#DEFAULT_VOLUME_ROOT}), or where they are
+     *                   mounted as {@code <root>/<volume>/_data} in a container
+     * @param variables  values for {@code ${VAR}} in raw YAML files (Compose's {@code .env}); never printed
+     */
+    public record Compose(List<Path> files, String project, Path volumeRoot, Map<String, String> variables) implements Query {
+        public Compose {
+            files = List.copyOf(files);
+            variables = Map.copyOf(variables);
+        }
+
+        public Compose project(String name) {
+            return new Compose(files, name, volumeRoot, variables);
+        }
+
+        public Compose volumeRoot(Path dir) {
+            return new Compose(files, project, dir.toAbsolutePath(), variables);
+        }
+
+        /** Variables from a Compose {@code .env} file: KEY=VALUE lines, # comments, optional quotes and {@code export}. */
+        public Compose envFile(Path file) {
+            return new Compose(files, project, volumeRoot, readEnvFile(file));
+        }
+
+        @Override
+        public InstanceDescription discover() {
+            return Discovery.compose(files, project, volumeRoot, variables);
+        }
+
+        /** Names the variables, never their values. */
+        @Override
+        public String toString() {
+            return "Compose[files=" + files + ", project=" + project + ", volumeRoot=" + volumeRoot + ", variables="
+                    + variables.keySet() + "]";
+        }
+    }
+
+    /**
+     * A single-image ({@code sourcegraph/server}) deployment.
+     *
+     * @param dataDir   the data directory ({@code /var/opt/sourcegraph} in the container)
+     * @param configDir the configuration directory ({@code /etc/sourcegraph}), or null when not at hand
+     */
+    public record SingleImage(Path dataDir, Path configDir) implements Query {
+        public SingleImage configDir(Path dir) {
+            return new SingleImage(dataDir, dir);
+        }
+
+        @Override
+        public InstanceDescription discover() {
+            return SingleImageDiscovery.discover(dataDir, configDir);
+        }
+    }
+
+    static Map<String, String> readEnvFile(Path file) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read the env file " + file + ": " + e.getClass().getSimpleName());
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String line : lines) {
+            String l = line.strip();
+            if (l.isEmpty() || l.startsWith("#") || !l.contains("=")) {
+                continue;
+            }
+            if (l.startsWith("export ")) {
+                l = l.substring(7).strip();
+            }
+            int i = l.indexOf('=');
+            String v = l.substring(i + 1).strip();
+            if (v.length() >= 2 && (v.startsWith("\"") && v.endsWith("\"") || v.startsWith("'") && v.endsWith("'"))) {
+                v = v.substring(1, v.length() - 1);
+            }
+            out.put(l.substring(0, i).strip(), v);
+        }
+        return out;
+    }
+}
