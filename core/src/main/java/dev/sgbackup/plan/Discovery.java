@@ -400,10 +400,9 @@ public final class Discovery {
                 return null;
             }
             host = u.getHost();
-            port = u.getPort() > 0 ? u.getPort() : 5432;
-            db = u.getPath() == null || u.getPath().length() <= 1 ? "postgres" : u.getPath().substring(1);
-            String ui = u.getUserInfo();
-            user = ui == null ? null : ui.split(":", 2)[0];
+            port = port(u);
+            db = database(u, "postgres");
+            user = user(u);
             credentials = "env:" + dsnVar + "@service/" + frontend;
         } else {
             host = feEnv.get(prefix + "PGHOST");
@@ -445,14 +444,25 @@ public final class Discovery {
         } else {
             origin = "external/" + host + (frontend == null ? "" : " (from service/" + frontend + ")");
         }
-        String holds = switch (name) {
-            case "frontend" -> "the frontend database: users, repositories, settings, batch changes…";
-            case "codeintel" -> "precise code-intel data";
-            default -> "code insights series";
-        };
+        String holds = InstanceDescription.databaseHolds(name);
         boolean recreatable = name.equals("codeintel");
         return new Store(name, InstanceDescription.POSTGRES, recreatable, holds, origin,
                 Location.database(volume, host, port, db, user, external), credentials);
+    }
+
+    /** A data source URL's port, 5432 when it has none. */
+    static int port(URI u) {
+        return u.getPort() > 0 ? u.getPort() : 5432;
+    }
+
+    /** A data source URL's database, {@code dflt} when it names none. */
+    static String database(URI u, String dflt) {
+        return u.getPath() == null || u.getPath().length() <= 1 ? dflt : u.getPath().substring(1);
+    }
+
+    /** A data source URL's user (never its password), or null. */
+    static String user(URI u) {
+        return u.getUserInfo() == null ? null : u.getUserInfo().split(":", 2)[0];
     }
 
     /** A variable's value in the frontend, else in another service (the migrator sets them all). */

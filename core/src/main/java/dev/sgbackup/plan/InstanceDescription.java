@@ -135,6 +135,74 @@ public record InstanceDescription(String format, Deployment deployment, String v
         return d;
     }
 
+    /**
+     * This description as the target of a restore of a backup from another deployment, whose volume stores have other
+     * names ({@code repos} in the single image, {@code gitserver-0} in Compose, {@code repos-gitserver-0} in
+     * Kubernetes): each backup volume with no store of its name here takes the one store here of the same kind, which
+     * is renamed to it. Several stores of that kind (gitserver shards) are not a straight copy: no store is taken, and
+     * a note says why; so does a kind with none here.
+     *
+     * @param backupVolumes the names of the backup's volume stores
+     * @return the description with the matched stores renamed, and one note per backup volume it matched or could not
+     */
+    public Retargeted retarget(java.util.Collection<String> backupVolumes) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        stores.forEach(s -> names.add(s.name()));
+        java.util.Map<String, String> renamed = new java.util.HashMap<>(); // target store -> backup store
+        List<String> notes = new java.util.ArrayList<>();
+        for (String b : backupVolumes) {
+            if (names.contains(b)) {
+                continue;
+            }
+            VolumeKind k = VolumeKind.guess(b);
+            List<Store> same = stores.stream().filter(s -> s.kind().equals(kindId(k)) && !backupVolumes.contains(s.name())).toList();
+            if (k == VolumeKind.OTHER || same.isEmpty()) {
+                notes.add(b + ": the instance file has no store of that name" + (k == VolumeKind.OTHER ? "" : " or kind " + kindId(k))
+                        + ": name its target with --volume " + b + "=DIR, or it is not restored");
+            } else if (same.size() > 1 && k == VolumeKind.GITSERVER) {
+                notes.add(b + ": the instance runs " + same.size() + " gitserver shards ("
+                        + String.join(", ", same.stream().map(Store::name).toList()) + "): Sourcegraph assigns each repository to a"
+                        + " shard by a hash of its name, so one gitserver's repos are not a straight copy into several. Not restored:"
+                        + " the repositories re-clone from the code hosts into their shards (or name one shard with --volume "
+                        + same.get(0).name() + "=DIR, which only helps the repositories that hash to it)");
+            } else if (same.size() > 1) {
+                notes.add(b + ": the instance file has " + same.size() + " stores of kind " + kindId(k) + " ("
+                        + String.join(", ", same.stream().map(Store::name).toList()) + "): name the target with --volume " + b + "=DIR");
+            } else if (renamed.containsKey(same.get(0).name())) {
+                notes.add(b + ": " + same.get(0).name() + " already takes " + renamed.get(same.get(0).name()) + ": name the target with --volume "
+                        + b + "=DIR");
+            } else {
+                Store t = same.get(0);
+                renamed.put(t.name(), b);
+                notes.add(b + ": restored into " + t.name() + " (the one " + kindId(k) + " store of the instance file, " + t.origin() + ")");
+            }
+        }
+        List<Store> out = stores.stream().map(s -> renamed.containsKey(s.name())
+                ? new Store(renamed.get(s.name()), s.kind(), s.recreatable(), s.holds(), s.origin(), s.location(), s.credentials()) : s).toList();
+        return new Retargeted(new InstanceDescription(format, deployment, version, out, warnings), notes);
+    }
+
+    /**
+     * {@link #retarget}'s result.
+     *
+     * @param description the description with matched stores renamed to the backup's names
+     * @param notes       what was matched, and what could not be and why
+     */
+    public record Retargeted(InstanceDescription description, List<String> notes) {
+        public Retargeted {
+            notes = List.copyOf(notes);
+        }
+    }
+
+    /** What a Sourcegraph database holds, in words. */
+    static String databaseHolds(String store) {
+        return switch (store) {
+            case "frontend" -> "the frontend database: users, repositories, settings, batch changes…";
+            case "codeintel" -> "precise code-intel data";
+            default -> "code insights series";
+        };
+    }
+
     /** The data store's kind for a volume kind. */
     static String kindId(VolumeKind k) {
         return k.name().toLowerCase(Locale.ROOT).replace('_', '-');

@@ -4,91 +4,198 @@ import dev.sgbackup.plan.InstanceDescription.Location;
 import dev.sgbackup.plan.InstanceDescription.Store;
 import dev.sgbackup.run.InvalidInputException;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
  * The stores of a {@code sourcegraph/server} (single image) deployment, read from its data directory (the
- * container's {@code /var/opt/sourcegraph}): the databases of the one PostgreSQL cluster in {@code postgresql/}
- * (reached at 127.0.0.1:5432 inside the container as the superuser {@code postgres}; never copied as files), and each
- * other direct subdirectory as a volume of the kind its name says ({@code repos} is the gitserver's).
+ * container's {@code /var/opt/sourcegraph}) and, when given, its configuration directory ({@code /etc/sourcegraph}).
+ *
+ * <p>What the image does, as its entrypoint ({@code cmd/server/shared} in Sourcegraph's repository) shows: one
+ * PostgreSQL cluster in {@code postgresql/} listening on 127.0.0.1:5432, superuser {@code postgres}, with the databases
+ * {@code sourcegraph}, {@code sourcegraph-codeintel} and, with {@code ALLOW_SINGLE_DOCKER_CODE_INSIGHTS},
+ * {@code sourcegraph-codeinsights}, each recorded by a marker file in {@code postgresql-markers/}; a database whose
+ * {@code PGHOST} or {@code PGDATASOURCE} (with its prefix) is set in {@code /etc/sourcegraph/env} is external and not
+ * in the container. Data: {@code repos/} (gitserver), {@code zoekt/} (search indexes), {@code blobstore/} (uploads;
+ * earlier {@code minio/}, and {@code lsif-storage/} in 3.x), {@code prometheus/}, {@code grafana/}, {@code redis/} and
+ * {@code redis-cache/} (never backed up), {@code cache/} (searcher and symbols scratch space, never backed up).
  */
 final class SingleImageDiscovery {
     static final String ORIGIN = "container/sourcegraph-server";
     static final String PGDATA = "postgresql";
+    static final String MARKERS = "postgresql-markers";
+    /** Store name, database name and environment prefix of the image's databases. */
+    private static final List<String[]> DATABASES = List.of(
+            new String[] {"frontend", "sourcegraph", ""},
+            new String[] {"codeintel", "sourcegraph-codeintel", "CODEINTEL_"},
+            new String[] {"codeinsights", "sourcegraph-codeinsights", "CODEINSIGHTS_"});
 
     private SingleImageDiscovery() {
     }
 
     static InstanceDescription discover(Path dataDir, Path configDir) {
         if (dataDir == null || !Files.isDirectory(dataDir)) {
-            throw new InvalidInputException("--single-image " + dataDir + " is not a directory: give the directory mounted at"
-                    + " /var/opt/sourcegraph (docker inspect <container> shows it under Mounts)");
+            throw new InvalidInputException("--single-image " + dataDir + " is not a directory: give the host directory mounted at"
+                    + " /var/opt/sourcegraph (docker inspect <container> lists it under Mounts)");
         }
         Path data = dataDir.toAbsolutePath().normalize();
         List<String> warnings = new ArrayList<>();
         List<Store> stores = new ArrayList<>();
+        List<String> files = new ArrayList<>(List.of(data.toString()));
+        Path config = null;
+        Map<String, String> env = Map.of();
+        if (configDir != null) {
+            if (!Files.isDirectory(configDir)) {
+                throw new InvalidInputException("--config-dir " + configDir + " is not a directory: give the host directory mounted at"
+                        + " /etc/sourcegraph");
+            }
+            config = configDir.toAbsolutePath().normalize();
+            files.add(config.toString());
+            if (Files.isRegularFile(config.resolve("env"))) {
+                env = Deployments.readEnvFile(config.resolve("env"));
+            }
+        } else {
+            warnings.add("no --config-dir: /etc/sourcegraph/env (external databases, ALLOW_SINGLE_DOCKER_CODE_INSIGHTS) not read;"
+                    + " databases assumed to be the container's own");
+        }
+
+        Path pg = data.resolve(PGDATA);
+        String pgVersion = read(pg.resolve("PG_VERSION"), warnings);
+        Path markers = data.resolve(MARKERS);
+        boolean insights = "true".equalsIgnoreCase(env.getOrDefault("ALLOW_SINGLE_DOCKER_CODE_INSIGHTS", "").strip())
+                || Files.exists(markers.resolve("sourcegraph-codeinsights"));
+        for (String[] db : DATABASES) {
+            String prefix = db[2];
+            if (configured(env, prefix)) {
+                Store s = external(db[0], prefix, env, config, warnings);
+                if (s != null) {
+                    stores.add(s);
+                }
+                continue;
+            }
+            if (db[0].equals("codeinsights") && !insights) {
+                if (!Files.isDirectory(markers)) {
+                    warnings.add("codeinsights: the image has a code insights database only with ALLOW_SINGLE_DOCKER_CODE_INSIGHTS=true and"
+                            + " no " + MARKERS + "/ says whether it was created; if it was, add --postgres"
+                            + " 'codeinsights=jdbc:postgresql://127.0.0.1:5432/sourcegraph-codeinsights?user=postgres'");
+                }
+                continue;
+            }
+            if (pgVersion == null) {
+                warnings.add(db[0] + ": no PostgreSQL data directory at " + pg + " (no PG_VERSION) and no " + prefix + "PGHOST in"
+                        + " /etc/sourcegraph/env: is " + data + " the single image's /var/opt/sourcegraph? Database left out");
+                continue;
+            }
+            if (Files.isDirectory(markers) && !Files.exists(markers.resolve(db[1]))) {
+                warnings.add(db[0] + ": " + MARKERS + "/ has no marker for database " + db[1] + ": it may not exist yet");
+            }
+            stores.add(new Store(db[0], InstanceDescription.POSTGRES, db[0].equals("codeintel"), InstanceDescription.databaseHolds(db[0]),
+                    ORIGIN + " (" + PGDATA + "/, PostgreSQL " + pgVersion + ")",
+                    Location.database(null, "127.0.0.1", 5432, db[1], "postgres", false), "env:" + prefix + "PGPASSWORD"));
+        }
+
         List<Path> dirs;
         try (Stream<Path> s = Files.list(data)) {
             dirs = s.filter(Files::isDirectory).sorted().toList();
         } catch (IOException e) {
             throw new InvalidInputException("cannot list " + data + ": " + e.getClass().getSimpleName());
         }
-        Path pg = data.resolve(PGDATA);
-        String pgVersion = null;
-        if (Files.isRegularFile(pg.resolve("PG_VERSION"))) {
-            try {
-                pgVersion = Files.readString(pg.resolve("PG_VERSION")).strip();
-            } catch (IOException e) {
-                warnings.add("cannot read " + pg.resolve("PG_VERSION") + ": " + e.getClass().getSimpleName());
-            }
-            String origin = ORIGIN + " (" + PGDATA + "/, PostgreSQL " + pgVersion + ")";
-            stores.add(new Store("frontend", InstanceDescription.POSTGRES, false, "the frontend database: users, repositories,"
-                    + " settings, batch changes…", origin, Location.database(null, "127.0.0.1", 5432, "sourcegraph", "postgres", false),
-                    "env:PGPASSWORD"));
-            stores.add(new Store("codeintel", InstanceDescription.POSTGRES, true, "precise code-intel data", origin,
-                    Location.database(null, "127.0.0.1", 5432, "sourcegraph-codeintel", "postgres", false), "env:PGPASSWORD"));
-            warnings.add("codeinsights: the single image has a code insights database (sourcegraph-codeinsights) only when it runs"
-                    + " with ALLOW_SINGLE_DOCKER_CODE_INSIGHTS=true; if it does, add --postgres"
-                    + " 'codeinsights=jdbc:postgresql://127.0.0.1:5432/sourcegraph-codeinsights?user=postgres'");
-        } else {
-            warnings.add("no PostgreSQL data directory at " + pg + " (no PG_VERSION): is " + data + " the single image's"
-                    + " /var/opt/sourcegraph? Databases left out");
-        }
         for (Path d : dirs) {
             String name = d.getFileName().toString();
-            if (name.equals(PGDATA)) {
-                continue;
+            if (name.equals(PGDATA) || name.equals(MARKERS)) {
+                continue; // the databases go logically; the markers only say which exist
             }
             if (Files.isRegularFile(d.resolve("PG_VERSION"))) {
                 warnings.add(name + "/ is a PostgreSQL data directory: never copied as files; back its databases up with --postgres");
                 continue;
             }
-            VolumeKind k = kindOf(name);
-            if (k == VolumeKind.OTHER) {
-                warnings.add(name + "/ is not a directory the single image is known to write: backed up as a volume of kind other");
+            String kind;
+            boolean recreatable;
+            String holds;
+            if (name.equals("cache")) {
+                kind = InstanceDescription.CACHE;
+                recreatable = true;
+                holds = "searcher and symbols scratch space";
+            } else {
+                VolumeKind k = kindOf(name);
+                if (k == VolumeKind.OTHER) {
+                    warnings.add(name + "/ is not a directory the single image is known to write: backed up as a volume of kind other");
+                }
+                kind = InstanceDescription.kindId(k);
+                recreatable = k.recreatable();
+                holds = k.holds();
             }
-            stores.add(new Store(name, InstanceDescription.kindId(k), k.recreatable(), k.holds(), ORIGIN + " (" + name + "/)",
-                    Location.directory(null, d.toString()), null));
+            stores.add(new Store(name, kind, recreatable, holds, ORIGIN + " (" + name + "/)", Location.directory(null, d.toString()), null));
         }
-        List<String> files = new ArrayList<>(List.of(data.toString()));
-        if (configDir != null) {
-            if (!Files.isDirectory(configDir)) {
-                throw new InvalidInputException("--config-dir " + configDir + " is not a directory: give the directory mounted at"
-                        + " /etc/sourcegraph");
-            }
-            Path c = configDir.toAbsolutePath().normalize();
-            files.add(c.toString());
+        if (config != null) {
             stores.add(new Store("etc-sourcegraph", InstanceDescription.kindId(VolumeKind.OTHER), false,
-                    "the container's /etc/sourcegraph (nginx.conf, TLS files; the site config and code hosts live in the frontend"
-                            + " database)", ORIGIN + " (/etc/sourcegraph)", Location.directory(null, c.toString()), null));
+                    "the container's /etc/sourcegraph: env, nginx.conf, TLS and SSH files (the site config and code hosts live in the"
+                            + " frontend database)", ORIGIN + " (/etc/sourcegraph)", Location.directory(null, config.toString()), null));
         }
         return new InstanceDescription(InstanceDescription.FORMAT,
                 new InstanceDescription.Deployment("single-image", null, files, "data-directory"), null, stores, warnings);
+    }
+
+    /** As the image decides: a database is external when its PGHOST or PGDATASOURCE is set. */
+    private static boolean configured(Map<String, String> env, String prefix) {
+        return !env.getOrDefault(prefix + "PGHOST", "").isBlank() || !env.getOrDefault(prefix + "PGDATASOURCE", "").isBlank();
+    }
+
+    private static Store external(String name, String prefix, Map<String, String> env, Path config, List<String> warnings) {
+        String where = config.resolve("env").toString();
+        String host;
+        Integer port;
+        String db;
+        String user;
+        String credentials;
+        String dsn = env.getOrDefault(prefix + "PGDATASOURCE", "");
+        if (!dsn.isBlank()) {
+            URI u;
+            try {
+                u = URI.create(dsn.strip());
+            } catch (IllegalArgumentException e) {
+                warnings.add(name + ": " + prefix + "PGDATASOURCE in " + where + " is not a URL: database left out");
+                return null;
+            }
+            host = u.getHost();
+            port = Discovery.port(u);
+            db = Discovery.database(u, null);
+            user = Discovery.user(u);
+            credentials = "env:" + prefix + "PGDATASOURCE@" + where;
+        } else {
+            host = env.get(prefix + "PGHOST").strip();
+            try {
+                port = Integer.parseInt(env.getOrDefault(prefix + "PGPORT", "5432").strip());
+            } catch (NumberFormatException e) {
+                warnings.add(name + ": " + prefix + "PGPORT in " + where + " is not a number; assuming 5432");
+                port = 5432;
+            }
+            db = env.get(prefix + "PGDATABASE");
+            user = env.get(prefix + "PGUSER");
+            credentials = "env:" + prefix + "PGPASSWORD" + (env.containsKey(prefix + "PGPASSWORD") ? "@" + where : "");
+        }
+        boolean local = host == null || host.equals("127.0.0.1") || host.equals("localhost") || host.startsWith("/");
+        return new Store(name, InstanceDescription.POSTGRES, name.equals("codeintel"), InstanceDescription.databaseHolds(name), local ? ORIGIN + " (" + where + ")"
+                : "external/" + host + " (from " + where + ")", Location.database(null, host, port, db, user, !local), credentials);
+    }
+
+    private static String read(Path f, List<String> warnings) {
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        try {
+            return Files.readString(f).strip();
+        } catch (IOException e) {
+            warnings.add("cannot read " + f + ": " + e.getClass().getSimpleName());
+            return null;
+        }
     }
 
     /** The kind of a direct subdirectory of /var/opt/sourcegraph, by the names the image's releases used. */

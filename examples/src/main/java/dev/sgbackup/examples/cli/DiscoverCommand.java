@@ -66,11 +66,18 @@ final class DiscoverCommand {
         }
     }
 
-    /** The instance file of --instance, without the stores flags give; null without --instance. */
-    static InstanceDescription instanceFile(Args a) {
+    /**
+     * The instance file of --instance, without the stores flags give; null without --instance. For a restore, its
+     * volume stores are matched to the backup's by kind where names differ ({@link InstanceDescription#retarget}), and
+     * what was matched goes into the plan's notes. Read once per command.
+     */
+    static InstanceDescription instanceFile(Session s, Args a) {
         String file = a.one("--instance");
         if (file == null) {
             return null;
+        }
+        if (s.instanceFile != null) {
+            return s.instanceFile;
         }
         String json;
         try {
@@ -80,6 +87,13 @@ final class DiscoverCommand {
         }
         Set<String> overridden = new java.util.HashSet<>(a.pairs("--postgres").keySet());
         overridden.addAll(a.pairs("--volume").keySet());
-        return InstanceDescription.fromJson(json).without(overridden);
+        InstanceDescription d = InstanceDescription.fromJson(json).without(overridden);
+        if (s.restoringVolumes != null) {
+            InstanceDescription.Retargeted r = d.retarget(s.restoringVolumes.stream().filter(n -> !overridden.contains(n)).toList());
+            s.instanceNotes.addAll(r.notes());
+            d = r.description();
+        }
+        s.instanceFile = d;
+        return d;
     }
 }

@@ -38,6 +38,10 @@ final class Session {
     final List<RunJson.Endpoint> endpoints = new ArrayList<>();
     /** Where each store of an --instance file came from, and what it leaves out: notes of the plan. */
     final List<String> instanceNotes = new ArrayList<>();
+    /** A restore's backup volume stores, to match the --instance file's stores by kind; null for other commands. */
+    java.util.Collection<String> restoringVolumes;
+    /** The --instance file as read (and, for a restore, retargeted) once. */
+    dev.sgbackup.plan.InstanceDescription instanceFile;
     /** A passphrase typed at the prompt for reading an encrypted backup (show, verify, restore). */
     Encryption prompted;
 

@@ -76,7 +76,7 @@ final class StoreFlags {
             throw new Args.UsageException("--secrets is for the configuration store: add --sourcegraph URL");
         }
         stores.addAll(postgres(a));
-        InstanceDescription file = DiscoverCommand.instanceFile(a);
+        InstanceDescription file = DiscoverCommand.instanceFile(s, a);
         if (file != null) {
             // the file's stores the flags do not give: volumes as directories, databases (not external) as PostgreSQL stores
             Instance fromFile = file.toInstance(s.env).build();
@@ -111,7 +111,7 @@ final class StoreFlags {
      * endpoint SRC_ENDPOINT may supply; a restore passes false, so only flags name its targets.
      */
     static Instance.Builder instance(Session s, Args a, boolean scopeWantsConfig) {
-        InstanceDescription file = DiscoverCommand.instanceFile(a);
+        InstanceDescription file = DiscoverCommand.instanceFile(s, a);
         Instance.Builder b = file == null ? Instance.builder() : file.toInstance(s.env); // passwords from the referenced variables
         URI sourcegraph = sourcegraph(s, a, scopeWantsConfig);
         String configDb = configDatabase(s, a);
@@ -218,7 +218,7 @@ final class StoreFlags {
                 null)));
         a.pairs("--volume").forEach((n, d) -> s.endpoints.add(new RunJson.Endpoint(n, "volume", Path.of(d).toAbsolutePath().toString(), "flag",
                 "--volume", null)));
-        InstanceDescription file = DiscoverCommand.instanceFile(a);
+        InstanceDescription file = DiscoverCommand.instanceFile(s, a);
         if (file != null) {
             // each store of the file, with the deployment object it came from (flags override: those are left out)
             String f = a.one("--instance");
