@@ -324,6 +324,11 @@ final class RestoreRun {
                 }
             });
         }
+        // largest first, then by name: a fixed order, so that of two tables sharing a name (only one copy can have it in
+        // the staging schema) the same one is staged whatever order the backup's parallel dump listed them in
+        Map<String, Long> bytes = new HashMap<>();
+        large.forEach(t -> bytes.put(t, artifacts.get(t).stream().mapToLong(ArtifactInfo::size).sum()));
+        large.sort(java.util.Comparator.comparing((String t) -> -bytes.get(t)).thenComparing(t -> t));
         List<String> eligible = large.isEmpty() ? List.of() : StagingEligibility.eligible(c, target, large);
         return StagedLoad.start(spec, store, in, in.backup().properties().get(PostgresStore.PROP_TENANT), target,
                 eligible, artifacts, Math.min(in.parallelism(), JdbcRestore.MAX_STAGE_CONNECTIONS));
