@@ -320,7 +320,21 @@ final class StagedLoad implements AutoCloseable {
         StagedSwap.swap(main, plans.values(), schema);
     }
 
-    /** Stops the loaders and drops whatever is left in the schema, then the schema. */
+    /** How long {@link #close()} waits for the loaders to stop before it cuts their connections. */
+    static final long LOADERS_STOP_SECONDS = 30;
+
+    /**
+     * Stops the loaders and drops whatever is left in the schema, then the schema.
+     *
+     * <p>Order matters. The loaders are interrupted and what their connections run is cancelled on the server; then
+     * this waits for the loader threads to end, and only then closes their connections. Closing a connection under a
+     * loader that is inside pgjdbc's {@code CopyManager.copyIn} must not happen: pgjdbc 42.7's {@code cancelCopy}
+     * catches the expected error of its CopyFail and reads on while the copy holds the connection's lock, and once the
+     * stream is closed each read throws "PGStream is closed" at once, so it loops, chaining one exception per turn,
+     * until the heap is gone. That is the likeliest cause of the OutOfMemoryError CI saw twice in a restore whose
+     * staging connection was killed (read in pgjdbc's source; the race was not reproduced here). Only loaders still
+     * running after {@link #LOADERS_STOP_SECONDS} have their connections cut.
+     */
     @Override
     public void close() {
         failed = true;
@@ -328,7 +342,7 @@ final class StagedLoad implements AutoCloseable {
             pool.shutdownNow();
         }
         synchronized (loaders) {
-            // an index build does not notice a closed socket until it ends: cancel what the loaders run first
+            // an index build or a COPY does not notice an interrupt: cancel what the loaders run first
             if (control != null && !pids.isEmpty()) {
                 try (Statement st = control.createStatement()) {
                     st.execute("SELECT pg_cancel_backend(pid) FROM unnest(ARRAY" + pids + ") pid");
@@ -336,9 +350,23 @@ final class StagedLoad implements AutoCloseable {
                     LOG.log(System.Logger.Level.DEBUG, () -> "cancelling the staging connections: " + e.getMessage());
                 }
             }
+        }
+        boolean stopped = pool == null;
+        if (pool != null) {
+            try {
+                stopped = pool.awaitTermination(LOADERS_STOP_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (loaders) {
             for (Connection c : loaders) {
                 try {
-                    c.abort(Runnable::run);
+                    if (stopped) {
+                        c.close();
+                    } else {
+                        c.abort(Runnable::run); // a loader is stuck: its connection goes, whatever it was doing
+                    }
                 } catch (SQLException | RuntimeException ignored) {
                     // closing anyway
                 }
