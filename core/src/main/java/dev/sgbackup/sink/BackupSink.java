@@ -69,6 +69,30 @@ public interface BackupSink extends Closeable {
      */
     ListPage list(String prefix, String pageToken) throws IOException;
 
+    /**
+     * Creates {@code key} with {@code content} only if no object {@code key} exists, as one atomic step: of several
+     * writers (threads, processes, machines) racing for one key, exactly one gets {@code true}; the others get
+     * {@code false} and the object holds the winner's bytes. For small objects (locks, leases, key objects); what
+     * coordinates writers sharing a sink is built on it. A request retried after its first attempt succeeded
+     * unseen still answers {@code true} (the object's bytes are this writer's own).
+     *
+     * @throws UnsupportedOperationException when this sink cannot do it atomically ({@link #conditionalCreate()}
+     *                                       is false); never silently overwrites
+     */
+    default boolean putIfAbsent(String key, byte[] content) throws IOException {
+        throw new UnsupportedOperationException(uri() + " cannot create an object only if it is absent, atomically;"
+                + " sgbackup cannot coordinate several writers on it");
+    }
+
+    /**
+     * Whether {@link #putIfAbsent} works on this sink: local directories and memory always; S3 when the endpoint
+     * honours {@code If-None-Match: *} (AWS since 2024, not every S3-compatible server: checked once per sink by
+     * writing a probe object twice); GCS always ({@code ifGenerationMatch=0}).
+     */
+    default boolean conditionalCreate() throws IOException {
+        return false;
+    }
+
     /** Deletes an object; deleting a missing object is not an error. */
     void delete(String key) throws IOException;
 

@@ -142,6 +142,44 @@ final class LocalSink implements BackupSink {
         }
     }
 
+    /**
+     * Writes the bytes to a fsynced temp file, then hard-links it to the key: {@code link(2)} fails when the name
+     * exists, so exactly one of several writers (processes included, on one host or over NFSv3+) creates it, and
+     * readers never see a partial object. A file system without hard links is refused rather than raced.
+     */
+    @Override
+    public boolean putIfAbsent(String key, byte[] content) throws IOException {
+        Path target = path(key);
+        Path tmp = tmpDir().resolve(key.replace('/', '+') + "." + UUID.randomUUID() + ".part");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(content);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                ch.force(true);
+            }
+            Files.createDirectories(target.getParent());
+            try {
+                Files.createLink(target, tmp);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                return false;
+            } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+                throw new UnsupportedOperationException(uri() + ": cannot hard-link " + key + " (" + e.getClass().getSimpleName()
+                        + "): on a file system without hard links sgbackup cannot create an object only if it is absent", e);
+            }
+            fsyncDir(target.getParent());
+            return true;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    @Override
+    public boolean conditionalCreate() {
+        return true;
+    }
+
     static void fsyncDir(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);

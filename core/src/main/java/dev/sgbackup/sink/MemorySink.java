@@ -60,6 +60,18 @@ final class MemorySink implements BackupSink {
     }
 
     @Override
+    public boolean putIfAbsent(String key, byte[] content) {
+        Blob mine = new Blob(content.clone(), Instant.now());
+        Blob had = objects.putIfAbsent(Keys.check(key), mine);
+        return had == null;
+    }
+
+    @Override
+    public boolean conditionalCreate() {
+        return true;
+    }
+
+    @Override
     public InputStream read(String key) throws IOException {
         Blob b = objects.get(Keys.check(key));
         if (b == null) {

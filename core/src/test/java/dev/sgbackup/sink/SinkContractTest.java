@@ -299,6 +299,60 @@ public abstract class SinkContractTest {
     }
 
     @Test
+    void putIfAbsentCreatesOnceAndKeepsTheFirstBytes() throws Exception {
+        if (!sink.conditionalCreate()) {
+            assertThatThrownBy(() -> sink.putIfAbsent("locks/a", bytes("first")))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining(sink.uri().toString());
+            assertThat(sink.stat("locks/a")).isEmpty();
+            return;
+        }
+        assertThat(sink.putIfAbsent("locks/a", bytes("first"))).isTrue();
+        assertThat(sink.putIfAbsent("locks/a", bytes("second"))).isFalse();
+        assertThat(get(sink, "locks/a")).isEqualTo(bytes("first"));
+        // an object written the ordinary way counts as present too
+        put(sink, "locks/b", bytes("plain"));
+        assertThat(sink.putIfAbsent("locks/b", bytes("mine"))).isFalse();
+        assertThat(get(sink, "locks/b")).isEqualTo(bytes("plain"));
+        // and once deleted, the key is free again
+        sink.delete("locks/a");
+        assertThat(sink.putIfAbsent("locks/a", bytes("third"))).isTrue();
+        assertThat(get(sink, "locks/a")).isEqualTo(bytes("third"));
+        assertThat(sink.listAll("locks/").map(ObjectInfo::key).toList()).containsExactly("locks/a", "locks/b");
+    }
+
+    @Test
+    void ofWritersRacingForOneKeyExactlyOneWins() throws Exception {
+        if (!sink.conditionalCreate()) {
+            return; // putIfAbsentCreatesOnceAndKeepsTheFirstBytes checks the refusal
+        }
+        int writers = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        CountDownLatch go = new CountDownLatch(1);
+        try {
+            List<Future<Boolean>> won = new ArrayList<>();
+            for (int i = 0; i < writers; i++) {
+                byte[] mine = bytes("writer " + i);
+                won.add(pool.submit(() -> {
+                    go.await();
+                    return sink.putIfAbsent("locks/race", mine);
+                }));
+            }
+            go.countDown();
+            List<Integer> winners = new ArrayList<>();
+            for (int i = 0; i < writers; i++) {
+                if (won.get(i).get()) {
+                    winners.add(i);
+                }
+            }
+            assertThat(winners).hasSize(1);
+            assertThat(new String(get(sink, "locks/race"), StandardCharsets.UTF_8)).isEqualTo("writer " + winners.get(0));
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(sink.listAll("locks/").toList()).hasSize(1);
+    }
+
+    @Test
     void invalidKeysAreRefused() {
         assertThatThrownBy(() -> sink.create("../escape")).isInstanceOf(dev.sgbackup.run.InvalidInputException.class);
         assertThatThrownBy(() -> sink.create("upper/Case")).isInstanceOf(dev.sgbackup.run.InvalidInputException.class);

@@ -117,6 +117,37 @@ public final class GcsSink implements BackupSink {
         return create(key);
     }
 
+    /**
+     * An upload with {@code ifGenerationMatch=0}: GCS creates the object only if it has no live generation, else
+     * answers 412. A 412 whose object holds exactly these bytes is this writer's own earlier attempt (a retried
+     * request whose first answer was lost), so it answers true; callers make their content unique.
+     */
+    @Override
+    public boolean putIfAbsent(String key, byte[] content) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try (GcsUpload u = new GcsUpload(this, key, objectName(key), 0L)) {
+                u.stream().write(content);
+                u.commit();
+                return true;
+            } catch (GcsUpload.PreconditionFailed exists) {
+                try (InputStream in = read(key)) {
+                    return java.util.Arrays.equals(in.readNBytes(content.length + 1), content);
+                } catch (dev.sgbackup.sink.NoSuchObjectException gone) {
+                    if (attempt >= 5) {
+                        throw new IOException("creating " + where(key) + " only if absent: it kept appearing and vanishing ("
+                                + attempt + " attempts)", gone);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Always: GCS honours {@code ifGenerationMatch=0} on uploads. */
+    @Override
+    public boolean conditionalCreate() {
+        return true;
+    }
+
     @Override
     public InputStream read(String key) throws IOException {
         return read(key, 0, Long.MAX_VALUE);

@@ -47,11 +47,30 @@ final class GcsUpload implements PendingObject {
     private String lastObject;
     private final OutputStream out = new Out();
 
+    /** A precondition on the object's live generation ({@code 0}: the object must not exist), or null. */
+    private final Long ifGenerationMatch;
+
     GcsUpload(GcsSink sink, String key, String name) {
+        this(sink, key, name, null);
+    }
+
+    GcsUpload(GcsSink sink, String key, String name, Long ifGenerationMatch) {
         this.sink = sink;
         this.key = key;
         this.name = name;
+        this.ifGenerationMatch = ifGenerationMatch;
         this.buf = new byte[Math.min(64 * 1024, sink.chunkSize)];
+    }
+
+    /** GCS answered 412: the {@code ifGenerationMatch} precondition did not hold (with 0: the object exists). */
+    static final class PreconditionFailed extends IOException {
+        PreconditionFailed(String where) {
+            super("the precondition on " + where + " did not hold (it exists)");
+        }
+    }
+
+    private HttpUrl.Builder withPrecondition(HttpUrl.Builder url) {
+        return ifGenerationMatch == null ? url : url.addQueryParameter("ifGenerationMatch", Long.toString(ifGenerationMatch));
     }
 
     @Override
@@ -243,7 +262,7 @@ final class GcsUpload implements PendingObject {
     }
 
     private HttpUrl startSession() throws IOException {
-        HttpUrl url = sink.uploadUrl().addQueryParameter("uploadType", "resumable").addQueryParameter("name", name).build();
+        HttpUrl url = withPrecondition(sink.uploadUrl().addQueryParameter("uploadType", "resumable").addQueryParameter("name", name)).build();
         String meta = Json.write(Json.object().put("name", name));
         Request post = new Request.Builder().url(url)
                 .header("X-Upload-Content-Type", "application/octet-stream")
@@ -286,7 +305,7 @@ final class GcsUpload implements PendingObject {
     }
 
     private void uploadInOneRequest() throws IOException {
-        HttpUrl url = sink.uploadUrl().addQueryParameter("uploadType", "multipart").build();
+        HttpUrl url = withPrecondition(sink.uploadUrl().addQueryParameter("uploadType", "multipart")).build();
         String meta = Json.write(Json.object().put("name", name).put("crc32c", crc32c()));
         MultipartBody body = new MultipartBody.Builder()
                 .setType(RELATED)
@@ -296,6 +315,9 @@ final class GcsUpload implements PendingObject {
         Request post = new Request.Builder().url(url).post(body).build();
         try (Response r = sink.transport.call(post, sink.credentials, "upload " + sink.where(key))) {
             String text = r.body() == null ? "" : r.body().string();
+            if (r.code() == 412 && ifGenerationMatch != null) {
+                throw new PreconditionFailed(sink.where(key));
+            }
             if (!r.isSuccessful()) {
                 throw Errors.of(sink, r.code(), text, "upload " + sink.where(key));
             }

@@ -230,7 +230,7 @@ public final class FakeGcs implements Closeable {
             authorizationHeaders.incrementAndGet();
         }
         Kind kind = kindOf(req, url, seg);
-        log.add(kind + " " + method + " " + url.encodedPath());
+        log.add(kind + " " + method + " " + url.encodedPath() + (url.encodedQuery() == null ? "" : "?" + url.encodedQuery()));
         if (kind == null) {
             return error(404, "fake: no route for " + method + " " + url.encodedPath(), "notFound");
         }
@@ -281,7 +281,7 @@ public final class FakeGcs implements Closeable {
             case START -> start(url, bucket, req);
             case CHUNK, FINAL, STATUS -> upload(kind, url, req, fault);
             case CANCEL -> cancel(url);
-            case MULTIPART -> multipart(bucket, req);
+            case MULTIPART -> multipart(bucket, req, fault);
             case MEDIA, META -> get(kind, bucket, seg.get(5), url, req, fault);
             case LIST -> list(bucket, url);
             case DELETE -> delete(bucket, seg.get(5));
@@ -606,6 +606,23 @@ public final class FakeGcs implements Closeable {
     }
 
     private synchronized Obj commit(String bucket, String name, Path file, long size, String crc) throws IOException {
+        return commit(bucket, name, file, size, crc, null);
+    }
+
+    /**
+     * Stores an object; with {@code ifGenerationMatch} (GCS's precondition: the live generation, 0 for "no live
+     * object") checked in the same step, and null returned when it does not hold. Only the multipart upload takes
+     * the precondition here; the fake's resumable sessions do not model it.
+     */
+    private synchronized Obj commit(String bucket, String name, Path file, long size, String crc, Long ifGenerationMatch)
+            throws IOException {
+        if (ifGenerationMatch != null) {
+            Obj live = buckets.get(bucket).get(name);
+            if ((live == null ? 0L : live.generation) != ifGenerationMatch) {
+                Files.deleteIfExists(file);
+                return null;
+            }
+        }
         Obj o = new Obj();
         o.file = dir.resolve("obj-" + UUID.randomUUID());
         Files.move(file, o.file, StandardCopyOption.ATOMIC_MOVE);
@@ -620,7 +637,7 @@ public final class FakeGcs implements Closeable {
         return o;
     }
 
-    private MockResponse multipart(String bucket, RecordedRequest req) throws IOException {
+    private MockResponse multipart(String bucket, RecordedRequest req, Scripted fault) throws IOException {
         String type = req.getHeader("Content-Type");
         if (type == null || !type.startsWith("multipart/related")) {
             return error(400, "multipart upload needs Content-Type multipart/related, got " + type, "invalid");
@@ -651,7 +668,14 @@ public final class FakeGcs implements Closeable {
         }
         Path tmp = dir.resolve("mp-" + UUID.randomUUID());
         Files.write(tmp, media);
-        Obj o = commit(bucket, name, tmp, media.length, actual);
+        String ifGen = req.getRequestUrl() == null ? null : req.getRequestUrl().queryParameter("ifGenerationMatch");
+        Obj o = commit(bucket, name, tmp, media.length, actual, ifGen == null ? null : Long.parseLong(ifGen));
+        if (o == null) {
+            return error(412, "At least one of the pre-conditions you specified did not hold.", "conditionNotMet");
+        }
+        if (fault != null && fault.fault() == Fault.COMMIT_THEN_DISCONNECT) {
+            return new MockResponse().setSocketPolicy(SocketPolicy.DISCONNECT_AFTER_REQUEST);
+        }
         return json(200, objectJson(o, name, bucket));
     }
 

@@ -303,6 +303,19 @@ class GcsSinkTest {
     }
 
     @Test
+    void putIfAbsentWhoseAnswerWasLostIsStillTheWritersOwnAndAnotherWritersIsNot() throws IOException {
+        BackupSink sink = sink();
+        // the first attempt creates the object, its answer is lost; the retry meets 412 over our own bytes
+        fake.script(Kind.MULTIPART, Fault.COMMIT_THEN_DISCONNECT, 1, 0);
+        assertThat(sink.putIfAbsent("locks/a", "owner 1 token x".getBytes())).isTrue();
+        assertThat(fake.count(Kind.MULTIPART)).isEqualTo(2);
+        // another writer's object under the key: 412 over other bytes
+        assertThat(sink.putIfAbsent("locks/a", "owner 2 token y".getBytes())).isFalse();
+        assertThat(get(sink, "locks/a")).isEqualTo("owner 1 token x".getBytes());
+        assertThat(fake.log.stream().filter(l -> l.startsWith("MULTIPART"))).hasSize(3).allMatch(l -> l.contains("ifGenerationMatch=0"));
+    }
+
+    @Test
     void aLostAnswerToTheFinalRequestIsFoundByTheStatusQuery() throws IOException {
         fake.script(Kind.FINAL, Fault.COMMIT_THEN_DISCONNECT, 1, 0);
         BackupSink sink = sink();

@@ -362,6 +362,75 @@ public final class S3Sink implements BackupSink {
         return r;
     }
 
+    /**
+     * {@code PutObject} with {@code If-None-Match: *}: 200 creates, 412 (Precondition Failed) means the key exists.
+     * A 409 (ConditionalRequestConflict: a write or delete of the key ran at the same time) is retried, as AWS
+     * advises. A 412 whose object holds exactly these bytes is this writer's own earlier attempt (a retried
+     * request whose first answer was lost), so it answers true; callers make their content unique (a lock names
+     * its owner and a random token). Refused when the endpoint ignores the header ({@link #conditionalCreate()}).
+     */
+    @Override
+    public boolean putIfAbsent(String key, byte[] content) throws IOException {
+        if (!conditionalCreate()) {
+            throw new UnsupportedOperationException(uri + " ignores If-None-Match on PutObject (checked by writing a probe object"
+                    + " twice): sgbackup cannot coordinate several writers on it; use AWS S3, MinIO, R2 or another endpoint that"
+                    + " honours conditional writes");
+        }
+        return conditionalPut(key, content);
+    }
+
+    private boolean conditionalPut(String key, byte[] content) throws IOException {
+        String k = full(key);
+        for (int attempt = 1; ; attempt++) {
+            S3Client.Result r = client.execute(new S3Client.Req("PutObject", "PUT", k).header("If-None-Match", "*")
+                    .body(Body.of(content), true).accept(409, 412));
+            if (r.status() == 412) {
+                try (InputStream in = read(key)) {
+                    return java.util.Arrays.equals(in.readNBytes(content.length + 1), content);
+                } catch (dev.sgbackup.sink.NoSuchObjectException gone) {
+                    continue; // deleted since: try again
+                }
+            }
+            if (r.status() == 409) {
+                if (attempt >= 5) {
+                    throw new IOException("PutObject of s3://" + client.bucket + "/" + k + " with If-None-Match kept meeting a"
+                            + " concurrent write (409 ConditionalRequestConflict, " + attempt + " attempts)");
+                }
+                continue;
+            }
+            return true;
+        }
+    }
+
+    private volatile Boolean conditional;
+
+    /**
+     * Whether the endpoint honours {@code If-None-Match: *} on PutObject. Checked once per sink: a probe object is
+     * created twice under {@code sgbackup-probe/}; an endpoint that lets the second write replace the first ignores
+     * the header. The probe is deleted.
+     */
+    @Override
+    public boolean conditionalCreate() throws IOException {
+        Boolean c = conditional;
+        if (c == null) {
+            synchronized (this) {
+                c = conditional;
+                if (c == null) {
+                    String probe = "sgbackup-probe/conditional-" + java.util.UUID.randomUUID();
+                    try {
+                        boolean first = conditionalPut(probe, "first".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                        boolean second = conditionalPut(probe, "second".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                        c = first && !second;
+                    } finally {
+                        delete(probe);
+                    }
+                    conditional = c;
+                }
+            }
+        }
+        return c;
+    }
+
     @Override
     public Optional<ObjectInfo> stat(String key) throws IOException {
         S3Client.Result r = client.execute(new S3Client.Req("HeadObject", "HEAD", full(key)).accept(404));

@@ -465,4 +465,60 @@ class S3FaultTest {
             wm.verify(2, getRequestedFor(urlPathEqualTo(KEY_PATH)));
         }
     }
+
+    @Test
+    void anEndpointThatIgnoresIfNoneMatchIsFoundByTheProbeAndRefused() throws Exception {
+        wm.stubFor(put(com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching("/bkt/root/.*"))
+                .willReturn(aResponse().withStatus(200).withHeader("ETag", "\"e\"")));
+        wm.stubFor(delete(com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching("/bkt/root/.*"))
+                .willReturn(aResponse().withStatus(204)));
+        try (S3Sink sink = builder().build()) {
+            assertThat(sink.conditionalCreate()).isFalse();
+            assertThatThrownBy(() -> sink.putIfAbsent("locks/a", new byte[] {1}))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("ignores If-None-Match");
+        }
+        List<LoggedRequest> puts = wm.findAll(putRequestedFor(com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching(
+                "/bkt/root/sgbackup-probe/conditional-.*")));
+        assertThat(puts).hasSize(2).allMatch(r -> "*".equals(r.getHeader("If-None-Match")));
+        wm.verify(1, deleteRequestedFor(com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching(
+                "/bkt/root/sgbackup-probe/conditional-.*")));
+        wm.verify(0, putRequestedFor(urlPathEqualTo("/bkt/root/locks/a")));
+    }
+
+    @Test
+    void conditionalPutRetriesAConflictAndTellsItsOwnEarlierAttemptFromAnotherWriter() throws Exception {
+        // the probe: created, then 412 with the first bytes in place
+        String probe = "/bkt/root/sgbackup-probe/conditional-.*";
+        wm.stubFor(put(com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching(probe)).inScenario("probe")
+                .whenScenarioStateIs(Scenario.STARTED).willReturn(aResponse().withStatus(200)).willSetStateTo("exists"));
+        wm.stubFor(put(com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching(probe)).inScenario("probe")
+                .whenScenarioStateIs("exists").willReturn(aResponse().withStatus(412).withBody(error("PreconditionFailed", "At least one"
+                        + " of the pre-conditions you specified did not hold"))));
+        wm.stubFor(get(com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching(probe))
+                .willReturn(aResponse().withStatus(200).withBody("first")));
+        wm.stubFor(delete(com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching(probe)).willReturn(aResponse().withStatus(204)));
+        // locks/a: a concurrent write (409), then created
+        wm.stubFor(put(urlPathEqualTo("/bkt/root/locks/a")).inScenario("a").whenScenarioStateIs(Scenario.STARTED)
+                .willReturn(aResponse().withStatus(409).withBody(error("ConditionalRequestConflict", "A conflicting operation occurred")))
+                .willSetStateTo("free"));
+        wm.stubFor(put(urlPathEqualTo("/bkt/root/locks/a")).inScenario("a").whenScenarioStateIs("free")
+                .willReturn(aResponse().withStatus(200)));
+        // locks/mine: 412, and the object holds these very bytes (the first attempt succeeded, its answer was lost)
+        wm.stubFor(put(urlPathEqualTo("/bkt/root/locks/mine")).willReturn(aResponse().withStatus(412)
+                .withBody(error("PreconditionFailed", "exists"))));
+        wm.stubFor(get(urlPathEqualTo("/bkt/root/locks/mine")).willReturn(aResponse().withStatus(200).withBody("owner 7 token x")));
+        // locks/theirs: 412, another writer's bytes
+        wm.stubFor(put(urlPathEqualTo("/bkt/root/locks/theirs")).willReturn(aResponse().withStatus(412)
+                .withBody(error("PreconditionFailed", "exists"))));
+        wm.stubFor(get(urlPathEqualTo("/bkt/root/locks/theirs")).willReturn(aResponse().withStatus(200).withBody("owner 9 token y")));
+
+        try (S3Sink sink = builder().build()) {
+            assertThat(sink.conditionalCreate()).isTrue();
+            assertThat(sink.putIfAbsent("locks/a", "owner 7 token x".getBytes())).isTrue();
+            assertThat(sink.putIfAbsent("locks/mine", "owner 7 token x".getBytes())).isTrue();
+            assertThat(sink.putIfAbsent("locks/theirs", "owner 7 token x".getBytes())).isFalse();
+        }
+        assertThat(wm.findAll(putRequestedFor(urlPathEqualTo("/bkt/root/locks/a")))).hasSize(2)
+                .allMatch(r -> "*".equals(r.getHeader("If-None-Match")));
+    }
 }

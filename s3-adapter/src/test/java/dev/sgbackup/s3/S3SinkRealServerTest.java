@@ -46,6 +46,15 @@ class S3SinkRealServerTest {
     }
 
     @Test
+    void theProbeSaysWhetherThisServerHonoursIfNoneMatchAndLeavesNothing() throws Exception {
+        try (S3Sink sink = server.sinkBuilder(server.newBucket()).build()) {
+            boolean honours = sink.conditionalCreate();
+            assertThat(honours).isTrue();
+            assertThat(sink.listAll("").toList()).isEmpty();
+        }
+    }
+
+    @Test
     void smallObjectRoundTripWithSinglePut() throws Exception {
         try (S3Sink sink = server.sinkBuilder(server.newBucket()).prefix("/Backups x/+y/").build()) {
             byte[] data = random(1234, 1);
