@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -24,26 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
 class SinkLockTest {
     @TempDir
     Path tmp;
-
-    /** A clock the test moves. */
-    static final class MovableClock extends Clock {
-        Instant now = Instant.parse("2026-12-02T10:00:00Z");
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
     @Test
     void anExclusiveLeaseExcludesEveryOtherAndSharedOnesCoexist() throws Exception {
@@ -67,7 +46,7 @@ class SinkLockTest {
     @Test
     void aStaleLockIsRemovedAndALiveOneIsNot() throws Exception {
         BackupSink sink = Sinks.memory();
-        MovableClock clock = new MovableClock();
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-02T10:00:00Z"));
         SinkLock dead = SinkLock.acquire(sink, true, "prune that died", Duration.ofMinutes(30), clock);
         clock.now = clock.now.plus(Duration.ofMinutes(30)).plus(SinkLock.SKEW).minusSeconds(1);
         assertThatThrownBy(() -> SinkLock.acquire(sink, false, "backup", Duration.ofMinutes(30), clock))
@@ -85,7 +64,7 @@ class SinkLockTest {
     @Test
     void refreshingKeepsTheLeaseAndNotRefreshingLosesIt() throws Exception {
         BackupSink sink = Sinks.memory();
-        MovableClock clock = new MovableClock();
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-02T10:00:00Z"));
         SinkLock l = SinkLock.acquire(sink, false, "backup", Duration.ofMinutes(30), clock);
         assertThat(l.refreshEvery()).isEqualTo(Duration.ofMinutes(5));
         for (int i = 0; i < 12; i++) { // an hour, refreshed every five minutes

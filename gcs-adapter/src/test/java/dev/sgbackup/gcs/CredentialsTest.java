@@ -1,5 +1,7 @@
 package dev.sgbackup.gcs;
 
+import dev.sgbackup.sink.MutableClock;
+
 import static dev.sgbackup.gcs.Support.data;
 import static dev.sgbackup.gcs.Support.get;
 import static dev.sgbackup.gcs.Support.put;
@@ -16,10 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
@@ -308,25 +308,6 @@ class CredentialsTest {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = String.valueOf(t.getMessage());
             assertThat(m).doesNotContain("PRIVATE KEY").doesNotContain(encoded.substring(200, 240)).doesNotContain("assertion=");
-        }
-    }
-
-    static final class MutableClock extends Clock {
-        Instant now = Instant.now();
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 }

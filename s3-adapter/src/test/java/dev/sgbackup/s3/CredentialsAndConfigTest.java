@@ -1,5 +1,7 @@
 package dev.sgbackup.s3;
 
+import dev.sgbackup.sink.MutableClock;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.containing;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -22,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -287,28 +288,5 @@ class CredentialsAndConfigTest {
         long big = 200L << 30;
         assertThat(S3Upload.partSize(min, big, 1)).isEqualTo((big + 8999) / 9000).isGreaterThan(8 * mib);
         assertThat(S3Upload.partSize(min, big, 9000) * 9000).isGreaterThanOrEqualTo(big);
-    }
-
-    static final class MutableClock extends Clock {
-        Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
