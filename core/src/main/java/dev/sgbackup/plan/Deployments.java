@@ -36,7 +36,7 @@ public final class Deployments {
 
     /** {@link #compose(Path...)} with the files in override order. */
     public static Compose compose(List<Path> files) {
-        return new Compose(List.copyOf(files), null, Discovery.DEFAULT_VOLUME_ROOT, Map.of());
+        return new Compose(List.copyOf(files), null, Discovery.DEFAULT_VOLUME_ROOT, null, Map.of());
     }
 
     /** A {@code sourcegraph/server} data directory (the container's {@code /var/opt/sourcegraph}). */
@@ -49,38 +49,48 @@ public final class Deployments {
      *
      * @param files      the files, in override order
      * @param project    the project name, or null (the JSON's {@code name}, else the first file's directory name)
-     * @param volumeRoot where named volumes live on the host ({@link Discovery#DEFAULT_VOLUME_ROOT}), or where they are
-     *                   mounted as {@code <root>/<volume>/_data} in a container
-     * @param variables  values for {@code ${VAR}} in raw YAML files (Compose's {@code .env}); never printed
+     * @param volumeRoot   where named volumes live on the host ({@link Discovery#DEFAULT_VOLUME_ROOT}):
+     *                     {@code <root>/<docker name>/_data}
+     * @param volumeMounts or, when not null, where a container running sgbackup mounts each named volume:
+     *                     {@code <mounts>/<volume key>} (examples/deploy/compose mounts them at /data)
+     * @param variables    values for {@code ${VAR}} in raw YAML files (Compose's {@code .env}); never printed
      */
-    public record Compose(List<Path> files, String project, Path volumeRoot, Map<String, String> variables) implements Query {
+    public record Compose(List<Path> files, String project, Path volumeRoot, Path volumeMounts, Map<String, String> variables)
+            implements Query {
         public Compose {
             files = List.copyOf(files);
             variables = Map.copyOf(variables);
         }
 
         public Compose project(String name) {
-            return new Compose(files, name, volumeRoot, variables);
+            return new Compose(files, name, volumeRoot, volumeMounts, variables);
         }
 
         public Compose volumeRoot(Path dir) {
-            return new Compose(files, project, dir.toAbsolutePath(), variables);
+            return new Compose(files, project, dir.toAbsolutePath(), null, variables);
+        }
+
+        /** Directories as a container that mounts each named volume at {@code <dir>/<key>} sees them. */
+        public Compose volumeMounts(Path dir) {
+            return new Compose(files, project, volumeRoot, dir.toAbsolutePath(), variables);
         }
 
         /** Variables from a Compose {@code .env} file: KEY=VALUE lines, # comments, optional quotes and {@code export}. */
         public Compose envFile(Path file) {
-            return new Compose(files, project, volumeRoot, readEnvFile(file));
+            return new Compose(files, project, volumeRoot, volumeMounts, readEnvFile(file));
         }
 
         @Override
         public InstanceDescription discover() {
-            return Discovery.compose(files, project, volumeRoot, variables);
+            return Discovery.compose(files, project, volumeMounts != null ? new Discovery.VolumeDirs(volumeMounts, true)
+                    : new Discovery.VolumeDirs(volumeRoot, false), variables);
         }
 
         /** Names the variables, never their values. */
         @Override
         public String toString() {
-            return "Compose[files=" + files + ", project=" + project + ", volumeRoot=" + volumeRoot + ", variables="
+            return "Compose[files=" + files + ", project=" + project + ", volumeRoot=" + volumeRoot + ", volumeMounts=" + volumeMounts
+                    + ", variables="
                     + variables.keySet() + "]";
         }
     }

@@ -75,6 +75,21 @@ public final class Discovery {
      * output of {@code docker compose config} is already interpolated. An unset variable becomes empty, with a warning.
      */
     public static InstanceDescription compose(List<Path> files, String project, Path volumeRoot, Map<String, String> variables) {
+        return compose(files, project, new VolumeDirs(volumeRoot, false), variables);
+    }
+
+    /**
+     * Where a named volume's files are: Docker's local driver keeps them in {@code <root>/<docker name>/_data};
+     * a container that mounts each volume at {@code <root>/<key>} (as examples/deploy/compose does at /data) sees
+     * them there.
+     */
+    record VolumeDirs(Path root, boolean mounts) {
+        String dir(String key, String docker) {
+            return (mounts ? root.resolve(key) : root.resolve(docker).resolve("_data")).toString();
+        }
+    }
+
+    static InstanceDescription compose(List<Path> files, String project, VolumeDirs volumeRoot, Map<String, String> variables) {
         if (files.isEmpty()) {
             throw new InvalidInputException("no Compose file given");
         }
@@ -114,7 +129,8 @@ public final class Discovery {
     public static InstanceDescription composeJson(String json, String project, Path volumeRoot) {
         JsonNode doc = parse(JSON, json, Path.of("(json)"));
         String proj = project != null ? project : doc.path("name").asText("docker-compose");
-        return describe(doc, new InstanceDescription.Deployment("docker-compose", proj, List.of(), "compose-config-json"), volumeRoot,
+        return describe(doc, new InstanceDescription.Deployment("docker-compose", proj, List.of(), "compose-config-json"),
+                new VolumeDirs(volumeRoot, false),
                 new ArrayList<>());
     }
 
@@ -185,7 +201,7 @@ public final class Discovery {
     private record Mount(String service, String source, String target, boolean bind, boolean readOnly) {
     }
 
-    private static InstanceDescription describe(JsonNode doc, InstanceDescription.Deployment dep, Path volumeRoot, List<String> warnings) {
+    private static InstanceDescription describe(JsonNode doc, InstanceDescription.Deployment dep, VolumeDirs volumeRoot, List<String> warnings) {
         String project = dep.project();
         JsonNode services = doc.path("services");
         if (!services.isObject() || services.isEmpty()) {
@@ -307,7 +323,7 @@ public final class Discovery {
         return new Mount(svc, source, target, type.equals("bind"), readOnly);
     }
 
-    private static Store volume(String source, Mount m, Set<String> users, Map<String, String> volumeNames, Path volumeRoot,
+    private static Store volume(String source, Mount m, Set<String> users, Map<String, String> volumeNames, VolumeDirs volumeRoot,
                                 List<String> warnings) {
         String origin = m.bind() ? "bind/" + String.join(",", users) : "volume/" + source;
         if (m.bind()) {
@@ -331,7 +347,7 @@ public final class Discovery {
                     Location.directory(null, source), null);
         }
         String docker = volumeNames.getOrDefault(source, source);
-        String dir = volumeRoot.resolve(docker).resolve("_data").toString();
+        String dir = volumeRoot.dir(source, docker);
         String kind;
         boolean recreatable;
         String holds;
@@ -382,7 +398,7 @@ public final class Discovery {
     }
 
     private static Store database(String name, String prefix, String frontend, Map<String, String> feEnv, Map<String, JsonNode> services,
-                                  Map<String, String> volumeNames, Map<String, List<Mount>> mounts, String project, Path volumeRoot,
+                                  Map<String, String> volumeNames, Map<String, List<Mount>> mounts, String project, VolumeDirs volumeRoot,
                                   List<String> warnings) {
         String host;
         Integer port;

@@ -10,14 +10,15 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code sgbackup discover --compose FILE… [--project NAME] [--env-file FILE] [--volume-root DIR] [--strict]} or
+ * {@code sgbackup discover --compose FILE… [--project NAME] [--env-file FILE] [--volume-root DIR | --volume-mounts DIR]
+ * [--strict]} or
  * {@code sgbackup discover --single-image DATA_DIR [--config-dir DIR] [--strict]}: the instance description of a
  * deployment (docs/instance.md) as JSON on stdout, warnings also on stderr. Exit 0; 3 with --strict when there are
  * warnings (the JSON is printed all the same).
  */
 final class DiscoverCommand {
-    static final Set<String> VALUE_FLAGS = Set.of("--compose", "--project", "--env-file", "--volume-root", "--single-image",
-            "--config-dir");
+    static final Set<String> VALUE_FLAGS = Set.of("--compose", "--project", "--env-file", "--volume-root", "--volume-mounts",
+            "--single-image", "--config-dir");
     static final Set<String> SWITCHES = Set.of("--strict");
 
     private DiscoverCommand() {
@@ -45,10 +46,17 @@ final class DiscoverCommand {
             Deployments.SingleImage q = Deployments.singleImage(Path.of(single));
             return config == null ? q : q.configDir(Path.of(config));
         }
-        onlyWith(a, "--compose", "--project", "--env-file", "--volume-root");
+        onlyWith(a, "--compose", "--project", "--env-file", "--volume-root", "--volume-mounts");
+        if (a.one("--volume-root") != null && a.one("--volume-mounts") != null) {
+            throw new Args.UsageException("--volume-root (the host's <root>/<volume>/_data) and --volume-mounts (a container's"
+                    + " <dir>/<volume>) do not go together");
+        }
         Deployments.Compose q = Deployments.compose(files.stream().map(Path::of).toList()).project(a.one("--project"));
         if (a.one("--volume-root") != null) {
             q = q.volumeRoot(Path.of(a.one("--volume-root")));
+        }
+        if (a.one("--volume-mounts") != null) {
+            q = q.volumeMounts(Path.of(a.one("--volume-mounts")));
         }
         if (a.one("--env-file") != null) {
             q = q.envFile(Path.of(a.one("--env-file")));

@@ -112,4 +112,24 @@ class CliDiscoverTest {
         assertThat(Files.readString(tmp.resolve("volumes/docker-compose_gitserver-0/_data/repo"))).isEqualTo("cloned");
         assertThat(r.out() + r.err()).doesNotContain(SEEDED);
     }
+
+    @Test
+    void volumeMountsGiveTheDirectoriesAsTheSgbackupContainerSeesThem() throws Exception {
+        // examples/deploy/compose mounts each volume at /data/<key>: discover on the host, run in the container
+        CliTest.Run d = cli("discover", "--compose", compose.toString(), "--volume-mounts", "/data");
+        assertThat(d.code()).as(d.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(d.out());
+        for (JsonNode st : j.get("stores")) {
+            if (st.get("name").asText().equals("gitserver-0")) {
+                assertThat(st.at("/location/directory").asText()).isEqualTo("/data/gitserver-0");
+                assertThat(st.at("/location/volume").asText()).isEqualTo("docker-compose_gitserver-0");
+            }
+        }
+        assertThat(j.toString()).contains("/data/prometheus-v2");
+        CliTest.Run both = cli("discover", "--compose", compose.toString(), "--volume-mounts", "/data", "--volume-root", "/x");
+        assertThat(both.code()).isEqualTo(2);
+        assertThat(both.err()).contains("do not go together");
+        assertThat(cli("discover", "--single-image", tmp.toString(), "--volume-mounts", "/data").err())
+                .contains("--volume-mounts does not go with --single-image");
+    }
 }
