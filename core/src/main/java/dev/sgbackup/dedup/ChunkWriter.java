@@ -1,0 +1,95 @@
+package dev.sgbackup.dedup;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Stores streams as chunks: cuts them with the repository's chunker, skips every chunk the index (or the pack
+ * being filled) already has, packs the rest, and adds the entries of each committed pack to the in-memory index
+ * and to the shard's index objects. What a backup writes per artifact is the ordered list of chunk ids that
+ * {@link #write} reports; it is the caller's to record (in the manifest, later).
+ *
+ * <p>Order on the sink: a pack is committed before any index entry pointing into it; {@link #close()} commits the
+ * last pack, then the last index object. Not thread-safe.
+ */
+final class ChunkWriter implements Closeable {
+    /** Told about every chunk of a stream, in order. */
+    @FunctionalInterface
+    interface ChunkListener {
+        void chunk(ChunkId id, long offset, int length, boolean isNew) throws IOException;
+    }
+
+    private final RepoKeys keys;
+    private final FastCdc chunker;
+    private final ChunkIndex index;
+    private final PackWriter packs;
+    private final IndexStore.Writer indexWriter;
+    private final Set<ChunkId> inOpenPack = new HashSet<>();
+    private long newBytes;
+    private long reusedBytes;
+
+    ChunkWriter(RepoKeys keys, ChunkParams params, ChunkIndex index, IndexStore indexStore, String shard,
+                PackWriterFactory packs) {
+        this.keys = keys;
+        this.chunker = keys.chunker(params);
+        this.index = index;
+        this.indexWriter = indexStore.new Writer(shard);
+        this.packs = packs.create(this::committed);
+    }
+
+    /** Makes the pack writer, given where committed packs must be reported. */
+    @FunctionalInterface
+    interface PackWriterFactory {
+        PackWriter create(PackWriter.PackListener listener);
+    }
+
+    private void committed(String pack, long size, List<IndexEntry> entries) throws IOException {
+        for (IndexEntry e : entries) {
+            index.add(e);
+            inOpenPack.remove(e.id());
+        }
+        indexWriter.add(entries);
+    }
+
+    /** Stores {@code in} (not closed); returns its length. */
+    long write(InputStream in, ChunkListener listener) throws IOException {
+        return chunker.chunk(in, (offset, buf, off, len) -> {
+            ChunkId id = keys.id(buf, off, len);
+            boolean isNew = !index.contains(id) && !inOpenPack.contains(id);
+            if (isNew) {
+                inOpenPack.add(id);
+                packs.add(id, buf, off, len);
+                newBytes += len;
+            } else {
+                reusedBytes += len;
+            }
+            listener.chunk(id, offset, len, isNew);
+        });
+    }
+
+    /** Plaintext bytes of chunks stored by this writer. */
+    long newBytes() {
+        return newBytes;
+    }
+
+    /** Plaintext bytes of chunks that were already stored. */
+    long reusedBytes() {
+        return reusedBytes;
+    }
+
+    /** Bytes of packs uploaded so far. */
+    long packBytes() {
+        return packs.bytesWritten();
+    }
+
+    /** Commits the last pack, then the index objects for everything written. */
+    @Override
+    public void close() throws IOException {
+        packs.close();
+        indexWriter.close();
+    }
+}
