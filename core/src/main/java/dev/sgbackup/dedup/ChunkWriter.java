@@ -86,6 +86,11 @@ final class ChunkWriter implements Closeable {
         return packs.bytesWritten();
     }
 
+    /** Drops the pack being filled (on failure): nothing more is committed; what was committed stays, unreferenced. */
+    void abort() throws IOException {
+        packs.abort();
+    }
+
     /** Commits the last pack, then the index objects for everything written. */
     @Override
     public void close() throws IOException {

@@ -143,11 +143,19 @@ final class PackWriter implements Closeable {
     /** Uploads the last pack. To abandon a pack instead (on failure), use {@link #abort()}. */
     @Override
     public void close() throws IOException {
-        flush();
+        try {
+            flush();
+        } finally {
+            codec.close();
+        }
     }
 
     /** Drops the pack being filled without uploading it. */
     void abort() throws IOException {
-        discard();
+        try {
+            discard();
+        } finally {
+            codec.close();
+        }
     }
 }
