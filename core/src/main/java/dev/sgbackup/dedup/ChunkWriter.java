@@ -1,8 +1,10 @@
 package dev.sgbackup.dedup;
 
+import dev.sgbackup.transform.Compression;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -32,19 +34,19 @@ final class ChunkWriter implements Closeable {
     private long newBytes;
     private long reusedBytes;
 
-    ChunkWriter(RepoKeys keys, ChunkParams params, ChunkIndex index, IndexStore indexStore, String shard,
-                PackWriterFactory packs) {
-        this.keys = keys;
+    /**
+     * @param index      what is already stored (usually {@code new IndexStore(repo).load(shard)}); grows as packs commit
+     * @param shard      the index shard the new entries go to (e.g. the store's {@link RepoKeys#shardName})
+     * @param packSize   the pack target size, e.g. 16 MiB
+     * @param tmpDir     where packs are spooled before upload
+     */
+    ChunkWriter(Repo repo, ChunkParams params, ChunkIndex index, String shard, Compression compression, long packSize,
+                Path tmpDir) {
+        this.keys = repo.keys();
         this.chunker = keys.chunker(params);
         this.index = index;
-        this.indexWriter = indexStore.new Writer(shard);
-        this.packs = packs.create(this::committed);
-    }
-
-    /** Makes the pack writer, given where committed packs must be reported. */
-    @FunctionalInterface
-    interface PackWriterFactory {
-        PackWriter create(PackWriter.PackListener listener);
+        this.indexWriter = new IndexStore(repo).new Writer(shard);
+        this.packs = new PackWriter(repo, compression, packSize, tmpDir, this::committed);
     }
 
     private void committed(String pack, long size, List<IndexEntry> entries) throws IOException {

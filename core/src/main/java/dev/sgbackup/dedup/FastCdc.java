@@ -40,6 +40,8 @@ final class FastCdc {
     private final long maskS;
     private final long maskL;
     private final long[] gear;
+    /** The one buffer, kept across streams: chunking many small files must not allocate max bytes each. */
+    private byte[] buf;
 
     /** A chunker with sizes {@code p} (its level is the paper's normalization level: masks of log2(avg) ± level bits). */
     FastCdc(ChunkParams p, long[] gear) {
@@ -95,10 +97,13 @@ final class FastCdc {
 
     /**
      * Cuts {@code in} into chunks and hands each to {@code out} in order; returns the number of bytes read. An
-     * empty stream gives no chunk. Does not close {@code in}.
+     * empty stream gives no chunk. Does not close {@code in}. Not thread-safe: one buffer per chunker.
      */
     long chunk(InputStream in, ChunkConsumer out) throws IOException {
-        byte[] buf = new byte[max];
+        if (buf == null) {
+            buf = new byte[max];
+        }
+        byte[] buf = this.buf;
         int filled = 0;
         long offset = 0;
         boolean eof = false;

@@ -34,10 +34,10 @@ final class IndexStore {
     private final Layout layout;
     private final RepoKeys keys;
 
-    IndexStore(BackupSink sink, Layout layout, RepoKeys keys) {
-        this.sink = sink;
-        this.layout = layout;
-        this.keys = keys;
+    IndexStore(Repo repo) {
+        this.sink = repo.sink();
+        this.layout = repo.layout();
+        this.keys = repo.keys();
     }
 
     /** Writes one index object for {@code entries} (at most {@link #MAX_ENTRIES}) in {@code shard}; returns its key. */

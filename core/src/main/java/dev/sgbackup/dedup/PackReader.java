@@ -20,10 +20,10 @@ final class PackReader {
     private final RepoKeys keys;
     private final BlobCodec codec;
 
-    PackReader(BackupSink sink, Layout layout, RepoKeys keys) {
-        this.sink = sink;
-        this.layout = layout;
-        this.keys = keys;
+    PackReader(Repo repo) {
+        this.sink = repo.sink();
+        this.layout = repo.layout();
+        this.keys = repo.keys();
         this.codec = new BlobCodec(keys, Compression.none());
     }
 

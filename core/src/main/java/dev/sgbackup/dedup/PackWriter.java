@@ -49,14 +49,13 @@ final class PackWriter implements Closeable {
      * @param targetSize a pack is closed when it reaches this many bytes (e.g. 16 MiB)
      * @param tmpDir     where packs are spooled before upload
      */
-    PackWriter(BackupSink sink, Layout layout, RepoKeys keys, Compression compression, long targetSize, Path tmpDir,
-               PackListener listener) {
+    PackWriter(Repo repo, Compression compression, long targetSize, Path tmpDir, PackListener listener) {
         if (targetSize < 1) {
             throw new IllegalArgumentException("pack target size must be positive");
         }
-        this.sink = sink;
-        this.layout = layout;
-        this.keys = keys;
+        this.sink = repo.sink();
+        this.layout = repo.layout();
+        this.keys = repo.keys();
         this.codec = new BlobCodec(keys, compression);
         this.targetSize = targetSize;
         this.tmpDir = tmpDir;

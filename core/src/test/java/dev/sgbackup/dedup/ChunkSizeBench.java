@@ -130,11 +130,10 @@ public final class ChunkSizeBench {
         Path repo = Files.createTempDirectory(dir, "repo-");
         BackupSink sink = Sinks.local(repo);
         Layout layout = new Layout("dedup");
-        IndexStore indexStore = new IndexStore(sink, layout, keys);
         ChunkIndex index = new ChunkIndex();
         long t = System.nanoTime();
         long firstPacks;
-        try (ChunkWriter w = writer(keys, p, index, indexStore, sink, layout, dir)) {
+        try (ChunkWriter w = writer(keys, p, index, sink, layout, dir)) {
             feed(first, perFile, in -> w.write(in, (id, off, len, isNew) -> { }));
             w.close();
             firstPacks = w.packBytes();
@@ -143,7 +142,7 @@ public final class ChunkSizeBench {
         long newPlain;
         long total;
         long addedPacks;
-        try (ChunkWriter w = writer(keys, p, index, indexStore, sink, layout, dir)) {
+        try (ChunkWriter w = writer(keys, p, index, sink, layout, dir)) {
             total = feed(second, perFile, in -> w.write(in, (id, off, len, isNew) -> { }));
             w.close();
             newPlain = w.newBytes();
@@ -156,10 +155,9 @@ public final class ChunkSizeBench {
         }
     }
 
-    private static ChunkWriter writer(RepoKeys keys, ChunkParams p, ChunkIndex index, IndexStore indexStore,
-                                      BackupSink sink, Layout layout, Path tmp) {
-        return new ChunkWriter(keys, p, index, indexStore, "bench", l ->
-                new PackWriter(sink, layout, keys, Compression.zstd(), 16 << 20, tmp, l));
+    private static ChunkWriter writer(RepoKeys keys, ChunkParams p, ChunkIndex index, BackupSink sink, Layout layout,
+                                      Path tmp) {
+        return new ChunkWriter(new Repo(sink, layout, keys), p, index, "bench", Compression.zstd(), 16 << 20, tmp);
     }
 
     /**

@@ -23,9 +23,8 @@ class ChunkWriterTest {
 
     List<ChunkId> store(BackupSink sink, RepoKeys keys, ChunkIndex index, byte[] data, long[] newAndReused) throws IOException {
         List<ChunkId> ids = new ArrayList<>();
-        IndexStore indexStore = new IndexStore(sink, LAYOUT, keys);
-        try (ChunkWriter w = new ChunkWriter(keys, PARAMS, index, indexStore, "store-a",
-                l -> new PackWriter(sink, LAYOUT, keys, Compression.zstd(), 256 << 10, tmp, l))) {
+        try (ChunkWriter w = new ChunkWriter(new Repo(sink, LAYOUT, keys), PARAMS, index, "store-a", Compression.zstd(),
+                256 << 10, tmp)) {
             assertThat(w.write(new ByteArrayInputStream(data), (id, off, len, isNew) -> ids.add(id))).isEqualTo(data.length);
             w.close();
             newAndReused[0] = w.newBytes();
@@ -40,11 +39,11 @@ class ChunkWriterTest {
             BackupSink sink = Sinks.memory();
             byte[] v1 = FastCdcTest.random(42, 3 << 20);
             long[] stats = new long[2];
-            List<ChunkId> first = store(sink, keys, new IndexStore(sink, LAYOUT, keys).load("store-a"), v1, stats);
+            List<ChunkId> first = store(sink, keys, new IndexStore(new Repo(sink, LAYOUT, keys)).load("store-a"), v1, stats);
             assertThat(stats[0]).isEqualTo(v1.length);
 
             // the same stream again, from the index on the sink: nothing new
-            List<ChunkId> again = store(sink, keys, new IndexStore(sink, LAYOUT, keys).load("store-a"), v1, stats);
+            List<ChunkId> again = store(sink, keys, new IndexStore(new Repo(sink, LAYOUT, keys)).load("store-a"), v1, stats);
             assertThat(again).isEqualTo(first);
             assertThat(stats).containsExactly(0, v1.length);
 
@@ -52,13 +51,13 @@ class ChunkWriterTest {
             byte[] v2 = new byte[v1.length + 10];
             System.arraycopy(v1, 0, v2, 0, 100_000);
             System.arraycopy(v1, 100_000, v2, 100_010, v1.length - 100_000);
-            List<ChunkId> second = store(sink, keys, new IndexStore(sink, LAYOUT, keys).load("store-a"), v2, stats);
+            List<ChunkId> second = store(sink, keys, new IndexStore(new Repo(sink, LAYOUT, keys)).load("store-a"), v2, stats);
             assertThat(stats[0]).isPositive().isLessThanOrEqualTo(3L * PARAMS.max());
             assertThat(stats[0] + stats[1]).isEqualTo(v2.length);
 
             // every chunk of the second version reads back, in order, to the second version
-            ChunkIndex index = new IndexStore(sink, LAYOUT, keys).load("store-a");
-            PackReader reader = new PackReader(sink, LAYOUT, keys);
+            ChunkIndex index = new IndexStore(new Repo(sink, LAYOUT, keys)).load("store-a");
+            PackReader reader = new PackReader(new Repo(sink, LAYOUT, keys));
             ByteArrayOutputStream restored = new ByteArrayOutputStream();
             for (ChunkId id : second) {
                 restored.write(reader.read(index.get(id)));

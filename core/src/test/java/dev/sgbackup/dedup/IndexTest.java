@@ -41,7 +41,7 @@ class IndexTest {
     void objectsRoundTripPlainAndEncrypted() throws IOException {
         for (RepoKeys keys : List.of(RepoKeys.unencrypted(), RepoKeys.fromMaster(FastCdcTest.random(21, 32)))) {
             BackupSink sink = Sinks.memory();
-            IndexStore store = new IndexStore(sink, LAYOUT, keys);
+            IndexStore store = new IndexStore(new Repo(sink, LAYOUT, keys));
             List<IndexEntry> es = entries(1, 1000, 7);
             String key = store.write("s1", es);
             assertThat(key).startsWith("dedup/index/s1/");
@@ -61,7 +61,7 @@ class IndexTest {
     @Test
     void theLoaderMergesTheObjectsOfItsShardOnly() throws IOException {
         BackupSink sink = Sinks.memory();
-        IndexStore store = new IndexStore(sink, LAYOUT, RepoKeys.unencrypted());
+        IndexStore store = new IndexStore(new Repo(sink, LAYOUT, RepoKeys.unencrypted()));
         List<IndexEntry> a = entries(2, 3000, 5);
         List<IndexEntry> b = new ArrayList<>(entries(3, 2000, 4));
         // a chunk in two packs (two concurrent backups): the first object read wins, the chunk counts once
@@ -87,7 +87,7 @@ class IndexTest {
     @Test
     void theWriterSplitsLargeShardsIntoBoundedObjects() throws IOException {
         BackupSink sink = Sinks.memory();
-        IndexStore store = new IndexStore(sink, LAYOUT, RepoKeys.unencrypted());
+        IndexStore store = new IndexStore(new Repo(sink, LAYOUT, RepoKeys.unencrypted()));
         List<IndexEntry> es = entries(5, IndexStore.MAX_ENTRIES + 10, 50);
         try (IndexStore.Writer w = store.new Writer("big")) {
             w.add(es.subList(0, 10));
@@ -127,7 +127,7 @@ class IndexTest {
     void aDamagedIndexObjectIsRefused() throws IOException {
         BackupSink sink = Sinks.memory();
         RepoKeys keys = RepoKeys.fromMaster(FastCdcTest.random(22, 32));
-        IndexStore store = new IndexStore(sink, LAYOUT, keys);
+        IndexStore store = new IndexStore(new Repo(sink, LAYOUT, keys));
         String key = store.write("s", entries(8, 10, 2));
         byte[] bytes;
         try (InputStream in = sink.read(key)) {

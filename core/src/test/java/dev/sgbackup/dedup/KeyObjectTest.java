@@ -71,7 +71,7 @@ class KeyObjectTest {
         KeyObject.Unlocked created = KeyObject.create(sink, LAYOUT, Encryption.passphrase("correct horse battery"));
         Map<ChunkId, byte[]> chunks = PackTest.chunks(created.keys(), 6);
         List<IndexEntry> entries = PackTest.writeAll(sink, created.keys(), chunks, 1 << 20);
-        new IndexStore(sink, LAYOUT, created.keys()).write("s", entries);
+        new IndexStore(new Repo(sink, LAYOUT, created.keys())).write("s", entries);
         Map<String, byte[]> data = snapshot(sink, LAYOUT.root() + "/packs/");
         data.putAll(snapshot(sink, LAYOUT.root() + "/index/"));
 
@@ -84,8 +84,8 @@ class KeyObjectTest {
         data.forEach((k, v) -> assertThat(after.get(k)).as(k).isEqualTo(v));
 
         RepoKeys reopened = KeyObject.open(sink, LAYOUT, Encryption.passphrase("staple tiger moon river")).keys();
-        ChunkIndex index = new IndexStore(sink, LAYOUT, reopened).load("s");
-        PackReader reader = new PackReader(sink, LAYOUT, reopened);
+        ChunkIndex index = new IndexStore(new Repo(sink, LAYOUT, reopened)).load("s");
+        PackReader reader = new PackReader(new Repo(sink, LAYOUT, reopened));
         for (var c : chunks.entrySet()) {
             assertThat(reader.read(index.get(c.getKey()))).isEqualTo(c.getValue());
         }

@@ -54,7 +54,7 @@ class PackTest {
 
     static List<IndexEntry> writeAll(BackupSink sink, RepoKeys keys, Map<ChunkId, byte[]> chunks, long target) throws IOException {
         List<IndexEntry> entries = new ArrayList<>();
-        try (PackWriter w = new PackWriter(sink, LAYOUT, keys, Compression.zstd(), target, Path.of(System.getProperty("java.io.tmpdir")),
+        try (PackWriter w = new PackWriter(new Repo(sink, LAYOUT, keys), Compression.zstd(), target, Path.of(System.getProperty("java.io.tmpdir")),
                 (pack, size, es) -> entries.addAll(es))) {
             for (var c : chunks.entrySet()) {
                 w.add(c.getKey(), c.getValue(), 0, c.getValue().length);
@@ -81,7 +81,7 @@ class PackTest {
         assertThat(entries.get(0).length()).isLessThan(entries.get(0).rawLength() / 10);
         assertThat(entries.get(1).flags()).isZero();
 
-        PackReader reader = new PackReader(sink, LAYOUT, keys);
+        PackReader reader = new PackReader(new Repo(sink, LAYOUT, keys));
         for (IndexEntry e : entries) {
             assertThat(reader.read(e)).isEqualTo(chunks.get(e.id()));
         }
@@ -114,7 +114,7 @@ class PackTest {
         bytes[victim.offset() + victim.length() / 2] ^= 0x10;
         overwrite(sink, LAYOUT.pack(victim.pack()), bytes);
 
-        PackReader reader = new PackReader(sink, LAYOUT, keys);
+        PackReader reader = new PackReader(new Repo(sink, LAYOUT, keys));
         assertThatThrownBy(() -> reader.read(victim))
                 .isInstanceOf(IntegrityException.class)
                 .hasMessageContaining("chunk " + victim.id().hex())
@@ -131,7 +131,7 @@ class PackTest {
         IndexEntry last = entries.get(2);
         byte[] bytes = readAll(sink, LAYOUT.pack(last.pack()));
         overwrite(sink, LAYOUT.pack(last.pack()), java.util.Arrays.copyOf(bytes, last.offset() + 10));
-        PackReader reader = new PackReader(sink, LAYOUT, keys);
+        PackReader reader = new PackReader(new Repo(sink, LAYOUT, keys));
         assertThatThrownBy(() -> reader.read(last)).isInstanceOf(IntegrityException.class)
                 .hasMessageContaining(last.pack()).hasMessageContaining("truncated");
         assertThatThrownBy(() -> reader.header(last.pack())).isInstanceOf(IntegrityException.class)
@@ -148,12 +148,12 @@ class PackTest {
         RepoKeys right = RepoKeys.fromMaster(FastCdcTest.random(12, 32));
         RepoKeys wrong = RepoKeys.fromMaster(FastCdcTest.random(13, 32));
         List<IndexEntry> entries = writeAll(sink, right, chunks(right, 2), 1 << 20);
-        assertThatThrownBy(() -> new PackReader(sink, LAYOUT, wrong).read(entries.get(0)))
+        assertThatThrownBy(() -> new PackReader(new Repo(sink, LAYOUT, wrong)).read(entries.get(0)))
                 .isInstanceOf(IntegrityException.class)
                 .hasMessageContaining("does not authenticate")
                 .hasMessageContaining("repository key")
                 .hasMessageContaining(entries.get(0).pack());
-        assertThatThrownBy(() -> new PackReader(sink, LAYOUT, wrong).header(entries.get(0).pack()))
+        assertThatThrownBy(() -> new PackReader(new Repo(sink, LAYOUT, wrong)).header(entries.get(0).pack()))
                 .isInstanceOf(IntegrityException.class)
                 .hasMessageContaining("header of pack " + entries.get(0).pack());
     }
@@ -165,13 +165,13 @@ class PackTest {
         List<IndexEntry> entries = writeAll(sink, keys, chunks(keys, 2), 1 << 20);
         IndexEntry a = entries.get(0);
         IndexEntry swapped = new IndexEntry(entries.get(1).id(), a.pack(), a.offset(), a.length(), a.rawLength(), a.flags());
-        assertThatThrownBy(() -> new PackReader(sink, LAYOUT, keys).read(swapped))
+        assertThatThrownBy(() -> new PackReader(new Repo(sink, LAYOUT, keys)).read(swapped))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining(swapped.id().hex());
         BackupSink plainSink = Sinks.memory();
         List<IndexEntry> plain = writeAll(plainSink, RepoKeys.unencrypted(), chunks(RepoKeys.unencrypted(), 2), 1 << 20);
         IndexEntry lie = new IndexEntry(plain.get(1).id(), plain.get(0).pack(), plain.get(0).offset(), plain.get(0).length(),
                 plain.get(0).rawLength(), plain.get(0).flags());
-        assertThatThrownBy(() -> new PackReader(plainSink, LAYOUT, RepoKeys.unencrypted()).read(lie))
+        assertThatThrownBy(() -> new PackReader(new Repo(plainSink, LAYOUT, RepoKeys.unencrypted())).read(lie))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining("does not hash to its id");
     }
 
