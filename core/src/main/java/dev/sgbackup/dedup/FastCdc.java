@@ -64,18 +64,6 @@ final class FastCdc {
         return -1L << (64 - n);
     }
 
-    int min() {
-        return min;
-    }
-
-    int avg() {
-        return avg;
-    }
-
-    int max() {
-        return max;
-    }
-
     /** The gear table expanded from {@code seed}: entry i is bytes 8(i mod 4).. of HMAC-SHA256(seed, label ‖ i / 4). */
     static long[] gear(byte[] seed) {
         long[] g = new long[256];

@@ -1,7 +1,6 @@
 package dev.sgbackup.dedup;
 
 import dev.sgbackup.run.IntegrityException;
-import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.sink.ObjectInfo;
 import dev.sgbackup.sink.PendingObject;
 import java.io.IOException;
@@ -30,14 +29,10 @@ final class IndexStore {
     private static final byte[] MAGIC = {'S', 'G', 'I', VERSION};
     private static final byte[] AAD = "sgbackup/dedup/index/v1".getBytes(StandardCharsets.US_ASCII);
 
-    private final BackupSink sink;
-    private final Layout layout;
-    private final RepoKeys keys;
+    private final Repo repo;
 
     IndexStore(Repo repo) {
-        this.sink = repo.sink();
-        this.layout = repo.layout();
-        this.keys = repo.keys();
+        this.repo = repo;
     }
 
     /** Writes one index object for {@code entries} (at most {@link #MAX_ENTRIES}) in {@code shard}; returns its key. */
@@ -60,12 +55,12 @@ final class IndexStore {
                     .putInt(e.offset()).putInt(e.length()).putInt(e.rawLength());
         }
         byte[] body = b.array();
-        byte[] stored = keys.encrypted() ? Crypto.seal(keys.blobKey(), body, 0, body.length, AAD) : body;
+        byte[] stored = repo.keys().encrypted() ? Crypto.seal(repo.keys().blobKey(), body, 0, body.length, AAD) : body;
         var md = Crypto.sha256();
         md.update(MAGIC);
         md.update(stored);
-        String key = layout.index(shard, Crypto.hex(md.digest()));
-        try (PendingObject o = sink.create(key, MAGIC.length + stored.length)) {
+        String key = repo.layout().index(shard, Crypto.hex(md.digest()));
+        try (PendingObject o = repo.sink().create(key, MAGIC.length + stored.length)) {
             o.stream().write(MAGIC);
             o.stream().write(stored);
             o.commit();
@@ -75,7 +70,7 @@ final class IndexStore {
 
     /** The index objects of {@code shard}, with their sizes. */
     List<ObjectInfo> objects(String shard) {
-        try (var s = sink.listAll(layout.indexPrefix(shard))) {
+        try (var s = repo.sink().listAll(repo.layout().indexPrefix(shard))) {
             return s.toList();
         }
     }
@@ -83,7 +78,7 @@ final class IndexStore {
     /** Reads one index object. */
     List<IndexEntry> read(String key) throws IOException {
         byte[] all;
-        try (InputStream in = sink.read(key)) {
+        try (InputStream in = repo.sink().read(key)) {
             all = in.readNBytes(MAGIC.length + 4 + MAX_ENTRIES * (ENTRY_BYTES + 32) + 4 + Crypto.OVERHEAD + 1);
         }
         if (all.length < MAGIC.length || all[0] != MAGIC[0] || all[1] != MAGIC[1] || all[2] != MAGIC[2]) {
@@ -93,7 +88,7 @@ final class IndexStore {
             throw new IntegrityException("index object " + key + " has format version " + all[3] + ", this sgbackup reads " + VERSION + "; upgrade sgbackup");
         }
         byte[] stored = java.util.Arrays.copyOfRange(all, MAGIC.length, all.length);
-        byte[] body = keys.encrypted() ? Crypto.open(keys.blobKey(), stored, AAD, "index object " + key) : stored;
+        byte[] body = repo.keys().encrypted() ? Crypto.open(repo.keys().blobKey(), stored, AAD, "index object " + key) : stored;
         try {
             ByteBuffer b = ByteBuffer.wrap(body);
             int np = b.getInt();

@@ -7,6 +7,7 @@ import dev.sgbackup.sink.ObjectInfo;
 import dev.sgbackup.transform.Compression;
 import java.io.IOException;
 import java.io.InputStream;
+import java.security.MessageDigest;
 import java.util.List;
 
 /**
@@ -15,16 +16,12 @@ import java.util.List;
  * Not thread-safe (one decoder); use one reader per thread.
  */
 final class PackReader {
-    private final BackupSink sink;
-    private final Layout layout;
-    private final RepoKeys keys;
+    private final Repo repo;
     private final BlobCodec codec;
 
     PackReader(Repo repo) {
-        this.sink = repo.sink();
-        this.layout = repo.layout();
-        this.keys = repo.keys();
-        this.codec = new BlobCodec(keys, Compression.none());
+        this.repo = repo;
+        this.codec = new BlobCodec(repo.keys(), Compression.none());
     }
 
     /**
@@ -35,10 +32,10 @@ final class PackReader {
     byte[] read(IndexEntry e) throws IOException {
         String where = "chunk " + e.id() + " in pack " + e.pack();
         byte[] stored;
-        try (InputStream in = sink.read(layout.pack(e.pack()), e.offset(), e.length())) {
+        try (InputStream in = repo.sink().read(repo.layout().pack(e.pack()), e.offset(), e.length())) {
             stored = in.readNBytes(e.length());
         } catch (NoSuchObjectException x) {
-            throw new IntegrityException(where + ": the pack is missing from " + sink.uri(), x);
+            throw new IntegrityException(where + ": the pack is missing from " + repo.sink().uri(), x);
         }
         if (stored.length != e.length()) {
             throw new IntegrityException(where + ": the pack ends after " + (e.offset() + stored.length)
@@ -49,20 +46,39 @@ final class PackReader {
 
     /** The entries a pack's own header lists (for rebuilding a lost index); reads only the pack's tail. */
     List<IndexEntry> header(String pack) throws IOException {
-        String key = layout.pack(pack);
-        long size = sink.stat(key).map(ObjectInfo::size)
-                .orElseThrow(() -> new IntegrityException("pack " + pack + " is missing from " + sink.uri()));
+        String key = repo.layout().pack(pack);
+        long size = repo.sink().stat(key).map(ObjectInfo::size)
+                .orElseThrow(() -> new IntegrityException("pack " + pack + " is missing from " + repo.sink().uri()));
         if (size < PackFormat.TRAILER_BYTES) {
             throw new IntegrityException("pack " + pack + " has only " + size + " bytes; it is damaged");
         }
         byte[] trailer = readRange(key, size - PackFormat.TRAILER_BYTES, PackFormat.TRAILER_BYTES);
         int headerLength = PackFormat.headerLength(trailer, pack, size);
         byte[] header = readRange(key, size - PackFormat.TRAILER_BYTES - headerLength, headerLength);
-        return PackFormat.parseHeader(header, pack, size, keys);
+        return PackFormat.parseHeader(header, pack, size, repo.keys());
+    }
+
+    /**
+     * Reads a whole pack (streaming) and checks that its bytes hash to its name: a pack damaged, truncated or
+     * stored under another pack's name fails, naming the pack. For verify's "read data".
+     */
+    void verifyPack(String pack) throws IOException {
+        MessageDigest md = Crypto.sha256();
+        try (InputStream in = repo.sink().read(repo.layout().pack(pack))) {
+            byte[] b = new byte[1 << 16];
+            for (int n; (n = in.read(b)) > 0; ) {
+                md.update(b, 0, n);
+            }
+        } catch (NoSuchObjectException x) {
+            throw new IntegrityException("pack " + pack + " is missing from " + repo.sink().uri(), x);
+        }
+        if (!Crypto.hex(md.digest()).equals(pack)) {
+            throw new IntegrityException("pack " + pack + " does not hash to its name: it is damaged or another pack's bytes");
+        }
     }
 
     private byte[] readRange(String key, long offset, int length) throws IOException {
-        try (InputStream in = sink.read(key, offset, length)) {
+        try (InputStream in = repo.sink().read(key, offset, length)) {
             return in.readNBytes(length);
         }
     }

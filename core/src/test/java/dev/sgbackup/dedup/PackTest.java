@@ -88,6 +88,7 @@ class PackTest {
         // every pack is named by the SHA-256 of its bytes, and its own header lists what the index says
         List<String> packs = entries.stream().map(IndexEntry::pack).distinct().toList();
         for (String p : packs) {
+            reader.verifyPack(p);
             byte[] bytes = readAll(sink, LAYOUT.pack(p));
             assertThat(Crypto.hex(Crypto.sha256().digest(bytes))).isEqualTo(p);
             assertThat(reader.header(p)).containsExactlyElementsOf(entries.stream().filter(e -> e.pack().equals(p)).toList());
@@ -115,6 +116,8 @@ class PackTest {
         overwrite(sink, LAYOUT.pack(victim.pack()), bytes);
 
         PackReader reader = new PackReader(new Repo(sink, LAYOUT, keys));
+        assertThatThrownBy(() -> reader.verifyPack(victim.pack())).isInstanceOf(IntegrityException.class)
+                .hasMessageContaining("pack " + victim.pack() + " does not hash to its name");
         assertThatThrownBy(() -> reader.read(victim))
                 .isInstanceOf(IntegrityException.class)
                 .hasMessageContaining("chunk " + victim.id().hex())
