@@ -81,8 +81,8 @@ class FastCdcTest {
     }
 
     @Test
-    void zerosAreCutAtMax() throws IOException {
-        // gear[0] repeated never hits the masks' zero bits by chance? either way, never more than max
+    void aRunOfZerosStaysWithinMax() throws IOException {
+        // one repeated byte drives the hash to a fixed point: it cuts at once or never, and never past max
         List<Cut> cs = cuts(chunker(SMALL), new byte[200_000]);
         assertThat(cs).allSatisfy(c -> assertThat(c.length()).isBetween(1, SMALL.max()));
         assertThat(cs.stream().mapToLong(Cut::length).sum()).isEqualTo(200_000);
