@@ -1,0 +1,85 @@
+package dev.sgbackup.dedup;
+
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.sink.BackupSink;
+import dev.sgbackup.sink.NoSuchObjectException;
+import dev.sgbackup.sink.ObjectInfo;
+import dev.sgbackup.transform.Compression;
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.util.List;
+
+/**
+ * Reads chunks back from packs with ranged reads ({@link BackupSink#read(String, long, long)}: native ranges on
+ * local, S3, GCS and memory sinks) and verifies each against its id after decryption and decompression.
+ * Not thread-safe (one decoder); use one reader per thread.
+ */
+final class PackReader {
+    private final Repo repo;
+    private final BlobCodec codec;
+
+    PackReader(Repo repo) {
+        this.repo = repo;
+        this.codec = new BlobCodec(repo.keys(), Compression.none());
+    }
+
+    /**
+     * The plaintext of the chunk {@code e} locates.
+     *
+     * @throws IntegrityException naming pack and chunk if the bytes are missing, damaged or not the chunk's
+     */
+    byte[] read(IndexEntry e) throws IOException {
+        String where = "chunk " + e.id() + " in pack " + e.pack();
+        byte[] stored;
+        try (InputStream in = repo.sink().read(repo.layout().pack(e.pack()), e.offset(), e.length())) {
+            stored = in.readNBytes(e.length());
+        } catch (NoSuchObjectException x) {
+            throw new IntegrityException(where + ": the pack is missing from " + repo.sink().uri(), x);
+        }
+        if (stored.length != e.length()) {
+            throw new IntegrityException(where + ": the pack ends after " + (e.offset() + stored.length)
+                    + " bytes, the chunk needs " + ((long) e.offset() + e.length()) + "; the pack is truncated");
+        }
+        return codec.decode(e, stored, where);
+    }
+
+    /** The entries a pack's own header lists (for rebuilding a lost index); reads only the pack's tail. */
+    List<IndexEntry> header(String pack) throws IOException {
+        String key = repo.layout().pack(pack);
+        long size = repo.sink().stat(key).map(ObjectInfo::size)
+                .orElseThrow(() -> new IntegrityException("pack " + pack + " is missing from " + repo.sink().uri()));
+        if (size < PackFormat.TRAILER_BYTES) {
+            throw new IntegrityException("pack " + pack + " has only " + size + " bytes; it is damaged");
+        }
+        byte[] trailer = readRange(key, size - PackFormat.TRAILER_BYTES, PackFormat.TRAILER_BYTES);
+        int headerLength = PackFormat.headerLength(trailer, pack, size);
+        byte[] header = readRange(key, size - PackFormat.TRAILER_BYTES - headerLength, headerLength);
+        return PackFormat.parseHeader(header, pack, size, repo.keys());
+    }
+
+    /**
+     * Reads a whole pack (streaming) and checks that its bytes hash to its name: a pack damaged, truncated or
+     * stored under another pack's name fails, naming the pack. For verify's "read data".
+     */
+    void verifyPack(String pack) throws IOException {
+        MessageDigest md = Crypto.sha256();
+        try (InputStream in = repo.sink().read(repo.layout().pack(pack))) {
+            byte[] b = new byte[1 << 16];
+            for (int n; (n = in.read(b)) > 0; ) {
+                md.update(b, 0, n);
+            }
+        } catch (NoSuchObjectException x) {
+            throw new IntegrityException("pack " + pack + " is missing from " + repo.sink().uri(), x);
+        }
+        if (!Crypto.hex(md.digest()).equals(pack)) {
+            throw new IntegrityException("pack " + pack + " does not hash to its name: it is damaged or another pack's bytes");
+        }
+    }
+
+    private byte[] readRange(String key, long offset, int length) throws IOException {
+        try (InputStream in = repo.sink().read(key, offset, length)) {
+            return in.readNBytes(length);
+        }
+    }
+}
