@@ -39,12 +39,19 @@ final class RestoreCommand {
         } catch (InvalidInputException e) {
             throw new Args.UsageException(e.getMessage());
         }
-        Manifest m = sg.show(id);
-        // an --instance file of another deployment names volumes differently: its stores are matched by kind
-        s.restoringVolumes = m.stores().stream().filter(st -> st.kind().equals(StoreKind.VOLUME.id())).map(StoreBackup::name).toList();
+        Manifest m = null;
+        if (a.one("--instance") != null) {
+            // an --instance file of another deployment names volumes differently: its stores are matched by kind,
+            // so the backup is read before the file
+            m = sg.show(id);
+            s.restoringVolumes = m.stores().stream().filter(st -> st.kind().equals(StoreKind.VOLUME.id())).map(StoreBackup::name).toList();
+        }
         StoreFlags.flagEndpoints(s, a, "--from");
         Instance instance = StoreFlags.instance(s, a, false).build(); // only what the flags name: the environment adds no target
         StoreFlags.requireStores(s, a); // at least one target, with the flags' own checks
+        if (m == null) {
+            m = sg.show(id);
+        }
         checkNamedStores(a, id, m);
         MigrationPlan p = s.withEndpointNotes(sg.planRestore(id, instance, new RestoreOptions(a.has("--replace"), a.has("--dry-run")),
                 phase));
