@@ -213,7 +213,8 @@ public record InstanceDescription(String format, Deployment deployment, String v
             } else if (!POSTGRES.equals(s.kind()) && s.location() != null && s.location().pvc() != null && s.location().directory() == null) {
                 // a Kubernetes volume: no host directory to read from here
                 out.add(s.name() + ": PVC " + s.location().pvc() + " (" + s.origin() + (s.location().node() == null ? ""
-                        : ", node " + s.location().node()) + "): mount it and pass --volume " + s.name() + "=DIR, or use the Kubernetes executor");
+                        : ", node " + s.location().node()) + "): mount it and pass --volume " + s.name() + "=DIR (no Kubernetes"
+                        + " executor mounts it for you yet)");
             } else {
                 out.add(s.name() + ": from " + s.origin() + (s.credentials() == null ? "" : " (password: " + s.credentials() + ")"));
             }

@@ -141,7 +141,7 @@ class KubernetesDiscoveryTest {
                 "jdbc:postgresql://codeintel-db:5432/sg?user=sg", "jdbc:postgresql://codeinsights-db:5432/postgres?user=postgres");
         assertThat(i.volumes()).isEmpty(); // no host directory: a PVC is mounted first
         assertThat(d.notes()).contains("repos-gitserver-1: PVC repos-gitserver-1 (StatefulSet/gitserver, node node-b): mount it and pass"
-                        + " --volume repos-gitserver-1=DIR, or use the Kubernetes executor",
+                        + " --volume repos-gitserver-1=DIR (no Kubernetes executor mounts it for you yet)",
                 "frontend: from StatefulSet/pgsql (password: env:PGPASSWORD@Deployment/sourcegraph-frontend secretKeyRef:pgsql-auth/password)",
                 "redis-store: redis from Deployment/redis-store: not backed up (caches and sessions (Redis))");
         seen.append(SgBackup.to(Sinks.memory()).planBackup(d.toInstance(v -> SEEDED + "-" + v).build(), Scope.ALL).withNotes(d.notes()).explain());

@@ -166,7 +166,7 @@ class CliDiscoverTest {
         Files.writeString(instance, d.out());
         CliTest.Run p = cli("plan", "--instance", instance.toString(), "--scope", "all", "--to", sink);
         assertThat(p.out()).contains("repos-gitserver-0: PVC repos-gitserver-0 (StatefulSet/gitserver, node node-a): mount it and pass"
-                + " --volume repos-gitserver-0=DIR, or use the Kubernetes executor");
+                + " --volume repos-gitserver-0=DIR (no Kubernetes executor mounts it for you yet)");
         assertThat(p.out() + p.err()).doesNotContain(SEEDED);
 
         // warnings on stderr, exit 3 with --strict: a PVC no workload mounts
