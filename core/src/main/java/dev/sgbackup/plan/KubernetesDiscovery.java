@@ -169,6 +169,10 @@ final class KubernetesDiscovery {
                 return read.get();
             } catch (KubernetesClientException e) {
                 throw failure(what, e);
+            } catch (RuntimeException e) {
+                // not the client's own failure: its message is not ours to print (it may quote what was read)
+                throw new InvalidInputException("cannot " + what + " in namespace " + target.namespace() + " of the Kubernetes API server "
+                        + server + " (" + e.getClass().getSimpleName() + ")");
             }
         }
 
@@ -217,6 +221,10 @@ final class KubernetesDiscovery {
                 } catch (KubernetesClientException e) {
                     warnings.add("secret " + n + " (" + var + " of " + origin + ") cannot be read (" + (e.getCode() <= 0 ? "unreachable"
                             : e.getCode() + (e.getCode() == 403 ? " Forbidden: grant get on it" : "")) + "): Sourcegraph's defaults used");
+                    return Optional.empty();
+                } catch (RuntimeException e) {
+                    warnings.add("secret " + n + " (" + var + " of " + origin + ") cannot be read (" + e.getClass().getSimpleName()
+                            + "): Sourcegraph's defaults used");
                     return Optional.empty();
                 }
                 if (s == null) {
@@ -416,8 +424,9 @@ final class KubernetesDiscovery {
                 Var v = env.get(dsnVar);
                 Discovery.Dsn u = v.value() == null ? null : Discovery.Dsn.parse(v.value());
                 if (u == null || u.host() == null) {
-                    warnings.add(name + ": " + dsnVar + " of " + v.origin() + (v.value() == null ? " comes from a Secret (holds the password:"
-                            + " not read)" : " is not a URL") + ": database left out; add it with --postgres");
+                    warnings.add(name + ": " + dsnVar + " of " + v.origin() + (v.secret() != null ? " comes from Secret " + v.secret()
+                            + " (it holds the password: not read)" : v.other() != null ? " comes from " + v.other() + " (not read)"
+                            : " is not a URL") + ": database left out; add it with --postgres");
                     return null;
                 }
                 host = u.host();

@@ -185,6 +185,69 @@ class KubernetesDiscoveryTest {
     }
 
     @Test
+    void envFromSecretsAndADataSourceInASecret() throws Exception {
+        String b64pw = Base64.getEncoder().encodeToString((SEEDED + "-envfrom").getBytes(StandardCharsets.UTF_8));
+        String yaml = """
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: db-env}
+                data: {PGHOST: %s, PGPORT: %s, PGUSER: %s, PGDATABASE: %s, PGPASSWORD: %s}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: pgsql}
+                spec: {selector: {app: pgsql}}
+                ---
+                apiVersion: apps/v1
+                kind: StatefulSet
+                metadata: {name: pgsql}
+                spec:
+                  selector: {matchLabels: {app: pgsql}}
+                  template:
+                    metadata: {labels: {app: pgsql}}
+                    spec:
+                      containers: [{name: pgsql, image: "sourcegraph/postgresql-16:6.0.0", volumeMounts: [{name: disk, mountPath: /data}]}]
+                      volumes: [{name: disk, persistentVolumeClaim: {claimName: pgsql}}]
+                ---
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: sourcegraph-frontend}
+                spec:
+                  selector: {matchLabels: {app: sourcegraph-frontend}}
+                  template:
+                    metadata: {labels: {app: sourcegraph-frontend}}
+                    spec:
+                      containers:
+                      - name: frontend
+                        image: "sourcegraph/frontend:6.0.0"
+                        envFrom: [{secretRef: {name: db-env}}]
+                        env:
+                        - {name: CODEINTEL_PGHOST, value: pgsql}
+                        - {name: CODEINSIGHTS_PGDATASOURCE, valueFrom: {secretKeyRef: {name: insights-dsn, key: dsn}}}
+                """.formatted(b64("pgsql"), b64("5432"), b64("sg"), b64("sg"), b64pw);
+        for (HasMetadata o : client.load(new java.io.ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).items()) {
+            client.resource(o).inNamespace("sg-envfrom").create();
+        }
+        InstanceDescription d = discover(Deployments.kubernetes().kubeconfig(kubeconfig).namespace("sg-envfrom"));
+        assertThat(summary(d)).containsExactly(
+                "frontend postgres false StatefulSet/pgsql sg-envfrom/pgsql@/data - pgsql:5432/sg?user=sg"
+                        + " env:PGPASSWORD@Deployment/sourcegraph-frontend secretKeyRef:db-env/PGPASSWORD",
+                "codeintel postgres true StatefulSet/pgsql sg-envfrom/pgsql@/data - pgsql:5432/sg?user=sg env:CODEINTEL_PGPASSWORD");
+        assertThat(d.warnings()).containsExactly(
+                "frontend: PG* come from Secret db-env, not the chart's pgsql-auth (auth.existingSecret): discovery needs get on it for"
+                        + " the host, port, database and user",
+                "codeinsights: CODEINSIGHTS_PGDATASOURCE of Deployment/sourcegraph-frontend comes from Secret insights-dsn (it holds the"
+                        + " password: not read): database left out; add it with --postgres",
+                "no blobstore workload (blobstore.enabled=false?): precise code-intel uploads live in external object storage and are not"
+                        + " in this backup");
+        assertThat(seen.toString()).doesNotContain(SEEDED).doesNotContain(b64pw);
+    }
+
+    static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void discoveryOnlyReads() throws Exception {
         while (server.takeRequest(10, TimeUnit.MILLISECONDS) != null) {
             // the fixture's creations
