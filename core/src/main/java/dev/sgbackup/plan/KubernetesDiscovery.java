@@ -94,7 +94,15 @@ final class KubernetesDiscovery {
         Config cfg = config(t);
         String server = serverOf(cfg);
         String ns = t.namespace();
-        try (KubernetesClient c = new KubernetesClientBuilder().withConfig(cfg).build()) {
+        KubernetesClient client;
+        try {
+            client = new KubernetesClientBuilder().withConfig(cfg).build();
+        } catch (RuntimeException e) {
+            // e.g. certificate data of the kubeconfig that does not parse: its text is not quoted
+            throw new InvalidInputException("cannot set up a client for the Kubernetes API server " + server + " ("
+                    + e.getClass().getSimpleName() + "): check the context's certificates with 'kubectl config view'");
+        }
+        try (KubernetesClient c = client) {
             Read r = new Read(c, t, server);
             List<Workload> workloads = new ArrayList<>();
             for (StatefulSet s : r.call("list statefulsets", () -> c.apps().statefulSets().inNamespace(ns).list().getItems())) {

@@ -299,6 +299,13 @@ class KubernetesDiscoveryTest {
                 .hasMessageStartingWith("cannot reach the Kubernetes API server http://127.0.0.1:" + port + " of context helm (")
                 .hasMessageEndingWith("): check that the cluster is up and that --kubeconfig and --context point at it")
                 .satisfies(e -> seen.append(e.getMessage()).append(e.getCause()));
+        // certificate data that does not parse: one message, the data not quoted
+        Path badCa = tmp.resolve("bad-ca");
+        Files.writeString(badCa, Files.readString(closed).replace("cluster: {server: \"http://127.0.0.1:" + port + "\"}",
+                "cluster: {server: \"https://127.0.0.1:" + port + "\", certificate-authority-data: \"" + SEEDED + "-not-a-cert\"}"));
+        assertThat(Files.readString(badCa)).contains("certificate-authority-data");
+        assertThatThrownBy(() -> Deployments.kubernetes().kubeconfig(badCa).discover()).isInstanceOf(InvalidInputException.class)
+                .satisfies(e -> seen.append(e.getMessage()).append(e.getCause()));
         assertThatThrownBy(() -> Deployments.kubernetes().kubeconfig(kubeconfig).namespace("empty").discover())
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("namespace empty has no StatefulSets or Deployments");
         assertThat(seen.toString()).doesNotContain(SEEDED);
