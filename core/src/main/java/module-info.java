@@ -6,7 +6,7 @@
  * third-party type in the API is OkHttp's {@code OkHttpClient} (the HTTP-client hooks), hence
  * {@code requires transitive okhttp3}; the other libraries are used inside only.
  */
-@SuppressWarnings({"requires-automatic", "requires-transitive-automatic"}) // okhttp3, org.postgresql.jdbc
+@SuppressWarnings({"requires-automatic", "requires-transitive-automatic"}) // okhttp3, org.postgresql.jdbc, fabric8
 module dev.sgbackup.core {
     requires transitive okhttp3;
 
@@ -19,6 +19,12 @@ module dev.sgbackup.core {
     // zstd, the default compression: Commons Compress needs it only optionally (requires static), so name it
     requires com.github.luben.zstd_jni;
     requires org.postgresql.jdbc;
+    // Kubernetes discovery: fabric8's client, an optional dependency (present at compile time, not needed at run
+    // time unless Deployments.kubernetes() discovers). Its jars declare no Automatic-Module-Name: these names come
+    // from the file names kubernetes-client-api, kubernetes-model-core and kubernetes-model-apps.
+    requires static kubernetes.client.api;
+    requires static kubernetes.model.core;
+    requires static kubernetes.model.apps;
 
     exports dev.sgbackup;
     exports dev.sgbackup.manifest;

@@ -24,7 +24,7 @@ public final class Deployments {
     }
 
     /** A deployment to discover. */
-    public sealed interface Query permits Compose, SingleImage {
+    public sealed interface Query permits Compose, SingleImage, Kubernetes {
         /** Reads the deployment and describes it; throws {@link InvalidInputException} when it cannot be read. */
         InstanceDescription discover();
     }
@@ -42,6 +42,15 @@ public final class Deployments {
     /** A {@code sourcegraph/server} data directory (the container's {@code /var/opt/sourcegraph}). */
     public static SingleImage singleImage(Path dataDir) {
         return new SingleImage(dataDir, null);
+    }
+
+    /**
+     * A Kubernetes deployment (Sourcegraph's Helm chart), read through the API server with get and list calls only.
+     * Needs {@code io.fabric8:kubernetes-client} (and its OkHttp transport) on the class path: an optional dependency
+     * of sgbackup-core, bundled in the CLI. Connection and namespace as kubectl resolves them: see {@link Kubernetes}.
+     */
+    public static Kubernetes kubernetes() {
+        return new Kubernetes(null, null, null);
     }
 
     /**
@@ -109,6 +118,40 @@ public final class Deployments {
         @Override
         public InstanceDescription discover() {
             return SingleImageDiscovery.discover(dataDir, configDir);
+        }
+    }
+
+    /**
+     * A Kubernetes deployment; null fields are resolved as kubectl does.
+     *
+     * @param namespace  the namespace, or null: the context's namespace, else (in a pod) the service account's namespace
+     *                   file, else {@code default}
+     * @param context    the kubeconfig context, or null: the kubeconfig's current context
+     * @param kubeconfig the kubeconfig file, or null: the first file of {@code KUBECONFIG}, else {@code ~/.kube/config},
+     *                   else (in a pod) the service account
+     */
+    public record Kubernetes(String namespace, String context, Path kubeconfig) implements Query {
+        public Kubernetes namespace(String ns) {
+            return new Kubernetes(ns, context, kubeconfig);
+        }
+
+        public Kubernetes context(String name) {
+            return new Kubernetes(namespace, name, kubeconfig);
+        }
+
+        public Kubernetes kubeconfig(Path file) {
+            return new Kubernetes(namespace, context, file);
+        }
+
+        /**
+         * Lists the namespace's StatefulSets, Deployments, PersistentVolumeClaims, Pods and Services, and gets the
+         * Secrets the frontend's database variables name (their non-password keys only); never writes.
+         */
+        @Override
+        public InstanceDescription discover() {
+            KubernetesConfig.requireClient(KubernetesConfig.CLIENT_CLASSES);
+            return KubernetesDiscovery.discover(KubernetesConfig.resolve(this, System::getenv,
+                    Path.of(System.getProperty("user.home", "/")), KubernetesConfig.IN_CLUSTER));
         }
     }
 

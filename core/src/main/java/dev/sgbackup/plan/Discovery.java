@@ -45,8 +45,9 @@ public final class Discovery {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     /** The three databases by store name, with the prefix of their environment variables. */
-    private static final Map<String, String> DATABASES = Map.of("frontend", "", "codeintel", "CODEINTEL_", "codeinsights", "CODEINSIGHTS_");
-    private static final Pattern TAG = Pattern.compile("/frontend:([0-9][^@\\s]*)");
+    static final Map<String, String> DATABASES = Map.of("frontend", "", "codeintel", "CODEINTEL_", "codeinsights", "CODEINSIGHTS_");
+    /** Sourcegraph's version in the frontend image's tag. */
+    static final Pattern TAG = Pattern.compile("/frontend:([0-9][^@\\s]*)");
 
     private Discovery() {
     }
@@ -292,7 +293,11 @@ public final class Discovery {
     }
 
     private static boolean isPostgresImage(JsonNode svc) {
-        String image = svc == null ? "" : svc.path("image").asText("");
+        return isPostgresImage(svc == null ? "" : svc.path("image").asText(""));
+    }
+
+    /** A PostgreSQL server's image (not its metrics exporter). */
+    static boolean isPostgresImage(String image) {
         return image.contains("postgres") && !image.contains("exporter");
     }
 
@@ -391,7 +396,7 @@ public final class Discovery {
     }
 
     /** The caches deploy-sourcegraph-docker mounts: the services' own scratch space (frontend, searcher, worker, caddy…). */
-    private static boolean isCache(String volume, Set<String> users) {
+    static boolean isCache(String volume, Set<String> users) {
         String v = volume.toLowerCase(Locale.ROOT);
         return v.startsWith("sourcegraph-frontend") || v.startsWith("searcher") || v.equals("worker") || v.equals("caddy")
                 || v.contains("cache") || v.startsWith("symbols") || v.startsWith("embeddings");
@@ -408,26 +413,20 @@ public final class Discovery {
         String dsnVar = prefix + "PGDATASOURCE";
         String origin = frontend == null ? null : "service/" + frontend;
         if (feEnv.get(dsnVar) != null) {
-            URI u;
-            try {
-                u = URI.create(feEnv.get(dsnVar).strip());
-            } catch (IllegalArgumentException e) {
+            Dsn u = Dsn.parse(feEnv.get(dsnVar));
+            if (u == null) {
                 warnings.add(name + ": " + dsnVar + " of service/" + frontend + " is not a URL: database left out");
                 return null;
             }
-            host = u.getHost();
-            port = port(u);
-            db = database(u, "postgres");
-            user = user(u);
+            host = u.host();
+            port = u.port();
+            db = u.database();
+            user = u.user();
             credentials = "env:" + dsnVar + "@service/" + frontend;
         } else {
             host = feEnv.get(prefix + "PGHOST");
             if (host == null) {
-                String guess = switch (name) {
-                    case "frontend" -> "pgsql";
-                    case "codeintel" -> "codeintel-db";
-                    default -> "codeinsights-db";
-                };
+                String guess = defaultHost(name);
                 if (services.containsKey(guess)) {
                     warnings.add(name + ": the frontend does not set " + prefix + "PGHOST; assuming service " + guess + " (Sourcegraph's default)");
                     host = guess;
@@ -439,8 +438,8 @@ public final class Discovery {
                 }
             }
             port = parsePort(firstSet(prefix + "PGPORT", feEnv, services), name, warnings);
-            db = valueOr(firstSet(prefix + "PGDATABASE", feEnv, services), name.equals("codeinsights") ? "postgres" : "sg");
-            user = valueOr(firstSet(prefix + "PGUSER", feEnv, services), name.equals("codeinsights") ? "postgres" : "sg");
+            db = valueOr(firstSet(prefix + "PGDATABASE", feEnv, services), defaultUserAndDatabase(name));
+            user = valueOr(firstSet(prefix + "PGUSER", feEnv, services), defaultUserAndDatabase(name));
             credentials = reference(prefix + "PGPASSWORD", frontend, feEnv, services);
         }
         if (host == null) {
@@ -460,25 +459,48 @@ public final class Discovery {
         } else {
             origin = "external/" + host + (frontend == null ? "" : " (from service/" + frontend + ")");
         }
-        String holds = InstanceDescription.databaseHolds(name);
-        boolean recreatable = name.equals("codeintel");
-        return new Store(name, InstanceDescription.POSTGRES, recreatable, holds, origin,
+        return new Store(name, InstanceDescription.POSTGRES, name.equals("codeintel"), holds(name), origin,
                 Location.database(volume, host, port, db, user, external), credentials);
     }
 
-    /** A data source URL's port, 5432 when it has none. */
-    static int port(URI u) {
-        return u.getPort() > 0 ? u.getPort() : 5432;
+    /** What a Sourcegraph database holds. */
+    static String holds(String name) {
+        return switch (name) {
+            case "frontend" -> "the frontend database: users, repositories, settings, batch changes…";
+            case "codeintel" -> "precise code-intel data";
+            default -> "code insights series";
+        };
     }
 
-    /** A data source URL's database, {@code dflt} when it names none. */
-    static String database(URI u, String dflt) {
-        return u.getPath() == null || u.getPath().length() <= 1 ? dflt : u.getPath().substring(1);
+    /** The service (Compose) or Service (Helm) a Sourcegraph database runs as by default. */
+    static String defaultHost(String name) {
+        return switch (name) {
+            case "frontend" -> "pgsql";
+            case "codeintel" -> "codeintel-db";
+            default -> "codeinsights-db";
+        };
     }
 
-    /** A data source URL's user (never its password), or null. */
-    static String user(URI u) {
-        return u.getUserInfo() == null ? null : u.getUserInfo().split(":", 2)[0];
+    /** Sourcegraph's default user, which is also the database name: sg, and postgres for code insights. */
+    static String defaultUserAndDatabase(String name) {
+        return name.equals("codeinsights") ? "postgres" : "sg";
+    }
+
+    /** The parts of a {@code *_PGDATASOURCE} URL but its password, which is never kept. */
+    record Dsn(String host, int port, String database, String user) {
+        /** The URL's host, port (5432), database ({@code postgres}) and user; null when it is not a URL. */
+        static Dsn parse(String value) {
+            URI u;
+            try {
+                u = URI.create(value.strip());
+            } catch (IllegalArgumentException e) {
+                return null; // never quoted: it holds the password
+            }
+            String ui = u.getUserInfo();
+            return new Dsn(u.getHost(), u.getPort() > 0 ? u.getPort() : 5432,
+                    u.getPath() == null || u.getPath().length() <= 1 ? "postgres" : u.getPath().substring(1),
+                    ui == null ? null : ui.split(":", 2)[0]);
+        }
     }
 
     /** A variable's value in the frontend, else in another service (the migrator sets them all). */
@@ -508,7 +530,7 @@ public final class Discovery {
         return "env:" + var;
     }
 
-    private static Integer parsePort(String v, String name, List<String> warnings) {
+    static Integer parsePort(String v, String name, List<String> warnings) {
         if (v == null) {
             return 5432;
         }
@@ -520,7 +542,7 @@ public final class Discovery {
         }
     }
 
-    private static String valueOr(String v, String dflt) {
+    static String valueOr(String v, String dflt) {
         return v == null || v.isBlank() ? dflt : v;
     }
 

@@ -66,9 +66,12 @@ public record InstanceDescription(String format, Deployment deployment, String v
      *                    other), {@code cache} or {@code files}
      * @param recreatable whether a new instance can recreate it
      * @param holds       what it holds
-     * @param origin      the deployment object it came from, e.g. {@code service/pgsql}, {@code volume/gitserver-0}
+     * @param origin      the deployment object it came from, e.g. {@code service/pgsql}, {@code volume/gitserver-0},
+     *                    {@code StatefulSet/gitserver}
      * @param location    where it lives
-     * @param credentials a reference such as {@code env:PGPASSWORD@service/sourcegraph-frontend-0}, or null; never a value
+     * @param credentials a reference such as {@code env:PGPASSWORD@service/sourcegraph-frontend-0} or (Kubernetes)
+     *                    {@code env:PGPASSWORD@Deployment/sourcegraph-frontend secretKeyRef:pgsql-auth/password}, or null;
+     *                    never a value
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Store(String name, String kind, boolean recreatable, String holds, String origin, Location location, String credentials) {
@@ -194,15 +197,6 @@ public record InstanceDescription(String format, Deployment deployment, String v
         }
     }
 
-    /** What a Sourcegraph database holds, in words. */
-    static String databaseHolds(String store) {
-        return switch (store) {
-            case "frontend" -> "the frontend database: users, repositories, settings, batch changes…";
-            case "codeintel" -> "precise code-intel data";
-            default -> "code insights series";
-        };
-    }
-
     /** The data store's kind for a volume kind. */
     static String kindId(VolumeKind k) {
         return k.name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -275,6 +269,11 @@ public record InstanceDescription(String format, Deployment deployment, String v
                         + " instance reuses it in place (as --external-postgres)");
             } else if (CACHE.equals(s.kind()) || FILES.equals(s.kind()) || kindId(VolumeKind.REDIS).equals(s.kind())) {
                 out.add(s.name() + ": " + s.kind() + " from " + s.origin() + ": not backed up (" + s.holds() + ")");
+            } else if (!POSTGRES.equals(s.kind()) && s.location() != null && s.location().pvc() != null && s.location().directory() == null) {
+                // a Kubernetes volume: no host directory to read from here
+                out.add(s.name() + ": PVC " + s.location().pvc() + " (" + s.origin() + (s.location().node() == null ? ""
+                        : ", node " + s.location().node()) + "): mount it and pass --volume " + s.name() + "=DIR (no Kubernetes"
+                        + " executor mounts it for you yet)");
             } else {
                 out.add(s.name() + ": from " + s.origin() + (s.credentials() == null ? "" : " (password: " + s.credentials() + ")"));
             }

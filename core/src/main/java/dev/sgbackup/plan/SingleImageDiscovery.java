@@ -4,7 +4,6 @@ import dev.sgbackup.plan.InstanceDescription.Location;
 import dev.sgbackup.plan.InstanceDescription.Store;
 import dev.sgbackup.run.InvalidInputException;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,7 +95,7 @@ final class SingleImageDiscovery {
             if (Files.isDirectory(markers) && !Files.exists(markers.resolve(db[1]))) {
                 warnings.add(db[0] + ": " + MARKERS + "/ has no marker for database " + db[1] + ": it may not exist yet");
             }
-            stores.add(new Store(db[0], InstanceDescription.POSTGRES, db[0].equals("codeintel"), InstanceDescription.databaseHolds(db[0]),
+            stores.add(new Store(db[0], InstanceDescription.POSTGRES, db[0].equals("codeintel"), Discovery.holds(db[0]),
                     ORIGIN + " (" + PGDATA + "/, PostgreSQL " + pgVersion + ")",
                     Location.database(null, "127.0.0.1", 5432, db[1], "postgres", false), "env:" + prefix + "PGPASSWORD"));
         }
@@ -157,17 +156,15 @@ final class SingleImageDiscovery {
         String credentials;
         String dsn = env.getOrDefault(prefix + "PGDATASOURCE", "");
         if (!dsn.isBlank()) {
-            URI u;
-            try {
-                u = URI.create(dsn.strip());
-            } catch (IllegalArgumentException e) {
+            Discovery.Dsn u = Discovery.Dsn.parse(dsn);
+            if (u == null) {
                 warnings.add(name + ": " + prefix + "PGDATASOURCE in " + where + " is not a URL: database left out");
                 return null;
             }
-            host = u.getHost();
-            port = Discovery.port(u);
-            db = Discovery.database(u, null);
-            user = Discovery.user(u);
+            host = u.host();
+            port = u.port();
+            db = u.database();
+            user = u.user();
             credentials = "env:" + prefix + "PGDATASOURCE@" + where;
         } else {
             host = env.get(prefix + "PGHOST").strip();
@@ -182,7 +179,7 @@ final class SingleImageDiscovery {
             credentials = "env:" + prefix + "PGPASSWORD" + (env.containsKey(prefix + "PGPASSWORD") ? "@" + where : "");
         }
         boolean local = host == null || host.equals("127.0.0.1") || host.equals("localhost") || host.startsWith("/");
-        return new Store(name, InstanceDescription.POSTGRES, name.equals("codeintel"), InstanceDescription.databaseHolds(name), local ? ORIGIN + " (" + where + ")"
+        return new Store(name, InstanceDescription.POSTGRES, name.equals("codeintel"), Discovery.holds(name), local ? ORIGIN + " (" + where + ")"
                 : "external/" + host + " (from " + where + ")", Location.database(null, host, port, db, user, !local), credentials);
     }
 

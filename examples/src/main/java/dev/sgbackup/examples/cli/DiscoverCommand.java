@@ -11,15 +11,15 @@ import java.util.Set;
 
 /**
  * {@code sgbackup discover --compose FILE… [--project NAME] [--env-file FILE] [--volume-root DIR | --volume-mounts DIR]
- * [--strict]} or
- * {@code sgbackup discover --single-image DATA_DIR [--config-dir DIR] [--strict]}: the instance description of a
+ * [--strict]}, {@code sgbackup discover --single-image DATA_DIR [--config-dir DIR] [--strict]} or
+ * {@code sgbackup discover --kubernetes [--namespace NS] [--context CTX] [--kubeconfig FILE] [--strict]}: the instance description of a
  * deployment (docs/instance.md) as JSON on stdout, warnings also on stderr. Exit 0; 3 with --strict when there are
  * warnings (the JSON is printed all the same).
  */
 final class DiscoverCommand {
     static final Set<String> VALUE_FLAGS = Set.of("--compose", "--project", "--env-file", "--volume-root", "--volume-mounts",
-            "--single-image", "--config-dir");
-    static final Set<String> SWITCHES = Set.of("--strict");
+            "--single-image", "--config-dir", "--namespace", "--context", "--kubeconfig");
+    static final Set<String> SWITCHES = Set.of("--strict", "--kubernetes");
 
     private DiscoverCommand() {
     }
@@ -31,14 +31,21 @@ final class DiscoverCommand {
         return a.has("--strict") && !d.warnings().isEmpty() ? 3 : 0;
     }
 
-    /** The deployment the flags name: exactly one of --compose and --single-image. */
+    /** The deployment the flags name: exactly one of --compose, --single-image and --kubernetes. */
     static Deployments.Query query(Args a) {
         List<String> files = a.all("--compose");
         String single = a.one("--single-image");
-        int given = (files.isEmpty() ? 0 : 1) + (single == null ? 0 : 1);
+        boolean kubernetes = a.has("--kubernetes");
+        int given = (files.isEmpty() ? 0 : 1) + (single == null ? 0 : 1) + (kubernetes ? 1 : 0);
         if (given != 1) {
             throw new Args.UsageException("'discover' needs one of --compose FILE (the output of 'docker compose config --format json',"
-                    + " or the Compose YAML files) and --single-image DATA_DIR (the directory mounted at /var/opt/sourcegraph)");
+                    + " or the Compose YAML files), --single-image DATA_DIR (the directory mounted at /var/opt/sourcegraph) and"
+                    + " --kubernetes (the Helm release in --namespace, through the kubeconfig's context or the pod's service account)");
+        }
+        if (kubernetes) {
+            onlyWith(a, null, "--namespace", "--context", "--kubeconfig");
+            Deployments.Kubernetes q = Deployments.kubernetes().namespace(a.one("--namespace")).context(a.one("--context"));
+            return a.one("--kubeconfig") == null ? q : q.kubeconfig(Path.of(a.one("--kubeconfig")));
         }
         if (single != null) {
             onlyWith(a, "--single-image", "--config-dir");
@@ -69,7 +76,7 @@ final class DiscoverCommand {
         Set<String> ok = Set.of(allowed);
         for (String f : VALUE_FLAGS) {
             if (!f.equals(method) && !ok.contains(f) && a.one(f) != null) {
-                throw new Args.UsageException(f + " does not go with " + method);
+                throw new Args.UsageException(f + " does not go with " + (method == null ? "--kubernetes" : method));
             }
         }
     }

@@ -25,6 +25,11 @@ public final class Main {
               discover --compose FILE ... [--project NAME] [--env-file FILE] [--volume-root DIR] [--strict]
                       the instance description (JSON, docs/instance.md) of a Docker Compose deployment; FILE is the
                       output of 'docker compose config --format json' (or the raw YAML files, with a warning)
+              discover --single-image DATA_DIR [--config-dir DIR] [--strict]
+                      the same for a sourcegraph/server container's data directory (/var/opt/sourcegraph)
+              discover --kubernetes [--namespace NS] [--context CTX] [--kubeconfig FILE] [--strict]
+                      the same for a Helm release, read (get/list only) through the Kubernetes API: the kubeconfig's
+                      current context (KUBECONFIG, ~/.kube/config) or, in a pod, its service account
               plan    STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
                       [--exclude GLOB ...] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               backup  STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]

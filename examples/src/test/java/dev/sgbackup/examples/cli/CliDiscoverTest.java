@@ -5,15 +5,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.InputStream;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** discover --compose → the instance file; plan/backup --instance FILE, with flags overriding it. */
+/** discover --compose or --kubernetes → the instance file; plan/backup --instance FILE, with flags overriding it. */
+@EnableKubernetesMockClient(crud = true, https = false)
 class CliDiscoverTest {
     static final String SEEDED = "Zq7-seeded";
+    /** fabric8's API server mock, one for the class: discover --kubernetes reads core's Helm-shaped fixture from it. */
+    static KubernetesMockServer server;
+    static KubernetesClient client;
 
     @TempDir
     Path tmp;
@@ -131,5 +141,81 @@ class CliDiscoverTest {
         assertThat(both.err()).contains("do not go together");
         assertThat(cli("discover", "--single-image", tmp.toString(), "--volume-mounts", "/data").err())
                 .contains("--volume-mounts does not go with --single-image");
+    }
+
+    /** A kubeconfig whose current context "sg" points at {@code server} with a (seeded) token. */
+    Path kubeconfig(String name, String server) throws Exception {
+        Path f = tmp.resolve(name);
+        Files.writeString(f, """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "%s"}}]
+                users: [{name: u, user: {token: "%s-token"}}]
+                contexts: [{name: sg, context: {cluster: c, user: u}}]
+                current-context: sg
+                """.formatted(server, SEEDED));
+        return f;
+    }
+
+    @Test
+    void discoverKubernetesReadsAHelmNamespace() throws Exception {
+        try (InputStream in = CliDiscoverTest.class.getResourceAsStream("/discover/kubernetes/helm.yaml")) {
+            for (HasMetadata o : client.load(in).items()) {
+                client.resource(o).inNamespace("sg-cli").createOr(r -> r.update());
+            }
+        }
+        Path kc = kubeconfig("kubeconfig", "http://" + server.getHostName() + ":" + server.getPort());
+        CliTest.Run d = cli("discover", "--kubernetes", "--kubeconfig", kc.toString(), "--namespace", "sg-cli");
+        assertThat(d.code()).as(d.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(d.out());
+        assertThat(j.at("/deployment/kind").asText()).isEqualTo("kubernetes");
+        assertThat(j.at("/deployment/input").asText()).isEqualTo("kubernetes-api");
+        assertThat(j.at("/deployment/namespace").asText()).isEqualTo("sg-cli");
+        assertThat(j.at("/deployment/context").asText()).isEqualTo("sg");
+        assertThat(j.get("stores").findValuesAsText("name")).containsExactly("frontend", "codeintel", "codeinsights", "blobstore",
+                "cache-searcher-0", "data-indexed-search-0", "grafana-data-grafana-0", "prometheus", "redis-cache", "redis-store",
+                "repos-gitserver-0", "repos-gitserver-1", "repos-gitserver-2");
+        assertThat(j.at("/stores/0/credentials").asText()).isEqualTo("env:PGPASSWORD@Deployment/sourcegraph-frontend secretKeyRef:pgsql-auth/password");
+        assertThat(j.at("/stores/11/location/pvc").asText()).isEqualTo("repos-gitserver-1");
+        assertThat(j.at("/stores/11/location/node").asText()).isEqualTo("node-b");
+        assertThat(d.err()).isEmpty(); // no warnings
+        assertThat(d.out() + d.err()).doesNotContain(SEEDED);
+
+        // a plan from it: the databases, and a note per PVC
+        Path instance = tmp.resolve("instance.json");
+        Files.writeString(instance, d.out());
+        CliTest.Run p = cli("plan", "--instance", instance.toString(), "--scope", "all", "--to", sink);
+        assertThat(p.out()).contains("repos-gitserver-0: PVC repos-gitserver-0 (StatefulSet/gitserver, node node-a): mount it and pass"
+                + " --volume repos-gitserver-0=DIR (no Kubernetes executor mounts it for you yet)");
+        assertThat(p.out() + p.err()).doesNotContain(SEEDED);
+
+        // warnings on stderr, exit 3 with --strict: a PVC no workload mounts
+        client.persistentVolumeClaims().inNamespace("sg-cli").resource(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder()
+                .withNewMetadata().withName("orphan").endMetadata().build()).create();
+        CliTest.Run strict = cli("discover", "--kubernetes", "--kubeconfig", kc.toString(), "--namespace", "sg-cli", "--strict");
+        assertThat(strict.code()).isEqualTo(3);
+        assertThat(strict.err()).isEqualTo("warning: PVC orphan is mounted by no StatefulSet or Deployment: left out" + System.lineSeparator());
+        assertThat(strict.out()).contains("sgbackup.instance/v1");
+    }
+
+    @Test
+    void discoverKubernetesWithoutAServerOrWithBadFlagsIsOneClearError() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path kc = kubeconfig("closed", "http://127.0.0.1:" + port);
+        CliTest.Run d = cli("discover", "--kubernetes", "--kubeconfig", kc.toString());
+        assertThat(d.code()).isEqualTo(1);
+        assertThat(d.out()).isEmpty();
+        assertThat(d.err()).startsWith("error: cannot reach the Kubernetes API server http://127.0.0.1:" + port + " of context sg (")
+                .contains("check that the cluster is up").doesNotContain("\tat ").doesNotContain(SEEDED);
+        assertThat(d.err().lines().count()).isEqualTo(1);
+        CliTest.Run ctx = cli("discover", "--kubernetes", "--kubeconfig", kc.toString(), "--context", "prod");
+        assertThat(ctx.code()).isEqualTo(1);
+        assertThat(ctx.err()).isEqualTo("error: context prod is not in the kubeconfig " + kc.toAbsolutePath() + ": pass --context (one of [sg])"
+                + System.lineSeparator());
+        assertThat(cli("discover", "--kubernetes", "--compose", compose.toString()).code()).isEqualTo(2);
+        assertThat(cli("discover", "--kubernetes", "--project", "x").code()).isEqualTo(2);
     }
 }
