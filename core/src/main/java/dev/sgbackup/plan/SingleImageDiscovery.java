@@ -168,12 +168,7 @@ final class SingleImageDiscovery {
             credentials = "env:" + prefix + "PGDATASOURCE@" + where;
         } else {
             host = env.get(prefix + "PGHOST").strip();
-            try {
-                port = Integer.parseInt(env.getOrDefault(prefix + "PGPORT", "5432").strip());
-            } catch (NumberFormatException e) {
-                warnings.add(name + ": " + prefix + "PGPORT in " + where + " is not a number; assuming 5432");
-                port = 5432;
-            }
+            port = Discovery.parsePort(env.get(prefix + "PGPORT"), name, warnings);
             db = env.get(prefix + "PGDATABASE");
             user = env.get(prefix + "PGUSER");
             credentials = "env:" + prefix + "PGPASSWORD" + (env.containsKey(prefix + "PGPASSWORD") ? "@" + where : "");
