@@ -233,6 +233,8 @@ final class StoreFlags {
                 }
             }
             s.instanceNotes.addAll(file.notes());
+            // what discovery could not settle (e.g. uploads in external object storage) belongs in the plan too
+            file.warnings().forEach(w -> s.instanceNotes.add("instance file: " + w));
         }
     }
 

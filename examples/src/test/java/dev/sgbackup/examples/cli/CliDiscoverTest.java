@@ -84,6 +84,7 @@ class CliDiscoverTest {
         assertThat(p.out()).containsPattern("backup +gitserver-0").containsPattern("backup +prometheus-v2")
                 .contains("gitserver-0: from volume/gitserver-0").contains("prometheus-v2: from volume/prometheus-v2")
                 .contains("acme-data: from volume/acme-data")
+                .contains("instance file: volume acme-data") // the file's warnings are the plan's notes too
                 .contains("frontend: from service/pgsql (password: env:PGPASSWORD@service/sourcegraph-frontend-0)")
                 .contains("codeinsights: from service/codeinsights-db")
                 .contains("redis-store: redis from volume/redis-store: not backed up")
