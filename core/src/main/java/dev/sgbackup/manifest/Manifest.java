@@ -27,8 +27,11 @@ import java.util.Optional;
  */
 public record Manifest(int formatVersion, String id, Instant createdAt, Instant completedAt, String toolVersion,
                        String scope, String compression, Map<String, String> encryption, List<StoreBackup> stores) {
-    /** The newest manifest format this version reads (1: plain; 2: encrypted, with a sealed part). */
-    public static final int FORMAT_VERSION = 2;
+    /**
+     * The newest manifest format this version reads (1: plain; 2: encrypted, with a sealed part; 3: deduplicated,
+     * sealed or not: artifacts reference tree objects).
+     */
+    public static final int FORMAT_VERSION = 3;
 
     public Manifest {
         encryption = Map.copyOf(encryption);
