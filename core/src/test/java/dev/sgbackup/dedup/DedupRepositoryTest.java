@@ -6,18 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.sink.BackupSink;
-import dev.sgbackup.sink.ListPage;
-import dev.sgbackup.sink.ObjectInfo;
-import dev.sgbackup.sink.PendingObject;
+import dev.sgbackup.sink.ForwardingSink;
 import dev.sgbackup.sink.Sinks;
 import dev.sgbackup.transform.Compression;
 import dev.sgbackup.transform.Encryption;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -94,7 +90,7 @@ class DedupRepositoryTest {
 
     @Test
     void aSinkWithoutConditionalCreateGetsItsConfigTheOrdinaryWay() throws Exception {
-        BackupSink sink = new PlainSink(Sinks.memory());
+        BackupSink sink = new ForwardingSink(Sinks.memory());
         assertThat(sink.conditionalCreate()).isFalse();
         byte[] d = FastCdcTest.random(9, 200_000);
         String[] tree = write(DedupRepository.open(sink, null, true), d);
@@ -124,38 +120,5 @@ class DedupRepositoryTest {
         String[] tree = write(repo, FastCdcTest.random(3, 50_000));
         assertThatThrownBy(() -> repo.reader("s").open("20261202T120001Z-abcdef", tree[0], Long.parseLong(tree[1]), tree[2]))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining("belongs to backup " + BACKUP);
-    }
-
-    /** A sink with only what every sink must offer: no conditional create. */
-    private record PlainSink(BackupSink in) implements BackupSink {
-        @Override
-        public URI uri() {
-            return in.uri();
-        }
-
-        @Override
-        public PendingObject create(String key) throws IOException {
-            return in.create(key);
-        }
-
-        @Override
-        public InputStream read(String key) throws IOException {
-            return in.read(key);
-        }
-
-        @Override
-        public Optional<ObjectInfo> stat(String key) throws IOException {
-            return in.stat(key);
-        }
-
-        @Override
-        public ListPage list(String prefix, String pageToken) throws IOException {
-            return in.list(prefix, pageToken);
-        }
-
-        @Override
-        public void delete(String key) throws IOException {
-            in.delete(key);
-        }
     }
 }
