@@ -39,9 +39,7 @@ class DedupBackupTest {
     /** A volume of a few incompressible MiB plus small files. */
     private static Path volume(Path dir, long seed) throws IOException {
         Files.createDirectories(dir.resolve("repos/a"));
-        byte[] big = new byte[12 << 20];
-        new Random(seed).nextBytes(big);
-        Files.write(dir.resolve("repos/a/pack.bin"), big);
+        Files.write(dir.resolve("repos/a/pack.bin"), random(12 << 20, seed));
         for (int i = 0; i < 20; i++) {
             Files.writeString(dir.resolve("repos/a/file-" + i + ".txt"), ("line " + i + " of a small file\n").repeat(50 + i));
         }
@@ -74,7 +72,7 @@ class DedupBackupTest {
         String db = PgFixtures.filled(FRONTEND);
         Map<String, String> dbBefore = PgFixtures.tables(db);
         Path sinkDir = tmp.resolve("sink");
-        SgBackup sg = SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true).build();
+        SgBackup sg = dedupEngine(sinkDir);
         RunResult first = sg.backup(Stores.directory("repos", src),
                 PostgresStore.builder("frontend", PgFixtures.url(db)).mode(PostgresStore.Mode.JDBC).build());
         assertThat(first.ok()).as(first.toString()).isTrue();
@@ -135,10 +133,24 @@ class DedupBackupTest {
         assertThat(snapshot(tmp.resolve("r4"))).isEqualTo(v2);
     }
 
-    private static long countFiles(Path dir) throws IOException {
+    private static SgBackup dedupEngine(Path sinkDir) {
+        return SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true).build();
+    }
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static List<Path> files(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).count();
+            return s.filter(Files::isRegularFile).toList();
         }
+    }
+
+    private static long countFiles(Path dir) throws IOException {
+        return files(dir).size();
     }
 
     @Test
@@ -147,9 +159,7 @@ class DedupBackupTest {
         Files.createDirectories(src.resolve("secret-project-dir"));
         String marker = "TOP-SECRET-CONTENT-MARKER";
         Files.writeString(src.resolve("secret-project-dir/confidential-notes.txt"), (marker + "\n").repeat(10_000));
-        byte[] rnd = new byte[3 << 20];
-        new Random(7).nextBytes(rnd);
-        Files.write(src.resolve("secret-project-dir/blob.bin"), rnd);
+        Files.write(src.resolve("secret-project-dir/blob.bin"), random(3 << 20, 7));
         Path sinkDir = tmp.resolve("sink");
         SgBackup sg = SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true)
                 .encryption(Encryption.passphrase("correct horse battery staple")).build();
@@ -175,10 +185,7 @@ class DedupBackupTest {
 
         // nothing in the sink shows a file name or content
         assertThat(sinkDir.resolve("dedup/keys")).isNotEmptyDirectory();
-        List<Path> objects;
-        try (Stream<Path> s = Files.walk(sinkDir)) {
-            objects = s.filter(Files::isRegularFile).toList();
-        }
+        List<Path> objects = files(sinkDir);
         assertThat(objects).isNotEmpty();
         for (Path p : objects) {
             String text = new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1);
@@ -191,9 +198,8 @@ class DedupBackupTest {
     @Test
     void aBackupThatFailsMidwayCommitsNothingAndTheNextOneWorks() throws Exception {
         Path sinkDir = tmp.resolve("sink");
-        SgBackup sg = SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true).build();
-        byte[] data = new byte[3 << 20];
-        new Random(3).nextBytes(data);
+        SgBackup sg = dedupEngine(sinkDir);
+        byte[] data = random(3 << 20, 3);
         BytesStore good = new BytesStore("a").with("one", data);
         RunResult ok = sg.backup(good);
         BytesStore bad = new BytesStore("b").with("two", data).with("three", "x".getBytes(StandardCharsets.UTF_8));
@@ -216,14 +222,10 @@ class DedupBackupTest {
     @Test
     void aDamagedPackIsNamedByVerifyAndRefusedByRestore() throws Exception {
         Path sinkDir = tmp.resolve("sink");
-        SgBackup sg = SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true).build();
-        byte[] data = new byte[2 << 20];
-        new Random(5).nextBytes(data);
+        SgBackup sg = dedupEngine(sinkDir);
+        byte[] data = random(2 << 20, 5);
         RunResult r = sg.backup(new BytesStore("s").with("art", data));
-        List<Path> packs;
-        try (Stream<Path> s = Files.walk(sinkDir.resolve("dedup/packs"))) {
-            packs = s.filter(Files::isRegularFile).toList();
-        }
+        List<Path> packs = files(sinkDir.resolve("dedup/packs"));
         assertThat(packs).hasSize(1);
         Path pack = packs.get(0);
         byte[] bytes = Files.readAllBytes(pack);
