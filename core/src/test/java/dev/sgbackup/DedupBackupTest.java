@@ -86,12 +86,19 @@ class DedupBackupTest {
         assertThat(sinkDir.resolve("data")).doesNotExist();
         Map<String, String> v1 = snapshot(src);
 
-        // a small change: one small file edited, one added
+        // a small change: one small file edited, one added, one row more in the database
         Files.writeString(src.resolve("repos/a/file-3.txt"), "edited\n", java.nio.file.StandardOpenOption.APPEND);
         Files.writeString(src.resolve("repos/a/new.txt"), "new file\n");
+        try (var c = java.sql.DriverManager.getConnection(PgFixtures.url(db)); var st = c.createStatement()) {
+            st.execute("INSERT INTO versions (service, version, first_version) VALUES ('dedup-test', '5.11.0', '5.11.0')");
+        }
+        Map<String, String> dbAfter = PgFixtures.tables(db);
+        assertThat(dbAfter).isNotEqualTo(dbBefore);
         RunResult second = sg.backup(Stores.directory("repos", src),
                 PostgresStore.builder("frontend", PgFixtures.url(db)).mode(PostgresStore.Mode.JDBC).build());
         Manifest m2 = sg.show(second.backupId());
+        // what the run reports as stored is what it added to the sink: far less than the first backup
+        assertThat(second.storedBytes()).isPositive().isLessThan(first.storedBytes() / 3);
         long total = m2.size();
         long newBytes = sum(m2, ArtifactInfo.Chunks::newBytes);
         long reused = sum(m2, ArtifactInfo.Chunks::reusedBytes);
@@ -118,11 +125,13 @@ class DedupBackupTest {
         assertThat(snapshot(tmp.resolve("r2"))).isEqualTo(v2);
         sg.restore(third.backupId(), RestoreOptions.defaults(), Stores.directory("repos", tmp.resolve("r3")));
         assertThat(snapshot(tmp.resolve("r3"))).isEqualTo(v2);
-        String target = PgFixtures.migrated(FRONTEND);
-        RunResult rr = sg.restore(second.backupId(), new RestoreOptions(true, false),
-                PostgresStore.builder("frontend", PgFixtures.url(target)).mode(PostgresStore.Mode.JDBC).build());
-        assertThat(rr.ok()).as(rr.toString()).isTrue();
-        assertThat(PgFixtures.tables(target)).isEqualTo(dbBefore);
+        for (RunResult backup : List.of(first, second)) {
+            String target = PgFixtures.migrated(FRONTEND);
+            RunResult rr = sg.restore(backup.backupId(), new RestoreOptions(true, false),
+                    PostgresStore.builder("frontend", PgFixtures.url(target)).mode(PostgresStore.Mode.JDBC).build());
+            assertThat(rr.ok()).as(rr.toString()).isTrue();
+            assertThat(PgFixtures.tables(target)).isEqualTo(backup == first ? dbBefore : dbAfter);
+        }
 
         // delete removes the manifest and the backup's trees, not the packs the other backup shares
         long packs = countFiles(sinkDir.resolve("dedup/packs"));

@@ -160,6 +160,11 @@ public final class DedupRepository {
             chunks.close();
         }
 
+        /** Bytes of the packs this writer uploaded (compressed, sealed): what its new chunks cost in the sink. */
+        public long packBytes() {
+            return chunks.packBytes();
+        }
+
         /** Drops the pack being filled; packs already committed stay, unreferenced until a backup uses them. */
         public void abort() throws IOException {
             chunks.abort();

@@ -58,12 +58,14 @@ final class StepExecutor {
                     dataKey, ordinal, dedup);
             store.backup(out);
             StoreBackup sb = out.finish();
+            long stored = sb.storedSize();
             if (dedup != null) {
                 dedup.close(); // the last pack, then the index: before the manifest references any chunk
+                stored += dedup.packBytes(); // what the backup added to the sink: its trees and new packs
             }
             progress.emit(ProgressEvent.Type.STEP_FINISHED, store.name(), null, null);
             return new BackupRecord(new StepResult(store.name(), store.kind().id(), StepResult.Status.COMPLETED, sb.artifacts().size(),
-                    sb.size(), sb.storedSize(), Duration.between(t0, Instant.now()), null, sb.warnings()), sb);
+                    sb.size(), stored, Duration.between(t0, Instant.now()), null, sb.warnings()), sb);
         } catch (Throwable t) {
             if (out != null) {
                 out.abortAll();
