@@ -252,5 +252,12 @@ class DedupBackupTest {
         assertThatThrownBy(() -> sg.restore(r.backupId(), RestoreOptions.defaults(), target))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining("pack " + packName);
         assertThat(target.restored).isEmpty();
+
+        // a missing pack is named too, before any byte reaches the store
+        Files.delete(pack);
+        assertThat(sg.verify(r.backupId()).problems()).singleElement()
+                .satisfies(p -> assertThat(p.message()).contains("pack " + packName).contains("missing"));
+        assertThatThrownBy(() -> sg.restore(r.backupId(), RestoreOptions.defaults(), target))
+                .isInstanceOf(IntegrityException.class).hasMessageContaining("pack " + packName).hasMessageContaining("missing");
     }
 }
