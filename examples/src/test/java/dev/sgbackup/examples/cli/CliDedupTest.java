@@ -42,6 +42,8 @@ class CliDedupTest {
         assertThat(art.path("newBytes").asLong()).isLessThan(art.path("size").asLong() / 2);
         assertThat(art.path("newBytes").asLong() + art.path("reusedBytes").asLong()).isEqualTo(art.path("size").asLong());
 
+        assertThat(cli("show", "--from", sink, "--backup", id).out()).containsPattern("dedup: \\d+ chunks, \\d+ bytes new, \\d+ bytes reused");
+
         CliTest.Run verify = cli("verify", "--from", sink, "--backup", id);
         assertThat(verify.code()).as(verify.err() + verify.out()).isZero();
         Path target = tmp.resolve("target");
