@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.VerifyReport;
+import dev.sgbackup.run.CheckFailedException;
 import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.run.RunResult;
@@ -184,13 +185,16 @@ class DedupBackupTest {
         // a new dedup backup with a wrong passphrase: the repository's key object refuses it, clearly
         SgBackup wrong = SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true)
                 .encryption(Encryption.passphrase("correct horse battery stapler")).build();
-        assertThatThrownBy(() -> wrong.backup(Stores.directory("vol", src)))
+        int before = sg.list().size();
+        assertThatThrownBy(() -> wrong.backup(Stores.directory("vol", src))).isInstanceOf(CheckFailedException.class)
                 .hasMessageContaining("wrong passphrase or key for the deduplicated repository");
+        assertThat(sg.list()).hasSize(before);
         assertThatThrownBy(() -> wrong.restore(r1.backupId(), RestoreOptions.defaults(), Stores.directory("vol", tmp.resolve("x"))))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("wrong passphrase");
         // without one: the repository says it is encrypted
         SgBackup none = SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true).build();
-        assertThatThrownBy(() -> none.backup(Stores.directory("vol", src))).hasMessageContaining("is encrypted");
+        assertThatThrownBy(() -> none.backup(Stores.directory("vol", src))).isInstanceOf(CheckFailedException.class)
+                .hasMessageContaining("is encrypted");
 
         // nothing in the sink shows a file name or content
         assertThat(sinkDir.resolve("dedup/keys")).isNotEmptyDirectory();
