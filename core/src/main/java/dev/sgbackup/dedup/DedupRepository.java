@@ -287,7 +287,6 @@ public final class DedupRepository {
                         + " bytes, " + treeSize + " recorded, or its SHA-256 differs)");
             }
             List<ChunkId> ids = TreeObject.decode(bytes, backupId, repo.keys(), treeKey);
-            List<IndexEntry> entries = new ArrayList<>(ids.size());
             for (ChunkId id : ids) {
                 IndexEntry e = index.get(id);
                 if (e == null) {
@@ -301,23 +300,24 @@ public final class DedupRepository {
                     }
                     packsSeen.add(e.pack());
                 }
-                entries.add(e);
             }
-            return new ChunkStream(new PackReader(repo), entries);
+            return new ChunkStream(new PackReader(repo), index, ids);
         }
     }
 
-    /** The chunks of one artifact, in order, one in memory at a time. */
+    /** The chunks of one artifact, in order, one in memory at a time; entries are looked up as they are reached. */
     private static final class ChunkStream extends InputStream {
         private final PackReader packs;
-        private final List<IndexEntry> entries;
+        private final ChunkIndex index;
+        private final List<ChunkId> ids;
         private int next;
         private byte[] chunk = new byte[0];
         private int pos;
 
-        ChunkStream(PackReader packs, List<IndexEntry> entries) {
+        ChunkStream(PackReader packs, ChunkIndex index, List<ChunkId> ids) {
             this.packs = packs;
-            this.entries = entries;
+            this.index = index;
+            this.ids = ids;
         }
 
         @Override
@@ -332,10 +332,10 @@ public final class DedupRepository {
                 return 0;
             }
             while (pos == chunk.length) {
-                if (next == entries.size()) {
+                if (next == ids.size()) {
                     return -1;
                 }
-                chunk = packs.read(entries.get(next++));
+                chunk = packs.read(index.get(ids.get(next++))); // present: checked when the stream was opened
                 pos = 0;
             }
             int n = Math.min(len, chunk.length - pos);
