@@ -209,6 +209,40 @@ class DedupBackupTest {
     }
 
     @Test
+    void twoFirstBackupsRacingFromTwoEnginesBothCommitInOneRepository() throws Exception {
+        Path sinkDir = tmp.resolve("sink");
+        byte[] key = random(32, 77);
+        List<SgBackup> engines = List.of(
+                SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true).encryption(Encryption.key(key)).build(),
+                SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true).encryption(Encryption.key(key)).build());
+        List<byte[]> data = List.of(random(2 << 20, 1), random(2 << 20, 2));
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        List<java.util.concurrent.Future<RunResult>> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            int n = i;
+            runs.add(pool.submit(() -> {
+                start.await();
+                return engines.get(n).backup(new BytesStore("s").with("art", data.get(n)));
+            }));
+        }
+        List<RunResult> results = new java.util.ArrayList<>();
+        for (var f : runs) {
+            results.add(f.get());
+        }
+        pool.shutdown();
+        assertThat(files(sinkDir.resolve("dedup/keys"))).as("the loser removed its key object").hasSize(1);
+        // a third engine reads both: one config, one master key
+        SgBackup reader = SgBackup.builder().sink(Sinks.local(sinkDir)).encryption(Encryption.key(key)).build();
+        for (int i = 0; i < 2; i++) {
+            assertThat(reader.verify(results.get(i).backupId()).ok()).isTrue();
+            BytesStore target = new BytesStore("s");
+            reader.restore(results.get(i).backupId(), RestoreOptions.defaults(), target);
+            assertThat(target.restored.get("art")).isEqualTo(data.get(i));
+        }
+    }
+
+    @Test
     void aBackupThatFailsMidwayCommitsNothingAndTheNextOneWorks() throws Exception {
         Path sinkDir = tmp.resolve("sink");
         SgBackup sg = dedupEngine(sinkDir);
