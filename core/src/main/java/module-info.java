@@ -2,7 +2,7 @@
  * sgbackup's core library: the engine, the built-in stores and sinks, and the SPI for more sinks.
  *
  * <p>Every package is API except {@code dev.sgbackup.internal} (the engine) and {@code dev.sgbackup.dedup} (the
- * deduplicated storage layer the engine will use), which are not exported. The one
+ * deduplicated storage layer the engine uses for {@code dedup(true)} backups), which are not exported. The one
  * third-party type in the API is OkHttp's {@code OkHttpClient} (the HTTP-client hooks), hence
  * {@code requires transitive okhttp3}; the other libraries are used inside only.
  */

@@ -63,6 +63,7 @@ public final class SgBackup implements AutoCloseable {
     private final Scope scope;
     private final int stepParallelism;
     private final Encryption encryption;
+    private final boolean dedup;
     private final Engine engine;
     private final boolean ownsSink;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -76,7 +77,8 @@ public final class SgBackup implements AutoCloseable {
         this.scope = b.scope;
         this.stepParallelism = b.stepParallelism;
         this.encryption = b.encryption;
-        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism, encryption);
+        this.dedup = b.dedup;
+        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism, encryption, dedup);
     }
 
     /** An engine with default settings (zstd:3, no progress listener) on {@code sink}. */
@@ -104,6 +106,7 @@ public final class SgBackup implements AutoCloseable {
         b.scope = scope;
         b.stepParallelism = stepParallelism;
         b.encryption = encryption;
+        b.dedup = dedup;
         return b;
     }
 
@@ -251,7 +254,7 @@ public final class SgBackup implements AutoCloseable {
     @Override
     public String toString() {
         return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism
-                + (encryption == null ? "" : ", " + encryption) + "]";
+                + (encryption == null ? "" : ", " + encryption) + (dedup ? ", dedup" : "") + "]";
     }
 
     /** Builder for {@link SgBackup}. */
@@ -264,8 +267,21 @@ public final class SgBackup implements AutoCloseable {
         private Scope scope = Scope.CUSTOM;
         private int stepParallelism = 2;
         private Encryption encryption;
+        private boolean dedup;
 
         private Builder() {
+        }
+
+        /**
+         * Deduplicated backups (default false: full backups). New backups cut every artifact into content-defined
+         * chunks stored once in the sink's repository ({@code dedup/}: packs, index, trees; created by the first
+         * such backup, encrypted if {@link #encryption} is given), so a backup after the first stores only the chunks
+         * that changed. Reading (list, show, verify, restore, delete) handles dedup and full backups alike, whatever
+         * this setting. See docs/dedup.md.
+         */
+        public Builder dedup(boolean dedup) {
+            this.dedup = dedup;
+            return this;
         }
 
         /**

@@ -12,16 +12,13 @@ import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
-import dev.sgbackup.sink.ListPage;
+import dev.sgbackup.sink.ForwardingSink;
 import dev.sgbackup.sink.ObjectInfo;
-import dev.sgbackup.sink.PendingObject;
 import dev.sgbackup.store.BackupOutput;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreInput;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +29,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -242,30 +238,12 @@ class PruneTest {
     }
 
     /** Delegates to a real sink but fails deletes under one prefix. */
-    private record FailingDeletes(BackupSink inner, String failPrefix) implements BackupSink {
-        @Override
-        public URI uri() {
-            return inner.uri();
-        }
+    private static final class FailingDeletes extends ForwardingSink {
+        private final String failPrefix;
 
-        @Override
-        public PendingObject create(String key) throws IOException {
-            return inner.create(key);
-        }
-
-        @Override
-        public InputStream read(String key) throws IOException {
-            return inner.read(key);
-        }
-
-        @Override
-        public Optional<ObjectInfo> stat(String key) throws IOException {
-            return inner.stat(key);
-        }
-
-        @Override
-        public ListPage list(String prefix, String pageToken) throws IOException {
-            return inner.list(prefix, pageToken);
+        FailingDeletes(BackupSink inner, String failPrefix) {
+            super(inner);
+            this.failPrefix = failPrefix;
         }
 
         @Override

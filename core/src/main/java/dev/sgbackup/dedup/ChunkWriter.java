@@ -13,10 +13,10 @@ import java.util.Set;
  * Stores streams as chunks: cuts them with the repository's chunker, skips every chunk the index (or the pack
  * being filled) already has, packs the rest, and adds the entries of each committed pack to the in-memory index
  * and to the shard's index objects. What a backup writes per artifact is the ordered list of chunk ids that
- * {@link #write} reports; it is the caller's to record (in the manifest, later).
+ * {@link #write} reports; it is the caller's to record (in a tree object the manifest references).
  *
  * <p>Order on the sink: a pack is committed before any index entry pointing into it; {@link #close()} commits the
- * last pack, then the last index object. Not thread-safe.
+ * last pack, then the last index object. {@link #write} is not thread-safe; {@link #store} is.
  */
 final class ChunkWriter implements Closeable {
     /** Told about every chunk of a stream, in order. */
@@ -61,16 +61,24 @@ final class ChunkWriter implements Closeable {
     long write(InputStream in, ChunkListener listener) throws IOException {
         return chunker.chunk(in, (offset, buf, off, len) -> {
             ChunkId id = keys.id(buf, off, len);
-            boolean isNew = !index.contains(id) && !inOpenPack.contains(id);
-            if (isNew) {
-                inOpenPack.add(id);
-                packs.add(id, buf, off, len);
-                newBytes += len;
-            } else {
-                reusedBytes += len;
-            }
-            listener.chunk(id, offset, len, isNew);
+            listener.chunk(id, offset, len, store(id, buf, off, len));
         });
+    }
+
+    /**
+     * Stores one chunk cut elsewhere (e.g. by a {@link FastCdc#splitter} per artifact, several at once), unless it
+     * is stored already; returns whether it was new. Thread-safe: callers on several threads share one writer.
+     */
+    synchronized boolean store(ChunkId id, byte[] buf, int off, int len) throws IOException {
+        boolean isNew = !index.contains(id) && !inOpenPack.contains(id);
+        if (isNew) {
+            inOpenPack.add(id);
+            packs.add(id, buf, off, len);
+            newBytes += len;
+        } else {
+            reusedBytes += len;
+        }
+        return isNew;
     }
 
     /** Plaintext bytes of chunks stored by this writer. */
@@ -89,13 +97,13 @@ final class ChunkWriter implements Closeable {
     }
 
     /** Drops the pack being filled (on failure): nothing more is committed; what was committed stays, unreferenced. */
-    void abort() throws IOException {
+    synchronized void abort() throws IOException {
         packs.abort();
     }
 
     /** Commits the last pack, then the index objects for everything written. */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         packs.close();
         indexWriter.close();
     }

@@ -112,6 +112,61 @@ final class FastCdc {
         }
     }
 
+    /**
+     * The push side of {@link #chunk}: an output stream that cuts what is written to it into the same chunks
+     * {@link #chunk} would cut from the same bytes, handing each to {@code out}; {@link OutputStream#close()} cuts
+     * the rest. For writers that push bytes (a store writing an artifact). Holds its own {@code max}-byte buffer.
+     */
+    java.io.OutputStream splitter(ChunkConsumer out) {
+        return new java.io.OutputStream() {
+            private final byte[] buf = new byte[max];
+            private int filled;
+            private long offset;
+            private boolean closed;
+
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[]{(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                if (closed) {
+                    throw new IOException("stream closed");
+                }
+                while (len > 0) {
+                    int n = Math.min(len, max - filled);
+                    System.arraycopy(b, off, buf, filled, n);
+                    filled += n;
+                    off += n;
+                    len -= n;
+                    if (filled == max) {
+                        cut(max);
+                    }
+                }
+            }
+
+            private void cut(int n) throws IOException {
+                int cut = cutPoint(buf, n);
+                out.accept(offset, buf, 0, cut);
+                offset += cut;
+                System.arraycopy(buf, cut, buf, 0, filled - cut);
+                filled -= cut;
+            }
+
+            @Override
+            public void close() throws IOException {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                while (filled > 0) {
+                    cut(filled);
+                }
+            }
+        };
+    }
+
     /** The length of the next chunk at the start of {@code buf[0, n)} (n is max, or less at the end of input). */
     int cutPoint(byte[] buf, int n) {
         if (n <= min) {

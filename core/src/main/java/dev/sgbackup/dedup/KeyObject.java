@@ -63,6 +63,16 @@ final class KeyObject {
      * @throws InvalidInputException if there is no key object, or none opens with this passphrase or key
      */
     static Unlocked open(BackupSink sink, Layout layout, Encryption encryption) throws IOException {
+        return open(sink, layout, encryption, k -> true);
+    }
+
+    /**
+     * Opens the repository with the first key object that opens with {@code encryption} and whose master key
+     * {@code belongs} to the repository (a key object left behind by a writer that lost the race to create the
+     * repository opens with the same passphrase, but holds another master key).
+     */
+    static Unlocked open(BackupSink sink, Layout layout, Encryption encryption, java.util.function.Predicate<RepoKeys> belongs)
+            throws IOException {
         List<String> keys;
         try (var s = sink.listAll(layout.keysPrefix())) {
             keys = s.map(ObjectInfo::key).toList();
@@ -76,7 +86,12 @@ final class KeyObject {
             byte[] master = null;
             try {
                 master = unwrap(sink, k, encryption);
-                return new Unlocked(RepoKeys.fromMaster(master), k);
+                RepoKeys repoKeys = RepoKeys.fromMaster(master);
+                if (belongs.test(repoKeys)) {
+                    return new Unlocked(repoKeys, k);
+                }
+                reasons.add(k + ": opens, but holds another repository's master key (left by a writer that lost the race"
+                        + " to create the repository)");
             } catch (InvalidInputException e) {
                 reasons.add(k + ": " + e.getMessage());
             } finally {

@@ -8,6 +8,8 @@ import dev.sgbackup.sink.Keys;
  * ROOT/keys/HEX                  key objects (encrypted repositories), named by the SHA-256 of their bytes
  * ROOT/packs/HE/HEX              packs, named by the SHA-256 of their bytes, fanned out by the first two hex digits
  * ROOT/index/SHARD/HEX           index objects of one shard (e.g. one store), named by the SHA-256 of their bytes
+ * ROOT/config                    the repository config ({@link RepoConfig}), created once
+ * ROOT/trees/HEX                 tree objects: one artifact's chunk list ({@link TreeObject}), named by the SHA-256 of their bytes
  * </pre>
  */
 record Layout(String root) {
@@ -42,5 +44,17 @@ record Layout(String root) {
 
     String index(String shard, String hex) {
         return indexPrefix(shard) + hex;
+    }
+
+    String config() {
+        return root + "/config";
+    }
+
+    String treesPrefix() {
+        return root + "/trees/";
+    }
+
+    String tree(String hex) {
+        return treesPrefix() + hex;
     }
 }

@@ -1,5 +1,6 @@
 package dev.sgbackup.internal;
 
+import dev.sgbackup.dedup.DedupRepository;
 import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.run.SinkException;
@@ -8,6 +9,7 @@ import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.sink.NoSuchObjectException;
 import dev.sgbackup.sink.ObjectInfo;
+import dev.sgbackup.store.ArtifactInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -85,7 +87,11 @@ final class Catalog {
         return ctx.sink().listAll(Layout.dataPrefix(backupId)).mapToLong(ObjectInfo::size).sum();
     }
 
-    /** Deletes a committed backup: its manifest, then its data and any unfinished uploads under it. */
+    /**
+     * Deletes a committed backup: its manifest, then its data, its tree objects if it is deduplicated (each belongs
+     * to one backup) and any unfinished uploads under it. Packs stay: other backups may share their chunks, and
+     * only a prune (not written yet) may remove chunks no backup references.
+     */
     void delete(String backupId) {
         Layout.checkBackupId(backupId);
         String key = Layout.manifestKey(backupId);
@@ -93,13 +99,30 @@ final class Catalog {
             if (ctx.sink().stat(key).isEmpty()) {
                 throw noSuchBackup(backupId);
             }
+            List<String> trees = trees(backupId);
             ctx.sink().delete(key);
             deletePrefix(Layout.dataPrefix(backupId));
+            ctx.sink().deleteAll(trees);
             // unfinished uploads under the backup (left by a killed process) go too; the backup is gone, so no grace
             ctx.sink().removeStaleUploads(Layout.dataPrefix(backupId), Duration.ZERO);
         } catch (IOException e) {
             throw new SinkException("deleting backup " + backupId + " from " + ctx.sink().uri() + " failed: " + e.getMessage()
                     + (e instanceof NoSuchObjectException ? "" : "; run delete again (what is left is data without a manifest, which prune also removes)"), e);
+        }
+    }
+
+    /**
+     * The tree objects a backup references: none for a full backup. Reading them needs the manifest opened; when it
+     * cannot be (an encrypted backup deleted without its passphrase), its trees stay behind, unreferenced.
+     */
+    private List<String> trees(String backupId) {
+        try {
+            return read(backupId, ctx.keys().present()).artifacts().stream().filter(ArtifactInfo::deduplicated)
+                    .map(ArtifactInfo::key).filter(DedupRepository::isTree).distinct().toList();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the tree objects of backup " + backupId + " stay behind (its manifest cannot be read: "
+                    + e.getMessage() + ")");
+            return List.of();
         }
     }
 

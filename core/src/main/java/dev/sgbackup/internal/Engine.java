@@ -40,7 +40,14 @@ public final class Engine {
 
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption) {
-        RunContext ctx = new RunContext(sink, compression, listener, parallelism, stepParallelism, new KeyRing(encryption));
+        this(sink, compression, listener, parallelism, stepParallelism, encryption, false);
+    }
+
+    /** @param dedup whether new backups are deduplicated (chunks in the sink's {@code dedup/} repository) */
+    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
+                  Encryption encryption, boolean dedup) {
+        KeyRing keys = new KeyRing(encryption);
+        RunContext ctx = new RunContext(sink, compression, listener, parallelism, stepParallelism, keys, new Dedup(sink, keys, dedup));
         this.catalog = new Catalog(ctx);
         this.verifier = new Verifier(ctx, catalog);
         StepExecutor executor = new StepExecutor(ctx, verifier);

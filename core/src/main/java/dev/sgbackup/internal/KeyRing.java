@@ -20,6 +20,11 @@ final class KeyRing {
         this.encryption = encryption;
     }
 
+    /** The passphrase or key given, or null; it also unlocks the deduplicated repository's key object. */
+    Encryption encryption() {
+        return encryption;
+    }
+
     /** Whether a passphrase or key was given. */
     boolean present() {
         return encryption != null;

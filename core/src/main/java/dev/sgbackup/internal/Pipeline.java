@@ -166,7 +166,22 @@ final class Pipeline {
             raw.close();
             throw damaged(store, a, e);
         }
-        MeasuringInputStream plain = new MeasuringInputStream(in, false);
+        return checked(sink, store, a, stored, new MeasuringInputStream(in, false), progress);
+    }
+
+    /**
+     * Opens a deduplicated artifact for reading its plain bytes from {@code chunks} (the repository's stream of its
+     * chunks, whose tree object was checked against the manifest when it was opened). At the end, the plain size and
+     * SHA-256 are compared with the manifest as for {@link #open}; damage met on the way throws
+     * {@link IntegrityException} naming the artifact, and the chunk and pack.
+     */
+    static InputStream openChunked(BackupSink sink, String store, ArtifactInfo a, InputStream chunks, LongConsumer progress) {
+        return checked(sink, store, a, null, new MeasuringInputStream(chunks, true), progress);
+    }
+
+    /** The plain stream, checked at its end against the manifest; {@code stored} null: no stored bytes to check. */
+    private static InputStream checked(BackupSink sink, String store, ArtifactInfo a, MeasuringInputStream stored,
+                                       MeasuringInputStream plain, LongConsumer progress) {
         String name = store + "/" + a.name();
         return new InputStream() {
             private boolean verified;
@@ -188,6 +203,11 @@ final class Pipeline {
                             + e.getMessage(), e.getCause());
                 } catch (IOException e) {
                     throw damaged(store, a, e);
+                } catch (IntegrityException e) {
+                    if (stored != null) {
+                        throw e; // the transforms name the artifact themselves
+                    }
+                    throw new IntegrityException("artifact " + name + " (" + a.key() + ") is damaged: " + e.getMessage(), e);
                 }
                 if (n > 0) {
                     progress.accept(n);
@@ -203,6 +223,16 @@ final class Pipeline {
             }
 
             private void verify() throws IOException {
+                if (stored != null) {
+                    verifyStored();
+                }
+                if (plain.count != a.size() || !plain.hasher.hash().toString().equals(a.sha256())) {
+                    throw new IntegrityException("artifact " + name + " (" + a.key() + ") is damaged: its content does not match the manifest's SHA-256");
+                }
+                verified = true;
+            }
+
+            private void verifyStored() throws IOException {
                 try {
                     stored.drain();
                 } catch (SinkReadException e) {
@@ -212,10 +242,6 @@ final class Pipeline {
                     throw new IntegrityException("artifact " + name + " (" + a.key() + ") is damaged: stored bytes do not match the manifest ("
                             + stored.count + " bytes read, " + a.storedSize() + " recorded, SHA-256 differs); restore another backup");
                 }
-                if (plain.count != a.size() || !plain.hasher.hash().toString().equals(a.sha256())) {
-                    throw new IntegrityException("artifact " + name + " (" + a.key() + ") is damaged: its content does not match the manifest's SHA-256");
-                }
-                verified = true;
             }
 
             @Override

@@ -18,8 +18,9 @@ import java.util.UUID;
 
 /**
  * Pre-checks: everything a plan can be refused for before it writes a byte. For a backup: the sink is writable
- * (a probe object), a local sink has room, every source is readable. For a restore: the backup's manifest opens,
- * each target is of the stored kind and accepts the restore (empty or replace, rights, versions).
+ * (a probe object), a local sink has room, every source is readable, and a dedup backup's repository opens with the
+ * passphrase (created on the first one). For a restore: the backup's manifest opens (and the dedup repository, for a
+ * dedup backup), each target is of the stored kind and accepts the restore (empty or replace, rights, versions).
  */
 final class PreChecks {
     /** Where write probes go; housekeeping removes any a killed run left. */
@@ -42,6 +43,9 @@ final class PreChecks {
         if (plan.operation() == Operation.BACKUP) {
             if (probeSink) {
                 checkSinkWritable(report);
+                if (ctx.dedup().enabled()) {
+                    checkDedupRepository(report, true);
+                }
             }
             checkFreeSpace(plan, report);
             for (DataStore s : plan.stores()) {
@@ -58,6 +62,9 @@ final class PreChecks {
             } catch (SgBackupException e) {
                 report.error("backup " + plan.backupId(), e.getMessage());
                 return report;
+            }
+            if (m.artifacts().stream().anyMatch(dev.sgbackup.store.ArtifactInfo::deduplicated)) {
+                checkDedupRepository(report, false);
             }
             for (DataStore s : plan.stores()) {
                 StoreBackup sb = m.requireStore(s.name());
@@ -96,6 +103,21 @@ final class PreChecks {
             }
         } catch (IOException | RuntimeException e) {
             // free space is not knowable here; nothing to report
+        }
+    }
+
+    /**
+     * The sink's deduplicated repository opens with the run's passphrase or key (for a backup, {@code create}: it is
+     * created if the sink has none yet), so a wrong passphrase is refused before any store runs.
+     */
+    private void checkDedupRepository(CheckReport report, boolean create) {
+        try {
+            ctx.dedup().repository(create);
+        } catch (IOException | SgBackupException e) {
+            if (Failures.interrupted(e)) {
+                throw new CancelledException("cancelled before any store ran; nothing was committed");
+            }
+            report.error("deduplicated repository in " + ctx.sink().uri(), e.getMessage() == null ? e.toString() : e.getMessage());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.sgbackup.internal;
 
+import dev.sgbackup.dedup.DedupRepository;
 import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.run.ProgressEvent;
@@ -10,6 +11,8 @@ import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.transform.Encryption;
 import java.time.Duration;
 import java.time.Instant;
+import java.io.IOException;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -45,18 +48,38 @@ final class StepExecutor {
                         Set<String> written) {
         Instant t0 = Instant.now();
         progress.emit(ProgressEvent.Type.STEP_STARTED, store.name(), null, null);
-        StoreOutput out = new StoreOutput(ctx.sink(), ctx.compression(), ctx.parallelism(), backupId, store, progress, written,
-                dataKey, ordinal);
+        DedupRepository.Writer dedup = null;
+        StoreOutput out = null;
         try {
+            if (ctx.dedup().enabled()) {
+                dedup = ctx.dedup().repository(true).writer(store.name(), ctx.compression());
+            }
+            out = new StoreOutput(ctx.sink(), ctx.compression(), ctx.parallelism(), backupId, store, progress, written,
+                    dataKey, ordinal, dedup);
             store.backup(out);
             StoreBackup sb = out.finish();
+            long stored = sb.storedSize();
+            if (dedup != null) {
+                dedup.close(); // the last pack, then the index: before the manifest references any chunk
+                stored += dedup.packBytes(); // what the backup added to the sink: its trees and new packs
+            }
             progress.emit(ProgressEvent.Type.STEP_FINISHED, store.name(), null, null);
             return new BackupRecord(new StepResult(store.name(), store.kind().id(), StepResult.Status.COMPLETED, sb.artifacts().size(),
-                    sb.size(), sb.storedSize(), Duration.between(t0, Instant.now()), null, sb.warnings()), sb);
+                    sb.size(), stored, Duration.between(t0, Instant.now()), null, sb.warnings()), sb);
         } catch (Throwable t) {
-            out.abortAll();
+            if (out != null) {
+                out.abortAll();
+            }
+            if (dedup != null) {
+                try {
+                    dedup.abort();
+                } catch (IOException | RuntimeException e) {
+                    t.addSuppressed(e);
+                }
+            }
             throw new StepScheduler.StepFailure(new StepResult(store.name(), store.kind().id(), StepResult.Status.FAILED,
-                    out.artifacts.size(), 0, 0, Duration.between(t0, Instant.now()), String.valueOf(t.getMessage()), out.warnings), t);
+                    out == null ? 0 : out.artifacts.size(), 0, 0, Duration.between(t0, Instant.now()), String.valueOf(t.getMessage()),
+                    out == null ? List.of() : out.warnings), t);
         }
     }
 

@@ -19,7 +19,8 @@ import java.util.List;
 /**
  * The read side of the artifact pipeline: the {@link RestoreInput} one store reads its artifacts from. Bytes flow
  * sink object → stored hash and size → decryption → decompression → plain hash and size → the store; both hashes
- * are checked when the store reaches the end of an artifact.
+ * are checked when the store reaches the end of an artifact. A deduplicated artifact's bytes come chunk by chunk from
+ * the repository instead ({@link ArtifactSource}), its plain hash checked the same way.
  */
 final class StoreInput implements RestoreInput {
     private final RunContext ctx;
@@ -27,6 +28,7 @@ final class StoreInput implements RestoreInput {
     private final StoreBackup backup;
     private final RestoreOptions options;
     private final Progress progress;
+    private final ArtifactSource source;
     final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
 
     StoreInput(RunContext ctx, Manifest manifest, StoreBackup backup, RestoreOptions options, Progress progress) {
@@ -35,6 +37,7 @@ final class StoreInput implements RestoreInput {
         this.backup = backup;
         this.options = options;
         this.progress = progress;
+        this.source = new ArtifactSource(ctx, manifest);
     }
 
     @Override
@@ -49,8 +52,7 @@ final class StoreInput implements RestoreInput {
         }
         progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, backup.name(), artifact.name(), null);
         try {
-            return Pipeline.open(ctx.sink(), manifest.id(), backup.name(), artifact, ctx.keys().resolver(manifest),
-                    n -> progress.add(backup.name(), n));
+            return source.open(backup, artifact, n -> progress.add(backup.name(), n));
         } catch (NoSuchObjectException e) {
             throw new IntegrityException("artifact " + backup.name() + "/" + artifact.name() + " (" + artifact.key()
                     + ") is missing from " + ctx.sink().uri() + "; the backup is incomplete — restore another backup");

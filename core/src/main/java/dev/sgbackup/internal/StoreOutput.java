@@ -1,5 +1,6 @@
 package dev.sgbackup.internal;
 
+import dev.sgbackup.dedup.DedupRepository;
 import dev.sgbackup.run.CancelledException;
 import dev.sgbackup.run.StoreException;
 import dev.sgbackup.run.ProgressEvent;
@@ -27,8 +28,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The artifact pipeline of a backup: the {@link BackupOutput} one store writes to. Each artifact's bytes flow
  * plain → SHA-256 and count → compression → encryption (with the backup's data key) → SHA-256 and count → a
- * pending sink object, which is committed when the store closes the stream. What was committed is recorded in
- * {@code written} so a failed run can remove it.
+ * pending sink object, which is committed when the store closes the stream. In a deduplicated backup, plain → SHA-256
+ * and count → the store's chunk writer instead, and closing writes the artifact's tree object. What was committed
+ * (artifact objects, tree objects; never packs, which other backups may share) is recorded in {@code written} so a
+ * failed run can remove it.
  */
 final class StoreOutput implements BackupOutput {
     private static final System.Logger LOG = System.getLogger("dev.sgbackup");
@@ -45,14 +48,22 @@ final class StoreOutput implements BackupOutput {
     final List<ArtifactInfo> artifacts = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, String> properties = Collections.synchronizedMap(new TreeMap<>());
     final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
-    private final Set<Artifact> open = ConcurrentHashMap.newKeySet();
+    private final Set<Open> open = ConcurrentHashMap.newKeySet();
     private volatile boolean aborted;
+    private final DedupRepository.Writer dedup;
 
     /**
      * @param ordinal the store's position in the plan (from 1); it names the store in opaque (encrypted) artifact keys
      */
     StoreOutput(BackupSink sink, Compression compression, int parallelism, String id, DataStore store, Progress progress,
                 Set<String> written, Encryption.DataKey dataKey, int ordinal) {
+        this(sink, compression, parallelism, id, store, progress, written, dataKey, ordinal, null);
+    }
+
+    /** @param dedup the store's writer into the deduplicated repository (a dedup backup), or null (a full backup) */
+    StoreOutput(BackupSink sink, Compression compression, int parallelism, String id, DataStore store, Progress progress,
+                Set<String> written, Encryption.DataKey dataKey, int ordinal, DedupRepository.Writer dedup) {
+        this.dedup = dedup;
         this.sink = sink;
         this.compression = compression;
         this.parallelism = parallelism;
@@ -68,6 +79,12 @@ final class StoreOutput implements BackupOutput {
     public ArtifactStream artifact(String name, Map<String, String> attributes) throws IOException {
         checkCancelled();
         Pipeline.checkAttributes(attributes);
+        if (dedup != null) {
+            Chunked a = new Chunked(name, Map.copyOf(attributes), dedup.artifact(id));
+            open.add(a);
+            progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, store.name(), name, null);
+            return a;
+        }
         Transform t = compression.transform();
         String suffix = t == null ? "" : "." + (t.id().equals("zstd") ? "zst" : "gz");
         List<Transform> chain = new ArrayList<>();
@@ -131,37 +148,21 @@ final class StoreOutput implements BackupOutput {
     /** Aborts every artifact still open (their pending objects are discarded, never committed). */
     void abortAll() {
         aborted = true;
-        for (Artifact a : open) {
+        for (Open a : open) {
             a.abort();
         }
     }
 
-    /** One artifact being written: plain hash → compression → stored hash → pending object. */
-    private final class Artifact extends BackupOutput.ArtifactStream {
-        private final String name;
-        private final String key;
-        private final Map<String, String> attributes;
-        private final PendingObject pending;
-        private final Pipeline.MeasuringOutputStream stored;
-        private final Pipeline.MeasuringOutputStream plain;
-        private final List<String> transforms;
+    /** One artifact being written: what is common to both kinds, plain hash and size, bookkeeping, abort. */
+    private abstract class Open extends BackupOutput.ArtifactStream {
+        final String name;
+        final Map<String, String> attributes;
+        Pipeline.MeasuringOutputStream plain;
         private boolean closed;
 
-        Artifact(String name, String key, Map<String, String> attributes, PendingObject pending, List<Transform> ts)
-                throws IOException {
+        Open(String name, Map<String, String> attributes) {
             this.name = name;
-            this.key = key;
             this.attributes = attributes;
-            this.pending = pending;
-            this.stored = new Pipeline.MeasuringOutputStream(Pipeline.nonClosing(pending.stream()), n -> { });
-            OutputStream chain = stored;
-            List<String> ids = new ArrayList<>();
-            for (int i = ts.size() - 1; i >= 0; i--) {
-                chain = ts.get(i).wrap(chain, new Transform.ArtifactContext(id, key));
-                ids.add(0, ts.get(i).id());
-            }
-            this.transforms = ids;
-            this.plain = new Pipeline.MeasuringOutputStream(chain, n -> progress.add(store.name(), n));
         }
 
         @Override
@@ -182,25 +183,29 @@ final class StoreOutput implements BackupOutput {
             plain.flush();
         }
 
+        /** Finishes the stored form once the plain stream is closed; returns what the manifest records. */
+        abstract ArtifactInfo commit() throws IOException;
+
+        /** Discards what was not committed. */
+        abstract void discard() throws IOException;
+
         @Override
         public synchronized void close() throws IOException {
             if (closed) {
                 return;
             }
             closed = true;
+            ArtifactInfo info;
             try {
-                plain.close(); // finishes the transforms; the sink stream is only flushed
-                pending.commit();
-                written.add(key);
+                info = commit();
             } catch (IOException | RuntimeException e) {
                 open.remove(this);
-                pending.close();
+                discard();
                 throw e;
             }
-            pending.close();
+            discard();
             open.remove(this);
-            artifacts.add(new ArtifactInfo(name, key, plain.count(), plain.sha256(), stored.count(), stored.sha256(), transforms,
-                    attributes));
+            artifacts.add(info);
             progress.artifacts.incrementAndGet();
             progress.emit(ProgressEvent.Type.ARTIFACT_FINISHED, store.name(), name, null);
         }
@@ -213,10 +218,75 @@ final class StoreOutput implements BackupOutput {
             closed = true;
             open.remove(this);
             try {
-                pending.close();
+                discard();
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "aborting " + key + " failed: " + e.getMessage());
+                LOG.log(System.Logger.Level.WARNING, "aborting artifact " + name + " of store " + store.name() + " failed: " + e.getMessage());
             }
+        }
+    }
+
+    /** One artifact of a full backup: plain hash → compression → encryption → stored hash → pending object. */
+    private final class Artifact extends Open {
+        private final String key;
+        private final PendingObject pending;
+        private final Pipeline.MeasuringOutputStream stored;
+        private final List<String> transforms;
+
+        Artifact(String name, String key, Map<String, String> attributes, PendingObject pending, List<Transform> ts)
+                throws IOException {
+            super(name, attributes);
+            this.key = key;
+            this.pending = pending;
+            this.stored = new Pipeline.MeasuringOutputStream(Pipeline.nonClosing(pending.stream()), n -> { });
+            OutputStream chain = stored;
+            List<String> ids = new ArrayList<>();
+            for (int i = ts.size() - 1; i >= 0; i--) {
+                chain = ts.get(i).wrap(chain, new Transform.ArtifactContext(id, key));
+                ids.add(0, ts.get(i).id());
+            }
+            this.transforms = ids;
+            this.plain = new Pipeline.MeasuringOutputStream(chain, n -> progress.add(store.name(), n));
+        }
+
+        @Override
+        ArtifactInfo commit() throws IOException {
+            plain.close(); // finishes the transforms; the sink stream is only flushed
+            pending.commit();
+            written.add(key);
+            return new ArtifactInfo(name, key, plain.count(), plain.sha256(), stored.count(), stored.sha256(), transforms, attributes);
+        }
+
+        @Override
+        void discard() throws IOException {
+            pending.close();
+        }
+    }
+
+    /**
+     * One artifact of a deduplicated backup: plain hash → the repository's chunker (new chunks into the store's
+     * packs); closing writes the artifact's tree object, which the manifest references.
+     */
+    private final class Chunked extends Open {
+        private final DedupRepository.Artifact chunks;
+
+        Chunked(String name, Map<String, String> attributes, DedupRepository.Artifact chunks) {
+            super(name, attributes);
+            this.chunks = chunks;
+            this.plain = new Pipeline.MeasuringOutputStream(chunks, n -> progress.add(store.name(), n));
+        }
+
+        @Override
+        ArtifactInfo commit() throws IOException {
+            plain.close(); // cuts the last chunks, writes the tree object
+            written.add(chunks.treeKey());
+            return new ArtifactInfo(name, chunks.treeKey(), plain.count(), plain.sha256(), chunks.treeSize(), chunks.treeSha256(),
+                    List.of(DedupRepository.TRANSFORM_ID), attributes,
+                    new ArtifactInfo.Chunks(chunks.chunks(), chunks.newBytes(), chunks.reusedBytes()));
+        }
+
+        @Override
+        void discard() {
+            // chunks already stored stay, unreferenced; the store's writer drops its open pack on abort
         }
     }
 }

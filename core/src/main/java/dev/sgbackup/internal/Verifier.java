@@ -16,7 +16,8 @@ import java.util.function.LongConsumer;
 
 /**
  * Verify: re-reads stored artifacts through the read pipeline to their end, where sizes and both hashes are
- * checked. Serves {@code verify} (every artifact of a backup) and the restore's damage diagnosis (was it the
+ * checked. A deduplicated artifact is read chunk by chunk: its tree is checked against the manifest, every chunk
+ * must be in its store's index and in a pack that exists, and each chunk is checked against its id as it is read. Serves {@code verify} (every artifact of a backup) and the restore's damage diagnosis (was it the
  * bytes, or the store?), which share one read loop.
  */
 final class Verifier {
@@ -29,9 +30,9 @@ final class Verifier {
     }
 
     /** Reads one artifact to its end; damage surfaces as {@link IntegrityException}, a missing object as {@link NoSuchObjectException}. */
-    private void readToEnd(Manifest m, StoreBackup sb, ArtifactInfo a, LongConsumer progress) throws IOException {
+    private static void readToEnd(ArtifactSource source, StoreBackup sb, ArtifactInfo a, LongConsumer progress) throws IOException {
         byte[] buf = new byte[1 << 16];
-        try (InputStream in = Pipeline.open(ctx.sink(), m.id(), sb.name(), a, ctx.keys().resolver(m), progress)) {
+        try (InputStream in = source.open(sb, a, progress)) {
             while (in.read(buf) >= 0) {
                 // reading to the end checks sizes and hashes
             }
@@ -43,13 +44,14 @@ final class Verifier {
         Progress progress = ctx.progress(m.size(), m.artifacts().size());
         progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "verify " + backupId);
         List<VerifyReport.Problem> problems = new ArrayList<>();
+        ArtifactSource source = new ArtifactSource(ctx, m);
         int checked = 0;
         for (StoreBackup sb : m.stores()) {
             for (ArtifactInfo a : sb.artifacts()) {
                 checked++;
                 progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, sb.name(), a.name(), null);
                 try {
-                    readToEnd(m, sb, a, n -> progress.add(sb.name(), n));
+                    readToEnd(source, sb, a, n -> progress.add(sb.name(), n));
                 } catch (NoSuchObjectException e) {
                     problems.add(problem(sb, a, VerifyReport.Problem.Kind.MISSING, sb.name() + "/" + a.name() + " (" + a.key() + "): missing"));
                 } catch (IntegrityException e) {
@@ -74,9 +76,10 @@ final class Verifier {
 
     /** Re-reads a store's stored bytes and returns the first damage found, or null if every artifact is intact. */
     String damage(Manifest m, StoreBackup sb) {
+        ArtifactSource source = new ArtifactSource(ctx, m);
         for (ArtifactInfo a : sb.artifacts()) {
             try {
-                readToEnd(m, sb, a, n -> { });
+                readToEnd(source, sb, a, n -> { });
             } catch (IntegrityException e) {
                 return e.getMessage();
             } catch (NoSuchObjectException e) {

@@ -27,8 +27,11 @@ import java.util.Optional;
  */
 public record Manifest(int formatVersion, String id, Instant createdAt, Instant completedAt, String toolVersion,
                        String scope, String compression, Map<String, String> encryption, List<StoreBackup> stores) {
-    /** The newest manifest format this version reads (1: plain; 2: encrypted, with a sealed part). */
-    public static final int FORMAT_VERSION = 2;
+    /**
+     * The newest manifest format this version reads (1: plain; 2: encrypted, with a sealed part; 3: deduplicated,
+     * sealed or not: artifacts reference tree objects).
+     */
+    public static final int FORMAT_VERSION = 3;
 
     public Manifest {
         encryption = Map.copyOf(encryption);
@@ -107,8 +110,16 @@ public record Manifest(int formatVersion, String id, Instant createdAt, Instant 
         sb.append("backup ").append(id).append("  created ").append(createdAt).append("  scope ").append(scope)
                 .append("  ").append(compression).append(encrypted() ? "  encrypted" : "").append('\n');
         for (StoreBackup s : stores) {
-            sb.append(String.format("  %-16s %-20s %5d artifacts %12s -> %12s%n", s.name(), s.kind(), s.artifacts().size(),
-                    Sizes.human(s.size()), Sizes.human(s.storedSize())));
+            List<ArtifactInfo.Chunks> chunks = s.artifacts().stream().map(ArtifactInfo::chunks).filter(java.util.Objects::nonNull).toList();
+            if (chunks.isEmpty()) {
+                sb.append(String.format("  %-16s %-20s %5d artifacts %12s -> %12s%n", s.name(), s.kind(), s.artifacts().size(),
+                        Sizes.human(s.size()), Sizes.human(s.storedSize())));
+            } else { // deduplicated: what is stored is shared, so say what was new
+                sb.append(String.format("  %-16s %-20s %5d artifacts %12s, dedup: %d chunks, %s new, %s reused%n", s.name(), s.kind(),
+                        s.artifacts().size(), Sizes.human(s.size()), chunks.stream().mapToLong(ArtifactInfo.Chunks::count).sum(),
+                        Sizes.human(chunks.stream().mapToLong(ArtifactInfo.Chunks::newBytes).sum()),
+                        Sizes.human(chunks.stream().mapToLong(ArtifactInfo.Chunks::reusedBytes).sum())));
+            }
         }
         for (String w : warnings()) {
             sb.append("  warning: ").append(w).append('\n');

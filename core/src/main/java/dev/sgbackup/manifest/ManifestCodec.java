@@ -31,6 +31,11 @@ final class ManifestCodec {
     static final String FORMAT = "sgbackup-manifest";
     /** Version written for encrypted (sealed) manifests, so that readers which predate sealing refuse them. */
     static final int SEALED_FORMAT_VERSION = 2;
+    /**
+     * Version written for deduplicated backups (sealed or not), so that readers which predate them refuse them
+     * ("upgrade sgbackup") rather than misreading tree objects as artifacts.
+     */
+    static final int DEDUP_FORMAT_VERSION = 3;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper CANONICAL = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
@@ -50,7 +55,8 @@ final class ManifestCodec {
     static byte[] encode(Manifest m, Encryption.DataKey key) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
-        root.put("formatVersion", key == null ? 1 : SEALED_FORMAT_VERSION);
+        root.put("formatVersion", m.artifacts().stream().anyMatch(ArtifactInfo::deduplicated) ? DEDUP_FORMAT_VERSION
+                : key == null ? 1 : SEALED_FORMAT_VERSION);
         root.put("id", m.id());
         root.put("createdAt", m.createdAt().toString());
         root.put("completedAt", m.completedAt().toString());
@@ -98,6 +104,11 @@ final class ManifestCodec {
                 ArrayNode t = an.putArray("transforms");
                 a.transforms().forEach(t::add);
                 putMap(an.putObject("attributes"), a.attributes());
+                if (a.chunks() != null) {
+                    an.put("chunks", a.chunks().count());
+                    an.put("newBytes", a.chunks().newBytes());
+                    an.put("reusedBytes", a.chunks().reusedBytes());
+                }
             }
         }
     }
@@ -222,7 +233,9 @@ final class ManifestCodec {
                     List<String> t = new ArrayList<>();
                     an.withArray("transforms").forEach(x -> t.add(x.asText()));
                     arts.add(new ArtifactInfo(text(an, "name"), text(an, "key"), an.get("size").asLong(), text(an, "sha256"),
-                            an.get("storedSize").asLong(), text(an, "storedSha256"), t, map(an.get("attributes"))));
+                            an.get("storedSize").asLong(), text(an, "storedSha256"), t, map(an.get("attributes")),
+                            an.has("chunks") ? new ArtifactInfo.Chunks(an.get("chunks").asLong(), an.get("newBytes").asLong(),
+                                    an.get("reusedBytes").asLong()) : null));
                 }
                 List<String> warnings = new ArrayList<>();
                 sn.withArray("warnings").forEach(x -> warnings.add(x.asText()));

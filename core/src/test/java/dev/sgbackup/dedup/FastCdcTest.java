@@ -174,4 +174,23 @@ class FastCdcTest {
         assertThat(maxAhead[0]).isLessThanOrEqualTo(p.max());
         assertThat(chunks[0]).isBetween(total / p.max(), total / p.min());
     }
+
+    @Test
+    void theSplitterCutsWhatTheReaderCutsWhateverTheWriteSizes() throws IOException {
+        byte[] data = random(11, 300_000);
+        FastCdc cdc = chunker(SMALL);
+        List<Cut> expected = cuts(cdc, data);
+        for (int step : new int[]{1, 7, 4096, 40_000, data.length}) {
+            List<Cut> got = new ArrayList<>();
+            try (var out = cdc.splitter((off, buf, o, len) -> got.add(new Cut(off, len, RepoKeys.unencrypted().id(buf, o, len))))) {
+                for (int i = 0; i < data.length; i += step) {
+                    out.write(data, i, Math.min(step, data.length - i));
+                }
+            }
+            assertThat(got).as("writes of %d bytes", step).isEqualTo(expected);
+        }
+        List<Cut> none = new ArrayList<>();
+        cdc.splitter((off, buf, o, len) -> none.add(null)).close();
+        assertThat(none).isEmpty();
+    }
 }

@@ -9,19 +9,17 @@ import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.sink.BackupSink;
-import dev.sgbackup.sink.ListPage;
+import dev.sgbackup.sink.ForwardingSink;
 import dev.sgbackup.sink.ObjectInfo;
 import dev.sgbackup.sink.PendingObject;
 import dev.sgbackup.sink.Sinks;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -222,39 +220,28 @@ public abstract class DataStoreContractTest {
     }
 
     /** A sink over another whose artifact reads can be made to fail or cancel half-way. */
-    private static final class FaultySink implements BackupSink {
-        final BackupSink base;
+    private static final class FaultySink extends ForwardingSink {
         volatile Set<String> artifacts = Set.of();
         volatile Fault fault;
         volatile boolean tripped;
 
         FaultySink(BackupSink base) {
-            this.base = base;
-        }
-
-        @Override
-        public URI uri() {
-            return base.uri();
-        }
-
-        @Override
-        public PendingObject create(String key) throws IOException {
-            return base.create(key);
+            super(base);
         }
 
         @Override
         public PendingObject create(String key, long expectedSize) throws IOException {
-            return base.create(key, expectedSize);
+            return inner.create(key, expectedSize);
         }
 
         @Override
         public InputStream read(String key) throws IOException {
-            return wrap(key, base.read(key), 0);
+            return wrap(key, inner.read(key), 0);
         }
 
         @Override
         public InputStream read(String key, long offset, long length) throws IOException {
-            return wrap(key, base.read(key, offset, length), offset);
+            return wrap(key, inner.read(key, offset, length), offset);
         }
 
         private InputStream wrap(String key, InputStream in, long offset) throws IOException {
@@ -262,7 +249,7 @@ public abstract class DataStoreContractTest {
             if (f == null || !artifacts.contains(key)) {
                 return in;
             }
-            long size = base.stat(key).map(ObjectInfo::size).orElse(0L);
+            long size = inner.stat(key).map(ObjectInfo::size).orElse(0L);
             long at = size / 2 - offset;
             return new FilterInputStream(in) {
                 long pos;
@@ -293,28 +280,13 @@ public abstract class DataStoreContractTest {
         }
 
         @Override
-        public Optional<ObjectInfo> stat(String key) throws IOException {
-            return base.stat(key);
-        }
-
-        @Override
-        public ListPage list(String prefix, String pageToken) throws IOException {
-            return base.list(prefix, pageToken);
-        }
-
-        @Override
-        public void delete(String key) throws IOException {
-            base.delete(key);
-        }
-
-        @Override
         public void deleteAll(java.util.Collection<String> keys) throws IOException {
-            base.deleteAll(keys);
+            inner.deleteAll(keys);
         }
 
         @Override
         public int removeStaleUploads(String prefix, java.time.Duration gracePeriod) throws IOException {
-            return base.removeStaleUploads(prefix, gracePeriod);
+            return inner.removeStaleUploads(prefix, gracePeriod);
         }
     }
 }

@@ -53,6 +53,31 @@ class GcsEndToEndTest {
         }
     }
 
+    @Test
+    void dedupBackupsRoundTripThroughTheFake() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src/repos"));
+        Files.write(src.resolve("pack.bin"), Support.data(5 * 1024 * 1024, 7));
+        Files.writeString(src.resolve("README.md"), "hello\n");
+        try (FakeGcs fake = new FakeGcs(Files.createDirectories(tmp.resolve("fake"))).bucket("backups")) {
+            GcsSink sink = GcsSink.builder("backups").prefix("sourcegraph/dedup").emulatorHost(fake.hostPort())
+                    .environment(Support.env(Map.of(), tmp)).retry(5, Duration.ofMillis(5), Duration.ofMillis(50)).build();
+            SgBackup sg = SgBackup.builder().sink(sink).dedup(true).build();
+            RunResult first = sg.backup(VolumeStore.of("repos", tmp.resolve("src")));
+            Files.writeString(src.resolve("README.md"), "hello again\n");
+            RunResult second = sg.backup(VolumeStore.of("repos", tmp.resolve("src")));
+            assertThat(sink.stat("dedup/config")).isPresent();
+            var m = sg.show(second.backupId());
+            assertThat(m.artifacts().stream().mapToLong(a -> a.chunks().newBytes()).sum()).isLessThan(m.size() / 2);
+            assertThat(sg.verify(first.backupId()).ok()).isTrue();
+            assertThat(sg.verify(second.backupId()).ok()).isTrue();
+
+            Path dst = tmp.resolve("dst");
+            RunResult restore = sg.restore(second.backupId(), RestoreOptions.defaults(), VolumeStore.of("repos", dst));
+            assertThat(restore.ok()).as(restore.toString()).isTrue();
+            assertThat(tree(dst)).isEqualTo(tree(tmp.resolve("src")));
+        }
+    }
+
     static Map<String, String> tree(Path root) throws IOException {
         Map<String, String> m = new TreeMap<>();
         try (Stream<Path> s = Files.walk(root)) {

@@ -8,11 +8,12 @@ import java.util.Set;
 
 /**
  * {@code sgbackup backup}: runs the plan {@link PlanCommand} makes. stdout: one line per step, then the new backup's
- * id (the JSON with {@code --json}); the checks' warnings go to stderr.
+ * id (the JSON with {@code --json}); the checks' warnings go to stderr. {@code --dedup}: a deduplicated backup (chunks
+ * stored once in the sink's repository; see docs/dedup.md).
  */
 final class BackupCommand {
     static final Set<String> VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--to", "--compression", "--scope"), true);
-    static final Set<String> SWITCHES = Set.of("--encrypt", "--json", "--external-postgres", "--external-redis");
+    static final Set<String> SWITCHES = Set.of("--encrypt", "--dedup", "--json", "--external-postgres", "--external-redis");
 
     private BackupCommand() {
     }

@@ -12,7 +12,7 @@ import java.util.Arrays;
 
 /**
  * The engine a command runs on, from flags: the sink URI ({@code --to} or {@code --from}), {@code --compression},
- * and the passphrase ({@code --encrypt}, SGBACKUP_PASSPHRASE or a prompt on a terminal), with progress on stderr.
+ * {@code --dedup} (backup), and the passphrase ({@code --encrypt}, SGBACKUP_PASSPHRASE or a prompt on a terminal), with progress on stderr.
  */
 final class EngineFlags {
     static final String PASSPHRASE_ENV = "SGBACKUP_PASSPHRASE";
@@ -33,6 +33,7 @@ final class EngineFlags {
             }
         }
         b.encryption(encryption(s, a));
+        b.dedup(a.command.equals("backup") && a.has("--dedup"));
         return b.build();
     }
 

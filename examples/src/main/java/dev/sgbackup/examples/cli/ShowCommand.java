@@ -37,7 +37,8 @@ final class ShowCommand {
         out.println("encrypted   " + (m.encrypted() ? "yes" : "no"));
         out.println("tool        sgbackup " + m.toolVersion());
         out.println("size        " + m.size() + " bytes (" + Sizes.human(m.size()) + "), stored " + m.storedSize() + " bytes ("
-                + Sizes.human(m.storedSize()) + ")");
+                + Sizes.human(m.storedSize()) + ")" + (m.artifacts().stream().anyMatch(ArtifactInfo::deduplicated)
+                ? " in tree objects; its chunks are in the sink's shared dedup/ repository" : ""));
         for (StoreBackup sb : m.stores()) {
             out.println();
             out.println("store " + sb.name() + " (" + sb.kind() + "): " + sb.description());
@@ -47,6 +48,10 @@ final class ShowCommand {
                 out.println("    size " + art.size() + "  sha256 " + art.sha256());
                 out.println("    stored " + art.storedSize() + "  sha256 " + art.storedSha256() + "  transforms "
                         + (art.transforms().isEmpty() ? "none" : String.join(",", art.transforms())));
+                if (art.deduplicated()) {
+                    out.println("    dedup: " + art.chunks().count() + " chunks, " + art.chunks().newBytes() + " bytes new, "
+                            + art.chunks().reusedBytes() + " bytes reused");
+                }
             }
             for (String w : sb.warnings()) {
                 out.println("  warning: " + w);

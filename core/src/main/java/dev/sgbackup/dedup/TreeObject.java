@@ -1,0 +1,77 @@
+package dev.sgbackup.dedup;
+
+import dev.sgbackup.run.IntegrityException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A tree object, {@code ROOT/trees/HEX}: the ordered chunk list of one artifact of one backup, named by the SHA-256
+ * of its bytes. {@code "SGT" ‖ version (1 byte, = 1) ‖ body}; the body, sealed in an encrypted repository
+ * (AES-256-GCM, blob key, associated data {@code "sgbackup/dedup/tree/v1"}), is {@code backupIdLength (1) ‖
+ * backup id (ASCII) ‖ count (uint32) ‖ count × chunk id (32)}. The backup id makes a tree belong to one backup, so
+ * deleting a backup deletes its trees without asking whether another backup shares them. Memory: 32 bytes per
+ * chunk, about 32 KB per GiB of artifact at 1 MiB chunks.
+ */
+final class TreeObject {
+    static final int VERSION = 1;
+    private static final byte[] MAGIC = {'S', 'G', 'T', VERSION};
+    private static final byte[] AAD = "sgbackup/dedup/tree/v1".getBytes(StandardCharsets.US_ASCII);
+
+    private TreeObject() {
+    }
+
+    static byte[] encode(String backupId, List<ChunkId> ids, RepoKeys keys) {
+        byte[] id = backupId.getBytes(StandardCharsets.US_ASCII);
+        ByteBuffer b = ByteBuffer.allocate(1 + id.length + 4 + ids.size() * ChunkId.BYTES);
+        b.put((byte) id.length).put(id).putInt(ids.size());
+        byte[] one = new byte[ChunkId.BYTES];
+        for (ChunkId c : ids) {
+            c.copyTo(one, 0);
+            b.put(one);
+        }
+        byte[] body = b.array();
+        byte[] stored = keys.encrypted() ? Crypto.seal(keys.blobKey(), body, 0, body.length, AAD) : body;
+        byte[] out = Arrays.copyOf(MAGIC, MAGIC.length + stored.length);
+        System.arraycopy(stored, 0, out, MAGIC.length, stored.length);
+        return out;
+    }
+
+    /** The chunk list of a tree read back; {@code where} names it in errors. */
+    static List<ChunkId> decode(byte[] bytes, String backupId, RepoKeys keys, String where) {
+        if (bytes.length < MAGIC.length || bytes[0] != MAGIC[0] || bytes[1] != MAGIC[1] || bytes[2] != MAGIC[2]) {
+            throw new IntegrityException("tree object " + where + " is not a tree object; it is damaged");
+        }
+        if (bytes[3] != VERSION) {
+            throw new IntegrityException("tree object " + where + " has format version " + bytes[3] + ", this sgbackup reads "
+                    + VERSION + "; upgrade sgbackup");
+        }
+        byte[] stored = Arrays.copyOfRange(bytes, MAGIC.length, bytes.length);
+        byte[] body = keys.encrypted() ? Crypto.open(keys.blobKey(), stored, AAD, "tree object " + where) : stored;
+        try {
+            ByteBuffer b = ByteBuffer.wrap(body);
+            byte[] id = new byte[b.get() & 0xff];
+            b.get(id);
+            if (!new String(id, StandardCharsets.US_ASCII).equals(backupId)) {
+                throw new IntegrityException("tree object " + where + " belongs to backup " + new String(id, StandardCharsets.US_ASCII)
+                        + ", not " + backupId + "; it was swapped");
+            }
+            int n = b.getInt();
+            if (n < 0 || b.remaining() != (long) n * ChunkId.BYTES) {
+                throw new IntegrityException("tree object " + where + " is damaged: " + b.remaining() + " bytes for " + n + " chunk ids");
+            }
+            List<ChunkId> ids = new ArrayList<>(n);
+            byte[] one = new byte[ChunkId.BYTES];
+            for (int i = 0; i < n; i++) {
+                b.get(one);
+                ids.add(ChunkId.of(one));
+            }
+            return ids;
+        } catch (BufferUnderflowException e) {
+            throw new IntegrityException("tree object " + where + " is damaged: it ends early", e);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package dev.sgbackup.dedup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sgbackup.run.IntegrityException;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.sink.BackupSink;
+import dev.sgbackup.sink.ForwardingSink;
+import dev.sgbackup.sink.Sinks;
+import dev.sgbackup.transform.Compression;
+import dev.sgbackup.transform.Encryption;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/** The engine's door into the repository: race-safe creation, writing and reading back artifacts. */
+class DedupRepositoryTest {
+    private static final String BACKUP = "20261202T120000Z-abcdef";
+
+    private static Encryption key() {
+        return Encryption.key(FastCdcTest.random(41, 32));
+    }
+
+    /** Writes {@code data} as one artifact of store s; returns {key, size, sha}. */
+    private static String[] write(DedupRepository repo, byte[] data) throws IOException {
+        DedupRepository.Artifact a;
+        try (DedupRepository.Writer w = repo.writer("s", Compression.zstd())) {
+            a = w.artifact(BACKUP);
+            a.write(data);
+            a.close();
+        }
+        return new String[]{a.treeKey(), String.valueOf(a.treeSize()), a.treeSha256()};
+    }
+
+    private static byte[] read(DedupRepository repo, String[] tree) throws IOException {
+        try (InputStream in = repo.reader("s").open(BACKUP, tree[0], Long.parseLong(tree[1]), tree[2])) {
+            return in.readAllBytes();
+        }
+    }
+
+    @Test
+    void writersRacingToCreateTheRepositoryAllEndUpInTheWinnersRepository() throws Exception {
+        BackupSink sink = Sinks.memory();
+        int n = 6;
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<String[]>> trees = new ArrayList<>();
+        List<byte[]> data = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] d = FastCdcTest.random(100 + i, 300_000);
+            data.add(d);
+            trees.add(pool.submit(() -> {
+                start.await();
+                return write(DedupRepository.open(sink, key(), true), d);
+            }));
+        }
+        start.countDown();
+        List<String[]> written = new ArrayList<>();
+        for (Future<String[]> f : trees) {
+            written.add(f.get());
+        }
+        pool.shutdown();
+        // one key object left (the losers deleted theirs), and every writer's chunks read back under it
+        try (var s = sink.listAll("dedup/keys/")) {
+            assertThat(s.count()).isEqualTo(1);
+        }
+        DedupRepository fresh = DedupRepository.open(sink, key(), false);
+        assertThat(fresh.encrypted()).isTrue();
+        for (int i = 0; i < n; i++) {
+            assertThat(read(fresh, written.get(i))).isEqualTo(data.get(i));
+        }
+    }
+
+    @Test
+    void keyObjectsLeftByLosersOfTheRaceAreToldApartByTheKeyCheck() throws Exception {
+        BackupSink sink = Sinks.memory();
+        String[] tree = write(DedupRepository.open(sink, key(), true), FastCdcTest.random(5, 100_000));
+        for (int i = 0; i < 5; i++) {
+            KeyObject.create(sink, new Layout(DedupRepository.ROOT), key()); // same passphrase, another master key
+        }
+        assertThat(read(DedupRepository.open(sink, key(), false), tree)).isEqualTo(FastCdcTest.random(5, 100_000));
+    }
+
+    @Test
+    void aSinkWithoutConditionalCreateGetsItsConfigTheOrdinaryWay() throws Exception {
+        BackupSink sink = new ForwardingSink(Sinks.memory());
+        assertThat(sink.conditionalCreate()).isFalse();
+        byte[] d = FastCdcTest.random(9, 200_000);
+        String[] tree = write(DedupRepository.open(sink, null, true), d);
+        assertThat(sink.stat("dedup/config")).isPresent();
+        assertThat(read(DedupRepository.open(sink, null, false), tree)).isEqualTo(d);
+    }
+
+    @Test
+    void theRepositoryRefusesTheWrongEncryptionAndAMissingConfig() throws Exception {
+        BackupSink sink = Sinks.memory();
+        assertThatThrownBy(() -> DedupRepository.open(sink, null, false)).isInstanceOf(IntegrityException.class)
+                .hasMessageContaining("no deduplicated repository");
+        DedupRepository.open(sink, key(), true);
+        assertThatThrownBy(() -> DedupRepository.open(sink, Encryption.key(FastCdcTest.random(42, 32)), false))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("wrong passphrase or key");
+        assertThatThrownBy(() -> DedupRepository.open(sink, null, true)).isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("is encrypted");
+        BackupSink plain = Sinks.memory();
+        DedupRepository.open(plain, null, true);
+        assertThatThrownBy(() -> DedupRepository.open(plain, key(), true)).isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("is not encrypted");
+    }
+
+    @Test
+    void aTreeOfAnotherBackupIsRefused() throws Exception {
+        DedupRepository repo = DedupRepository.open(Sinks.memory(), null, true);
+        String[] tree = write(repo, FastCdcTest.random(3, 50_000));
+        assertThatThrownBy(() -> repo.reader("s").open("20261202T120001Z-abcdef", tree[0], Long.parseLong(tree[1]), tree[2]))
+                .isInstanceOf(IntegrityException.class).hasMessageContaining("belongs to backup " + BACKUP);
+    }
+}
