@@ -116,12 +116,13 @@ final class LocalSink implements BackupSink {
             stream.flush();
             channel.force(true);
             channel.close();
-            Files.createDirectories(target.getParent());
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("the backup directory does not support atomic renames: " + e.getMessage(), e);
-            }
+            inParent(target, tmp, () -> {
+                try {
+                    return Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    throw new IOException("the backup directory does not support atomic renames: " + e.getMessage(), e);
+                }
+            });
             fsyncDir(target.getParent());
             committed = true;
         }
@@ -159,9 +160,8 @@ final class LocalSink implements BackupSink {
                 }
                 ch.force(true);
             }
-            Files.createDirectories(target.getParent());
             try {
-                Files.createLink(target, tmp);
+                inParent(target, tmp, () -> Files.createLink(target, tmp));
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 return false;
             } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
@@ -178,6 +178,36 @@ final class LocalSink implements BackupSink {
     @Override
     public boolean conditionalCreate() {
         return true;
+    }
+
+    private interface PathOp {
+        Path run() throws IOException;
+    }
+
+    /**
+     * Creates {@code target}'s parent directories, then runs {@code op} (the rename or link that places
+     * {@code source} there). {@link #delete} removes parents it leaves empty, so a concurrent delete may take a
+     * directory away between the two: seen as a directory that existed and then did not (createDirectories), or a
+     * missing file (the rename or link, while {@code source} is still there). Both are retried, up to 100 times;
+     * anything else is thrown.
+     */
+    private static void inParent(Path target, Path source, PathOp op) throws IOException {
+        Path parent = target.getParent();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Files.createDirectories(parent);
+                op.run();
+                return;
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt >= 100 || e.getFile() == null || !parent.startsWith(Path.of(e.getFile()))) {
+                    throw e; // the target exists (a link), or a parent is a file
+                }
+            } catch (NoSuchFileException e) {
+                if (attempt >= 100 || !Files.exists(source)) {
+                    throw e;
+                }
+            }
+        }
     }
 
     static void fsyncDir(Path dir) {
@@ -261,6 +291,14 @@ final class LocalSink implements BackupSink {
                         return FileVisitResult.CONTINUE; // deleted while listing
                     }
                     throw exc;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                    if (exc != null && !(exc instanceof NoSuchFileException)) {
+                        throw exc;
+                    }
+                    return FileVisitResult.CONTINUE; // a directory a delete emptied and removed while listing
                 }
             });
         }

@@ -18,6 +18,40 @@ class LocalSinkTest extends SinkContractTest {
         return Sinks.local(dir.resolve("sink" + (n++)), listPageSize);
     }
 
+    /**
+     * delete removes the directories it leaves empty; a write into a sibling key of the same directory must not
+     * fail because that directory vanished between creating it and renaming into it (SinkLockTest met it in CI).
+     */
+    @Test
+    void writesBesideDeletesInOneDirectoryNeverFail() throws Exception {
+        BackupSink s = Sinks.local(dir.resolve("race"));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                String key = "locks/w" + t;
+                boolean conditional = t % 2 == 0;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < 300; i++) {
+                        if (conditional) {
+                            assertThat(s.putIfAbsent(key, new byte[] {(byte) i})).isTrue();
+                        } else {
+                            put(s, key, new byte[] {(byte) i});
+                        }
+                        s.delete(key);
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(s.listAll("").toList()).isEmpty();
+    }
+
     @Test
     void abortedWriteLeavesNoTempFile() throws Exception {
         Path root = dir.resolve("t");
