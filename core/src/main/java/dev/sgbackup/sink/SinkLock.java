@@ -13,7 +13,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * A lease on a sink shared by several writers (processes, machines): <em>shared</em> for runs that add objects
@@ -57,6 +56,7 @@ public final class SinkLock implements AutoCloseable {
     private final String purpose;
     private final Duration lease;
     private final Clock clock;
+    private final Instant created;
     private volatile Instant refreshed;
     private volatile boolean lost;
     private volatile boolean released;
@@ -68,6 +68,7 @@ public final class SinkLock implements AutoCloseable {
         this.purpose = purpose;
         this.lease = lease;
         this.clock = clock;
+        this.created = clock.instant();
     }
 
     /** A shared lease (for a backup): coexists with other shared ones, refused while an exclusive one is live. */
@@ -134,13 +135,21 @@ public final class SinkLock implements AutoCloseable {
         }
     }
 
-    /** Every lock object of the sink; unreadable ones count as live exclusive locks until they are old. */
+    /**
+     * Every lock object of the sink; unreadable ones count as live exclusive locks until they are old. One deleted
+     * between the listing and its reading (released, or removed as stale) is left out.
+     */
     public static List<Holder> holders(BackupSink sink, Clock clock) throws IOException {
         List<Holder> out = new ArrayList<>();
         for (ObjectInfo o : sink.listAll(PREFIX).toList()) {
-            Optional<Holder> h = read(sink, o);
-            if (h.isPresent()) {
-                out.add(h.get());
+            Holder h;
+            try (InputStream in = sink.read(o.key())) {
+                h = parse(o, in.readNBytes(64 * 1024));
+            } catch (NoSuchObjectException gone) {
+                continue;
+            }
+            if (h != null) {
+                out.add(h);
             } else if (o.lastModified() != null) {
                 // written by a newer version, or half-written: treat as exclusive for a lease after it was written
                 out.add(new Holder(o.key(), true, "an unreadable lock", "?", -1, o.lastModified(), o.lastModified().plus(LEASE)));
@@ -149,36 +158,30 @@ public final class SinkLock implements AutoCloseable {
         return out;
     }
 
-    private static Optional<Holder> read(BackupSink sink, ObjectInfo o) {
-        try (InputStream in = sink.read(o.key())) {
-            JsonNode j = JSON.readTree(in.readNBytes(64 * 1024));
-            return Optional.of(new Holder(o.key(), j.path("exclusive").asBoolean(true), j.path("purpose").asText("?"),
+    /** A lock object's holder, or null when its bytes are not a lock object this version reads. */
+    private static Holder parse(ObjectInfo o, byte[] bytes) {
+        try {
+            JsonNode j = JSON.readTree(bytes);
+            return new Holder(o.key(), j.path("exclusive").asBoolean(true), j.path("purpose").asText("?"),
                     j.path("host").asText("?"), j.path("pid").asLong(-1), Instant.parse(j.path("created").asText()),
-                    Instant.parse(j.path("expires").asText())));
-        } catch (NoSuchObjectException gone) {
-            return Optional.empty();
+                    Instant.parse(j.path("expires").asText()));
         } catch (IOException | RuntimeException e) {
-            return Optional.empty();
+            return null;
         }
     }
 
     private void write() throws IOException {
         Instant now = clock.instant();
         ObjectNode j = JSON.createObjectNode().put("exclusive", exclusive).put("purpose", purpose).put("host", host())
-                .put("pid", ProcessHandle.current().pid()).put("created", (refreshed == null ? now : created).toString())
+                .put("pid", ProcessHandle.current().pid()).put("created", created.toString())
                 .put("expires", now.plus(lease).toString());
         byte[] bytes = JSON.writeValueAsBytes(j);
         try (PendingObject p = sink.create(key, bytes.length)) {
             p.stream().write(bytes);
             p.commit();
         }
-        if (refreshed == null) {
-            created = now;
-        }
         refreshed = now;
     }
-
-    private volatile Instant created;
 
     private static String host() {
         String h = System.getenv("HOSTNAME");
