@@ -31,10 +31,11 @@ final class SingleImageDiscovery {
     static final String PGDATA = "postgresql";
     static final String MARKERS = "postgresql-markers";
     /** Store name, database name and environment prefix of the image's databases. */
-    private static final List<String[]> DATABASES = List.of(
-            new String[] {"frontend", "sourcegraph", ""},
-            new String[] {"codeintel", "sourcegraph-codeintel", "CODEINTEL_"},
-            new String[] {"codeinsights", "sourcegraph-codeinsights", "CODEINSIGHTS_"});
+    private record Db(String store, String database, String prefix) {
+    }
+
+    private static final List<Db> DATABASES = List.of(new Db("frontend", "sourcegraph", ""),
+            new Db("codeintel", "sourcegraph-codeintel", "CODEINTEL_"), new Db("codeinsights", "sourcegraph-codeinsights", "CODEINSIGHTS_"));
 
     private SingleImageDiscovery() {
     }
@@ -70,16 +71,16 @@ final class SingleImageDiscovery {
         Path markers = data.resolve(MARKERS);
         boolean insights = "true".equalsIgnoreCase(env.getOrDefault("ALLOW_SINGLE_DOCKER_CODE_INSIGHTS", "").strip())
                 || Files.exists(markers.resolve("sourcegraph-codeinsights"));
-        for (String[] db : DATABASES) {
-            String prefix = db[2];
+        for (Db db : DATABASES) {
+            String prefix = db.prefix();
             if (configured(env, prefix)) {
-                Store s = external(db[0], prefix, env, config, warnings);
+                Store s = external(db.store(), prefix, env, config, warnings);
                 if (s != null) {
                     stores.add(s);
                 }
                 continue;
             }
-            if (db[0].equals("codeinsights") && !insights) {
+            if (db.store().equals("codeinsights") && !insights) {
                 if (!Files.isDirectory(markers)) {
                     warnings.add("codeinsights: the image has a code insights database only with ALLOW_SINGLE_DOCKER_CODE_INSIGHTS=true and"
                             + " no " + MARKERS + "/ says whether it was created; if it was, add --postgres"
@@ -88,16 +89,16 @@ final class SingleImageDiscovery {
                 continue;
             }
             if (pgVersion == null) {
-                warnings.add(db[0] + ": no PostgreSQL data directory at " + pg + " (no PG_VERSION) and no " + prefix + "PGHOST in"
+                warnings.add(db.store() + ": no PostgreSQL data directory at " + pg + " (no PG_VERSION) and no " + prefix + "PGHOST in"
                         + " /etc/sourcegraph/env: is " + data + " the single image's /var/opt/sourcegraph? Database left out");
                 continue;
             }
-            if (Files.isDirectory(markers) && !Files.exists(markers.resolve(db[1]))) {
-                warnings.add(db[0] + ": " + MARKERS + "/ has no marker for database " + db[1] + ": it may not exist yet");
+            if (Files.isDirectory(markers) && !Files.exists(markers.resolve(db.database()))) {
+                warnings.add(db.store() + ": " + MARKERS + "/ has no marker for database " + db.database() + ": it may not exist yet");
             }
-            stores.add(new Store(db[0], InstanceDescription.POSTGRES, db[0].equals("codeintel"), Discovery.holds(db[0]),
+            stores.add(new Store(db.store(), InstanceDescription.POSTGRES, db.store().equals("codeintel"), Discovery.holds(db.store()),
                     ORIGIN + " (" + PGDATA + "/, PostgreSQL " + pgVersion + ")",
-                    Location.database(null, "127.0.0.1", 5432, db[1], "postgres", false), "env:" + prefix + "PGPASSWORD"));
+                    Location.database(null, "127.0.0.1", 5432, db.database(), "postgres", false), "env:" + prefix + "PGPASSWORD"));
         }
 
         List<Path> dirs;
