@@ -64,6 +64,7 @@ public final class SgBackup implements AutoCloseable {
     private final int stepParallelism;
     private final Encryption encryption;
     private final boolean dedup;
+    private final boolean forceRead;
     private final Engine engine;
     private final boolean ownsSink;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -78,7 +79,8 @@ public final class SgBackup implements AutoCloseable {
         this.stepParallelism = b.stepParallelism;
         this.encryption = b.encryption;
         this.dedup = b.dedup;
-        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism, encryption, dedup);
+        this.forceRead = b.forceRead;
+        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism, encryption, dedup, forceRead);
     }
 
     /** An engine with default settings (zstd:3, no progress listener) on {@code sink}. */
@@ -107,6 +109,7 @@ public final class SgBackup implements AutoCloseable {
         b.stepParallelism = stepParallelism;
         b.encryption = encryption;
         b.dedup = dedup;
+        b.forceRead = forceRead;
         return b;
     }
 
@@ -254,7 +257,7 @@ public final class SgBackup implements AutoCloseable {
     @Override
     public String toString() {
         return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism
-                + (encryption == null ? "" : ", " + encryption) + (dedup ? ", dedup" : "") + "]";
+                + (encryption == null ? "" : ", " + encryption) + (dedup ? forceRead ? ", dedup (force read)" : ", dedup" : "") + "]";
     }
 
     /** Builder for {@link SgBackup}. */
@@ -268,6 +271,7 @@ public final class SgBackup implements AutoCloseable {
         private int stepParallelism = 2;
         private Encryption encryption;
         private boolean dedup;
+        private boolean forceRead;
 
         private Builder() {
         }
@@ -281,6 +285,18 @@ public final class SgBackup implements AutoCloseable {
          */
         public Builder dedup(boolean dedup) {
             this.dedup = dedup;
+            return this;
+        }
+
+        /**
+         * Deduplicated backups read every file (default false). Otherwise a file whose path, size, modification
+         * time, status-change time and inode are those it had in the parent backup (the newest deduplicated backup
+         * of the same store) is not read again: its chunks are taken from the parent, as restic does. Use it after
+         * something may have changed files while keeping their times (a restore of old data with preserved times,
+         * a clock set backwards).
+         */
+        public Builder forceRead(boolean forceRead) {
+            this.forceRead = forceRead;
             return this;
         }
 

@@ -7,7 +7,13 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Stores streams as chunks: cuts them with the repository's chunker, skips every chunk the index (or the pack
@@ -31,6 +37,13 @@ final class ChunkWriter implements Closeable {
     private final PackWriter packs;
     private final IndexStore.Writer indexWriter;
     private final Set<ChunkId> inOpenPack = new HashSet<>();
+    private final Object packLock = new Object();
+    private final ExecutorService pool;
+    private final int threads;
+    private final Semaphore inFlight;
+    private final Queue<BlobCodec> codecs = new ConcurrentLinkedQueue<>();
+    private final ThreadLocal<BlobCodec> codec;
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private long newBytes;
     private long reusedBytes;
 
@@ -47,12 +60,26 @@ final class ChunkWriter implements Closeable {
         this.index = index;
         this.indexWriter = new IndexStore(repo).new Writer(shard);
         this.packs = new PackWriter(repo, compression, packSize, tmpDir, this::committed);
+        this.threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        this.inFlight = new Semaphore(2 * threads);
+        this.codec = ThreadLocal.withInitial(() -> {
+            BlobCodec c = new BlobCodec(keys, compression);
+            codecs.add(c);
+            return c;
+        });
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "sgbackup-compress");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private void committed(String pack, long size, List<IndexEntry> entries) throws IOException {
-        for (IndexEntry e : entries) {
-            index.add(e);
-            inOpenPack.remove(e.id());
+        synchronized (this) {
+            for (IndexEntry e : entries) {
+                index.add(e);
+                inOpenPack.remove(e.id());
+            }
         }
         indexWriter.add(entries);
     }
@@ -67,44 +94,142 @@ final class ChunkWriter implements Closeable {
 
     /**
      * Stores one chunk cut elsewhere (e.g. by a {@link FastCdc#splitter} per artifact, several at once), unless it
-     * is stored already; returns whether it was new. Thread-safe: callers on several threads share one writer.
+     * is stored already; returns whether it was new. The chunk is copied and compressed (and sealed) on a pool of
+     * one thread per core, at most two per thread in flight, then appended to the pack being filled. Thread-safe:
+     * callers on several threads share one writer.
      */
-    synchronized boolean store(ChunkId id, byte[] buf, int off, int len) throws IOException {
-        boolean isNew = !index.contains(id) && !inOpenPack.contains(id);
-        if (isNew) {
+    boolean store(ChunkId id, byte[] buf, int off, int len) throws IOException {
+        rethrow();
+        synchronized (this) {
+            boolean isNew = !index.contains(id) && !inOpenPack.contains(id);
+            if (!isNew) {
+                reusedBytes += len;
+                return false;
+            }
             inOpenPack.add(id);
-            packs.add(id, buf, off, len);
             newBytes += len;
-        } else {
-            reusedBytes += len;
         }
-        return isNew;
+        byte[] copy = java.util.Arrays.copyOfRange(buf, off, off + len);
+        try {
+            inFlight.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while storing chunks");
+        }
+        try {
+            pool.execute(() -> {
+                try {
+                    if (failure.get() == null) {
+                        BlobCodec.Blob blob = codec.get().encode(id, copy, 0, copy.length);
+                        synchronized (packLock) {
+                            packs.addEncoded(id, blob, copy.length);
+                        }
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    inFlight.release();
+                }
+            });
+        } catch (RuntimeException e) {
+            inFlight.release();
+            throw e;
+        }
+        return true;
+    }
+
+    /** Where chunk {@code id} is stored, or null (not yet, or only in the pack being filled). */
+    synchronized IndexEntry lookup(ChunkId id) {
+        return index.get(id);
+    }
+
+    /** Whether every chunk is stored in a committed pack or on its way into one. */
+    synchronized boolean containsAll(List<ContentTable.Chunk> chunks) {
+        for (ContentTable.Chunk c : chunks) {
+            if (!index.contains(c.id()) && !inOpenPack.contains(c.id())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void rethrow() throws IOException {
+        Throwable t = failure.get();
+        if (t instanceof IOException io) {
+            throw new IOException(io.getMessage(), io);
+        }
+        if (t instanceof RuntimeException re) {
+            throw re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        if (t != null) {
+            throw new IOException(t);
+        }
+    }
+
+    /** Waits for every chunk in flight to reach its pack. */
+    private void drain() throws IOException {
+        try {
+            inFlight.acquire(2 * threads);
+            inFlight.release(2 * threads);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while storing chunks");
+        }
     }
 
     /** Plaintext bytes of chunks stored by this writer. */
-    long newBytes() {
+    synchronized long newBytes() {
         return newBytes;
     }
 
     /** Plaintext bytes of chunks that were already stored. */
-    long reusedBytes() {
+    synchronized long reusedBytes() {
         return reusedBytes;
     }
 
     /** Bytes of packs uploaded so far. */
     long packBytes() {
-        return packs.bytesWritten();
+        synchronized (packLock) {
+            return packs.bytesWritten();
+        }
     }
 
     /** Drops the pack being filled (on failure): nothing more is committed; what was committed stays, unreferenced. */
-    synchronized void abort() throws IOException {
-        packs.abort();
+    void abort() throws IOException {
+        failure.compareAndSet(null, new IOException("aborted"));
+        try {
+            drain();
+            synchronized (packLock) {
+                packs.abort();
+            }
+        } finally {
+            shutdown();
+        }
     }
 
     /** Commits the last pack, then the index objects for everything written. */
     @Override
-    public synchronized void close() throws IOException {
-        packs.close();
-        indexWriter.close();
+    public void close() throws IOException {
+        try {
+            drain();
+            rethrow();
+            synchronized (packLock) {
+                packs.close();
+            }
+            indexWriter.close();
+        } finally {
+            shutdown();
+        }
+    }
+
+    private void shutdown() {
+        pool.shutdown();
+        BlobCodec c;
+        while ((c = codecs.poll()) != null) {
+            c.close();
+        }
     }
 }

@@ -139,19 +139,28 @@ public final class DedupRepository {
     /** Writes one store's artifacts; {@link #close()} commits the last pack and the index, {@link #abort()} drops them. */
     public final class Writer implements Closeable {
         private final ChunkWriter chunks;
-        private final FastCdc chunker;
 
         private Writer(String store, Compression compression) throws IOException {
             String shard = repo.keys().shardName(store);
             Compression c = compression.codec() == Compression.Codec.GZIP ? Compression.zstd() : compression;
             this.chunks = new ChunkWriter(repo, config.chunker(), new IndexStore(repo).load(shard), shard, c, config.packSize(),
                     Path.of(System.getProperty("java.io.tmpdir")));
-            this.chunker = repo.keys().chunker(config.chunker());
         }
 
-        /** A new artifact of backup {@code backupId}: write its bytes, close it, then read what was stored. Several may be open at once. */
+        /** A new artifact of backup {@code backupId}, without a parent: every byte is chunked. */
         public Artifact artifact(String backupId) {
-            return new Artifact(backupId, this);
+            return artifact(backupId, null);
+        }
+
+        /**
+         * A new artifact of backup {@code backupId}: write its bytes, close it, then read what was stored. Several may
+         * be open at once. With a {@code parent} (the same artifact in an earlier backup of the same store), files the
+         * store marks with an unchanged stamp take the parent's chunks without being read.
+         */
+        public Artifact artifact(String backupId, Parent parent) {
+            ParentTable table = parent == null ? null : ParentTable.open(repo, chunks::lookup, parent.backupId(), parent.treeKey(),
+                    parent.treeSize(), parent.treeSha256());
+            return new Artifact(new ArtifactWriter(repo, chunks, config.chunker(), backupId, table));
         }
 
         /** Commits the last pack, then the index objects: call before the manifest is written. */
@@ -172,92 +181,98 @@ public final class DedupRepository {
     }
 
     /**
-     * One artifact being chunked: what is written is cut into chunks (bounded memory: one chunker buffer), new
-     * chunks go to packs, and {@link #close()} writes the artifact's tree object.
+     * The same artifact in an earlier backup of the same store, as its manifest records it: files unchanged since
+     * then are taken from it without being read.
      */
-    public final class Artifact extends OutputStream {
-        private final String backupId;
-        private final Writer writer;
-        private final List<ChunkId> ids = new ArrayList<>();
-        private final OutputStream splitter;
-        private long newBytes;
-        private long reusedBytes;
-        private String treeKey;
-        private long treeSize;
-        private String treeSha256;
+    public record Parent(String backupId, String treeKey, long treeSize, String treeSha256) {
+    }
 
-        private Artifact(String backupId, Writer writer) {
-            this.backupId = backupId;
-            this.writer = writer;
-            this.splitter = writer.chunker.splitter((offset, buf, off, len) -> {
-                ChunkId id = repo.keys().id(buf, off, len);
-                if (writer.chunks.store(id, buf, off, len)) {
-                    newBytes += len;
-                } else {
-                    reusedBytes += len;
-                }
-                ids.add(id);
-            });
+    /**
+     * One artifact being chunked: what is written is cut into chunks (bounded memory: the chunkers' buffers), new
+     * chunks go to packs, and {@link #close()} writes the artifact's tree object. Files marked with
+     * {@link #beginFile} are chunked one by one, and taken from the parent when unchanged.
+     */
+    public static final class Artifact extends OutputStream {
+        private final ArtifactWriter w;
+
+        private Artifact(ArtifactWriter w) {
+            this.w = w;
         }
 
         @Override
         public void write(int b) throws IOException {
-            splitter.write(b);
+            w.write(b);
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            splitter.write(b, off, len);
+            w.write(b, off, len);
         }
 
-        /** Cuts the last chunks and writes the tree object. */
+        /** See {@link dev.sgbackup.store.BackupOutput.ArtifactStream#beginFile}. */
+        public dev.sgbackup.store.BackupOutput.FileEntry beginFile(String path, dev.sgbackup.store.BackupOutput.FileStamp stamp)
+                throws IOException {
+            return w.beginFile(path, stamp);
+        }
+
+        /** Cuts the last chunks and writes the content table's chunks and the tree object. */
         @Override
         public void close() throws IOException {
-            if (treeKey != null) {
-                return;
-            }
-            splitter.close();
-            byte[] tree = TreeObject.encode(backupId, ids, repo.keys());
-            treeSha256 = Crypto.hex(Crypto.sha256().digest(tree));
-            String key = repo.layout().tree(treeSha256);
-            try (PendingObject o = repo.sink().create(key, tree.length)) {
-                o.stream().write(tree);
-                o.commit();
-            }
-            treeSize = tree.length;
-            treeKey = key;
+            w.close();
         }
 
         /** The tree object's key (after {@link #close()}). */
         public String treeKey() {
-            return treeKey;
+            return w.treeKey();
         }
 
         public long treeSize() {
-            return treeSize;
+            return w.treeSize();
         }
 
         /** Hex SHA-256 of the tree object's bytes (its name). */
         public String treeSha256() {
-            return treeSha256;
+            return w.treeSha256();
         }
 
+        /** The artifact's plain size. */
+        public long size() {
+            return w.size();
+        }
+
+        /** Hex SHA-256 of the artifact's content table, which the manifest records as its {@code sha256}. */
+        public String sha256() {
+            return w.sha256();
+        }
+
+        /** The number of content chunks (table chunks not included). */
         public long chunks() {
-            return ids.size();
+            return w.chunks();
         }
 
-        /** Plaintext bytes of chunks this artifact stored first. */
+        /**
+         * Plaintext bytes this artifact stored for the first time: its new content chunks and the new chunks of its
+         * content table (which holds the bytes between file contents, e.g. archive headers).
+         */
         public long newBytes() {
-            return newBytes;
+            return w.newBytes();
         }
 
-        /** Plaintext bytes of chunks that were stored already (by an earlier backup, or earlier in this one). */
+        /**
+         * Bytes of the artifact in content chunks that were stored already (by an earlier backup, or earlier in this
+         * one), files taken from the parent included.
+         */
         public long reusedBytes() {
-            return reusedBytes;
+            return w.reusedBytes();
+        }
+
+        /** Files taken from the parent backup without being read. */
+        public long filesReused() {
+            return w.filesReused();
         }
     }
 
-    /** Reads one store's artifacts back; thread-safe (each stream has its own pack reader). */
+    /** Reads one store's artifacts back; thread-safe (each stream has its own table reader). */
     public final class Reader {
         private final String store;
         private final ChunkIndex index;
@@ -269,79 +284,35 @@ public final class DedupRepository {
         }
 
         /**
-         * The plain bytes of the artifact whose tree object is {@code treeKey}, chunk by chunk (memory: one chunk).
-         * Before the first byte, the tree is checked against the manifest's size and SHA-256, every chunk is looked
-         * up in the index and every pack it needs is checked to exist.
+         * The plain bytes of the artifact whose tree object is {@code treeKey}, chunks fetched a few ahead (memory:
+         * {@link ContentStream#DEPTH} chunks). Before the first byte, the tree is checked against the manifest's size
+         * and SHA-256, and the content table is read once to look every chunk up in the index and check that every
+         * pack it needs exists. At the end, the table's SHA-256 is compared with {@code sha256}.
          *
          * @throws IntegrityException naming the tree, chunk or pack that is damaged or missing
          * @throws NoSuchObjectException if the tree object is missing
          */
-        public InputStream open(String backupId, String treeKey, long treeSize, String treeSha256) throws IOException {
-            byte[] bytes;
-            try (InputStream in = repo.sink().read(treeKey)) {
-                bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, treeSize + 1));
-            }
-            if (bytes.length != treeSize || !MessageDigest.isEqual(Crypto.hex(Crypto.sha256().digest(bytes)).getBytes(),
-                    treeSha256.getBytes())) {
-                throw new IntegrityException("tree object " + treeKey + " is damaged: it does not match the manifest (" + bytes.length
-                        + " bytes, " + treeSize + " recorded, or its SHA-256 differs)");
-            }
-            List<ChunkId> ids = TreeObject.decode(bytes, backupId, repo.keys(), treeKey);
-            for (ChunkId id : ids) {
-                IndexEntry e = index.get(id);
-                if (e == null) {
-                    throw new IntegrityException("chunk " + id + " (tree object " + treeKey + ") is not in the index of store "
-                            + store + "; the repository is missing index objects or packs");
-                }
-                if (!packsSeen.contains(e.pack())) {
-                    if (repo.sink().stat(repo.layout().pack(e.pack())).isEmpty()) {
-                        throw new IntegrityException("chunk " + id + " is in pack " + e.pack() + ", which is missing from "
-                                + repo.sink().uri());
+        public InputStream open(String backupId, String treeKey, long treeSize, String treeSha256, String sha256) throws IOException {
+            List<ChunkId> tableIds = TreeObject.load(repo, backupId, treeKey, treeSize, treeSha256);
+            String where = "tree object " + treeKey;
+            TableInput check = new TableInput(repo, index::get, tableIds, where);
+            for (ContentTable.Record r; (r = check.next()) != null; ) {
+                for (ContentTable.Chunk c : r.chunks()) {
+                    IndexEntry e = index.get(c.id());
+                    if (e == null) {
+                        throw new IntegrityException("chunk " + c.id() + " (tree object " + treeKey + ") is not in the index of store "
+                                + store + "; the repository is missing index objects or packs");
                     }
-                    packsSeen.add(e.pack());
+                    if (!packsSeen.contains(e.pack())) {
+                        if (repo.sink().stat(repo.layout().pack(e.pack())).isEmpty()) {
+                            throw new IntegrityException("chunk " + c.id() + " is in pack " + e.pack() + ", which is missing from "
+                                    + repo.sink().uri());
+                        }
+                        packsSeen.add(e.pack());
+                    }
                 }
             }
-            return new ChunkStream(new PackReader(repo), index, ids);
-        }
-    }
-
-    /** The chunks of one artifact, in order, one in memory at a time; entries are looked up as they are reached. */
-    private static final class ChunkStream extends InputStream {
-        private final PackReader packs;
-        private final ChunkIndex index;
-        private final List<ChunkId> ids;
-        private int next;
-        private byte[] chunk = new byte[0];
-        private int pos;
-
-        ChunkStream(PackReader packs, ChunkIndex index, List<ChunkId> ids) {
-            this.packs = packs;
-            this.index = index;
-            this.ids = ids;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) <= 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return 0;
-            }
-            while (pos == chunk.length) {
-                if (next == ids.size()) {
-                    return -1;
-                }
-                chunk = packs.read(index.get(ids.get(next++))); // present: checked when the stream was opened
-                pos = 0;
-            }
-            int n = Math.min(len, chunk.length - pos);
-            System.arraycopy(chunk, pos, b, off, n);
-            pos += n;
-            return n;
+            return new ContentStream(repo, new TableInput(repo, index::get, tableIds, where), index::get, sha256, where);
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.sgbackup.dedup;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
@@ -114,57 +115,79 @@ final class FastCdc {
 
     /**
      * The push side of {@link #chunk}: an output stream that cuts what is written to it into the same chunks
-     * {@link #chunk} would cut from the same bytes, handing each to {@code out}; {@link OutputStream#close()} cuts
-     * the rest. For writers that push bytes (a store writing an artifact). Holds its own {@code max}-byte buffer.
+     * {@link #chunk} would cut from the same bytes, handing each to {@code out}; {@link Splitter#cut()} forces a
+     * boundary (a file's end), {@link OutputStream#close()} cuts the rest. For writers that push bytes (a store
+     * writing an artifact). Holds its own {@code max}-byte buffer.
      */
-    java.io.OutputStream splitter(ChunkConsumer out) {
-        return new java.io.OutputStream() {
-            private final byte[] buf = new byte[max];
-            private int filled;
-            private long offset;
-            private boolean closed;
+    Splitter splitter(ChunkConsumer out) {
+        return new Splitter(out);
+    }
 
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[]{(byte) b}, 0, 1);
+    /** See {@link #splitter}. Not thread-safe. */
+    final class Splitter extends OutputStream {
+        private final ChunkConsumer out;
+        private final byte[] buf = new byte[max];
+        private int filled;
+        private long offset;
+        private boolean closed;
+
+        private Splitter(ChunkConsumer out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[]{(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (closed) {
+                throw new IOException("stream closed");
             }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                if (closed) {
-                    throw new IOException("stream closed");
-                }
-                while (len > 0) {
-                    int n = Math.min(len, max - filled);
-                    System.arraycopy(b, off, buf, filled, n);
-                    filled += n;
-                    off += n;
-                    len -= n;
-                    if (filled == max) {
-                        cut(max);
-                    }
-                }
-            }
-
-            private void cut(int n) throws IOException {
-                int cut = cutPoint(buf, n);
-                out.accept(offset, buf, 0, cut);
-                offset += cut;
-                System.arraycopy(buf, cut, buf, 0, filled - cut);
-                filled -= cut;
-            }
-
-            @Override
-            public void close() throws IOException {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-                while (filled > 0) {
-                    cut(filled);
+            while (len > 0) {
+                int n = Math.min(len, max - filled);
+                System.arraycopy(b, off, buf, filled, n);
+                filled += n;
+                off += n;
+                len -= n;
+                if (filled == max) {
+                    cutOne(max);
                 }
             }
-        };
+        }
+
+        private void cutOne(int n) throws IOException {
+            int cut = cutPoint(buf, n);
+            out.accept(offset, buf, 0, cut);
+            offset += cut;
+            System.arraycopy(buf, cut, buf, 0, filled - cut);
+            filled -= cut;
+        }
+
+        /**
+         * Ends the current chunk here: what is buffered is cut into chunks as if the input ended, and the next byte
+         * starts a new chunk. Chunks after a cut are those {@link #chunk} cuts from the bytes after it alone.
+         */
+        void cut() throws IOException {
+            while (filled > 0) {
+                cutOne(filled);
+            }
+        }
+
+        /** Bytes written so far. */
+        long position() {
+            return offset + filled;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            cut();
+        }
     }
 
     /** The length of the next chunk at the start of {@code buf[0, n)} (n is max, or less at the end of input). */

@@ -64,7 +64,12 @@ final class PackWriter implements Closeable {
 
     /** Adds chunk {@code id} with plaintext {@code buf[off, off + len)}; uploads the pack when it is full. */
     void add(ChunkId id, byte[] buf, int off, int len) throws IOException {
-        BlobCodec.Blob blob = codec.encode(id, buf, off, len);
+        addEncoded(id, codec.encode(id, buf, off, len), len);
+    }
+
+    /** Adds chunk {@code id} already encoded (by a codec of the same repository), of {@code rawLength} plain bytes. */
+    void addEncoded(ChunkId id, BlobCodec.Blob blob, int rawLength) throws IOException {
+        int len = rawLength;
         if (out == null) {
             tmp = Files.createTempFile(tmpDir, "sgbackup-pack-", ".tmp");
             digest = Crypto.sha256();

@@ -9,15 +9,15 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A tree object, {@code ROOT/trees/HEX}: the ordered chunk list of one artifact of one backup, named by the SHA-256
- * of its bytes. {@code "SGT" ‖ version (1 byte, = 1) ‖ body}; the body, sealed in an encrypted repository
+ * A tree object, {@code ROOT/trees/HEX}: the chunk list of one artifact's {@link ContentTable} in one backup, named by
+ * the SHA-256 of its bytes. {@code "SGT" ‖ version (1 byte, = 2) ‖ body}; the body, sealed in an encrypted repository
  * (AES-256-GCM, blob key, associated data {@code "sgbackup/dedup/tree/v1"}), is {@code backupIdLength (1) ‖
  * backup id (ASCII) ‖ count (uint32) ‖ count × chunk id (32)}. The backup id makes a tree belong to one backup, so
  * deleting a backup deletes its trees without asking whether another backup shares them. Memory: 32 bytes per
- * chunk, about 32 KB per GiB of artifact at 1 MiB chunks.
+ * table chunk: a table holds about 40 bytes per content chunk and the bytes between file contents.
  */
 final class TreeObject {
-    static final int VERSION = 1;
+    static final int VERSION = 2; // 1: the chunk list was the artifact's own (before content tables)
     private static final byte[] MAGIC = {'S', 'G', 'T', VERSION};
     private static final byte[] AAD = "sgbackup/dedup/tree/v1".getBytes(StandardCharsets.US_ASCII);
 
@@ -38,6 +38,26 @@ final class TreeObject {
         byte[] out = Arrays.copyOf(MAGIC, MAGIC.length + stored.length);
         System.arraycopy(stored, 0, out, MAGIC.length, stored.length);
         return out;
+    }
+
+    /**
+     * Reads the tree object {@code key} of backup {@code backupId} and checks it against the size and SHA-256 its
+     * manifest records; returns its chunk list (the artifact's content-table chunks).
+     *
+     * @throws IntegrityException if it does not match or decode
+     * @throws dev.sgbackup.sink.NoSuchObjectException if it is missing
+     */
+    static List<ChunkId> load(Repo repo, String backupId, String key, long size, String sha256) throws java.io.IOException {
+        byte[] bytes;
+        try (java.io.InputStream in = repo.sink().read(key)) {
+            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, size + 1));
+        }
+        if (bytes.length != size || !java.security.MessageDigest.isEqual(Crypto.hex(Crypto.sha256().digest(bytes)).getBytes(
+                StandardCharsets.US_ASCII), sha256.getBytes(StandardCharsets.US_ASCII))) {
+            throw new IntegrityException("tree object " + key + " is damaged: it does not match the manifest (" + bytes.length
+                    + " bytes, " + size + " recorded, or its SHA-256 differs)");
+        }
+        return decode(bytes, backupId, repo.keys(), key);
     }
 
     /** The chunk list of a tree read back; {@code where} names it in errors. */

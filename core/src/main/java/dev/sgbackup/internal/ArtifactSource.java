@@ -31,7 +31,7 @@ final class ArtifactSource {
         if (!a.deduplicated()) {
             return Pipeline.open(ctx.sink(), manifest.id(), sb.name(), a, ctx.keys().resolver(manifest), progress);
         }
-        InputStream chunks = reader(sb.name()).open(manifest.id(), a.key(), a.storedSize(), a.storedSha256());
+        InputStream chunks = reader(sb.name()).open(manifest.id(), a.key(), a.storedSize(), a.storedSha256(), a.sha256());
         return Pipeline.openChunked(ctx.sink(), sb.name(), a, chunks, progress);
     }
 

@@ -1,24 +1,44 @@
 package dev.sgbackup.internal;
 
 import dev.sgbackup.dedup.DedupRepository;
+import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.sink.BackupSink;
+import dev.sgbackup.store.ArtifactInfo;
+import dev.sgbackup.store.DataStore;
+import dev.sgbackup.store.StoreBackup;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The engine's handle on the sink's deduplicated repository ({@link DedupRepository}, under {@code dedup/}):
  * whether new backups are deduplicated, and the repository, opened on first use (created by the first
- * deduplicated backup) and kept: opening an encrypted one costs a PBKDF2 run.
+ * deduplicated backup) and kept: opening an encrypted one costs a PBKDF2 run. It also finds each store's parent: the
+ * newest committed deduplicated backup of a store of the same name and kind, whose unchanged files a new backup
+ * takes without reading them.
  */
 final class Dedup {
+    private static final System.Logger LOG = System.getLogger("dev.sgbackup");
+    /** How many of the newest backups are looked at for a store's parent (each is a read, and a key unwrap if encrypted). */
+    static final int PARENT_SEARCH = 10;
     private final BackupSink sink;
     private final KeyRing keys;
     private final boolean enabled;
+    private final boolean forceRead;
     private DedupRepository repository;
+    /** Manifests read while looking for parents: a committed manifest never changes. */
+    private final Map<String, Manifest> manifests = new HashMap<>();
 
-    Dedup(BackupSink sink, KeyRing keys, boolean enabled) {
+    Dedup(BackupSink sink, KeyRing keys, boolean enabled, boolean forceRead) {
         this.sink = sink;
         this.keys = keys;
         this.enabled = enabled;
+        this.forceRead = forceRead;
     }
 
     /** Whether new backups are deduplicated. */
@@ -32,5 +52,49 @@ final class Dedup {
             repository = DedupRepository.open(sink, keys.encryption(), create);
         }
         return repository;
+    }
+
+    /**
+     * The parent of {@code store}'s artifacts, by artifact name: from the newest of the last {@link #PARENT_SEARCH}
+     * committed backups that holds a deduplicated backup of a store with this name and kind. Empty with
+     * {@code forceRead}, for a first backup, or if no such backup can be read (then every file is read).
+     *
+     * @param manifest reads a committed backup's manifest (opened with the run's keys)
+     */
+    synchronized Map<String, DedupRepository.Parent> parents(DataStore store, Function<String, Manifest> manifest) {
+        if (forceRead) {
+            return Map.of();
+        }
+        List<String> ids = new ArrayList<>(); // listed each time: this engine's own last backup may be the parent
+        sink.listAll(Layout.MANIFESTS).forEach(o -> {
+            String id = Layout.backupIdOfManifest(o.key());
+            if (id != null) {
+                ids.add(id);
+            }
+        });
+        ids.sort(Comparator.reverseOrder());
+        for (String id : ids.subList(0, Math.min(PARENT_SEARCH, ids.size()))) {
+            Manifest m;
+            try {
+                m = manifests.computeIfAbsent(id, manifest);
+            } catch (SgBackupException e) {
+                LOG.log(System.Logger.Level.DEBUG, "backup " + id + " cannot be a parent: " + e.getMessage());
+                continue;
+            }
+            for (StoreBackup sb : m.stores()) {
+                if (!sb.name().equals(store.name()) || !sb.kind().equals(store.kind().id())
+                        || sb.artifacts().stream().noneMatch(ArtifactInfo::deduplicated)) {
+                    continue;
+                }
+                Map<String, DedupRepository.Parent> out = new HashMap<>();
+                for (ArtifactInfo a : sb.artifacts()) {
+                    if (a.deduplicated()) {
+                        out.put(a.name(), new DedupRepository.Parent(m.id(), a.key(), a.storedSize(), a.storedSha256()));
+                    }
+                }
+                return out;
+            }
+        }
+        return Map.of();
     }
 }

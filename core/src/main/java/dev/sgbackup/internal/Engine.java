@@ -40,14 +40,18 @@ public final class Engine {
 
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption) {
-        this(sink, compression, listener, parallelism, stepParallelism, encryption, false);
+        this(sink, compression, listener, parallelism, stepParallelism, encryption, false, false);
     }
 
-    /** @param dedup whether new backups are deduplicated (chunks in the sink's {@code dedup/} repository) */
+    /**
+     * @param dedup     whether new backups are deduplicated (chunks in the sink's {@code dedup/} repository)
+     * @param forceRead whether deduplicated backups read every file, even those unchanged since the parent backup
+     */
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
-                  Encryption encryption, boolean dedup) {
+                  Encryption encryption, boolean dedup, boolean forceRead) {
         KeyRing keys = new KeyRing(encryption);
-        RunContext ctx = new RunContext(sink, compression, listener, parallelism, stepParallelism, keys, new Dedup(sink, keys, dedup));
+        RunContext ctx = new RunContext(sink, compression, listener, parallelism, stepParallelism, keys,
+                new Dedup(sink, keys, dedup, forceRead));
         this.catalog = new Catalog(ctx);
         this.verifier = new Verifier(ctx, catalog);
         StepExecutor executor = new StepExecutor(ctx, verifier);

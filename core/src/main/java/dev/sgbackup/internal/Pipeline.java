@@ -27,19 +27,27 @@ final class Pipeline {
 
     /** Counts and hashes bytes passing through an output stream. */
     static final class MeasuringOutputStream extends FilterOutputStream {
-        private final Hasher hasher = Hashing.sha256().newHasher();
+        private final Hasher hasher; // null: count only
         private final LongConsumer progress;
         private long count;
 
         public MeasuringOutputStream(OutputStream out, LongConsumer progress) {
+            this(out, progress, true);
+        }
+
+        /** @param hash whether to compute the SHA-256 (else {@link #sha256()} may not be called) */
+        public MeasuringOutputStream(OutputStream out, LongConsumer progress, boolean hash) {
             super(out);
             this.progress = progress;
+            this.hasher = hash ? Hashing.sha256().newHasher() : null;
         }
 
         @Override
         public void write(int b) throws IOException {
             out.write(b);
-            hasher.putByte((byte) b);
+            if (hasher != null) {
+                hasher.putByte((byte) b);
+            }
             count++;
             progress.accept(1);
         }
@@ -47,7 +55,9 @@ final class Pipeline {
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             out.write(b, off, len);
-            hasher.putBytes(b, off, len);
+            if (hasher != null) {
+                hasher.putBytes(b, off, len);
+            }
             count += len;
             progress.accept(len);
         }
@@ -85,13 +95,18 @@ final class Pipeline {
     }
 
     private static final class MeasuringInputStream extends FilterInputStream {
-        private final Hasher hasher = Hashing.sha256().newHasher();
+        private final Hasher hasher; // null: count only
         private final boolean fromSink;
         private long count;
 
         MeasuringInputStream(InputStream in, boolean fromSink) {
+            this(in, fromSink, true);
+        }
+
+        MeasuringInputStream(InputStream in, boolean fromSink, boolean hash) {
             super(in);
             this.fromSink = fromSink;
+            this.hasher = hash ? Hashing.sha256().newHasher() : null;
         }
 
         @Override
@@ -110,7 +125,9 @@ final class Pipeline {
                 throw fromSink && !(e instanceof SinkReadException) ? new SinkReadException(e) : e;
             }
             if (n > 0) {
-                hasher.putBytes(b, off, n);
+                if (hasher != null) {
+                    hasher.putBytes(b, off, n);
+                }
                 count += n;
             }
             return n;
@@ -176,7 +193,8 @@ final class Pipeline {
      * {@link IntegrityException} naming the artifact, and the chunk and pack.
      */
     static InputStream openChunked(BackupSink sink, String store, ArtifactInfo a, InputStream chunks, LongConsumer progress) {
-        return checked(sink, store, a, null, new MeasuringInputStream(chunks, true), progress);
+        // not hashed here: the chunks are checked against their ids, and the content table against a.sha256()
+        return checked(sink, store, a, null, new MeasuringInputStream(chunks, true, false), progress);
     }
 
     /** The plain stream, checked at its end against the manifest; {@code stored} null: no stored bytes to check. */
@@ -226,7 +244,7 @@ final class Pipeline {
                 if (stored != null) {
                     verifyStored();
                 }
-                if (plain.count != a.size() || !plain.hasher.hash().toString().equals(a.sha256())) {
+                if (plain.count != a.size() || (plain.hasher != null && !plain.hasher.hash().toString().equals(a.sha256()))) {
                     throw new IntegrityException("artifact " + name + " (" + a.key() + ") is damaged: its content does not match the manifest's SHA-256");
                 }
                 verified = true;

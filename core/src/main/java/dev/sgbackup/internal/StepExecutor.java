@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -51,11 +52,14 @@ final class StepExecutor {
         DedupRepository.Writer dedup = null;
         StoreOutput out = null;
         try {
+            Map<String, DedupRepository.Parent> parents = Map.of();
             if (ctx.dedup().enabled()) {
                 dedup = ctx.dedup().repository(true).writer(store.name(), ctx.compression());
+                Catalog catalog = new Catalog(ctx);
+                parents = ctx.dedup().parents(store, catalog::manifest);
             }
             out = new StoreOutput(ctx.sink(), ctx.compression(), ctx.parallelism(), backupId, store, progress, written,
-                    dataKey, ordinal, dedup);
+                    dataKey, ordinal, dedup, parents);
             store.backup(out);
             StoreBackup sb = out.finish();
             long stored = sb.storedSize();

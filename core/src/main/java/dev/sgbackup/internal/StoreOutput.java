@@ -51,19 +51,25 @@ final class StoreOutput implements BackupOutput {
     private final Set<Open> open = ConcurrentHashMap.newKeySet();
     private volatile boolean aborted;
     private final DedupRepository.Writer dedup;
+    private final Map<String, DedupRepository.Parent> parents;
 
     /**
      * @param ordinal the store's position in the plan (from 1); it names the store in opaque (encrypted) artifact keys
      */
     StoreOutput(BackupSink sink, Compression compression, int parallelism, String id, DataStore store, Progress progress,
                 Set<String> written, Encryption.DataKey dataKey, int ordinal) {
-        this(sink, compression, parallelism, id, store, progress, written, dataKey, ordinal, null);
+        this(sink, compression, parallelism, id, store, progress, written, dataKey, ordinal, null, Map.of());
     }
 
-    /** @param dedup the store's writer into the deduplicated repository (a dedup backup), or null (a full backup) */
+    /**
+     * @param dedup   the store's writer into the deduplicated repository (a dedup backup), or null (a full backup)
+     * @param parents the same store's artifacts in its parent backup, by name (a dedup backup; may be empty)
+     */
     StoreOutput(BackupSink sink, Compression compression, int parallelism, String id, DataStore store, Progress progress,
-                Set<String> written, Encryption.DataKey dataKey, int ordinal, DedupRepository.Writer dedup) {
+                Set<String> written, Encryption.DataKey dataKey, int ordinal, DedupRepository.Writer dedup,
+                Map<String, DedupRepository.Parent> parents) {
         this.dedup = dedup;
+        this.parents = parents;
         this.sink = sink;
         this.compression = compression;
         this.parallelism = parallelism;
@@ -80,7 +86,7 @@ final class StoreOutput implements BackupOutput {
         checkCancelled();
         Pipeline.checkAttributes(attributes);
         if (dedup != null) {
-            Chunked a = new Chunked(name, Map.copyOf(attributes), dedup.artifact(id));
+            Chunked a = new Chunked(name, Map.copyOf(attributes), dedup.artifact(id, parents.get(name)));
             open.add(a);
             progress.emit(ProgressEvent.Type.ARTIFACT_STARTED, store.name(), name, null);
             return a;
@@ -263,8 +269,10 @@ final class StoreOutput implements BackupOutput {
     }
 
     /**
-     * One artifact of a deduplicated backup: plain hash → the repository's chunker (new chunks into the store's
-     * packs); closing writes the artifact's tree object, which the manifest references.
+     * One artifact of a deduplicated backup: plain bytes → the repository's chunker (new chunks into the store's
+     * packs; files the store marks and that are unchanged since the parent backup are taken from it unread); closing
+     * writes the artifact's tree object, which the manifest references. Its {@code sha256} is that of its content
+     * table (whose chunks are checked against their ids as they are read), not of bytes it may never have read.
      */
     private final class Chunked extends Open {
         private final DedupRepository.Artifact chunks;
@@ -272,14 +280,25 @@ final class StoreOutput implements BackupOutput {
         Chunked(String name, Map<String, String> attributes, DedupRepository.Artifact chunks) {
             super(name, attributes);
             this.chunks = chunks;
-            this.plain = new Pipeline.MeasuringOutputStream(chunks, n -> progress.add(store.name(), n));
+            this.plain = new Pipeline.MeasuringOutputStream(chunks, n -> progress.add(store.name(), n), false);
+        }
+
+        @Override
+        public boolean fileAware() {
+            return true;
+        }
+
+        @Override
+        public BackupOutput.FileEntry beginFile(String path, BackupOutput.FileStamp stamp) throws IOException {
+            plain.flush();
+            return chunks.beginFile(path, stamp);
         }
 
         @Override
         ArtifactInfo commit() throws IOException {
             plain.close(); // cuts the last chunks, writes the tree object
             written.add(chunks.treeKey());
-            return new ArtifactInfo(name, chunks.treeKey(), plain.count(), plain.sha256(), chunks.treeSize(), chunks.treeSha256(),
+            return new ArtifactInfo(name, chunks.treeKey(), chunks.size(), chunks.sha256(), chunks.treeSize(), chunks.treeSha256(),
                     List.of(DedupRepository.TRANSFORM_ID), attributes,
                     new ArtifactInfo.Chunks(chunks.chunks(), chunks.newBytes(), chunks.reusedBytes()));
         }

@@ -40,5 +40,82 @@ public interface BackupOutput {
     abstract class ArtifactStream extends OutputStream {
         /** Abandons the artifact; the backup will not be committed. */
         public abstract void abort();
+
+        /**
+         * Marks where one file's entry starts in an archive-shaped artifact (a tar of a volume), for deduplicated
+         * backups: chunks then follow entries, and a file whose stamp is unchanged since the parent backup is not
+         * read again. Call it before writing the entry's first byte (its header), then {@link FileEntry#content()}
+         * after the header, write the content (filler if {@link FileEntry#reused()}) and padding, then
+         * {@link FileEntry#end()}. In a full backup the entry is never reused and the calls change nothing. Optional: a store that
+         * never calls it still deduplicates, with chunk boundaries found in its bytes alone. Only for streams that
+         * are {@link #fileAware()}; the calls must be made in order with the bytes, on the writing thread.
+         *
+         * @param path  the entry's path in the artifact (walk order: a store must write entries in the same order
+         *              every time for reuse to find them)
+         * @param stamp what identifies the file's content without reading it
+         */
+        public FileEntry beginFile(String path, FileStamp stamp) throws IOException {
+            return FileEntry.NONE;
+        }
+
+        /**
+         * Whether {@link #beginFile} does anything (a deduplicated backup's stream). A store that writes through
+         * a queue or from another thread writes directly instead when it wants entries marked, since the marks must
+         * fall between the right bytes.
+         */
+        public boolean fileAware() {
+            return false;
+        }
+    }
+
+    /**
+     * What identifies a file's content without reading it, as restic compares it: the same path with the same
+     * size, modification time, status-change time and inode is taken to hold the same bytes. A change of
+     * permissions or owner changes the status-change time.
+     *
+     * @param size          bytes
+     * @param modifiedNanos modification time, nanoseconds since the epoch
+     * @param changedNanos  status-change time (ctime), nanoseconds since the epoch, or 0 where the file system has none
+     * @param inode         the inode number, or 0 where the file system has none
+     */
+    record FileStamp(long size, long modifiedNanos, long changedNanos, long inode) {
+    }
+
+    /**
+     * One file's entry in an artifact: {@link ArtifactStream#beginFile} before its header, {@link #content()}
+     * between its header and its content, {@link #end()} after its content and padding.
+     */
+    interface FileEntry {
+        /** The entry of a stream that does not deduplicate: never reused. */
+        FileEntry NONE = new FileEntry() {
+            @Override
+            public boolean reused() {
+                return false;
+            }
+
+            @Override
+            public void content() {
+            }
+
+            @Override
+            public void end() {
+            }
+        };
+
+        /**
+         * True if the file's content is known from the parent backup: write the entry as usual, but with
+         * {@code stamp.size()} bytes of filler (zeros) for its content, without opening the file; the filler is
+         * discarded and the parent's chunks stand in for it. Decided when the entry begins.
+         */
+        boolean reused();
+
+        /** Call after the entry's header, before its first content byte. */
+        void content() throws IOException;
+
+        /**
+         * Call after the entry's last byte (content and padding). An entry that wrote nothing (the file vanished)
+         * records nothing.
+         */
+        void end() throws IOException;
     }
 }

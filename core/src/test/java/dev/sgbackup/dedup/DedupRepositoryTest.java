@@ -28,7 +28,7 @@ class DedupRepositoryTest {
         return Encryption.key(FastCdcTest.random(41, 32));
     }
 
-    /** Writes {@code data} as one artifact of store s; returns {key, size, sha}. */
+    /** Writes {@code data} as one artifact of store s; returns {key, size, sha, content table sha}. */
     private static String[] write(DedupRepository repo, byte[] data) throws IOException {
         DedupRepository.Artifact a;
         try (DedupRepository.Writer w = repo.writer("s", Compression.zstd())) {
@@ -36,11 +36,11 @@ class DedupRepositoryTest {
             a.write(data);
             a.close();
         }
-        return new String[]{a.treeKey(), String.valueOf(a.treeSize()), a.treeSha256()};
+        return new String[]{a.treeKey(), String.valueOf(a.treeSize()), a.treeSha256(), a.sha256()};
     }
 
     private static byte[] read(DedupRepository repo, String[] tree) throws IOException {
-        try (InputStream in = repo.reader("s").open(BACKUP, tree[0], Long.parseLong(tree[1]), tree[2])) {
+        try (InputStream in = repo.reader("s").open(BACKUP, tree[0], Long.parseLong(tree[1]), tree[2], tree[3])) {
             return in.readAllBytes();
         }
     }
@@ -118,7 +118,7 @@ class DedupRepositoryTest {
     void aTreeOfAnotherBackupIsRefused() throws Exception {
         DedupRepository repo = DedupRepository.open(Sinks.memory(), null, true);
         String[] tree = write(repo, FastCdcTest.random(3, 50_000));
-        assertThatThrownBy(() -> repo.reader("s").open("20261202T120001Z-abcdef", tree[0], Long.parseLong(tree[1]), tree[2]))
+        assertThatThrownBy(() -> repo.reader("s").open("20261202T120001Z-abcdef", tree[0], Long.parseLong(tree[1]), tree[2], tree[3]))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining("belongs to backup " + BACKUP);
     }
 }

@@ -32,7 +32,7 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * each multiply-linked file), never the whole tree.
  */
 final class TarWriter {
-    static final String ATTRIBUTES = "unix:mode,ino,dev,uid,gid,nlink,size,lastModifiedTime";
+    static final String ATTRIBUTES = "unix:mode,ino,dev,uid,gid,nlink,size,lastModifiedTime,ctime";
     static final int S_IFMT = 0170000;
     static final int S_IFDIR = 0040000;
     static final int S_IFREG = 0100000;
@@ -63,6 +63,11 @@ final class TarWriter {
     long hardLinks;
     long bytes;
     long skipped;
+    /** Files unchanged since the parent backup, not read (deduplicated backups). */
+    long reused;
+    /** The stream entries are marked in (a deduplicated backup's), or null. */
+    private BackupOutput.ArtifactStream marks;
+    private static final byte[] ZEROS = new byte[64 * 1024];
 
     TarWriter(Path root, Excludes excludes, BackupOutput out) {
         this.root = root;
@@ -75,10 +80,17 @@ final class TarWriter {
      * walk, file reads and tar formatting run on this thread; writes into {@code sink} (the engine's hashing
      * and compression) on a second one.
      */
-    void write(OutputStream sink) throws IOException {
+    void write(BackupOutput.ArtifactStream sink) throws IOException {
+        if (sink.fileAware()) {
+            // Entries are marked for deduplication: the marks must fall between the right bytes, so no queue, and
+            // 512-byte blocks, so that every complete record has reached the stream when an entry is marked.
+            marks = sink;
+            writeTar(sink, TarConstants.DEFAULT_RCDSIZE);
+            return;
+        }
         WriteBehind behind = new WriteBehind(sink, "sgbackup-backup-" + root.getFileName());
         try {
-            writeTar(behind);
+            writeTar(behind, TarConstants.DEFAULT_BLKSIZE);
             behind.finish();
         } catch (IOException | RuntimeException | Error e) {
             behind.abort();
@@ -86,8 +98,8 @@ final class TarWriter {
         }
     }
 
-    private void writeTar(OutputStream sink) throws IOException {
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(sink, "UTF-8");
+    private void writeTar(OutputStream sink, int blockSize) throws IOException {
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(sink, blockSize, "UTF-8");
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         tar.setAddPaxHeadersForNonAsciiNames(true);
@@ -174,10 +186,33 @@ final class TarWriter {
             }
         }
         long size = (Long) attrs.get("size");
+        BackupOutput.FileEntry marked = marks == null ? BackupOutput.FileEntry.NONE : marks.beginFile(rel, stamp(attrs));
+        if (marked.reused()) {
+            // unchanged since the parent backup: the header, then filler the stream discards for the parent's chunks
+            TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, attrs);
+            e.setSize(size);
+            tar.putArchiveEntry(e);
+            marked.content();
+            for (long remaining = size; remaining > 0; ) {
+                int n = (int) Math.min(ZEROS.length, remaining);
+                tar.write(ZEROS, 0, n);
+                remaining -= n;
+            }
+            tar.closeArchiveEntry();
+            marked.end();
+            if (key != null) {
+                firstNames.put(key, rel);
+            }
+            files++;
+            bytes += size;
+            reused++;
+            return;
+        }
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
+            marked.end();
             vanished(rel);
             return;
         } catch (AccessDeniedException e) {
@@ -188,6 +223,7 @@ final class TarWriter {
             TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, attrs);
             e.setSize(size);
             tar.putArchiveEntry(e);
+            marked.content();
             long remaining = size;
             while (remaining > 0) {
                 byteBuffer.clear().limit((int) Math.min(buffer.length, remaining));
@@ -203,12 +239,27 @@ final class TarWriter {
                 throw sizeChanged(path, size, "grew");
             }
             tar.closeArchiveEntry();
+            marked.end();
         }
         if (key != null) {
             firstNames.put(key, rel);
         }
         files++;
         bytes += size;
+    }
+
+    /** What identifies the file's content without reading it (see {@link BackupOutput.FileStamp}). */
+    static BackupOutput.FileStamp stamp(Map<String, Object> attrs) {
+        FileTime mtime = (FileTime) attrs.get("lastModifiedTime");
+        Object ctime = attrs.get("ctime");
+        Object ino = attrs.get("ino");
+        return new BackupOutput.FileStamp((Long) attrs.get("size"), nanos(mtime),
+                ctime instanceof FileTime c ? nanos(c) : 0, ino instanceof Long i ? i : 0);
+    }
+
+    private static long nanos(FileTime t) {
+        java.time.Instant i = t.toInstant();
+        return Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000_000L), i.getNano());
     }
 
     private static StoreException sizeChanged(Path path, long size, String how) {

@@ -298,6 +298,9 @@ public final class VolumeStore implements DataStore {
         out.property("hardlinks", Long.toString(writer.hardLinks));
         out.property("bytes", Long.toString(writer.bytes));
         out.property("skipped", Long.toString(writer.skipped));
+        if (stream.fileAware()) {
+            out.property("unchanged", Long.toString(writer.reused)); // files taken from the parent backup, not read
+        }
         if (!excludes.isEmpty()) {
             out.property("excludes", String.join(" ", excludes.globs()));
         }

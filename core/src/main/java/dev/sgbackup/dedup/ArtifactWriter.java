@@ -1,0 +1,292 @@
+package dev.sgbackup.dedup;
+
+import dev.sgbackup.run.StoreException;
+import dev.sgbackup.store.BackupOutput;
+import dev.sgbackup.store.BackupOutput.FileStamp;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Writes one artifact of a deduplicated backup: its bytes are cut into chunks (new ones go to the store's packs), and
+ * its {@link ContentTable} records which chunks, in which order, make it up. Where the store marks files
+ * ({@link #beginFile}), each file's content is chunked on its own and, if the parent backup holds the same path with
+ * the same stamp, the parent's chunks are taken without the file being read; the bytes between contents go into the
+ * table itself. {@link #close()} cuts the table into chunks and writes the tree object that lists them.
+ *
+ * <p>Memory: the content chunker's buffer ({@code max} bytes), the table chunker's, up to
+ * {@link ContentTable#MAX_INLINE} bytes between contents, and the chunk list of the file being written (36 bytes
+ * per chunk). Not thread-safe: one writer thread per artifact.
+ */
+final class ArtifactWriter extends OutputStream {
+    private enum State { OUTSIDE, CONTENT, DISCARD }
+
+    private final Repo repo;
+    private final ChunkWriter chunks;
+    private final String backupId;
+    private final FastCdc.Splitter content;
+    private final FastCdc.Splitter table;
+    private final MessageDigest tableDigest = Crypto.sha256();
+    private final ByteArrayOutputStream record = new ByteArrayOutputStream();
+    private final DataOutputStream recordOut = new DataOutputStream(record);
+    private final List<ChunkId> tableIds = new ArrayList<>();
+    private final ParentTable parent;
+    private final List<ContentTable.Chunk> pending = new ArrayList<>();
+    private final byte[] inline = new byte[ContentTable.MAX_INLINE];
+    private int inlineLength;
+    private boolean streaming; // bytes outside contents overflowed the inline buffer and go to the chunker
+    private State state = State.OUTSIDE;
+    private String lastDirectory;
+    private Entry entry;
+    private long size;
+    private long chunkCount;
+    private long newBytes;
+    private long reusedBytes;
+    private long filesReused;
+    private boolean closed;
+    private String treeKey;
+    private long treeSize;
+    private String treeSha256;
+    private String sha256;
+
+    /** @param parent the same artifact's table in the parent backup, or null */
+    ArtifactWriter(Repo repo, ChunkWriter chunks, ChunkParams params, String backupId, ParentTable parent) {
+        this.repo = repo;
+        this.chunks = chunks;
+        this.backupId = backupId;
+        this.parent = parent;
+        this.content = repo.keys().chunker(params).splitter((offset, buf, off, len) -> {
+            ChunkId id = repo.keys().id(buf, off, len);
+            account(chunks.store(id, buf, off, len), len);
+            pending.add(new ContentTable.Chunk(id, len));
+            chunkCount++;
+            if (state == State.OUTSIDE && pending.size() >= ContentTable.MAX_SEGMENT_CHUNKS) {
+                emit(ContentTable.Record.segment(pending));
+                pending.clear();
+            }
+        });
+        this.table = repo.keys().chunker(ContentTable.PARAMS).splitter((offset, buf, off, len) -> {
+            ChunkId id = repo.keys().id(buf, off, len);
+            if (chunks.store(id, buf, off, len)) {
+                newBytes += len; // the table's own chunks count when new; their bytes are not the artifact's
+            }
+            tableIds.add(id);
+        });
+    }
+
+    private void account(boolean isNew, long len) {
+        if (isNew) {
+            newBytes += len;
+        } else {
+            reusedBytes += len;
+        }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        write(new byte[]{(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        if (closed) {
+            throw new IOException("artifact closed");
+        }
+        size += len;
+        switch (state) {
+            case CONTENT -> content.write(b, off, len);
+            case DISCARD -> {
+                entry.discarded += len;
+                if (entry.discarded > entry.reused.length()) {
+                    throw new StoreException("file " + entry.path + ": the store wrote more than the " + entry.reused.length()
+                            + " bytes of content the parent backup has for it; this is a bug in the store");
+                }
+            }
+            case OUTSIDE -> {
+                if (!streaming && inlineLength + len <= inline.length) {
+                    System.arraycopy(b, off, inline, inlineLength, len);
+                    inlineLength += len;
+                    return;
+                }
+                if (!streaming) {
+                    streaming = true;
+                    content.write(inline, 0, inlineLength);
+                    inlineLength = 0;
+                }
+                content.write(b, off, len);
+            }
+        }
+    }
+
+    /** Ends the bytes outside contents written since the last mark: as an INLINE record, or as chunks. */
+    private void flushOutside() throws IOException {
+        if (streaming) {
+            content.cut();
+            if (!pending.isEmpty()) {
+                emit(ContentTable.Record.segment(pending));
+                pending.clear();
+            }
+            streaming = false;
+        } else if (inlineLength > 0) {
+            emit(ContentTable.Record.inline(Arrays.copyOf(inline, inlineLength)));
+            inlineLength = 0;
+        }
+    }
+
+    private void emit(ContentTable.Record r) throws IOException {
+        record.reset();
+        ContentTable.write(recordOut, r);
+        byte[] bytes = record.toByteArray();
+        tableDigest.update(bytes);
+        table.write(bytes);
+    }
+
+    /** See {@link BackupOutput.ArtifactStream#beginFile}. */
+    BackupOutput.FileEntry beginFile(String path, FileStamp stamp) throws IOException {
+        if (state != State.OUTSIDE || entry != null) {
+            throw new IllegalStateException("beginFile(" + path + ") inside the entry of " + (entry == null ? "?" : entry.path)
+                    + "; end() it first");
+        }
+        String dir = ContentTable.directory(path);
+        if (!dir.equals(lastDirectory)) {
+            // a directory's records start a table chunk: unchanged directories give the parent's table chunks
+            table.cut();
+            lastDirectory = dir;
+        }
+        flushOutside();
+        ContentTable.Record before = parent == null ? null : parent.find(path);
+        boolean reuse = before != null && before.stamp().equals(stamp) && chunks.containsAll(before.chunks());
+        entry = new Entry(path, stamp, reuse ? before : null);
+        return entry;
+    }
+
+    private final class Entry implements BackupOutput.FileEntry {
+        final String path;
+        final FileStamp stamp;
+        final ContentTable.Record reused;
+        long discarded;
+        boolean inContent;
+
+        Entry(String path, FileStamp stamp, ContentTable.Record reused) {
+            this.path = path;
+            this.stamp = stamp;
+            this.reused = reused;
+        }
+
+        @Override
+        public boolean reused() {
+            return reused != null;
+        }
+
+        @Override
+        public void content() throws IOException {
+            check();
+            if (inContent) {
+                throw new IllegalStateException("content() twice for " + path);
+            }
+            inContent = true;
+            flushOutside(); // the entry's header, inline
+            state = reused != null ? State.DISCARD : State.CONTENT;
+        }
+
+        @Override
+        public void end() throws IOException {
+            check();
+            entry = null;
+            if (!inContent) {
+                return; // nothing of the file was written (it vanished): what was written stays outside bytes
+            }
+            ContentTable.Record r;
+            if (state == State.DISCARD) {
+                if (discarded != reused.length()) {
+                    throw new StoreException("file " + path + ": the store wrote " + discarded + " bytes for content the parent"
+                            + " backup has as " + reused.length() + "; this is a bug in the store (run with --force-read to"
+                            + " read every file)");
+                }
+                r = ContentTable.Record.file(path, stamp, reused.chunks());
+                reusedBytes += discarded;
+                chunkCount += reused.chunks().size();
+                filesReused++;
+            } else {
+                content.cut();
+                r = ContentTable.Record.file(path, stamp, pending);
+                pending.clear();
+            }
+            state = State.OUTSIDE;
+            emit(r);
+        }
+
+        private void check() {
+            if (entry != this) {
+                throw new IllegalStateException("the entry of " + path + " has ended");
+            }
+        }
+    }
+
+    /** Cuts the last chunks, cuts the table into chunks and writes the tree object. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        if (entry != null) {
+            throw new IllegalStateException("artifact closed inside the entry of " + entry.path);
+        }
+        closed = true;
+        flushOutside();
+        content.close();
+        table.close();
+        sha256 = Crypto.hex(tableDigest.digest());
+        byte[] tree = TreeObject.encode(backupId, tableIds, repo.keys());
+        treeSha256 = Crypto.hex(Crypto.sha256().digest(tree));
+        String key = repo.layout().tree(treeSha256);
+        try (var o = repo.sink().create(key, tree.length)) {
+            o.stream().write(tree);
+            o.commit();
+        }
+        treeSize = tree.length;
+        treeKey = key;
+    }
+
+    String treeKey() {
+        return treeKey;
+    }
+
+    long treeSize() {
+        return treeSize;
+    }
+
+    String treeSha256() {
+        return treeSha256;
+    }
+
+    /** Hex SHA-256 of the content table's bytes: what the manifest records as the artifact's {@code sha256}. */
+    String sha256() {
+        return sha256;
+    }
+
+    long size() {
+        return size;
+    }
+
+    long chunks() {
+        return chunkCount;
+    }
+
+    long newBytes() {
+        return newBytes;
+    }
+
+    long reusedBytes() {
+        return reusedBytes;
+    }
+
+    long filesReused() {
+        return filesReused;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.sgbackup.dedup;
+
+import dev.sgbackup.run.IntegrityException;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Reads an artifact's content table back, record by record, from the table's chunks (listed by its tree object),
+ * one chunk in memory at a time, and computes the SHA-256 of the table's bytes on the way (the artifact's
+ * recorded {@code sha256}).
+ */
+final class TableInput {
+    private final DataInputStream in;
+    private final ChunkBytes bytes;
+    private final String where;
+
+    /**
+     * @param lookup where each table chunk is (the store's index); a chunk it does not know fails as damage
+     * @param where  names the artifact in errors
+     */
+    TableInput(Repo repo, Function<ChunkId, IndexEntry> lookup, List<ChunkId> tableIds, String where) {
+        this.bytes = new ChunkBytes(new PackReader(repo), lookup, tableIds.iterator(), where);
+        this.in = new DataInputStream(bytes);
+        this.where = where;
+    }
+
+    /** The next record, or null after the last. */
+    ContentTable.Record next() throws IOException {
+        return ContentTable.read(in, where);
+    }
+
+    /** Hex SHA-256 of the table bytes read so far (of the whole table once {@link #next()} returned null). */
+    String sha256() {
+        return Crypto.hex(bytes.md.digest());
+    }
+
+    /** The bytes of a list of chunks, in order, read one at a time. */
+    private static final class ChunkBytes extends InputStream {
+        private final PackReader packs;
+        private final Function<ChunkId, IndexEntry> lookup;
+        private final Iterator<ChunkId> ids;
+        private final String where;
+        private final MessageDigest md = Crypto.sha256();
+        private byte[] chunk = new byte[0];
+        private int pos;
+
+        ChunkBytes(PackReader packs, Function<ChunkId, IndexEntry> lookup, Iterator<ChunkId> ids, String where) {
+            this.packs = packs;
+            this.lookup = lookup;
+            this.ids = ids;
+            this.where = where;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (!fill()) {
+                return -1;
+            }
+            int b = chunk[pos++] & 0xff;
+            md.update((byte) b);
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (!fill()) {
+                return -1;
+            }
+            int n = Math.min(len, chunk.length - pos);
+            System.arraycopy(chunk, pos, b, off, n);
+            md.update(b, off, n);
+            pos += n;
+            return n;
+        }
+
+        private boolean fill() throws IOException {
+            while (pos == chunk.length) {
+                if (!ids.hasNext()) {
+                    return false;
+                }
+                ChunkId id = ids.next();
+                IndexEntry e = lookup.apply(id);
+                if (e == null) {
+                    throw new IntegrityException("chunk " + id + " of the content table of " + where
+                            + " is not in the index; the repository is missing index objects or packs");
+                }
+                chunk = packs.read(e);
+                pos = 0;
+            }
+            return true;
+        }
+    }
+}
