@@ -53,6 +53,13 @@ public final class Encryption {
     private final int minIterations;
     /** KEKs by "salt:iterations": one PBKDF2 run per backup, not one per manifest read. */
     private final Map<String, SecretKey> keks = new ConcurrentHashMap<>();
+    /**
+     * The salt (base64) of a key-encryption key this instance derived and saw authenticate a wrap (or made itself):
+     * new data keys are wrapped under it, so a run that opens a repository key object or a parent backup and then
+     * writes a backup costs one PBKDF2 run, not three. Only a salt whose wrap authenticated is reused: anyone can
+     * write a salt into a sink, only a holder of the passphrase can write a wrap that opens with it.
+     */
+    private volatile String trustedSalt;
     /** Unwrapped data keys by wrapped key. */
     private final Map<String, DataKey> unwrapped = new ConcurrentHashMap<>();
 
@@ -115,7 +122,9 @@ public final class Encryption {
 
     /**
      * A fresh random data key for a new backup, already wrapped: {@link DataKey#parameters()} is what the
-     * manifest records in clear. Costs one PBKDF2 run with a passphrase.
+     * manifest records in clear. With a passphrase, the key-encryption key is derived with the salt of one this
+     * instance already derived and saw authenticate (a repository key object, a backup it unlocked, or an earlier new
+     * data key), else with a fresh salt: one PBKDF2 run per instance rather than one per backup.
      */
     public DataKey newDataKey() {
         byte[] dek = new byte[32];
@@ -124,11 +133,16 @@ public final class Encryption {
         p.put("cipher", CIPHER);
         p.put("transform", TRANSFORM_ID);
         if (passphrase != null) {
-            byte[] salt = new byte[SALT_BYTES];
-            RANDOM.nextBytes(salt);
+            String salt = trustedSalt;
+            if (salt == null) {
+                byte[] fresh = new byte[SALT_BYTES];
+                RANDOM.nextBytes(fresh);
+                salt = b64(fresh);
+                trustedSalt = salt;
+            }
             p.put("kdf", KDF_PBKDF2);
             p.put("iterations", String.valueOf(iterations));
-            p.put("salt", b64(salt));
+            p.put("salt", salt);
         } else {
             p.put("kdf", KDF_RAW);
         }
@@ -191,6 +205,9 @@ public final class Encryption {
         DataKey k = new DataKey(dek, p);
         Arrays.fill(dek, (byte) 0);
         unwrapped.put(wrapped, k);
+        if (passphrase != null && String.valueOf(iterations).equals(p.get("iterations")) && trustedSalt == null) {
+            trustedSalt = p.get("salt"); // it authenticated: written by a holder of this passphrase
+        }
         return k;
     }
 

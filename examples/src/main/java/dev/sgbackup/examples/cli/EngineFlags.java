@@ -34,6 +34,10 @@ final class EngineFlags {
         }
         b.encryption(encryption(s, a));
         b.dedup(a.command.equals("backup") && a.has("--dedup"));
+        if (a.command.equals("backup") && a.has("--force-read") && !a.has("--dedup")) {
+            throw new Args.UsageException("--force-read applies to deduplicated backups (--dedup); a full backup reads every file anyway");
+        }
+        b.forceRead(a.command.equals("backup") && a.has("--force-read"));
         return b.build();
     }
 

@@ -33,7 +33,7 @@ public final class Main {
               plan    STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
                       [--exclude GLOB ...] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               backup  STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
-                      [--exclude GLOB ...] [--encrypt] [--dedup] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
+                      [--exclude GLOB ...] [--encrypt] [--dedup [--force-read]] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID
@@ -66,7 +66,9 @@ public final class Main {
             --encrypt: AES-256-GCM with a passphrase from SGBACKUP_PASSPHRASE (or a prompt on a terminal);
               show, verify and restore of an encrypted backup read SGBACKUP_PASSPHRASE (or ask on a terminal)
             --dedup: a deduplicated backup: chunks stored once in the sink's dedup/ repository, so later backups
-              store only what changed; list, show, verify, restore and delete need no flag to read it
+              store only what changed; list, show, verify, restore and delete need no flag to read it. Files whose
+              path, size, mtime, ctime and inode match the store's last dedup backup are not read again;
+              --force-read reads every file
             options for every command: --debug (stack traces on errors)
             exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed); discover --strict: 3 on warnings""";
 
