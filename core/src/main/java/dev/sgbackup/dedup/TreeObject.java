@@ -40,6 +40,15 @@ final class TreeObject {
         return out;
     }
 
+    /**
+     * Every chunk a stored tree references: what garbage collection must keep for it. The one place the collector
+     * learns a tree's chunks, so a tree format that references more chunks (e.g. a per-file table stored as chunks
+     * of its own) changes only this method. {@code where} names the tree in errors.
+     */
+    static List<ChunkId> referencedChunks(byte[] bytes, String backupId, RepoKeys keys, String where) {
+        return decode(bytes, backupId, keys, where);
+    }
+
     /** The chunk list of a tree read back; {@code where} names it in errors. */
     static List<ChunkId> decode(byte[] bytes, String backupId, RepoKeys keys, String where) {
         if (bytes.length < MAGIC.length || bytes[0] != MAGIC[0] || bytes[1] != MAGIC[1] || bytes[2] != MAGIC[2]) {
