@@ -204,9 +204,13 @@ public final class SgBackup implements AutoCloseable {
         return engine.verify(backupId);
     }
 
-    /** Deletes a backup: its manifest first (so it stops existing), then its data. */
-    public void delete(String backupId) {
-        engine.delete(backupId);
+    /**
+     * Deletes a backup: its manifest first (so it stops existing), then its data. Returns the bytes of the objects
+     * deleted: the manifest and a full backup's data, or a deduplicated backup's tree objects. A deduplicated backup's
+     * chunks stay in their packs (other backups may share them) until {@link #prune} collects those no backup uses.
+     */
+    public long delete(String backupId) {
+        return engine.delete(backupId);
     }
 
     /**
@@ -229,6 +233,15 @@ public final class SgBackup implements AutoCloseable {
      *
      * <p>Each backup is deleted through {@link #delete} (manifest first, then data); if one fails, prune goes on
      * with the others and reports it in {@link PruneResult#failed()}.
+     *
+     * <p>When the sink has a deduplicated repository, prune then collects its garbage (docs/dedup.md, "Garbage
+     * collection"): packs no committed backup uses are deleted and mostly-garbage packs repacked
+     * ({@link PruneResult#packsDeleted()}, {@link PruneResult#packsRepacked()}, {@link PruneResult#bytesFreed()}).
+     * Nothing younger than {@code gracePeriod} is deleted or repacked. A real run takes the sink's exclusive lease
+     * first, so it fails with {@link dev.sgbackup.sink.SinkLock.LockedException}, naming the holder, while a
+     * deduplicated backup runs (backups hold shared leases) and deletes nothing then; a dry run takes no lease. Prune
+     * must read every committed backup to know which chunks are in use: if one cannot be read (e.g. encrypted with a
+     * passphrase not given), it deletes nothing and says which. If a deletion fails, nothing is collected.
      */
     public PruneResult prune(Retention retention, Duration gracePeriod, boolean dryRun) {
         return engine.prune(retention, gracePeriod, dryRun, DEFAULT_PRUNE_GRACE);

@@ -118,6 +118,42 @@ public final class DedupRepository {
         return repo.keys().encrypted();
     }
 
+    /** Whether {@code sink} has a deduplicated repository (its config exists). */
+    public static boolean exists(BackupSink sink) throws IOException {
+        return sink.stat(new Layout(ROOT).config()).isPresent();
+    }
+
+    /** One artifact of a committed deduplicated backup, as its manifest records it: what garbage collection keeps. */
+    public record LiveTree(String store, String backupId, String treeKey, long treeSize, String treeSha256) {
+    }
+
+    /**
+     * What {@link #collect} did or, in a dry run, would do. {@code bytesFreed} is exact in both: the bytes of the packs
+     * and index objects deleted, less those of the packs and index objects written (tree objects are not counted: a
+     * prune deletes most of them with their backups, before collecting).
+     */
+    public record Collected(int packsDeleted, int packsRepacked, int packsWritten, int indexObjectsDeleted,
+                            int indexObjectsWritten, int treesDeleted, long bytesFreed, long liveChunks) {
+    }
+
+    /**
+     * Garbage collection (see {@link Gc}): keeps every chunk the trees in {@code live} reference, deletes packs with no
+     * live chunk, repacks mostly-garbage ones, and deletes tree objects no live backup references. Nothing modified
+     * within {@code grace} of now is deleted or repacked. The caller must hold the sink's exclusive
+     * {@link dev.sgbackup.sink.SinkLock} and give the trees of every committed deduplicated backup: a chunk of a
+     * backup left out is deleted. {@code checkLease} runs before each phase that deletes and must throw if the lease
+     * is lost. A dry run reads everything and writes nothing.
+     *
+     * @throws IntegrityException if a live tree is missing or damaged, or a blob to repack is (nothing is deleted then)
+     */
+    public Collected collect(List<LiveTree> live, java.time.Duration grace, boolean dryRun, Runnable checkLease) throws IOException {
+        List<Gc.Tree> trees = live.stream().map(t -> new Gc.Tree(t.store(), t.backupId(), t.treeKey(), t.treeSize(), t.treeSha256())).toList();
+        Gc.Result r = new Gc(repo, config.packSize(), grace, java.time.Instant.now(), checkLease,
+                Path.of(System.getProperty("java.io.tmpdir"))).run(trees, dryRun);
+        return new Collected(r.packsDeleted(), r.packsRepacked(), r.packsWritten(), r.indexObjectsDeleted(), r.indexObjectsWritten(),
+                r.treesDeleted(), r.bytesFreed(), r.liveChunks());
+    }
+
     /** Whether {@code key} is a tree object's key. */
     public static boolean isTree(String key) {
         return key.startsWith(new Layout(ROOT).treesPrefix());

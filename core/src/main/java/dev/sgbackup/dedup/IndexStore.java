@@ -68,6 +68,12 @@ final class IndexStore {
         return key;
     }
 
+    /** The size of the index object {@link #write} writes for {@code entries}. */
+    static long objectBytes(List<IndexEntry> entries, RepoKeys keys) {
+        long packs = entries.stream().map(IndexEntry::pack).distinct().count();
+        return MAGIC.length + 4 + packs * 32 + 4 + (long) entries.size() * ENTRY_BYTES + (keys.encrypted() ? Crypto.OVERHEAD : 0);
+    }
+
     /** The index objects of {@code shard}, with their sizes. */
     List<ObjectInfo> objects(String shard) {
         try (var s = repo.sink().listAll(repo.layout().indexPrefix(shard))) {

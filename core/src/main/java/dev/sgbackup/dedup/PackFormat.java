@@ -34,6 +34,11 @@ final class PackFormat {
         return keys.encrypted() ? Crypto.seal(keys.blobKey(), plain, 0, plain.length, HEADER_AAD) : plain;
     }
 
+    /** The stored size of the header of a pack of {@code count} blobs. */
+    static int headerBytes(int count, RepoKeys keys) {
+        return 4 + count * ENTRY_BYTES + (keys.encrypted() ? Crypto.OVERHEAD : 0);
+    }
+
     static byte[] trailer(int headerLength) {
         return ByteBuffer.allocate(TRAILER_BYTES).putInt(headerLength).put(MAGIC).put((byte) VERSION).array();
     }

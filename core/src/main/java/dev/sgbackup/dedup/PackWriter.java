@@ -64,12 +64,24 @@ final class PackWriter implements Closeable {
 
     /** Adds chunk {@code id} with plaintext {@code buf[off, off + len)}; uploads the pack when it is full. */
     void add(ChunkId id, byte[] buf, int off, int len) throws IOException {
-        addEncoded(id, codec.encode(id, buf, off, len), len);
+        BlobCodec.Blob blob = codec.encode(id, buf, off, len);
+        append(id, blob, len);
+    }
+
+    /**
+     * Adds a blob as stored in another pack ({@code e} locates it there), without decoding it: a blob's associated
+     * data binds its flags and chunk id, not its pack or offset, so its bytes are valid in any pack. For repacking.
+     */
+    void addStored(IndexEntry e, byte[] stored) throws IOException {
+        append(e.id(), new BlobCodec.Blob(e.flags(), stored, 0, stored.length), e.rawLength());
     }
 
     /** Adds chunk {@code id} already encoded (by a codec of the same repository), of {@code rawLength} plain bytes. */
     void addEncoded(ChunkId id, BlobCodec.Blob blob, int rawLength) throws IOException {
-        int len = rawLength;
+        append(id, blob, rawLength);
+    }
+
+    private void append(ChunkId id, BlobCodec.Blob blob, int len) throws IOException {
         if (out == null) {
             tmp = Files.createTempFile(tmpDir, "sgbackup-pack-", ".tmp");
             digest = Crypto.sha256();

@@ -60,6 +60,26 @@ final class TreeObject {
         return decode(bytes, backupId, repo.keys(), key);
     }
 
+    /**
+     * Every chunk a stored tree references: what garbage collection must keep for it — the chunks of the artifact's
+     * content table, and every chunk its records name (read from the table through {@code lookup}, the store's
+     * index). The one place the collector learns a tree's chunks. {@code where} names the tree in errors.
+     *
+     * @throws IntegrityException if a table chunk is not in {@code lookup} or the table is damaged
+     */
+    static List<ChunkId> referencedChunks(Repo repo, byte[] bytes, String backupId, String where,
+                                          java.util.function.Function<ChunkId, IndexEntry> lookup) throws java.io.IOException {
+        List<ChunkId> table = decode(bytes, backupId, repo.keys(), where);
+        List<ChunkId> out = new ArrayList<>(table);
+        TableInput in = new TableInput(repo, lookup, table, where);
+        for (ContentTable.Record r; (r = in.next()) != null; ) {
+            for (ContentTable.Chunk c : r.chunks()) {
+                out.add(c.id());
+            }
+        }
+        return out;
+    }
+
     /** The chunk list of a tree read back; {@code where} names it in errors. */
     static List<ChunkId> decode(byte[] bytes, String backupId, RepoKeys keys, String where) {
         if (bytes.length < MAGIC.length || bytes[0] != MAGIC[0] || bytes[1] != MAGIC[1] || bytes[2] != MAGIC[2]) {

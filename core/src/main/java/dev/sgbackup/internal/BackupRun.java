@@ -41,7 +41,20 @@ final class BackupRun {
         String id = Layout.newBackupId(started);
         long total = plan.steps().stream().mapToLong(s -> Math.max(0, s.estimatedSize())).sum();
         Progress progress = ctx.progress(total > 0 ? total : -1, -1);
+        // a deduplicated backup holds a shared lease from before it loads any index until its manifest is committed
+        // (or it failed): garbage collection needs the exclusive one, so it never deletes a chunk this backup may use
+        Lease lease = ctx.dedup().enabled() ? Lease.shared(ctx.sink(), "backup " + id) : null;
         progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "backup " + id);
+        try {
+            return run(plan, checks, id, started, progress, lease);
+        } finally {
+            if (lease != null) {
+                lease.close();
+            }
+        }
+    }
+
+    private RunResult run(MigrationPlan plan, CheckReport checks, String id, Instant started, Progress progress, Lease lease) {
         Map<String, StoreBackup> doneByName = new ConcurrentHashMap<>();
         Set<String> written = ConcurrentHashMap.newKeySet();
         List<StepScheduler.Step> steps = new ArrayList<>();
@@ -79,6 +92,9 @@ final class BackupRun {
         }
         if (failure == null) {
             try {
+                if (lease != null) {
+                    lease.check(); // lost (e.g. this process was suspended past its lease): a prune may have run; commit nothing
+                }
                 commit(new Manifest(Manifest.FORMAT_VERSION, id, started, Instant.now().truncatedTo(ChronoUnit.MILLIS), Manifest.currentToolVersion(),
                         plan.scope().id(), ctx.compression().toString(), dataKey == null ? Map.of() : dataKey.parameters(), done), dataKey);
             } catch (Throwable t) {

@@ -9,13 +9,18 @@ import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.sink.NoSuchObjectException;
 import dev.sgbackup.sink.ObjectInfo;
+import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.store.ArtifactInfo;
+import dev.sgbackup.store.StoreBackup;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * The catalog of committed backups in a sink: reading a manifest (opening a sealed one with the run's keys),
@@ -88,23 +93,76 @@ final class Catalog {
     }
 
     /**
+     * The tree objects of every committed deduplicated backup but those in {@code except}: what garbage collection
+     * must keep. Refuses (throws, naming the backup and what to do) if a manifest that may be a deduplicated backup's
+     * cannot be read: collecting on partial knowledge would delete chunks that backup uses. An encrypted manifest
+     * cannot be a deduplicated backup's when the repository is not encrypted, and is skipped then.
+     */
+    List<DedupRepository.LiveTree> liveTrees(boolean repositoryEncrypted, Set<String> except) {
+        List<DedupRepository.LiveTree> out = new ArrayList<>();
+        for (String id : ctx.sink().listAll(Layout.MANIFESTS).map(o -> Layout.backupIdOfManifest(o.key())).filter(Objects::nonNull).toList()) {
+            if (except.contains(id)) {
+                continue;
+            }
+            Manifest m;
+            try {
+                m = read(id, false);
+                if (m.encrypted()) {
+                    if (!repositoryEncrypted) {
+                        continue;
+                    }
+                    m = read(id, true);
+                }
+            } catch (InvalidInputException gone) {
+                if (ctx.sink().listAll(Layout.manifestKey(id)).findAny().isEmpty()) {
+                    continue; // deleted meanwhile
+                }
+                throw cannotCollect(id, gone);
+            } catch (SgBackupException e) {
+                throw cannotCollect(id, e);
+            }
+            for (StoreBackup sb : m.stores()) {
+                for (ArtifactInfo a : sb.artifacts()) {
+                    if (a.deduplicated()) {
+                        out.add(new DedupRepository.LiveTree(sb.name(), id, a.key(), a.storedSize(), a.storedSha256()));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private InvalidInputException cannotCollect(String id, RuntimeException why) {
+        return new InvalidInputException("prune deletes nothing: it must read every backup to know which chunks of the deduplicated"
+                + " repository in " + ctx.sink().uri() + " are in use, and backup " + id + " cannot be read (" + why.getMessage()
+                + "). Give the passphrase it was made with (SGBACKUP_PASSPHRASE), or delete it with 'sgbackup delete --backup " + id
+                + "' if it is not needed");
+    }
+
+    /**
      * Deletes a committed backup: its manifest, then its data, its tree objects if it is deduplicated (each belongs
      * to one backup) and any unfinished uploads under it. Packs stay: other backups may share their chunks, and
-     * only a prune (not written yet) may remove chunks no backup references.
+     * only prune's garbage collection removes chunks no backup references. Returns the bytes of the objects deleted.
      */
-    void delete(String backupId) {
+    long delete(String backupId) {
         Layout.checkBackupId(backupId);
         String key = Layout.manifestKey(backupId);
         try {
-            if (ctx.sink().stat(key).isEmpty()) {
+            Optional<ObjectInfo> manifest = ctx.sink().stat(key);
+            if (manifest.isEmpty()) {
                 throw noSuchBackup(backupId);
             }
             List<String> trees = trees(backupId);
+            long freed = manifest.get().size();
+            for (String t : trees) {
+                freed += ctx.sink().stat(t).map(ObjectInfo::size).orElse(0L);
+            }
             ctx.sink().delete(key);
-            deletePrefix(Layout.dataPrefix(backupId));
+            freed += deletePrefix(Layout.dataPrefix(backupId));
             ctx.sink().deleteAll(trees);
             // unfinished uploads under the backup (left by a killed process) go too; the backup is gone, so no grace
             ctx.sink().removeStaleUploads(Layout.dataPrefix(backupId), Duration.ZERO);
+            return freed;
         } catch (IOException e) {
             throw new SinkException("deleting backup " + backupId + " from " + ctx.sink().uri() + " failed: " + e.getMessage()
                     + (e instanceof NoSuchObjectException ? "" : "; run delete again (what is left is data without a manifest, which prune also removes)"), e);
@@ -126,9 +184,12 @@ final class Catalog {
         }
     }
 
-    private void deletePrefix(String prefix) throws IOException {
+    /** Deletes every object under {@code prefix}; returns their bytes. */
+    private long deletePrefix(String prefix) throws IOException {
+        long bytes = 0;
         List<String> batch = new ArrayList<>();
         for (ObjectInfo o : (Iterable<ObjectInfo>) ctx.sink().listAll(prefix)::iterator) {
+            bytes += o.size();
             batch.add(o.key());
             if (batch.size() == 1000) {
                 ctx.sink().deleteAll(batch);
@@ -138,5 +199,6 @@ final class Catalog {
         if (!batch.isEmpty()) {
             ctx.sink().deleteAll(batch);
         }
+        return bytes;
     }
 }

@@ -102,8 +102,8 @@ public final class Engine {
         return verifier.verify(backupId);
     }
 
-    public void delete(String backupId) {
-        catalog.delete(backupId);
+    public long delete(String backupId) {
+        return catalog.delete(backupId);
     }
 
     public List<String> removeLeftovers(Duration grace, boolean dryRun) {

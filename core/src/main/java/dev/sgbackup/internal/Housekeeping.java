@@ -1,5 +1,6 @@
 package dev.sgbackup.internal;
 
+import dev.sgbackup.dedup.DedupRepository;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.run.SinkException;
@@ -39,7 +40,38 @@ final class Housekeeping {
             throw new InvalidInputException("the prune grace period must be zero or positive, got " + gracePeriod
                     + "; it must exceed the longest backup run (default " + defaultGrace.toHours() + "h)");
         }
+        boolean collect;
+        try {
+            collect = DedupRepository.exists(ctx.sink());
+        } catch (IOException e) {
+            throw new SinkException("reading " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
+        }
+        // garbage collection deletes chunks: no backup may be running (they hold shared leases); a dry run deletes
+        // nothing and takes no lease, so it never stops a backup (its numbers describe the sink as it was)
+        Lease lease = collect && !dryRun ? Lease.exclusive(ctx.sink(), "prune") : null;
+        try {
+            return prune(retention, gracePeriod, dryRun, collect, lease);
+        } finally {
+            if (lease != null) {
+                lease.close();
+            }
+        }
+    }
+
+    private PruneResult prune(Retention retention, Duration gracePeriod, boolean dryRun, boolean collect, Lease lease) {
+        DedupRepository repo = null;
+        List<DedupRepository.LiveTree> live = List.of();
         RetentionDecision decision = retention.decide(catalog.list(), Instant.now());
+        if (collect) {
+            try {
+                repo = ctx.dedup().repository(false);
+            } catch (IOException e) {
+                throw new SinkException("opening the deduplicated repository in " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
+            }
+            // every committed backup's trees, read before anything is deleted: one that cannot be read stops the prune here
+            // (those about to be deleted are not needed: if one's deletion fails, nothing is collected)
+            live = catalog.liveTrees(repo.encrypted(), Set.copyOf(decision.removedIds()));
+        }
         List<String> deleted = new ArrayList<>();
         Map<String, String> failed = new LinkedHashMap<>();
         if (!dryRun) {
@@ -58,7 +90,18 @@ final class Housekeeping {
             }
         }
         List<String> leftovers = removeLeftovers(gracePeriod, dryRun);
-        return new PruneResult(decision, gracePeriod, dryRun, deleted, failed, leftovers);
+        DedupRepository.Collected gc = null;
+        // a backup whose deletion failed may still be committed, and its trees were not read: collect nothing this time
+        if (repo != null && failed.isEmpty()) {
+            try {
+                gc = repo.collect(live, gracePeriod, dryRun, lease == null ? () -> { } : lease::check);
+            } catch (IOException e) {
+                throw new SinkException("garbage collection in " + ctx.sink().uri() + " failed: " + e.getMessage() + "; nothing a backup"
+                        + " references was deleted. Run prune again", e);
+            }
+        }
+        return new PruneResult(decision, gracePeriod, dryRun, deleted, failed, leftovers, gc == null ? 0 : gc.packsDeleted(),
+                gc == null ? 0 : gc.packsRepacked(), gc == null ? 0 : gc.bytesFreed());
     }
 
     /**

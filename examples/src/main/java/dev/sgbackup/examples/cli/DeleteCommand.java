@@ -6,8 +6,9 @@ import dev.sgbackup.store.ArtifactInfo;
 import java.util.Set;
 
 /**
- * {@code sgbackup delete}: removes one backup from the sink. stdout: {@code deleted ID}; for a deduplicated backup
- * (its manifest and tree objects go, its packs stay) a second line says that no pack bytes were freed.
+ * {@code sgbackup delete}: removes one backup from the sink. stdout: {@code deleted ID}, then {@code freed N bytes}
+ * (what the sink holds less: the manifest and a full backup's data, or a deduplicated backup's tree objects); for a
+ * deduplicated backup a third line says that its packs stay until {@code prune} collects the chunks no backup uses.
  */
 final class DeleteCommand {
     static final Set<String> VALUE_FLAGS = Set.of("--from", "--backup");
@@ -29,11 +30,12 @@ final class DeleteCommand {
         SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
         String id = a.required("--backup");
         boolean dedup = deduplicated(sg, id);
-        sg.delete(id);
+        long freed = sg.delete(id);
         s.out.println("deleted " + id);
+        s.out.println("freed " + freed + " bytes");
         if (dedup) {
-            s.out.println("packs: 0 bytes freed (a deduplicated backup's chunks may be shared; unreferenced chunks stay until"
-                    + " prune collects them, which this version does not do yet)");
+            s.out.println("packs: 0 bytes freed (a deduplicated backup's chunks may be shared with other backups; 'sgbackup prune'"
+                    + " deletes the packs no backup uses)");
         }
         return 0;
     }

@@ -41,8 +41,9 @@ public final class Main {
                       [--pg-restore-jobs N] [--json] [--report FILE]
               delete  --from SINK_URI --backup ID
               prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
-                      [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run]
-                      (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h)
+                      [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run] [--json]
+                      (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h; then collects the
+                      garbage of a deduplicated repository: packsDeleted, packsRepacked, bytesFreed)
             STORES: --instance FILE (an instance description from 'discover'; the flags below override its stores)
                     and/or --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API, token from
                     SRC_ACCESS_TOKEN; --sourcegraph alone takes the URL from SRC_ENDPOINT; store name "config")

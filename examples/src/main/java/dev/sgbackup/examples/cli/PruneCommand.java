@@ -1,5 +1,7 @@
 package dev.sgbackup.examples.cli;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.manifest.PruneResult;
@@ -10,14 +12,16 @@ import java.util.OptionalInt;
 import java.util.Set;
 
 /**
- * {@code sgbackup prune}: keep rules from flags, then {@link SgBackup#prune}. stdout: one line per backup
- * ({@code keep ID REASONS}, {@code delete ID} or {@code would delete ID}) and per leftover key ({@code removed KEY}
- * or {@code would remove KEY}); a summary goes to stderr.
+ * {@code sgbackup prune}: keep rules from flags, then {@link SgBackup#prune} (retention, leftovers, and the
+ * deduplicated repository's garbage collection). stdout: one line per backup ({@code keep ID REASONS},
+ * {@code delete ID} or {@code would delete ID}) and per leftover key ({@code removed KEY} or {@code would remove KEY});
+ * with {@code --json}, one JSON object instead ({@link #json}). The summary, with the collection's numbers, goes to
+ * stderr.
  */
 final class PruneCommand {
     static final Set<String> VALUE_FLAGS = Set.of("--from", "--keep-last", "--keep-hourly", "--keep-daily", "--keep-weekly",
             "--keep-monthly", "--keep-yearly", "--keep-within", "--grace");
-    static final Set<String> SWITCHES = Set.of("--dry-run", "--per-scope");
+    static final Set<String> SWITCHES = Set.of("--dry-run", "--per-scope", "--json");
 
     private PruneCommand() {
     }
@@ -72,18 +76,84 @@ final class PruneCommand {
         String from = a.required("--from");
         var retention = retention(a); // usage errors before the sink is opened
         var grace = grace(a);
-        return run(EngineFlags.engine(s, from, a), retention, grace, a.has("--dry-run"), s.out, s.err);
+        return run(EngineFlags.engine(s, from, a), retention, grace, a.has("--dry-run"), a.has("--json"), s.out, s.err);
     }
 
-    /** Runs the prune and prints it; exit 0, or 1 if a deletion failed. */
+    /** Runs the prune and prints it as lines; exit 0, or 1 if a deletion failed. */
     static int run(SgBackup sg, Retention retention, Duration grace, boolean dryRun, PrintStream out, PrintStream err) {
-        PruneResult r = sg.prune(retention, grace, dryRun);
-        r.lines().forEach(out::println);
+        return run(sg, retention, grace, dryRun, false, out, err);
+    }
+
+    /**
+     * Runs the prune and prints it: lines, or with {@code json} one JSON object, on {@code out}; the summary on
+     * {@code err}. Exit 0, or 1 if a deletion failed. A prune that fails as a whole (e.g. a backup holds its lease)
+     * throws, after printing {@code {"operation": "prune", "ok": false, "error": …}} when {@code json}.
+     */
+    static int run(SgBackup sg, Retention retention, Duration grace, boolean dryRun, boolean json, PrintStream out, PrintStream err) {
+        PruneResult r;
+        try {
+            r = sg.prune(retention, grace, dryRun);
+        } catch (RuntimeException e) {
+            if (json) {
+                ObjectNode o = Session.JSON.createObjectNode();
+                o.put("operation", "prune");
+                o.put("dryRun", dryRun);
+                o.put("ok", false);
+                o.put("error", e.getMessage());
+                out.println(Session.json(o));
+            }
+            throw e;
+        }
+        if (json) {
+            out.println(Session.json(json(r)));
+        } else {
+            r.lines().forEach(out::println);
+        }
         err.println((dryRun ? "dry run: " : "") + retention + ": " + r.decision().keep().size() + " kept, "
                 + (dryRun ? r.decision().remove().size() + " would be deleted, " : r.deleted().size() + " deleted, ")
                 + r.leftovers().size() + " leftover objects older than " + Retention.formatDuration(grace)
                 + (dryRun ? " would be removed" : " removed"));
+        err.println(r.collectLine());
         r.failed().forEach((id, why) -> err.println("error: " + why));
         return r.ok() ? 0 : 1;
+    }
+
+    /**
+     * {@code prune --json}: {@code operation}, {@code dryRun}, {@code ok}, {@code error} (null), {@code grace} (e.g.
+     * {@code 24h}), {@code kept} ({@code [{id, reasons: [...]}]}, newest first), {@code deleted} (ids deleted; in a dry
+     * run, the ids that would be), {@code failed} ({@code [{id, error}]}), {@code leftovers} (keys), and the garbage
+     * collection's {@code packsDeleted}, {@code packsRepacked} and {@code bytesFreed}.
+     */
+    static ObjectNode json(PruneResult r) {
+        ObjectNode o = Session.JSON.createObjectNode();
+        o.put("operation", "prune");
+        o.put("dryRun", r.dryRun());
+        o.put("ok", r.ok());
+        o.putNull("error");
+        o.put("grace", Retention.formatDuration(r.gracePeriod()));
+        ArrayNode kept = o.putArray("kept");
+        for (String line : r.decision().lines()) {
+            if (line.startsWith("keep ")) {
+                String[] f = line.split(" ", 3);
+                ObjectNode k = kept.addObject();
+                k.put("id", f[1]);
+                ArrayNode reasons = k.putArray("reasons");
+                if (f.length > 2) {
+                    for (String why : f[2].split(",")) {
+                        reasons.add(why);
+                    }
+                }
+            }
+        }
+        ArrayNode deleted = o.putArray("deleted");
+        (r.dryRun() ? r.decision().removedIds() : r.deleted()).forEach(deleted::add);
+        ArrayNode failed = o.putArray("failed");
+        r.failed().forEach((id, why) -> failed.addObject().put("id", id).put("error", why));
+        ArrayNode leftovers = o.putArray("leftovers");
+        r.leftovers().forEach(leftovers::add);
+        o.put("packsDeleted", r.packsDeleted());
+        o.put("packsRepacked", r.packsRepacked());
+        o.put("bytesFreed", r.bytesFreed());
+        return o;
     }
 }

@@ -120,6 +120,60 @@ class PruneCliTest {
     }
 
     @Test
+    void dedupPruneJsonDryRunThenRealCollectsWhatDeleteLeft() throws Exception {
+        byte[] big = new byte[3 << 20];
+        new java.util.Random(7).nextBytes(big);
+        Files.write(src.resolve("big.bin"), big);
+        CliTest.Run first = cli("backup", "--volume", "repos=" + src, "--to", sink, "--dedup");
+        assertThat(first.code()).as(first.err()).isZero();
+        new java.util.Random(8).nextBytes(big);
+        Files.write(src.resolve("big.bin"), big);
+        CliTest.Run second = cli("backup", "--volume", "repos=" + src, "--to", sink, "--dedup");
+        assertThat(second.code()).as(second.err()).isZero();
+
+        CliTest.Run delete = cli("delete", "--from", sink, "--backup", first.last());
+        assertThat(delete.code()).as(delete.err()).isZero();
+        assertThat(delete.out()).containsPattern("freed [1-9][0-9]* bytes").contains("packs: 0 bytes freed");
+
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        CliTest.Run dry = cli("prune", "--from", sink, "--keep-last", "5", "--grace", "0s", "--dry-run", "--json");
+        assertThat(dry.code()).as(dry.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode d = m.readTree(dry.out()); // stdout is one JSON object
+        assertThat(d.path("operation").asText()).isEqualTo("prune");
+        assertThat(d.path("dryRun").asBoolean()).isTrue();
+        assertThat(d.path("ok").asBoolean()).isTrue();
+        assertThat(d.path("kept").get(0).path("id").asText()).isEqualTo(second.last());
+        assertThat(d.path("kept").get(0).path("reasons").get(0).asText()).isEqualTo("last:1"); // the newest backup, kept as "last" number 1
+        assertThat(d.path("deleted")).isEmpty();
+        assertThat(d.path("packsDeleted").asInt()).isEqualTo(1);
+        assertThat(d.path("packsRepacked").asInt()).isZero();
+        assertThat(d.path("bytesFreed").asLong()).isGreaterThan(3L << 20);
+        assertThat(dry.err()).contains("would collect: 1 packs deleted, 0 packs repacked, " + d.path("bytesFreed").asLong() + " bytes freed");
+
+        CliTest.Run real = cli("prune", "--from", sink, "--keep-last", "5", "--grace", "0s", "--json");
+        assertThat(real.code()).as(real.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode r = m.readTree(real.out());
+        assertThat(r.path("dryRun").asBoolean()).isFalse();
+        assertThat(r.path("packsDeleted").asInt()).isEqualTo(1);
+        assertThat(r.path("bytesFreed").asLong()).isEqualTo(d.path("bytesFreed").asLong());
+        assertThat(real.err()).contains("collected: 1 packs deleted");
+        assertThat(cli("verify", "--from", sink, "--backup", second.last()).code()).isZero();
+        Path target = tmp.resolve("target");
+        assertThat(cli("restore", "--from", sink, "--backup", second.last(), "--volume", "repos=" + target).code()).isZero();
+        assertThat(Files.readAllBytes(target.resolve("big.bin"))).isEqualTo(big);
+
+        // a backup holding its lease: the prune refuses, saying who, and with --json stdout still is one object
+        try (var lease = dev.sgbackup.sink.SinkLock.shared(dev.sgbackup.sink.Sinks.local(sinkDir), "backup elsewhere")) {
+            CliTest.Run locked = cli("prune", "--from", sink, "--keep-last", "5", "--json");
+            assertThat(locked.code()).isEqualTo(1);
+            assertThat(locked.err()).contains("is locked by backup elsewhere (shared");
+            com.fasterxml.jackson.databind.JsonNode l = m.readTree(locked.out());
+            assertThat(l.path("ok").asBoolean()).isFalse();
+            assertThat(l.path("error").asText()).contains("backup elsewhere");
+        }
+    }
+
+    @Test
     void usageErrorsExitTwoAndDeleteNothing() throws Exception {
         Files.writeString(src.resolve("n.txt"), "x");
         String id = cli("backup", "--volume", "repos=" + src, "--to", sink).lines().get(1);
