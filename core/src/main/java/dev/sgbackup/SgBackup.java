@@ -11,6 +11,7 @@ import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.manifest.RetentionDecision;
+import dev.sgbackup.manifest.VerifyOptions;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
@@ -48,7 +49,7 @@ import java.util.Objects;
  * var sg = SgBackup.to(Sinks.local(Path.of("/backups")));
  * RunResult r = sg.backup(Stores.directory("repos", Path.of("/data/repos")));
  * sg.list();                       // committed backups, newest first
- * sg.verify(r.backupId());         // re-reads every artifact
+ * sg.verify(r.backupId());         // re-reads every artifact (a dedup backup: its structure; see VerifyOptions)
  * sg.restore(r.backupId(), RestoreOptions.defaults(), Stores.directory("repos", Path.of("/new/repos")));
  * }</pre>
  */
@@ -196,9 +197,26 @@ public final class SgBackup implements AutoCloseable {
         return engine.manifest(backupId);
     }
 
-    /** Re-reads every artifact of a backup and checks sizes and hashes; names every bad artifact. */
+    /**
+     * Verifies a backup: a full backup's artifacts are all re-read and their sizes and hashes checked; a deduplicated
+     * backup's structure is checked (trees, index, packs present and long enough) without reading chunks. Same as
+     * {@code verify(backupId, VerifyOptions.structure())}. Names every problem found.
+     */
     public VerifyReport verify(String backupId) {
-        return engine.verify(backupId);
+        return verify(backupId, VerifyOptions.structure());
+    }
+
+    /**
+     * Verifies a backup as deep as {@code options} say for a deduplicated one: {@link VerifyOptions#readData()} reads
+     * every pack it references and checks every chunk against its id, {@link VerifyOptions#readDataSubset(int)} a
+     * random N% of those packs. A full backup is always re-read whole; the options change nothing there.
+     *
+     * <pre>{@code
+     * sg.verify(id, VerifyOptions.readDataSubset(10)).throwIfFailed();
+     * }</pre>
+     */
+    public VerifyReport verify(String backupId, VerifyOptions options) {
+        return engine.verify(backupId, Objects.requireNonNull(options, "options"));
     }
 
     /** Deletes a backup: its manifest first (so it stops existing), then its data. */

@@ -40,6 +40,26 @@ final class TreeObject {
         return out;
     }
 
+    /**
+     * Reads the tree object {@code key} of backup {@code backupId}, checks it against the size and SHA-256 the
+     * manifest records, and returns its chunk list.
+     *
+     * @throws IntegrityException if it does not match the manifest or is damaged
+     * @throws dev.sgbackup.sink.NoSuchObjectException if it is missing
+     */
+    static List<ChunkId> read(Repo repo, String backupId, String key, long size, String sha256) throws java.io.IOException {
+        byte[] bytes;
+        try (java.io.InputStream in = repo.sink().read(key)) {
+            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, size + 1));
+        }
+        if (bytes.length != size || !java.security.MessageDigest.isEqual(Crypto.hex(Crypto.sha256().digest(bytes)).getBytes(
+                StandardCharsets.US_ASCII), sha256.getBytes(StandardCharsets.US_ASCII))) {
+            throw new IntegrityException("tree object " + key + " is damaged: it does not match the manifest (" + bytes.length
+                    + " bytes, " + size + " recorded, or its SHA-256 differs)");
+        }
+        return decode(bytes, backupId, repo.keys(), key);
+    }
+
     /** The chunk list of a tree read back; {@code where} names it in errors. */
     static List<ChunkId> decode(byte[] bytes, String backupId, RepoKeys keys, String where) {
         if (bytes.length < MAGIC.length || bytes[0] != MAGIC[0] || bytes[1] != MAGIC[1] || bytes[2] != MAGIC[2]) {

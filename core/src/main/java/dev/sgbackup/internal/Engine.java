@@ -5,6 +5,7 @@ import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
+import dev.sgbackup.manifest.VerifyOptions;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
@@ -94,8 +95,8 @@ public final class Engine {
         return catalog.list();
     }
 
-    public VerifyReport verify(String backupId) {
-        return verifier.verify(backupId);
+    public VerifyReport verify(String backupId, VerifyOptions options) {
+        return verifier.verify(backupId, options);
     }
 
     public void delete(String backupId) {

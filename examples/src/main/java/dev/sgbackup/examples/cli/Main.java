@@ -36,7 +36,13 @@ public final class Main {
                       [--exclude GLOB ...] [--encrypt] [--dedup] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
-              verify  --from SINK_URI --backup ID
+              verify  --from SINK_URI --backup ID [--read-data | --read-data-subset N%|n/m]
+                      a full backup: every artifact read back and checked (the flags change nothing);
+                      a --dedup backup: its structure (trees, every chunk in the index, every pack present and
+                      long enough) without reading chunks; --read-data also reads every pack it references once and
+                      checks every chunk against its id; --read-data-subset 10% does that for a random 10% of the
+                      packs (rounded up), 2/5 for the second of 5 fixed subsets (1/5 ... 5/5 cover every pack).
+                      Exit 1 with one 'bad' line per problem, naming the pack and chunk
               restore --from SINK_URI --backup ID STORES [--phase db|volumes|config|all] [--secrets FILE] [--replace] [--dry-run]
                       [--pg-restore-jobs N] [--json] [--report FILE]
               delete  --from SINK_URI --backup ID
