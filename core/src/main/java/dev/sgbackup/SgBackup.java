@@ -8,6 +8,7 @@ import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.internal.Engine;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.manifest.PassphraseChange;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.manifest.RetentionDecision;
@@ -217,6 +218,26 @@ public final class SgBackup implements AutoCloseable {
      */
     public VerifyReport verify(String backupId, VerifyOptions options) {
         return engine.verify(backupId, Objects.requireNonNull(options, "options"));
+    }
+
+    /**
+     * Changes the passphrase (or raw key) of every encrypted backup in the sink, full and deduplicated, from this
+     * engine's {@link Builder#encryption encryption} to {@code newEncryption}, without re-encrypting any data: each
+     * backup's manifest gets its data key wrapped anew (an atomic replace), and the deduplicated repository a key object
+     * for the new passphrase; the old key objects are deleted last. Afterwards every backup opens with the new
+     * passphrase and none with the old. Interrupted (a crash, a sink error), every backup still opens with the old or
+     * the new passphrase, and calling it again with the same two finishes the job. Run it while no backup is running:
+     * one still running writes its manifest with the old passphrase (a second run then changes it).
+     *
+     * <pre>{@code
+     * SgBackup.builder().sink(sink).encryption(Encryption.passphrase(old)).build()
+     *         .changePassphrase(Encryption.passphrase(neu));
+     * }</pre>
+     *
+     * @throws InvalidInputException if this engine has no passphrase, or the deduplicated repository opens with neither
+     */
+    public PassphraseChange changePassphrase(Encryption newEncryption) {
+        return engine.changePassphrase(newEncryption);
     }
 
     /** Deletes a backup: its manifest first (so it stops existing), then its data. */

@@ -3,6 +3,7 @@ package dev.sgbackup.internal;
 import dev.sgbackup.run.Operation;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.manifest.PassphraseChange;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.manifest.VerifyOptions;
@@ -38,6 +39,7 @@ public final class Engine {
     private final Catalog catalog;
     private final Verifier verifier;
     private final Housekeeping housekeeping;
+    private final PassphraseChanger passphrases;
 
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption) {
@@ -57,6 +59,7 @@ public final class Engine {
         this.backups = new BackupRun(ctx, executor);
         this.restores = new RestoreRun(ctx, catalog, executor);
         this.housekeeping = new Housekeeping(ctx, catalog);
+        this.passphrases = new PassphraseChanger(ctx);
     }
 
     public MigrationPlan planBackup(List<DataStore> stores, Scope scope) {
@@ -97,6 +100,10 @@ public final class Engine {
 
     public VerifyReport verify(String backupId, VerifyOptions options) {
         return verifier.verify(backupId, options);
+    }
+
+    public PassphraseChange changePassphrase(Encryption to) {
+        return passphrases.change(to);
     }
 
     public void delete(String backupId) {

@@ -250,6 +250,50 @@ final class ManifestCodec {
         }
     }
 
+    /**
+     * The stored manifest {@code stored} with its data key wrapped anew: {@code rewrap} gets the data key
+     * {@code unlock} opens and returns the same key under another wrap. The clear part keeps every field but the
+     * encryption parameters; the sealed part keeps its plaintext byte for byte but is sealed again (new nonce),
+     * because its associated data is the clear part, wrap included. The result is checked to decode to the same
+     * manifest before it is returned.
+     *
+     * @throws IntegrityException       if {@code stored} is damaged or tampered with
+     * @throws IllegalArgumentException if it is not encrypted
+     */
+    static byte[] rewrap(byte[] stored, String where, Function<Map<String, String>, Encryption.DataKey> unlock,
+                         Function<Encryption.DataKey, Encryption.DataKey> rewrap) {
+        Manifest before = decode(stored, where, unlock); // every check a read makes
+        if (!before.encrypted()) {
+            throw new IllegalArgumentException("manifest " + where + " is not encrypted; it has no data key to wrap");
+        }
+        ObjectNode root;
+        try {
+            root = (ObjectNode) JSON.readTree(stored);
+        } catch (IOException e) {
+            throw new IntegrityException("manifest " + where + " is damaged (not valid JSON)");
+        }
+        Encryption.DataKey old = unlock.apply(map(root.get("encryption")));
+        byte[] plain = old.open(Base64.getDecoder().decode(root.get("sealed").asText()), clearPart(root));
+        Encryption.DataKey fresh = rewrap.apply(old);
+        ObjectNode enc = JSON.createObjectNode();
+        fresh.parameters().forEach(enc::put); // sorted, as encode writes them
+        root.set("encryption", enc);
+        root.put("sealed", Base64.getEncoder().encodeToString(fresh.seal(plain, clearPart(root))));
+        root.put("sha256", digest(root));
+        byte[] out;
+        try {
+            out = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        Manifest after = decode(out, where, p -> fresh);
+        if (!new Manifest(after.formatVersion(), after.id(), after.createdAt(), after.completedAt(), after.toolVersion(), after.scope(),
+                after.compression(), before.encryption(), after.stores()).equals(before)) {
+            throw new IllegalStateException("manifest " + where + " does not read back the same after its data key was wrapped anew");
+        }
+        return out;
+    }
+
     private static String text(JsonNode n, String field) {
         JsonNode v = n.get(field);
         if (v == null || !v.isTextual()) {
