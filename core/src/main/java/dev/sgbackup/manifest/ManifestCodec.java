@@ -36,6 +36,8 @@ final class ManifestCodec {
      * ("upgrade sgbackup") rather than misreading tree objects as artifacts.
      */
     static final int DEDUP_FORMAT_VERSION = 3;
+    /** The clear field of a sealed deduplicated manifest with its stored size (authenticated with the clear part). */
+    static final String CLEAR_STORED_SIZE = "storedSize";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper CANONICAL = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
@@ -70,6 +72,11 @@ final class ManifestCodec {
             if (key != null) {
                 if (!m.encrypted()) {
                     throw new IllegalArgumentException("a sealed manifest must record its encryption parameters");
+                }
+                if (m.artifacts().stream().anyMatch(ArtifactInfo::deduplicated)) {
+                    // what list shows: the tree objects' total. Their sizes and times are visible in the sink anyway,
+                    // and the clear part's times bound which ones a backup wrote; a full backup's data/<id>/ is listed
+                    root.put(CLEAR_STORED_SIZE, m.storedSize());
                 }
                 root.put("sealed", Base64.getEncoder().encodeToString(key.seal(JSON.writeValueAsBytes(body), clearPart(root))));
             }
@@ -292,6 +299,16 @@ final class ManifestCodec {
             throw new IllegalStateException("manifest " + where + " does not read back the same after its data key was wrapped anew");
         }
         return out;
+    }
+
+    /** The stored size a sealed manifest records in clear (deduplicated backups), or -1; {@code stored} must decode. */
+    static long clearStoredSize(byte[] stored) {
+        try {
+            JsonNode v = JSON.readTree(stored).get(CLEAR_STORED_SIZE);
+            return v != null && v.canConvertToLong() && v.asLong() >= 0 ? v.asLong() : -1;
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     private static String text(JsonNode n, String field) {
