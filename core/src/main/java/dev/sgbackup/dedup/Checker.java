@@ -29,7 +29,7 @@ import java.util.function.LongConsumer;
  *
  * <p>What is wrong comes back as {@link Finding}s, one per line, each naming the pack and chunk where there is one,
  * attributed to the first artifact (in the order given) that references it. Memory: one entry per distinct chunk
- * referenced (about 150 bytes), plus the stores' indexes and one chunk at a time while reading. Not thread-safe.
+ * referenced (roughly 200 bytes, estimated), plus the stores' indexes and one chunk at a time while reading. Not thread-safe.
  */
 public final class Checker {
     /** What a finding is about: something missing, something damaged, or the sink failed (state unknown). */
