@@ -22,13 +22,15 @@ public record VerifyReport(String backupId, int checked, long bytes, List<Proble
                            long chunks, int packs, int packsRead) {
 
     /**
-     * One bad artifact.
+     * One problem: a bad artifact, or in a deduplicated backup a damaged chunk, a missing or damaged pack, or a bad
+     * tree (then {@code store}, {@code artifact} and {@code key} name the first artifact that references it).
      *
      * @param store    the store it belongs to
      * @param artifact the artifact's name
      * @param key      the sink object holding it
      * @param kind     what is wrong
-     * @param message  one line for people ({@code store/artifact (key): what is wrong}, or the integrity check's own words)
+     * @param message  one line for people ({@code store/artifact (key): what is wrong}, naming pack and chunk where there
+     *                 is one, or the integrity check's own words)
      */
     public record Problem(String store, String artifact, String key, Kind kind, String message) {
         /** What is wrong with an artifact. */
