@@ -8,9 +8,11 @@ import dev.sgbackup.run.SgBackupException;
 import dev.sgbackup.internal.Engine;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.manifest.PassphraseChange;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.manifest.RetentionDecision;
+import dev.sgbackup.manifest.VerifyOptions;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
@@ -48,7 +50,7 @@ import java.util.Objects;
  * var sg = SgBackup.to(Sinks.local(Path.of("/backups")));
  * RunResult r = sg.backup(Stores.directory("repos", Path.of("/data/repos")));
  * sg.list();                       // committed backups, newest first
- * sg.verify(r.backupId());         // re-reads every artifact
+ * sg.verify(r.backupId());         // re-reads every artifact (a dedup backup: its structure; see VerifyOptions)
  * sg.restore(r.backupId(), RestoreOptions.defaults(), Stores.directory("repos", Path.of("/new/repos")));
  * }</pre>
  */
@@ -199,9 +201,46 @@ public final class SgBackup implements AutoCloseable {
         return engine.manifest(backupId);
     }
 
-    /** Re-reads every artifact of a backup and checks sizes and hashes; names every bad artifact. */
+    /**
+     * Verifies a backup: a full backup's artifacts are all re-read and their sizes and hashes checked; a deduplicated
+     * backup's structure is checked (trees, index, packs present and long enough) without reading chunks. Same as
+     * {@code verify(backupId, VerifyOptions.structure())}. Names every problem found.
+     */
     public VerifyReport verify(String backupId) {
-        return engine.verify(backupId);
+        return verify(backupId, VerifyOptions.structure());
+    }
+
+    /**
+     * Verifies a backup as deep as {@code options} say for a deduplicated one: {@link VerifyOptions#readData()} reads
+     * every pack it references and checks every chunk against its id, {@link VerifyOptions#readDataSubset(int)} a
+     * random N% of those packs. A full backup is always re-read whole; the options change nothing there.
+     *
+     * <pre>{@code
+     * sg.verify(id, VerifyOptions.readDataSubset(10)).throwIfFailed();
+     * }</pre>
+     */
+    public VerifyReport verify(String backupId, VerifyOptions options) {
+        return engine.verify(backupId, Objects.requireNonNull(options, "options"));
+    }
+
+    /**
+     * Changes the passphrase (or raw key) of every encrypted backup in the sink, full and deduplicated, from this
+     * engine's {@link Builder#encryption encryption} to {@code newEncryption}, without re-encrypting any data: each
+     * backup's manifest gets its data key wrapped anew (an atomic replace), and the deduplicated repository a key object
+     * for the new passphrase; the old key objects are deleted last. Afterwards every backup opens with the new
+     * passphrase and none with the old. Interrupted (a crash, a sink error), every backup still opens with the old or
+     * the new passphrase, and calling it again with the same two finishes the job. Run it while no backup is running:
+     * one still running writes its manifest with the old passphrase (a second run then changes it).
+     *
+     * <pre>{@code
+     * SgBackup.builder().sink(sink).encryption(Encryption.passphrase(old)).build()
+     *         .changePassphrase(Encryption.passphrase(neu));
+     * }</pre>
+     *
+     * @throws InvalidInputException if this engine has no passphrase, or the deduplicated repository opens with neither
+     */
+    public PassphraseChange changePassphrase(Encryption newEncryption) {
+        return engine.changePassphrase(newEncryption);
     }
 
     /**

@@ -167,6 +167,11 @@ public final class DedupRepository {
         return new Writer(store, compression);
     }
 
+    /** A verify of backup {@code backupId}'s deduplicated artifacts, in levels ({@link Checker}). */
+    public Checker checker(String backupId) {
+        return new Checker(repo, backupId);
+    }
+
     /** A reader for one store's artifacts; loads the store's index shard once. */
     public Reader reader(String store) throws IOException {
         return new Reader(store);

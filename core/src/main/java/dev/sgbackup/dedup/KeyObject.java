@@ -123,6 +123,29 @@ final class KeyObject {
         }
     }
 
+    /**
+     * Writes a new key object wrapping, under {@code to}, the master key that key object {@code from} holds
+     * (opened with {@code fromEncryption}). Deletes nothing: a passphrase change deletes the old object last.
+     */
+    static String addKey(BackupSink sink, Layout layout, String from, Encryption fromEncryption, Encryption to) throws IOException {
+        byte[] master = unwrap(sink, from, fromEncryption);
+        try {
+            return write(sink, layout, to, master);
+        } finally {
+            Arrays.fill(master, (byte) 0);
+        }
+    }
+
+    /** Whether key object {@code key} opens with {@code encryption} (false if it does not, or is damaged). */
+    static boolean opensWith(BackupSink sink, String key, Encryption encryption) throws IOException {
+        try {
+            Arrays.fill(unwrap(sink, key, encryption), (byte) 0);
+            return true;
+        } catch (InvalidInputException | IntegrityException e) {
+            return false;
+        }
+    }
+
     private static String write(BackupSink sink, Layout layout, Encryption encryption, byte[] master) throws IOException {
         Encryption.DataKey wrapping = encryption.newDataKey();
         ObjectNode root = JSON.createObjectNode();

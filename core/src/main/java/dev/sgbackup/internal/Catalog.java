@@ -39,17 +39,20 @@ final class Catalog {
         return read(backupId, true);
     }
 
-    private Manifest read(String backupId, boolean open) {
+    private byte[] bytes(String backupId) {
         Layout.checkBackupId(backupId);
-        String key = Layout.manifestKey(backupId);
-        byte[] bytes;
-        try (InputStream in = ctx.sink().read(key)) {
-            bytes = in.readAllBytes();
+        try (InputStream in = ctx.sink().read(Layout.manifestKey(backupId))) {
+            return in.readAllBytes();
         } catch (NoSuchObjectException e) {
             throw noSuchBackup(backupId);
         } catch (IOException e) {
             throw new SinkException("reading the manifest of " + backupId + " from " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    private Manifest read(String backupId, boolean open) {
+        String key = Layout.manifestKey(backupId);
+        byte[] bytes = bytes(backupId);
         Manifest m = Manifest.decode(bytes, key, open ? p -> ctx.keys().unlock(backupId, p) : null);
         if (!m.id().equals(backupId)) {
             throw new IntegrityException("manifest " + key + " names backup " + m.id() + ", not " + backupId + "; it was moved or tampered with");
@@ -75,9 +78,12 @@ final class Catalog {
                 return;
             }
             try {
-                Manifest m = read(id, false);
-                out.add(m.encrypted() ? new BackupSummary(id, m.createdAt(), m.scope(), -1, storedBytes(id), List.of(), true)
-                        : BackupSummary.of(m));
+                BackupSummary b = BackupSummary.ofStored(bytes(id), o.key());
+                if (!b.id().equals(id)) {
+                    throw new IntegrityException("manifest " + o.key() + " names backup " + b.id() + ", not " + id
+                            + "; it was moved or tampered with");
+                }
+                out.add(b.storedSize() >= 0 ? b : new BackupSummary(id, b.createdAt(), b.scope(), -1, storedBytes(id), List.of(), true));
             } catch (IntegrityException e) {
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
                 ctx.listener().onEvent(new ProgressEvent(ProgressEvent.Type.WARNING, null, null, 0, -1, 0, -1, Duration.ZERO, e.getMessage()));
@@ -87,7 +93,11 @@ final class Catalog {
         return out;
     }
 
-    /** Bytes stored under a backup's data prefix (what the sink holds for it, whatever the manifest says). */
+    /**
+     * Bytes stored under a backup's data prefix (what the sink holds for it, whatever the manifest says): an encrypted
+     * full backup's stored size. (A deduplicated one holds nothing there: its sealed manifest records its stored size in
+     * clear, see {@link BackupSummary#ofStored}.)
+     */
     private long storedBytes(String backupId) {
         return ctx.sink().listAll(Layout.dataPrefix(backupId)).mapToLong(ObjectInfo::size).sum();
     }

@@ -3,8 +3,10 @@ package dev.sgbackup.internal;
 import dev.sgbackup.run.Operation;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.Manifest;
+import dev.sgbackup.manifest.PassphraseChange;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
+import dev.sgbackup.manifest.VerifyOptions;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.plan.Instance;
 import dev.sgbackup.plan.MigrationPlan;
@@ -37,6 +39,7 @@ public final class Engine {
     private final Catalog catalog;
     private final Verifier verifier;
     private final Housekeeping housekeeping;
+    private final PassphraseChanger passphrases;
 
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption) {
@@ -60,6 +63,7 @@ public final class Engine {
         this.backups = new BackupRun(ctx, executor);
         this.restores = new RestoreRun(ctx, catalog, executor);
         this.housekeeping = new Housekeeping(ctx, catalog);
+        this.passphrases = new PassphraseChanger(ctx);
     }
 
     public MigrationPlan planBackup(List<DataStore> stores, Scope scope) {
@@ -98,8 +102,12 @@ public final class Engine {
         return catalog.list();
     }
 
-    public VerifyReport verify(String backupId) {
-        return verifier.verify(backupId);
+    public VerifyReport verify(String backupId, VerifyOptions options) {
+        return verifier.verify(backupId, options);
+    }
+
+    public PassphraseChange changePassphrase(Encryption to) {
+        return passphrases.change(to);
     }
 
     public long delete(String backupId) {

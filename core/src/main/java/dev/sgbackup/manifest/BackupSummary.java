@@ -15,6 +15,21 @@ public record BackupSummary(String id, Instant createdAt, String scope, long siz
         return new BackupSummary(m.id(), m.createdAt(), m.scope(), m.size(), m.storedSize(), m.storeNames(), m.encrypted());
     }
 
+    /**
+     * The summary of a stored manifest, without opening a sealed one: an encrypted backup has size -1 and no stores,
+     * and the stored size its clear part records (a deduplicated backup's tree objects), or -1 if it records none (a
+     * full backup: what its data prefix holds is the answer; or a deduplicated one written before sgbackup recorded it).
+     *
+     * @throws dev.sgbackup.run.IntegrityException if the manifest is damaged
+     */
+    public static BackupSummary ofStored(byte[] stored, String where) {
+        Manifest m = Manifest.decode(stored, where, null);
+        if (!m.encrypted()) {
+            return of(m);
+        }
+        return new BackupSummary(m.id(), m.createdAt(), m.scope(), -1, ManifestCodec.clearStoredSize(stored), List.of(), true);
+    }
+
     /** {@code ID CREATED SIZE STORES}, single spaces (the CLI's list format). */
     public String line() {
         return id + " " + createdAt + " " + storedSize + " " + String.join(",", stores);

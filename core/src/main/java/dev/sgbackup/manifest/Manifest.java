@@ -104,6 +104,19 @@ public record Manifest(int formatVersion, String id, Instant createdAt, Instant 
         return ManifestCodec.decode(stored, where, unlock);
     }
 
+    /**
+     * A stored encrypted manifest with its data key wrapped anew, for a passphrase change: {@code unlock} opens its
+     * data key from the clear encryption parameters (the old passphrase), {@code to} wraps the same key (the new
+     * one). Only the encryption parameters and the sealing change; the backup's data, encrypted with the data key,
+     * stays readable as it is. The result is checked to decode to the same manifest.
+     *
+     * @throws IntegrityException       if the manifest is damaged or tampered with
+     * @throws IllegalArgumentException if it is not encrypted
+     */
+    public static byte[] rewrap(byte[] stored, String where, Function<Map<String, String>, Encryption.DataKey> unlock, Encryption to) {
+        return ManifestCodec.rewrap(stored, where, unlock, to::rewrap);
+    }
+
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder();

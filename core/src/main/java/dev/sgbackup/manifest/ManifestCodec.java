@@ -36,6 +36,8 @@ final class ManifestCodec {
      * ("upgrade sgbackup") rather than misreading tree objects as artifacts.
      */
     static final int DEDUP_FORMAT_VERSION = 3;
+    /** The clear field of a sealed deduplicated manifest with its stored size (authenticated with the clear part). */
+    static final String CLEAR_STORED_SIZE = "storedSize";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper CANONICAL = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
@@ -70,6 +72,11 @@ final class ManifestCodec {
             if (key != null) {
                 if (!m.encrypted()) {
                     throw new IllegalArgumentException("a sealed manifest must record its encryption parameters");
+                }
+                if (m.artifacts().stream().anyMatch(ArtifactInfo::deduplicated)) {
+                    // what list shows: the tree objects' total. Their sizes and times are visible in the sink anyway,
+                    // and the clear part's times bound which ones a backup wrote; a full backup's data/<id>/ is listed
+                    root.put(CLEAR_STORED_SIZE, m.storedSize());
                 }
                 root.put("sealed", Base64.getEncoder().encodeToString(key.seal(JSON.writeValueAsBytes(body), clearPart(root))));
             }
@@ -247,6 +254,60 @@ final class ManifestCodec {
                     body.path("compression").asText("?"), map(root.get("encryption")), stores);
         } catch (RuntimeException e) {
             throw new IntegrityException("manifest " + where + " is malformed (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * The stored manifest {@code stored} with its data key wrapped anew: {@code rewrap} gets the data key
+     * {@code unlock} opens and returns the same key under another wrap. The clear part keeps every field but the
+     * encryption parameters; the sealed part keeps its plaintext byte for byte but is sealed again (new nonce),
+     * because its associated data is the clear part, wrap included. The result is checked to decode to the same
+     * manifest before it is returned.
+     *
+     * @throws IntegrityException       if {@code stored} is damaged or tampered with
+     * @throws IllegalArgumentException if it is not encrypted
+     */
+    static byte[] rewrap(byte[] stored, String where, Function<Map<String, String>, Encryption.DataKey> unlock,
+                         Function<Encryption.DataKey, Encryption.DataKey> rewrap) {
+        Manifest before = decode(stored, where, unlock); // every check a read makes
+        if (!before.encrypted()) {
+            throw new IllegalArgumentException("manifest " + where + " is not encrypted; it has no data key to wrap");
+        }
+        ObjectNode root;
+        try {
+            root = (ObjectNode) JSON.readTree(stored);
+        } catch (IOException e) {
+            throw new IntegrityException("manifest " + where + " is damaged (not valid JSON)");
+        }
+        Encryption.DataKey old = unlock.apply(map(root.get("encryption")));
+        byte[] plain = old.open(Base64.getDecoder().decode(root.get("sealed").asText()), clearPart(root));
+        Encryption.DataKey fresh = rewrap.apply(old);
+        ObjectNode enc = JSON.createObjectNode();
+        fresh.parameters().forEach(enc::put); // sorted, as encode writes them
+        root.set("encryption", enc);
+        root.put("sealed", Base64.getEncoder().encodeToString(fresh.seal(plain, clearPart(root))));
+        root.put("sha256", digest(root));
+        byte[] out;
+        try {
+            out = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        Manifest after = decode(out, where, p -> fresh);
+        if (!new Manifest(after.formatVersion(), after.id(), after.createdAt(), after.completedAt(), after.toolVersion(), after.scope(),
+                after.compression(), before.encryption(), after.stores()).equals(before)) {
+            throw new IllegalStateException("manifest " + where + " does not read back the same after its data key was wrapped anew");
+        }
+        return out;
+    }
+
+    /** The stored size a sealed manifest records in clear (deduplicated backups), or -1; {@code stored} must decode. */
+    static long clearStoredSize(byte[] stored) {
+        try {
+            JsonNode v = JSON.readTree(stored).get(CLEAR_STORED_SIZE);
+            return v != null && v.canConvertToLong() && v.asLong() >= 0 ? v.asLong() : -1;
+        } catch (IOException e) {
+            return -1;
         }
     }
 

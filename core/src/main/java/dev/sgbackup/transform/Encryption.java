@@ -129,6 +129,15 @@ public final class Encryption {
     public DataKey newDataKey() {
         byte[] dek = new byte[32];
         RANDOM.nextBytes(dek);
+        try {
+            return wrap(dek);
+        } finally {
+            Arrays.fill(dek, (byte) 0);
+        }
+    }
+
+    /** Wraps {@code dek} under this passphrase or key with a fresh salt and nonce. */
+    private DataKey wrap(byte[] dek) {
         Map<String, String> p = new TreeMap<>();
         p.put("cipher", CIPHER);
         p.put("transform", TRANSFORM_ID);
@@ -158,9 +167,22 @@ public final class Encryption {
             throw new IllegalStateException("AES-GCM is not available in this JDK", e);
         }
         DataKey k = new DataKey(dek, p);
-        Arrays.fill(dek, (byte) 0);
         unwrapped.put(p.get("wrappedKey"), k);
         return k;
+    }
+
+    /**
+     * The same data key, wrapped under this passphrase or key instead (fresh salt and nonce): what a passphrase change
+     * records in a backup's manifest. Whatever the data key encrypted stays readable with it; only the wrap changes.
+     * Costs one PBKDF2 run with a passphrase. Internal API for the engine.
+     */
+    public DataKey rewrap(DataKey existing) {
+        byte[] dek = existing.key.getEncoded();
+        try {
+            return wrap(dek);
+        } finally {
+            Arrays.fill(dek, (byte) 0);
+        }
     }
 
     /**

@@ -38,7 +38,8 @@ final class ListCommand {
             s.out.println(Session.json(arr));
         } else {
             for (BackupSummary b : all) {
-                // an encrypted backup's stores are in its sealed manifest part; SIZE is what the sink holds for it
+                // an encrypted backup's stores are in its sealed manifest part; SIZE is what the sink holds for it (a
+                // full backup: its data/ID/ objects; a dedup backup: its tree objects, recorded in the manifest's clear part)
                 s.out.println(b.id() + " " + b.createdAt().truncatedTo(ChronoUnit.SECONDS) + " "
                         + b.storedSize() + " " + (b.encrypted() ? "(encrypted)" : String.join(",", b.stores())));
             }

@@ -16,7 +16,8 @@ import java.util.function.Function;
  * 2 usage error, 3 refused by a check (nothing changed).
  * <p>
  * This class only picks the command ({@link DiscoverCommand}, {@link PlanCommand}, {@link BackupCommand}, {@link ListCommand},
- * {@link ShowCommand}, {@link VerifyCommand}, {@link RestoreCommand}, {@link DeleteCommand}, {@link PruneCommand}) and
+ * {@link ShowCommand}, {@link VerifyCommand}, {@link RestoreCommand}, {@link DeleteCommand}, {@link PruneCommand},
+ * {@link PassphraseCommand}) and
  * turns whatever it throws into a message and an exit code, here and nowhere else.
  */
 public final class Main {
@@ -36,10 +37,21 @@ public final class Main {
                       [--exclude GLOB ...] [--encrypt] [--dedup [--force-read]] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
-              verify  --from SINK_URI --backup ID
+              verify  --from SINK_URI --backup ID [--read-data | --read-data-subset N%|n/m]
+                      a full backup: every artifact read back and checked (the flags change nothing);
+                      a --dedup backup: its structure (trees, every chunk in the index, every pack present and
+                      long enough) without reading chunks; --read-data also reads every pack it references once and
+                      checks every chunk against its id; --read-data-subset 10% does that for a random 10% of the
+                      packs (rounded up), 2/5 for the second of 5 fixed subsets (1/5 ... 5/5 cover every pack).
+                      Exit 1 with one 'bad' line per problem, naming the pack and chunk
               restore --from SINK_URI --backup ID STORES [--phase db|volumes|config|all] [--secrets FILE] [--replace] [--dry-run]
                       [--pg-restore-jobs N] [--json] [--report FILE]
               delete  --from SINK_URI --backup ID
+              passphrase change --to SINK_URI
+                      every encrypted backup in the sink (full and --dedup) and the dedup repository's key then open
+                      with the new passphrase and none with the old; no data is re-encrypted. Current passphrase from
+                      SGBACKUP_PASSPHRASE, new one from SGBACKUP_NEW_PASSPHRASE (or prompts on a terminal); never
+                      from flags. Interrupted, every backup still opens with one of the two: run it again to finish
               prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
                       [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run] [--json]
                       (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h; then collects the
@@ -141,6 +153,7 @@ public final class Main {
                 case "restore" -> parse(argv, RestoreCommand.VALUE_FLAGS, RestoreCommand.SWITCHES);
                 case "delete" -> parse(argv, DeleteCommand.VALUE_FLAGS, DeleteCommand.SWITCHES);
                 case "prune" -> parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES);
+                case "passphrase" -> parse(subcommand(argv, "change"), PassphraseCommand.VALUE_FLAGS, PassphraseCommand.SWITCHES);
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
             };
             Args args = s.args;
@@ -156,6 +169,7 @@ public final class Main {
                 case "verify" -> VerifyCommand.run(s, args);
                 case "restore" -> RestoreCommand.run(s, args);
                 case "delete" -> DeleteCommand.run(s, args);
+                case "passphrase" -> PassphraseCommand.run(s, args);
                 default -> PruneCommand.run(s, args);
             };
         } catch (Args.UsageException e) {
@@ -220,6 +234,17 @@ public final class Main {
             e.printStackTrace(err);
         }
         return 3;
+    }
+
+    /** {@code COMMAND SUB FLAGS...} as {@code COMMAND FLAGS...}, if SUB is the one subcommand there is. */
+    private static String[] subcommand(String[] argv, String sub) {
+        if (argv.length < 2 || !argv[1].equals(sub)) {
+            throw new Args.UsageException("'" + argv[0] + "' needs a subcommand: " + argv[0] + " " + sub);
+        }
+        String[] out = new String[argv.length - 1];
+        out[0] = argv[0];
+        System.arraycopy(argv, 2, out, 1, argv.length - 2);
+        return out;
     }
 
     /** The command's flags, and --debug for every command; --sourcegraph may come without its URL. */

@@ -62,10 +62,29 @@ class CliDedupTest {
             bytes[100] ^= 1;
             Files.write(pack, bytes);
         }
-        CliTest.Run bad = cli("verify", "--from", sink, "--backup", id);
-        assertThat(bad.code()).isEqualTo(1);
-        assertThat(bad.out() + bad.err()).containsPattern("chunk [0-9a-f]{64} in pack [0-9a-f]{64}")
-                .containsAnyOf(packs.stream().map(p -> "pack " + p.getFileName()).toArray(String[]::new));
+        CliTest.Run structure = cli("verify", "--from", sink, "--backup", id);
+        assertThat(structure.code()).as("the default checks structure and reads no chunk: " + structure.err()).isZero();
+        assertThat(structure.out()).containsPattern("^ok " + id + " 1 artifacts 0 bytes \\(dedup: structure of \\d+ chunks in "
+                + packs.size() + " packs; 0 of " + packs.size() + " packs read \\(structure\\)\\)");
+        for (String[] level : java.util.List.of(new String[] {"--read-data"}, new String[] {"--read-data-subset", "10%"},
+                new String[] {"--read-data-subset", "1/1"})) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("verify", "--from", sink, "--backup", id));
+            args.addAll(java.util.List.of(level));
+            CliTest.Run bad = cli(args.toArray(String[]::new));
+            assertThat(bad.code()).as(String.join(" ", level)).isEqualTo(1);
+            // one line per problem, each naming a pack and a chunk: a damaged chunk this backup uses ("chunk C in pack P"),
+            // or a pack whose damage lies in a chunk only the first backup uses (its hash fails, its chunk C is intact)
+            assertThat(bad.out().lines().toList()).isNotEmpty().allSatisfy(l -> assertThat(l).startsWith("bad v/")
+                    .containsPattern("pack [0-9a-f]{64}").containsPattern("chunk [0-9a-f]{64}"));
+            assertThat(bad.out()).containsAnyOf(packs.stream().map(p -> "pack " + p.getFileName()).toArray(String[]::new));
+            assertThat(bad.err()).contains("error: backup " + id + " is damaged: 1 of 1 artifacts failed verification");
+        }
+        CliTest.Run both = cli("verify", "--from", sink, "--backup", id, "--read-data", "--read-data-subset", "10%");
+        assertThat(both.code()).isEqualTo(2);
+        assertThat(both.err()).contains("not both");
+        CliTest.Run badSpec = cli("verify", "--from", sink, "--backup", id, "--read-data-subset", "110%");
+        assertThat(badSpec.code()).isEqualTo(2);
+        assertThat(badSpec.err()).contains("1% to 100%");
 
         CliTest.Run delete = cli("delete", "--from", sink, "--backup", first.last());
         assertThat(delete.code()).as(delete.err()).isZero();

@@ -111,6 +111,12 @@ class CliTest {
         assertThat(v.code()).isEqualTo(1);
         assertThat(v.out()).contains("bad ").contains("more/tar").doesNotContain("repos/tar");
         assertThat(v.err()).contains("damaged");
+        // a full backup is read whole at every level: the dedup flags are accepted and change nothing
+        for (String level : List.of("--read-data", "--read-data-subset=10%", "--read-data-subset=1/3")) {
+            Run l = cli("verify", "--from", sink, "--backup", id, level);
+            assertThat(l.code()).as(level).isEqualTo(1);
+            assertThat(l.out()).as(level).isEqualTo(v.out());
+        }
 
         Path target = tmp.resolve("r");
         Run r = cli("restore", "--from", sink, "--backup", id, "--volume", "more=" + target);
