@@ -85,6 +85,10 @@ final class TreeObject {
         if (bytes.length < MAGIC.length || bytes[0] != MAGIC[0] || bytes[1] != MAGIC[1] || bytes[2] != MAGIC[2]) {
             throw new IntegrityException("tree object " + where + " is not a tree object; it is damaged");
         }
+        if (bytes[3] < VERSION) {
+            throw new IntegrityException("tree object " + where + " has format version " + bytes[3] + ", written by a development"
+                    + " build before content tables; this sgbackup cannot read it. Delete that backup");
+        }
         if (bytes[3] != VERSION) {
             throw new IntegrityException("tree object " + where + " has format version " + bytes[3] + ", this sgbackup reads "
                     + VERSION + "; upgrade sgbackup");
