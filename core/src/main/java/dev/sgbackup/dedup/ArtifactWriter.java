@@ -203,11 +203,14 @@ final class ArtifactWriter extends OutputStream {
             }
             ContentTable.Record r;
             if (state == State.DISCARD) {
-                if (discarded != reused.length()) {
+                if (discarded == 0) {
+                    size += reused.length(); // the store wrote no filler: the parent's bytes stand in all the same
+                } else if (discarded != reused.length()) {
                     throw new StoreException("file " + path + ": the store wrote " + discarded + " bytes for content the parent"
                             + " backup has as " + reused.length() + "; this is a bug in the store (run with --force-read to"
                             + " read every file)");
                 }
+                discarded = reused.length();
                 r = ContentTable.Record.file(path, stamp, reused.chunks());
                 reusedBytes += discarded;
                 chunkCount += reused.chunks().size();

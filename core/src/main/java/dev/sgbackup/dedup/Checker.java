@@ -89,8 +89,14 @@ public final class Checker {
         } catch (NoSuchObjectException e) {
             findings.add(new Finding(n, Kind.MISSING, label + ": missing"));
             return n;
+        } catch (TableInput.NotIndexed e) {
+            findings.add(new Finding(n, Kind.DAMAGED, label + ": chunk " + e.id + " is not in the index of store " + store
+                    + "; the repository is missing index objects or packs"));
+            return n;
         } catch (IntegrityException e) {
-            findings.add(new Finding(n, Kind.DAMAGED, label + ": " + e.getMessage()));
+            // a content-table chunk in a missing pack is a missing pack, as for any other chunk
+            findings.add(new Finding(n, e.getCause() instanceof NoSuchObjectException ? Kind.MISSING : Kind.DAMAGED,
+                    label + ": " + e.getMessage()));
             return n;
         } catch (IOException | SinkException e) {
             findings.add(new Finding(n, Kind.UNREADABLE, label + ": unreadable: " + e.getMessage()));

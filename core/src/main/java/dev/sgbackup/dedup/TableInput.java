@@ -39,6 +39,16 @@ final class TableInput {
         return Crypto.hex(bytes.md.digest());
     }
 
+    /** A content-table chunk the index does not know. */
+    static final class NotIndexed extends IntegrityException {
+        final transient ChunkId id;
+
+        NotIndexed(ChunkId id, String message) {
+            super(message);
+            this.id = id;
+        }
+    }
+
     /** The bytes of a list of chunks, in order, read one at a time. */
     private static final class ChunkBytes extends InputStream {
         private final PackReader packs;
@@ -89,8 +99,8 @@ final class TableInput {
                 ChunkId id = ids.next();
                 IndexEntry e = lookup.apply(id);
                 if (e == null) {
-                    throw new IntegrityException("chunk " + id + " of the content table of " + where
-                            + " is not in the index; the repository is missing index objects or packs");
+                    throw new NotIndexed(id, "chunk " + id + " is not in the index (it holds part of the content table of "
+                            + where + "); the repository is missing index objects or packs");
                 }
                 chunk = packs.read(e);
                 pos = 0;

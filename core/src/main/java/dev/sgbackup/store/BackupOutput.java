@@ -103,9 +103,10 @@ public interface BackupOutput {
         };
 
         /**
-         * True if the file's content is known from the parent backup: write the entry as usual, but with
-         * {@code stamp.size()} bytes of filler (zeros) for its content, without opening the file; the filler is
-         * discarded and the parent's chunks stand in for it. Decided when the entry begins.
+         * True if the file's content is known from the parent backup: write the entry's header, call
+         * {@link #content()} and {@link #end()}, and write no content and no padding — the file need not be opened;
+         * the parent's chunks stand in for the bytes the entry would have had after its header. (Writing them as
+         * filler, any bytes of the same length, is accepted too: they are discarded.) Decided when the entry begins.
          */
         boolean reused();
 

@@ -35,12 +35,29 @@ class EncryptionTest {
     }
 
     @Test
-    void eachBackupGetsItsOwnDataKeyAndSalt() {
+    void eachBackupGetsItsOwnDataKeyAndOneProcessDerivesOneKeyEncryptionKey() {
         Encryption e = fast("correct horse battery");
         Map<String, String> a = e.newDataKey().parameters();
         Map<String, String> b = e.newDataKey().parameters();
-        assertThat(a.get("salt")).isNotEqualTo(b.get("salt"));
+        // one PBKDF2 run per instance: the salt is reused, the data keys and their nonces are not
+        assertThat(a.get("salt")).isEqualTo(b.get("salt"));
         assertThat(a.get("wrappedKey")).isNotEqualTo(b.get("wrappedKey"));
+        assertThat(a.get("keyNonce")).isNotEqualTo(b.get("keyNonce"));
+        // another process (instance) starts from a fresh salt
+        assertThat(fast("correct horse battery").newDataKey().parameters().get("salt")).isNotEqualTo(a.get("salt"));
+    }
+
+    @Test
+    void aSaltIsReusedOnlyAfterItsWrapAuthenticated() {
+        Map<String, String> theirs = fast("another passphrase").newDataKey().parameters();
+        Encryption e = fast("correct horse battery");
+        assertThatThrownBy(() -> e.unlock(theirs, ID)).isInstanceOf(InvalidInputException.class);
+        // a salt planted by someone without the passphrase is not taken up
+        assertThat(e.newDataKey().parameters().get("salt")).isNotEqualTo(theirs.get("salt"));
+        Map<String, String> mine = fast("correct horse battery").newDataKey().parameters();
+        Encryption f = fast("correct horse battery");
+        f.unlock(mine, ID);
+        assertThat(f.newDataKey().parameters().get("salt")).isEqualTo(mine.get("salt"));
     }
 
     @Test

@@ -67,7 +67,7 @@ final class TarWriter {
     long reused;
     /** The stream entries are marked in (a deduplicated backup's), or null. */
     private BackupOutput.ArtifactStream marks;
-    private static final byte[] ZEROS = new byte[64 * 1024];
+    private final java.io.ByteArrayOutputStream scratch = new java.io.ByteArrayOutputStream(1024);
 
     TarWriter(Path root, Excludes excludes, BackupOutput out) {
         this.root = root;
@@ -98,11 +98,23 @@ final class TarWriter {
         }
     }
 
-    private void writeTar(OutputStream sink, int blockSize) throws IOException {
+    private static TarArchiveOutputStream tar(OutputStream sink, int blockSize) {
         TarArchiveOutputStream tar = new TarArchiveOutputStream(sink, blockSize, "UTF-8");
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         tar.setAddPaxHeadersForNonAsciiNames(true);
+        return tar;
+    }
+
+    /** The bytes the archive stream writes for {@code e}'s header (PAX records included), made on a scratch stream. */
+    private byte[] header(TarArchiveEntry e) throws IOException {
+        scratch.reset();
+        tar(scratch, TarConstants.DEFAULT_RCDSIZE).putArchiveEntry(e); // dropped unfinished: it holds nothing else
+        return scratch.toByteArray();
+    }
+
+    private void writeTar(OutputStream sink, int blockSize) throws IOException {
+        TarArchiveOutputStream tar = tar(sink, blockSize);
 
         Map<String, Object> rootAttrs = Files.readAttributes(root, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
         List<String> rootChildren = list(root, "");
@@ -188,17 +200,12 @@ final class TarWriter {
         long size = (Long) attrs.get("size");
         BackupOutput.FileEntry marked = marks == null ? BackupOutput.FileEntry.NONE : marks.beginFile(rel, stamp(attrs));
         if (marked.reused()) {
-            // unchanged since the parent backup: the header, then filler the stream discards for the parent's chunks
+            // unchanged since the parent backup: only the entry's header, written beside the archive stream (which
+            // holds no partial record between entries); the parent's chunks stand in for content and padding
             TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, attrs);
             e.setSize(size);
-            tar.putArchiveEntry(e);
+            marks.write(header(e));
             marked.content();
-            for (long remaining = size; remaining > 0; ) {
-                int n = (int) Math.min(ZEROS.length, remaining);
-                tar.write(ZEROS, 0, n);
-                remaining -= n;
-            }
-            tar.closeArchiveEntry();
             marked.end();
             if (key != null) {
                 firstNames.put(key, rel);
