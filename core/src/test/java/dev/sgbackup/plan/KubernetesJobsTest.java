@@ -51,11 +51,12 @@ class KubernetesJobsTest {
     @TempDir
     Path tmp;
     InstanceDescription d;
+    Path kubeconfig;
 
     @BeforeEach
     void setUp() throws Exception {
         KubernetesDiscoveryTest.load(client, "helm.yaml", NS);
-        Path kubeconfig = KubernetesDiscoveryTest.kubeconfig(tmp, "http://" + server.getHostName() + ":" + server.getPort());
+        kubeconfig = KubernetesDiscoveryTest.kubeconfig(tmp, "http://" + server.getHostName() + ":" + server.getPort());
         d = Deployments.kubernetes().kubeconfig(kubeconfig).discover();
     }
 
@@ -330,6 +331,36 @@ class KubernetesJobsTest {
                 s.origin(), s.location(), "env:CODEINTEL_PGPASSWORD@Deployment/sourcegraph-frontend", s.pod()));
         assertThatThrownBy(() -> backup(plain)).isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("step codeintel: the password of database codeintel comes from no Secret");
+    }
+
+    @Test
+    void aCustomisedReleaseSubPathAndAPlainDataSource() throws Exception {
+        KubernetesDiscoveryTest.load(client, "helm-customised.yaml", KubernetesDiscoveryTest.CUSTOM_NS);
+        InstanceDescription custom = Deployments.kubernetes().kubeconfig(kubeconfig).context("custom").discover();
+        KubernetesManifests.Options o = KubernetesManifests.Options.of(KubernetesDiscoveryTest.CUSTOM_NS, IMAGE);
+        // CODEINSIGHTS_PGDATASOURCE is a plain value in the frontend's spec (password inside): never copied, so refused
+        assertThatThrownBy(() -> KubernetesManifests.of(custom, KubernetesManifests.backupPlan(custom, Scope.POSTGRES, SINK, null), ID, o))
+                .isInstanceOf(InvalidInputException.class)
+                .hasMessageStartingWith("step codeinsights: the password of database codeinsights comes from no Secret"
+                        + " (env:CODEINSIGHTS_PGDATASOURCE@Deployment/sourcegraph-frontend)")
+                .message().doesNotContain(SEEDED);
+        InstanceDescription rest = custom.without(java.util.Set.of("codeinsights"));
+        KubernetesManifests.Result r = KubernetesManifests.of(rest, KubernetesManifests.backupPlan(rest, Scope.ALL, SINK, null), ID, o);
+        Job git = jobs(r).get("repos-sourcegraph-git-0");
+        assertThat(container(git).getVolumeMounts()).anySatisfy(m -> {
+            assertThat(m.getMountPath()).isEqualTo("/data/repos-sourcegraph-git-0");
+            assertThat(m.getSubPath()).isEqualTo("repos");
+        });
+        assertThat(pod(git).getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms()
+                .get(0).getMatchFields().get(0).getValues()).containsExactly("node-ssd-1");
+        // no worker Secret or ServiceAccount: said; a workload without security context: the image's user, said
+        assertThat(container(git).getEnvFrom()).isEmpty();
+        assertThat(r.notes()).contains("repos-sourcegraph-git-0: no --worker-secret and no --service-account: the worker has no sink"
+                + " credentials but the node's own", "repos-sourcegraph-git-0: StatefulSet/sourcegraph-git sets no runAsUser: the worker"
+                + " runs as the image's user 65532, which may not own its files");
+        assertThat(pod(git).getSecurityContext().getRunAsUser()).isEqualTo(65532L);
+        String all = r.manifests().stream().map(KubernetesManifests.Manifest::yaml).collect(Collectors.joining("\n")) + r.notes();
+        assertThat(all).doesNotContain(SEEDED);
     }
 
     @Test
