@@ -61,7 +61,7 @@ final class KubernetesJobs {
     static final String ANNOTATION_STORE = "sgbackup.dev/store";
     static final String CONTAINER = "worker";
     /** Where a worker mounts the one PVC of a volume step: {@code /data/<store>}. */
-    static final String DATA = "/data/";
+    static final String DATA = KubernetesManifests.WORKER_DATA_DIR + "/";
     /** A finished Job (its pods and logs) stays a day for the coordinator and the operator, then Kubernetes removes it. */
     static final int TTL_SECONDS = 86_400;
     /** The image's user (examples/pom.xml image.user), for steps that inherit no user: databases and configuration. */

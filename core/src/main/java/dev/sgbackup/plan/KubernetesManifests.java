@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
  *
  * <pre>{@code
  * InstanceDescription d = InstanceDescription.fromJson(Files.readString(Path.of("instance.json")));
- * MigrationPlan plan = KubernetesManifests.backupPlan(d, Scope.ALL, "s3://bucket/sourcegraph");
+ * MigrationPlan plan = KubernetesManifests.backupPlan(d, Scope.ALL, "s3://bucket/sourcegraph", null);
  * KubernetesManifests.Result r = KubernetesManifests.of(d, plan, KubernetesManifests.newBackupId(Instant.now()),
  *         KubernetesManifests.Options.of("sourcegraph", "registry.example.com/sgbackup:0.1.0"));
  * }</pre>
