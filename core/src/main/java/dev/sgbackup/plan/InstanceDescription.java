@@ -6,8 +6,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sgbackup.run.InvalidInputException;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * What {@link Discovery} found in a deployment: every store with its kind, whether a new instance can recreate it,
@@ -72,9 +76,46 @@ public record InstanceDescription(String format, Deployment deployment, String v
      * @param credentials a reference such as {@code env:PGPASSWORD@service/sourcegraph-frontend-0} or (Kubernetes)
      *                    {@code env:PGPASSWORD@Deployment/sourcegraph-frontend secretKeyRef:pgsql-auth/password}, or null;
      *                    never a value
+     * @param pod         (Kubernetes) what a pod working on this store inherits from the workload's pod: for a volume the
+     *                    workload that mounts it, for a database the frontend whose credentials it uses; null otherwise
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Store(String name, String kind, boolean recreatable, String holds, String origin, Location location, String credentials) {
+    public record Store(String name, String kind, boolean recreatable, String holds, String origin, Location location, String credentials,
+                        Pod pod) {
+        /** A store without pod settings (every deployment but Kubernetes). */
+        public Store(String name, String kind, boolean recreatable, String holds, String origin, Location location, String credentials) {
+            this(name, kind, recreatable, holds, origin, location, credentials, null);
+        }
+    }
+
+    /**
+     * What a workload's pod template says about where its pods may run and who owns their files, as the Kubernetes
+     * API spells it (field names and values of {@code PodSecurityContext}, {@code SecurityContext} and
+     * {@code Toleration}, as plain maps). A worker pod for the store inherits it (docs/kubernetes.md). Never holds a
+     * secret: pod templates carry none of these in their values.
+     *
+     * @param workload                 the workload it was read from, e.g. {@code StatefulSet/gitserver}
+     * @param securityContext          the pod's {@code securityContext} (runAsUser, runAsGroup, fsGroup…), or empty
+     * @param containerSecurityContext the {@code securityContext} of the container that mounts the store (of the
+     *                                 first container for a database), or empty
+     * @param nodeSelector             the pod's {@code nodeSelector}, or empty
+     * @param tolerations              the pod's {@code tolerations}, or empty
+     * @param priorityClassName        the pod's {@code priorityClassName}, or null
+     * @param imagePullSecrets         the names of the pod's {@code imagePullSecrets}, or empty
+     */
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    public record Pod(String workload, Map<String, Object> securityContext, Map<String, Object> containerSecurityContext,
+                      Map<String, String> nodeSelector, List<Map<String, Object>> tolerations, String priorityClassName,
+                      List<String> imagePullSecrets) {
+        public Pod {
+            securityContext = securityContext == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(securityContext));
+            containerSecurityContext = containerSecurityContext == null ? Map.of()
+                    : Collections.unmodifiableMap(new LinkedHashMap<>(containerSecurityContext));
+            nodeSelector = nodeSelector == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(nodeSelector));
+            tolerations = tolerations == null ? List.of() : tolerations.stream()
+                    .map(t -> Collections.unmodifiableMap(new LinkedHashMap<>(t))).toList();
+            imagePullSecrets = imagePullSecrets == null ? List.of() : List.copyOf(imagePullSecrets);
+        }
     }
 
     /**
@@ -92,10 +133,22 @@ public record InstanceDescription(String format, Deployment deployment, String v
      * @param mountPath where the workload mounts it
      * @param subPath   the sub-path of the volume the workload mounts, when it mounts one
      * @param node      the node the pod mounting it runs on, when one does
+     * @param accessModes the PersistentVolumeClaim's access modes ({@code ReadWriteOnce}, {@code ReadWriteOncePod}…), when
+     *                  known
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Location(String volume, String directory, String host, Integer port, String database, String user, Boolean external,
-                           String namespace, String pvc, String mountPath, String subPath, String node) {
+                           String namespace, String pvc, String mountPath, String subPath, String node, List<String> accessModes) {
+        public Location {
+            accessModes = accessModes == null ? null : List.copyOf(accessModes);
+        }
+
+        /** A location without access modes (every deployment but Kubernetes). */
+        public Location(String volume, String directory, String host, Integer port, String database, String user, Boolean external,
+                        String namespace, String pvc, String mountPath, String subPath, String node) {
+            this(volume, directory, host, port, database, user, external, namespace, pvc, mountPath, subPath, node, null);
+        }
+
         /** A Docker volume or host directory. */
         public static Location directory(String volume, String directory) {
             return new Location(volume, directory, null, null, null, null, null, null, null, null, null, null);
@@ -109,6 +162,11 @@ public record InstanceDescription(String format, Deployment deployment, String v
         /** A PersistentVolumeClaim as a workload mounts it. */
         public static Location pvc(String namespace, String pvc, String mountPath, String subPath, String node) {
             return new Location(null, null, null, null, null, null, null, namespace, pvc, mountPath, subPath, node);
+        }
+
+        /** A PersistentVolumeClaim as a workload mounts it, with the claim's access modes. */
+        public static Location pvc(String namespace, String pvc, String mountPath, String subPath, String node, List<String> accessModes) {
+            return new Location(null, null, null, null, null, null, null, namespace, pvc, mountPath, subPath, node, accessModes);
         }
     }
 
@@ -181,7 +239,8 @@ public record InstanceDescription(String format, Deployment deployment, String v
             }
         }
         List<Store> out = stores.stream().map(s -> renamed.containsKey(s.name())
-                ? new Store(renamed.get(s.name()), s.kind(), s.recreatable(), s.holds(), s.origin(), s.location(), s.credentials()) : s).toList();
+                ? new Store(renamed.get(s.name()), s.kind(), s.recreatable(), s.holds(), s.origin(), s.location(), s.credentials(), s.pod())
+                : s).toList();
         return new Retargeted(new InstanceDescription(format, deployment, version, out, warnings), notes);
     }
 

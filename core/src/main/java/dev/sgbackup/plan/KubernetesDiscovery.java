@@ -86,8 +86,8 @@ final class KubernetesDiscovery {
         }
     }
 
-    /** A claim a workload mounts. */
-    private record Claim(String pvc, String volume, String mountPath, String subPath) {
+    /** A claim a workload mounts, and the container that mounts it first. */
+    private record Claim(String pvc, String volume, String mountPath, String subPath, Container container) {
     }
 
     static InstanceDescription discover(KubernetesConfig.Target t) {
@@ -468,7 +468,7 @@ final class KubernetesDiscovery {
             Service svc = service(host);
             if (svc == null || "ExternalName".equals(svc.getSpec().getType())) {
                 return new Store(name, InstanceDescription.POSTGRES, name.equals("codeintel"), Discovery.holds(name),
-                        "external/" + host + from, Location.database(null, host, port, db, user, true), credentials);
+                        "external/" + host + from, Location.database(null, host, port, db, user, true), credentials, clientPod(frontend));
             }
             Workload w = workloadOf(svc);
             String origin = "Service/" + svc.getMetadata().getName();
@@ -487,8 +487,10 @@ final class KubernetesDiscovery {
                         + " on is unknown");
             }
             Location l = new Location(null, null, host, port, db, user, null, data == null ? null : ns, data == null ? null : data.pvc(),
-                    data == null ? null : data.mountPath(), data == null ? null : data.subPath(), data == null ? null : node(data.pvc()));
-            return new Store(name, InstanceDescription.POSTGRES, name.equals("codeintel"), Discovery.holds(name), origin, l, credentials);
+                    data == null ? null : data.mountPath(), data == null ? null : data.subPath(), data == null ? null : node(data.pvc()),
+                    data == null ? null : accessModes(data.pvc()));
+            return new Store(name, InstanceDescription.POSTGRES, name.equals("codeintel"), Discovery.holds(name), origin, l, credentials,
+                    clientPod(frontend));
         }
 
         /** A database's variables from a Secret the chart does not create ({@code auth.existingSecret}): said, as RBAC must name it. */
@@ -555,7 +557,7 @@ final class KubernetesDiscovery {
                         continue;
                     }
                     String sub = m.getSubPath() == null || m.getSubPath().isEmpty() ? null : m.getSubPath();
-                    names.forEach(n -> out.putIfAbsent(n, new Claim(n, m.getName(), m.getMountPath(), sub)));
+                    names.forEach(n -> out.putIfAbsent(n, new Claim(n, m.getName(), m.getMountPath(), sub, c)));
                 }
             }
             return new ArrayList<>(out.values());
@@ -604,6 +606,50 @@ final class KubernetesDiscovery {
             return any;
         }
 
+        /** A claim's access modes, or null when the PVC does not exist (yet). */
+        private List<String> accessModes(String pvc) {
+            PersistentVolumeClaim p = pvcs.get(pvc);
+            if (p == null || p.getSpec() == null || p.getSpec().getAccessModes() == null || p.getSpec().getAccessModes().isEmpty()) {
+                return null;
+            }
+            return List.copyOf(p.getSpec().getAccessModes());
+        }
+
+        /** A database's client pod: the frontend's (whose secretKeyRefs its credentials are), its first container. */
+        private static InstanceDescription.Pod clientPod(Workload frontend) {
+            if (frontend == null) {
+                return null;
+            }
+            List<Container> main = frontend.template().getSpec().getContainers();
+            return pod(frontend, main.isEmpty() ? null : main.get(0));
+        }
+
+        /** What a worker pod inherits from a workload's pod template and the container that mounts its store. */
+        private static InstanceDescription.Pod pod(Workload w, Container c) {
+            io.fabric8.kubernetes.api.model.PodSpec spec = w.template().getSpec();
+            List<Map<String, Object>> tolerations = new ArrayList<>();
+            spec.getTolerations().forEach(t -> tolerations.add(asMap(t)));
+            List<String> pullSecrets = spec.getImagePullSecrets().stream().map(io.fabric8.kubernetes.api.model.LocalObjectReference::getName)
+                    .filter(Objects::nonNull).toList();
+            return new InstanceDescription.Pod(w.id(), asMap(spec.getSecurityContext()), asMap(c == null ? null : c.getSecurityContext()),
+                    spec.getNodeSelector(), tolerations, spec.getPriorityClassName(), pullSecrets);
+        }
+
+        private static final com.fasterxml.jackson.databind.ObjectMapper MAPS = new com.fasterxml.jackson.databind.ObjectMapper();
+
+        /** A model object as the API spells it, as a plain map (null: empty). */
+        @SuppressWarnings("unchecked")
+        private static Map<String, Object> asMap(Object o) {
+            if (o == null) {
+                return Map.of();
+            }
+            try {
+                return MAPS.readValue(io.fabric8.kubernetes.client.utils.Serialization.asJson(o), LinkedHashMap.class);
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot read a pod template field (" + e.getClass().getSimpleName() + ")");
+            }
+        }
+
         private Store volume(Workload w, Claim c) {
             // the kind: from the workload's name, else its volume's, else its image's (a renamed workload), else a cache
             VolumeKind k = VolumeKind.guess(w.name());
@@ -616,9 +662,9 @@ final class KubernetesDiscovery {
                 k = VolumeKind.guess(imageName(w.image()));
                 from = "its image " + imageName(w.image());
             }
-            Location l = Location.pvc(ns, c.pvc(), c.mountPath(), c.subPath(), node(c.pvc()));
+            Location l = Location.pvc(ns, c.pvc(), c.mountPath(), c.subPath(), node(c.pvc()), accessModes(c.pvc()));
             if (k == VolumeKind.OTHER && (Discovery.isCache(w.name(), Set.of()) || Discovery.isCache(c.pvc(), Set.of()))) {
-                return new Store(c.pvc(), InstanceDescription.CACHE, true, "cache of " + w.id(), w.id(), l, null);
+                return new Store(c.pvc(), InstanceDescription.CACHE, true, "cache of " + w.id(), w.id(), l, null, pod(w, c.container()));
             }
             if (k == VolumeKind.OTHER) {
                 warnings.add("PVC " + c.pvc() + " (mounted by " + w.id() + " at " + c.mountPath() + ") is of unknown kind: kept as 'other'"
@@ -627,7 +673,7 @@ final class KubernetesDiscovery {
                 warnings.add(w.id() + " is no workload of the chart by name: PVC " + c.pvc() + " taken as " + InstanceDescription.kindId(k)
                         + " from " + from + " (a renamed workload?)");
             }
-            return new Store(c.pvc(), InstanceDescription.kindId(k), k.recreatable(), k.holds(), w.id(), l, null);
+            return new Store(c.pvc(), InstanceDescription.kindId(k), k.recreatable(), k.holds(), w.id(), l, null, pod(w, c.container()));
         }
 
         /** Precise code-intel uploads outside the blobstore: in external object storage, not in this backup. */

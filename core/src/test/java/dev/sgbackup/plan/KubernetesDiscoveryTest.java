@@ -134,6 +134,27 @@ class KubernetesDiscoveryTest {
     }
 
     @Test
+    void whatAWorkerPodInheritsAndTheAccessModes() {
+        InstanceDescription d = discover(Deployments.kubernetes().kubeconfig(kubeconfig));
+        InstanceDescription.Store shard = d.stores().stream().filter(s -> s.name().equals("repos-gitserver-1")).findFirst().orElseThrow();
+        assertThat(shard.location().accessModes()).containsExactly("ReadWriteOnce");
+        assertThat(shard.pod().workload()).isEqualTo("StatefulSet/gitserver");
+        assertThat(shard.pod().securityContext()).containsEntry("runAsUser", 100).containsEntry("runAsGroup", 101)
+                .containsEntry("fsGroup", 101);
+        assertThat(shard.pod().containerSecurityContext()).containsEntry("allowPrivilegeEscalation", false).containsEntry("runAsUser", 100);
+        assertThat(shard.pod().nodeSelector()).containsExactly(Map.entry("sourcegraph.com/pool", "sourcegraph"));
+        assertThat(shard.pod().tolerations()).containsExactly(Map.of("key", "dedicated", "operator", "Equal", "value", "sourcegraph",
+                "effect", "NoSchedule"));
+        assertThat(shard.pod().priorityClassName()).isEqualTo("sourcegraph-high");
+        assertThat(shard.pod().imagePullSecrets()).containsExactly("sourcegraph-registry");
+        // a database's pod is its client's, the frontend's
+        InstanceDescription.Store fe = d.stores().get(0);
+        assertThat(fe.pod().workload()).isEqualTo("Deployment/sourcegraph-frontend");
+        // the instance file keeps all of it
+        assertThat(InstanceDescription.fromJson(d.toJson())).isEqualTo(d);
+    }
+
+    @Test
     void theInstanceHasTheDatabasesAndNotesEveryPvc() {
         InstanceDescription d = discover(Deployments.kubernetes().kubeconfig(kubeconfig));
         Instance i = d.toInstance().build();

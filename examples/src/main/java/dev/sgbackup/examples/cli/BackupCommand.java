@@ -12,13 +12,17 @@ import java.util.Set;
  * stored once in the sink's repository; see docs/dedup.md).
  */
 final class BackupCommand {
-    static final Set<String> VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--to", "--compression", "--scope"), true);
+    static final Set<String> VALUE_FLAGS = KubernetesExecutor.withFlags(StoreFlags.withStoreFlags(Set.of("--to", "--compression",
+            "--scope"), true));
     static final Set<String> SWITCHES = Set.of("--encrypt", "--dedup", "--force-read", "--json", "--external-postgres", "--external-redis");
 
     private BackupCommand() {
     }
 
     static int run(Session s, Args a) {
+        if (KubernetesExecutor.selected(a)) {
+            return KubernetesExecutor.run(s, a);
+        }
         SgBackup sg = EngineFlags.engine(s, a.required("--to"), a);
         MigrationPlan p = PlanCommand.backupPlan(s, sg, a);
         RunResult r = sg.run(p);

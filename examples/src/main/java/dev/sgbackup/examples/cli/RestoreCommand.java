@@ -22,14 +22,17 @@ import java.util.Set;
  * first), or the JSON with {@code --json}; skipped stores, notes and findings go to stderr.
  */
 final class RestoreCommand {
-    static final Set<String> VALUE_FLAGS = StoreFlags.withStoreFlags(Set.of("--from", "--backup", "--secrets", "--phase",
-            "--pg-restore-jobs"), false);
+    static final Set<String> VALUE_FLAGS = KubernetesExecutor.withFlags(StoreFlags.withStoreFlags(Set.of("--from", "--backup", "--secrets",
+            "--phase", "--pg-restore-jobs"), false));
     static final Set<String> SWITCHES = Set.of("--replace", "--dry-run", "--json");
 
     private RestoreCommand() {
     }
 
     static int run(Session s, Args a) {
+        if (KubernetesExecutor.selected(a)) {
+            return KubernetesExecutor.run(s, a);
+        }
         EngineFlags.askPassphrase(s, a);
         SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
         String id = a.required("--backup");

@@ -1,0 +1,186 @@
+package dev.sgbackup.examples.cli;
+
+import dev.sgbackup.manifest.Retention;
+import dev.sgbackup.plan.InstanceDescription;
+import dev.sgbackup.plan.KubernetesManifests;
+import dev.sgbackup.plan.MigrationPlan;
+import dev.sgbackup.plan.Scope;
+import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.store.Phase;
+import dev.sgbackup.store.RestoreOptions;
+import dev.sgbackup.transform.Compression;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * {@code backup|restore --executor kubernetes}: each step of the plan as a Kubernetes Job running this image's
+ * {@code worker} command (docs/kubernetes.md). This build writes the Jobs and the coordinator's Role as YAML with
+ * {@code --emit-manifests DIR} and nothing else: it reads the {@code --instance} file only, touches no cluster and no
+ * sink. The in-cluster coordinator that would create and follow the Jobs is not built yet, and says so.
+ */
+final class KubernetesExecutor {
+    /** The executor flags, for backup and restore. */
+    static final Set<String> VALUE_FLAGS = Set.of("--executor", "--namespace", "--image", "--image-pull-secret", "--service-account",
+            "--worker-secret", "--max-jobs", "--job-timeout", "--emit-manifests");
+    static final String NOT_AVAILABLE = "the in-cluster coordinator of --executor kubernetes is not available in this build (it cannot"
+            + " create or follow Jobs yet); use --emit-manifests DIR to write the Jobs and the Role as YAML for review";
+    /** Flags the Kubernetes executor does not take (yet): the instance file names the stores, the workers their options. */
+    private static final List<String> NOT_WITH_KUBERNETES = List.of("--volume", "--postgres", "--sourcegraph", "--sourcegraph-db",
+            "--exclude", "--tables", "--postgres-mode", "--secrets", "--pg-restore-jobs", "--dedup", "--dry-run", "--json", "--report",
+            "--external-postgres", "--external-redis");
+
+    private KubernetesExecutor() {
+    }
+
+    /** A command's value flags and the executor's. */
+    static Set<String> withFlags(Set<String> own) {
+        Set<String> all = new java.util.HashSet<>(own);
+        all.addAll(VALUE_FLAGS);
+        return Set.copyOf(all);
+    }
+
+    /** With {@code --executor kubernetes}: whether this class runs the command; a local run rejects the executor's flags. */
+    static boolean selected(Args a) {
+        String e = a.one("--executor");
+        if (e == null || e.equals("local")) {
+            for (String f : VALUE_FLAGS) {
+                if (!f.equals("--executor") && a.has(f)) {
+                    throw new Args.UsageException(f + " is for --executor kubernetes (the default executor is local)");
+                }
+            }
+            return false;
+        }
+        if (!e.equals("kubernetes")) {
+            throw new Args.UsageException("--executor takes local (the default) or kubernetes, not '" + e + "'");
+        }
+        return true;
+    }
+
+    static int run(Session s, Args a) {
+        if (a.one("--emit-manifests") == null) {
+            s.err.println("error: " + NOT_AVAILABLE);
+            return 2;
+        }
+        for (String f : NOT_WITH_KUBERNETES) {
+            if (a.has(f)) {
+                throw new Args.UsageException(f + " is not supported with --executor kubernetes: the --instance file names the stores");
+            }
+        }
+        String ns = a.required("--namespace");
+        String image = a.required("--image");
+        String file = a.one("--instance");
+        if (file == null) {
+            throw new Args.UsageException("--executor kubernetes needs --instance FILE (from 'sgbackup discover --kubernetes'): the"
+                    + " release's PVCs, nodes and database secrets");
+        }
+        Integer maxJobs = null;
+        if (a.one("--max-jobs") != null) {
+            try {
+                maxJobs = Integer.parseInt(a.one("--max-jobs"));
+            } catch (NumberFormatException e) {
+                maxJobs = 0;
+            }
+            if (maxJobs < 1) {
+                throw new Args.UsageException("--max-jobs takes a positive number, got '" + a.one("--max-jobs") + "'");
+            }
+        }
+        Duration timeout = null;
+        if (a.one("--job-timeout") != null) {
+            try {
+                timeout = Retention.parseDuration(a.one("--job-timeout"));
+            } catch (InvalidInputException e) {
+                throw new Args.UsageException("--job-timeout: " + e.getMessage());
+            }
+        }
+        String compression = a.one("--compression");
+        if (compression != null) {
+            try {
+                Compression.parse(compression);
+            } catch (InvalidInputException e) {
+                throw new Args.UsageException(e.getMessage());
+            }
+        }
+        Path dir = Path.of(a.required("--emit-manifests"));
+        boolean backup = a.command.equals("backup");
+        String sink = a.required(backup ? "--to" : "--from");
+        InstanceDescription d = DiscoverCommand.instanceFile(s, a);
+        if (!"kubernetes".equals(d.deployment().kind())) {
+            throw new Args.UsageException("--instance " + file + " describes a " + d.deployment().kind() + " deployment: --executor"
+                    + " kubernetes needs one from 'sgbackup discover --kubernetes'");
+        }
+        KubernetesManifests.Options o;
+        try {
+            o = new KubernetesManifests.Options(ns, image, a.all("--image-pull-secret"), a.one("--service-account"), a.one("--worker-secret"),
+                    timeout, "sgbackup", compression, backup && a.has("--encrypt"));
+        } catch (InvalidInputException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+        MigrationPlan plan;
+        String id;
+        if (backup) {
+            Scope scope = Scope.ALL;
+            if (a.one("--scope") != null) {
+                try {
+                    scope = Scope.parse(a.one("--scope"));
+                } catch (InvalidInputException e) {
+                    throw new Args.UsageException(e.getMessage());
+                }
+            }
+            plan = KubernetesManifests.backupPlan(d, scope, sink, compression);
+            id = KubernetesManifests.newBackupId(Instant.now());
+        } else {
+            id = a.required("--backup");
+            Phase phase;
+            try {
+                phase = a.one("--phase") == null ? Phase.ALL : Phase.parse(a.one("--phase"));
+            } catch (InvalidInputException e) {
+                throw new Args.UsageException(e.getMessage());
+            }
+            plan = KubernetesManifests.restorePlan(d, id, sink, new RestoreOptions(a.has("--replace"), false), phase);
+        }
+        s.currentPlan = plan;
+        KubernetesManifests.Result r = KubernetesManifests.of(d, plan, id, o);
+        write(dir, r);
+        for (KubernetesManifests.Manifest m : r.manifests()) {
+            s.out.println(dir.resolve(m.file()) + " " + m.kind() + " " + m.name());
+        }
+        plan.notes().forEach(n -> s.err.println("note: " + n));
+        r.notes().forEach(n -> s.err.println("note: " + n));
+        if (maxJobs != null) {
+            s.err.println("note: --max-jobs " + maxJobs + " bounds the coordinator's concurrency; the Jobs themselves do not carry it");
+        }
+        s.err.println("wrote " + r.manifests().size() + " manifests for " + (backup ? "backup " : "a restore of backup ") + id + " to " + dir
+                + "; no cluster or sink was touched");
+        return 0;
+    }
+
+    /** Writes each object to DIR, which must be new or empty: `kubectl apply -f DIR` would apply anything else there too. */
+    private static void write(Path dir, KubernetesManifests.Result r) {
+        try {
+            if (Files.exists(dir)) {
+                if (!Files.isDirectory(dir)) {
+                    throw new Args.UsageException("--emit-manifests " + dir + " is not a directory");
+                }
+                try (Stream<Path> in = Files.list(dir)) {
+                    if (in.findAny().isPresent()) {
+                        throw new Args.UsageException("--emit-manifests " + dir + " is not empty: give a new or empty directory ('kubectl"
+                                + " apply -f " + dir + "' would apply whatever else is there)");
+                    }
+                }
+            }
+            Files.createDirectories(dir);
+            for (KubernetesManifests.Manifest m : r.manifests()) {
+                Files.writeString(dir.resolve(m.file()), m.yaml());
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot write the manifests to " + dir + ": " + e.getClass().getSimpleName() + " "
+                    + e.getMessage());
+        }
+    }
+}
