@@ -28,6 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
  * tree back exactly, whatever mix of read and reused files made the backup.
  */
 class DedupFileReuseTest {
+    /** A little over ArtifactWriter.RACY_NANOS. */
+    static final long RACY_MILLIS = 3_100;
+
     @TempDir
     Path tmp;
 
@@ -91,6 +94,7 @@ class DedupFileReuseTest {
         Path src = tree(tmp.resolve("src"));
         Path sinkDir = tmp.resolve("sink");
         SgBackup sg = SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true).encryption(Encryption.passphrase("reuse test")).build();
+        Thread.sleep(RACY_MILLIS); // files changed in the last seconds are read again by the next backup (see below)
 
         RunResult first = sg.backup(Stores.directory("repos", src));
         Manifest m1 = sg.show(first.backupId());
@@ -150,8 +154,8 @@ class DedupFileReuseTest {
         // its new mode restored.
         Path src = tree(tmp.resolve("src"));
         SgBackup sg = SgBackup.builder().sink(Sinks.local(tmp.resolve("sink"))).dedup(true).build();
+        Thread.sleep(RACY_MILLIS);
         sg.backup(Stores.directory("repos", src));
-        Thread.sleep(20);
         Files.setPosixFilePermissions(src.resolve("objects/00/file-2.go"), PosixFilePermissions.fromString("r--r-----"));
         RunResult second = sg.backup(Stores.directory("repos", src));
         assertThat(store(sg.show(second.backupId())).properties()).containsEntry("unchanged", "121");

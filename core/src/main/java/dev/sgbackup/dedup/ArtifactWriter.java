@@ -161,9 +161,27 @@ final class ArtifactWriter extends OutputStream {
         flushOutside();
         ContentTable.Record before = parent == null ? null : parent.find(path);
         boolean reuse = before != null && before.stamp().equals(stamp) && chunks.containsAll(before.chunks());
-        entry = new Entry(path, stamp, reuse ? before : null);
+        entry = new Entry(path, racy(stamp) ? unmatchable(stamp) : stamp, reuse ? before : null);
         return entry;
     }
+
+    /**
+     * Whether the file changed so shortly before now that a later change could leave the same stamp: file systems
+     * stamp times from a coarse clock (a few milliseconds; 1–2 s on some), so a write right after this read can keep
+     * mtime and ctime as they are now ("racy git"). Such a file is recorded with a stamp no file has, so the next
+     * backup reads it again.
+     */
+    private static boolean racy(FileStamp stamp) {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        return now - Math.max(stamp.modifiedNanos(), stamp.changedNanos()) < RACY_NANOS;
+    }
+
+    private static FileStamp unmatchable(FileStamp s) {
+        return new FileStamp(s.size(), s.modifiedNanos(), -1, s.inode());
+    }
+
+    /** How recent a change makes a file racy: above the coarsest common file-system timestamp granularity (2 s, FAT). */
+    static final long RACY_NANOS = 3_000_000_000L;
 
     private final class Entry implements BackupOutput.FileEntry {
         final String path;

@@ -44,6 +44,9 @@ final class ChunkWriter implements Closeable {
     private final Queue<BlobCodec> codecs = new ConcurrentLinkedQueue<>();
     private final ThreadLocal<BlobCodec> codec;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    /** Chunks handed to the pool, and appended to packs, in order (guarded by packLock). */
+    private long submitted;
+    private long appended;
     private long newBytes;
     private long reusedBytes;
 
@@ -116,13 +119,25 @@ final class ChunkWriter implements Closeable {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while storing chunks");
         }
+        long seq;
+        synchronized (packLock) {
+            seq = submitted++;
+        }
         try {
             pool.execute(() -> {
                 try {
-                    if (failure.get() == null) {
-                        BlobCodec.Blob blob = codec.get().encode(id, copy, 0, copy.length);
-                        synchronized (packLock) {
-                            packs.addEncoded(id, blob, copy.length);
+                    BlobCodec.Blob blob = failure.get() == null ? codec.get().encode(id, copy, 0, copy.length) : null;
+                    synchronized (packLock) {
+                        // in the order the chunks came: a pack's layout depends on the input only. No deadlock: the
+                        // pool starts tasks in order, so every earlier task is running or done
+                        awaitTurn(seq);
+                        try {
+                            if (blob != null && failure.get() == null) {
+                                packs.addEncoded(id, blob, copy.length);
+                            }
+                        } finally {
+                            appended++;
+                            packLock.notifyAll();
                         }
                     }
                 } catch (Throwable t) {
@@ -132,10 +147,31 @@ final class ChunkWriter implements Closeable {
                 }
             });
         } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+            synchronized (packLock) {
+                awaitTurn(seq); // never runs: let the next one through in its turn
+                appended++;
+                packLock.notifyAll();
+            }
             inFlight.release();
             throw e;
         }
         return true;
+    }
+
+    /** Waits (holding packLock) until chunk {@code seq} is the next to append; interrupts are deferred. */
+    private void awaitTurn(long seq) {
+        boolean interrupted = false;
+        while (appended != seq) {
+            try {
+                packLock.wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Where chunk {@code id} is stored, or null (not yet, or only in the pack being filled). */

@@ -50,6 +50,11 @@ final class Catalog {
         }
     }
 
+    /** The manifest's clear part only (an encrypted one is not opened): its format version, id and times. */
+    Manifest clearPart(String backupId) {
+        return read(backupId, false);
+    }
+
     private Manifest read(String backupId, boolean open) {
         String key = Layout.manifestKey(backupId);
         byte[] bytes = bytes(backupId);

@@ -26,6 +26,8 @@ final class Dedup {
     private static final System.Logger LOG = System.getLogger("dev.sgbackup");
     /** How many of the newest backups are looked at for a store's parent (each is a read, and a key unwrap if encrypted). */
     static final int PARENT_SEARCH = 10;
+    /** The first manifest format with deduplicated artifacts; an older one cannot be a parent. */
+    private static final int DEDUP_FORMAT = 3;
     private final BackupSink sink;
     private final KeyRing keys;
     private final boolean enabled;
@@ -59,9 +61,11 @@ final class Dedup {
      * committed backups that holds a deduplicated backup of a store with this name and kind. Empty with
      * {@code forceRead}, for a first backup, or if no such backup can be read (then every file is read).
      *
-     * @param manifest reads a committed backup's manifest (opened with the run's keys)
+     * @param clearPart reads a committed backup's manifest without opening it (its format version tells a dedup one)
+     * @param manifest  reads a committed backup's manifest (opened with the run's keys)
      */
-    synchronized Map<String, DedupRepository.Parent> parents(DataStore store, Function<String, Manifest> manifest) {
+    synchronized Map<String, DedupRepository.Parent> parents(DataStore store, Function<String, Manifest> clearPart,
+                                                             Function<String, Manifest> manifest) {
         if (forceRead) {
             return Map.of();
         }
@@ -76,6 +80,9 @@ final class Dedup {
         for (String id : ids.subList(0, Math.min(PARENT_SEARCH, ids.size()))) {
             Manifest m;
             try {
+                if (!manifests.containsKey(id) && clearPart.apply(id).formatVersion() < DEDUP_FORMAT) {
+                    continue; // not deduplicated (told by the clear part: no key unwrap for a full backup)
+                }
                 m = manifests.computeIfAbsent(id, manifest);
             } catch (SgBackupException e) {
                 LOG.log(System.Logger.Level.DEBUG, "backup " + id + " cannot be a parent: " + e.getMessage());

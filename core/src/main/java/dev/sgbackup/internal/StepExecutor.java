@@ -56,7 +56,7 @@ final class StepExecutor {
             if (ctx.dedup().enabled()) {
                 dedup = ctx.dedup().repository(true).writer(store.name(), ctx.compression());
                 Catalog catalog = new Catalog(ctx);
-                parents = ctx.dedup().parents(store, catalog::manifest);
+                parents = ctx.dedup().parents(store, catalog::clearPart, catalog::manifest);
             }
             out = new StoreOutput(ctx.sink(), ctx.compression(), ctx.parallelism(), backupId, store, progress, written,
                     dataKey, ordinal, dedup, parents);

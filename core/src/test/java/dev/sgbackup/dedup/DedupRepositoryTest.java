@@ -121,4 +121,49 @@ class DedupRepositoryTest {
         assertThatThrownBy(() -> repo.reader("s").open("20261202T120001Z-abcdef", tree[0], Long.parseLong(tree[1]), tree[2], tree[3]))
                 .isInstanceOf(IntegrityException.class).hasMessageContaining("belongs to backup " + BACKUP);
     }
+
+    /** One file entry, as the volume store writes it: header, content, end; returns whether it was reused. */
+    private static boolean file(DedupRepository.Artifact a, String path, dev.sgbackup.store.BackupOutput.FileStamp stamp,
+                                byte[] content) throws IOException {
+        var e = a.beginFile(path, stamp);
+        a.write(new byte[512]); // a header
+        e.content();
+        if (!e.reused()) {
+            a.write(content);
+        }
+        e.end();
+        return e.reused();
+    }
+
+    @Test
+    void aFileStampedWithinSecondsOfItsReadIsNotTrustedByTheNextBackup() throws Exception {
+        // file systems stamp times from a coarse clock: a file rewritten right after it was read can keep its stamp
+        DedupRepository repo = DedupRepository.open(Sinks.memory(), null, true);
+        long now = System.currentTimeMillis() * 1_000_000L;
+        var fresh = new dev.sgbackup.store.BackupOutput.FileStamp(2, now, now, 7);
+        var old = new dev.sgbackup.store.BackupOutput.FileStamp(2, now - 3_600_000_000_000L, now - 3_600_000_000_000L, 8);
+        String[] parent;
+        try (DedupRepository.Writer w = repo.writer("s", Compression.zstd())) {
+            DedupRepository.Artifact a = w.artifact(BACKUP);
+            assertThat(file(a, "d/fresh", fresh, "v1".getBytes())).isFalse();
+            assertThat(file(a, "d/old", old, "o1".getBytes())).isFalse();
+            a.close();
+            parent = new String[]{a.treeKey(), String.valueOf(a.treeSize()), a.treeSha256(), a.sha256()};
+        }
+        String next = "20261202T120001Z-abcdef";
+        DedupRepository.Artifact a;
+        try (DedupRepository.Writer w = repo.writer("s", Compression.zstd())) {
+            a = w.artifact(next, new DedupRepository.Parent(BACKUP, parent[0], Long.parseLong(parent[1]), parent[2]));
+            // same stamps: the old file is taken from the parent, the fresh one read again (its content changed)
+            assertThat(file(a, "d/fresh", fresh, "v2".getBytes())).isFalse();
+            assertThat(file(a, "d/old", old, "o1".getBytes())).isTrue();
+            a.close();
+        }
+        try (InputStream in = repo.reader("s").open(next, a.treeKey(), a.treeSize(), a.treeSha256(), a.sha256())) {
+            byte[] all = in.readAllBytes();
+            assertThat(all).hasSize(512 + 2 + 512 + 2);
+            assertThat(new String(all, 512, 2)).isEqualTo("v2");
+            assertThat(new String(all, 1026, 2)).isEqualTo("o1");
+        }
+    }
 }

@@ -40,7 +40,9 @@ class CliDedupTest {
         assertThat(art.path("chunks").asLong()).isPositive();
         assertThat(art.path("reusedBytes").asLong()).isPositive();
         assertThat(art.path("newBytes").asLong()).isLessThan(art.path("size").asLong() / 2);
-        assertThat(art.path("newBytes").asLong() + art.path("reusedBytes").asLong()).isEqualTo(art.path("size").asLong());
+        // reused: big.bin's chunks; new: a.txt's chunk and the content table's (the tar headers are in the table)
+        assertThat(art.path("reusedBytes").asLong()).isGreaterThanOrEqualTo(big.length);
+        assertThat(art.path("newBytes").asLong()).isLessThan(64 * 1024);
 
         assertThat(cli("show", "--from", sink, "--backup", id).out()).containsPattern("dedup: \\d+ chunks, \\d+ bytes new, \\d+ bytes reused");
 
@@ -52,14 +54,15 @@ class CliDedupTest {
         assertThat(Files.readString(target.resolve("a.txt"))).isEqualTo("content\nmore\n");
         assertThat(Files.readAllBytes(target.resolve("big.bin"))).isEqualTo(big);
 
-        // damaged packs (a byte of the first blob of each): verify exits 1 naming the pack and chunk
+        // damaged packs (the first byte of the first blob of each, a content chunk: chunks are packed in the order they
+        // come and the content tables' come last): verify exits 1 naming the pack and chunk
         java.util.List<Path> packs;
         try (Stream<Path> s = Files.walk(tmp.resolve("sink/dedup/packs"))) {
             packs = s.filter(Files::isRegularFile).toList();
         }
         for (Path pack : packs) {
             byte[] bytes = Files.readAllBytes(pack);
-            bytes[100] ^= 1;
+            bytes[0] ^= 1;
             Files.write(pack, bytes);
         }
         CliTest.Run structure = cli("verify", "--from", sink, "--backup", id);
