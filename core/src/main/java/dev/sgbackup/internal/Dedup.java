@@ -33,6 +33,7 @@ final class Dedup {
     private final boolean enabled;
     private final boolean forceRead;
     private DedupRepository repository;
+    private boolean prefetching;
     /** Manifests read while looking for parents: a committed manifest never changes. */
     private final Map<String, Manifest> manifests = new HashMap<>();
 
@@ -46,6 +47,32 @@ final class Dedup {
     /** Whether new backups are deduplicated. */
     boolean enabled() {
         return enabled;
+    }
+
+    /**
+     * For a deduplicated backup with a passphrase: opens the repository on a daemon thread now, so that its key
+     * object's PBKDF2 run (a good part of a second on a cold JVM) overlaps planning and the checks; the backup then
+     * finds it open (or opens or creates it itself, if this failed: errors are left for the run to meet).
+     */
+    void prefetch() {
+        if (!enabled || !keys.present()) {
+            return;
+        }
+        synchronized (this) {
+            if (prefetching || repository != null) {
+                return;
+            }
+            prefetching = true;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                repository(false);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "opening the deduplicated repository ahead of the backup: " + e.getMessage());
+            }
+        }, "sgbackup-open-repository");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** The repository; {@code create}: create it if the sink has none yet (a backup), else it must exist (a read). */

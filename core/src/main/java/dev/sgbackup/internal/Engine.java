@@ -34,6 +34,7 @@ import java.util.Map;
 public final class Engine {
     private final Planner planner;
     private final PreChecks checks;
+    private final RunContext ctx;
     private final BackupRun backups;
     private final RestoreRun restores;
     private final Catalog catalog;
@@ -53,7 +54,7 @@ public final class Engine {
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption, boolean dedup, boolean forceRead) {
         KeyRing keys = new KeyRing(encryption);
-        RunContext ctx = new RunContext(sink, compression, listener, parallelism, stepParallelism, keys,
+        this.ctx = new RunContext(sink, compression, listener, parallelism, stepParallelism, keys,
                 new Dedup(sink, keys, dedup, forceRead));
         this.catalog = new Catalog(ctx);
         this.verifier = new Verifier(ctx, catalog);
@@ -67,10 +68,12 @@ public final class Engine {
     }
 
     public MigrationPlan planBackup(List<DataStore> stores, Scope scope) {
+        ctx.dedup().prefetch();
         return planner.backup(stores, scope);
     }
 
     public MigrationPlan planBackup(Instance instance, Scope scope) {
+        ctx.dedup().prefetch();
         return planner.backup(instance, scope);
     }
 

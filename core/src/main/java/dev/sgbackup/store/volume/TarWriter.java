@@ -68,6 +68,11 @@ final class TarWriter {
     /** The stream entries are marked in (a deduplicated backup's), or null. */
     private BackupOutput.ArtifactStream marks;
     private final java.io.ByteArrayOutputStream scratch = new java.io.ByteArrayOutputStream(1024);
+    private final byte[] headerBlock = new byte[TarConstants.DEFAULT_RCDSIZE];
+    private static final org.apache.commons.compress.archivers.zip.ZipEncoding UTF8 =
+            org.apache.commons.compress.archivers.zip.ZipEncodingHelper.getZipEncoding(java.nio.charset.StandardCharsets.UTF_8);
+    private static final long MAX_OCTAL_SIZE = 077777777777L;
+    private static final long MAX_OCTAL_ID = 07777777L;
 
     TarWriter(Path root, Excludes excludes, BackupOutput out) {
         this.root = root;
@@ -106,8 +111,22 @@ final class TarWriter {
         return tar;
     }
 
-    /** The bytes the archive stream writes for {@code e}'s header (PAX records included), made on a scratch stream. */
+    /**
+     * The bytes the archive stream writes for {@code e}'s header: one ustar block when nothing needs a PAX record (an
+     * ASCII name shorter than 100 bytes, sizes and ids in range: what {@code putArchiveEntry} writes then), else made
+     * on a scratch stream (PAX records included).
+     */
     private byte[] header(TarArchiveEntry e) throws IOException {
+        String name = e.getName();
+        boolean simple = name.length() < TarConstants.NAMELEN && e.getSize() <= MAX_OCTAL_SIZE
+                && e.getLongUserId() <= MAX_OCTAL_ID && e.getLongGroupId() <= MAX_OCTAL_ID;
+        for (int i = 0; simple && i < name.length(); i++) {
+            simple = name.charAt(i) < 0x80;
+        }
+        if (simple) {
+            e.writeEntryHeader(headerBlock, UTF8, false);
+            return headerBlock;
+        }
         scratch.reset();
         tar(scratch, TarConstants.DEFAULT_RCDSIZE).putArchiveEntry(e); // dropped unfinished: it holds nothing else
         return scratch.toByteArray();
