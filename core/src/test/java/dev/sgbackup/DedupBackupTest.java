@@ -171,6 +171,7 @@ class DedupBackupTest {
         String marker = "TOP-SECRET-CONTENT-MARKER";
         Files.writeString(src.resolve("secret-project-dir/confidential-notes.txt"), (marker + "\n").repeat(10_000));
         Files.write(src.resolve("secret-project-dir/blob.bin"), random(3 << 20, 7));
+        Files.writeString(src.resolve("secret-project-dir/small.txt"), "a small secret file\n".repeat(500));
         Path sinkDir = tmp.resolve("sink");
         SgBackup sg = SgBackup.builder().sink(Sinks.local(sinkDir)).dedup(true)
                 .encryption(Encryption.passphrase("correct horse battery staple")).build();
@@ -197,15 +198,19 @@ class DedupBackupTest {
         assertThatThrownBy(() -> none.backup(Stores.directory("vol", src))).isInstanceOf(CheckFailedException.class)
                 .hasMessageContaining("is encrypted");
 
-        // nothing in the sink shows a file name or content
+        // nothing in the sink shows a file name or content, nor an unkeyed hash of content: small.txt is one chunk of
+        // its own (files are chunked one by one), so its plain SHA-256 would be its chunk id in an unencrypted repository
+        byte[] plainId = MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(src.resolve("secret-project-dir/small.txt")));
+        String plainIdHex = HexFormat.of().formatHex(plainId);
+        String plainIdRaw = new String(plainId, StandardCharsets.ISO_8859_1);
         assertThat(sinkDir.resolve("dedup/keys")).isNotEmptyDirectory();
         List<Path> objects = files(sinkDir);
         assertThat(objects).isNotEmpty();
         for (Path p : objects) {
             String text = new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1);
             assertThat(text).as(p.toString()).doesNotContain("secret-project").doesNotContain("confidential").doesNotContain(marker)
-                    .doesNotContain("blob.bin");
-            assertThat(sinkDir.relativize(p).toString()).doesNotContain("vol");
+                    .doesNotContain("blob.bin").doesNotContain("small.txt").doesNotContain(plainIdHex).doesNotContain(plainIdRaw);
+            assertThat(sinkDir.relativize(p).toString()).doesNotContain("vol").doesNotContain(plainIdHex);
         }
     }
 

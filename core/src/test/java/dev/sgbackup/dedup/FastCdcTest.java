@@ -193,4 +193,29 @@ class FastCdcTest {
         cdc.splitter((off, buf, o, len) -> none.add(null)).close();
         assertThat(none).isEmpty();
     }
+
+    @Test
+    void aCutStartsTheChunksTheReaderCutsFromTheBytesAfterItAlone() throws IOException {
+        // a file's content chunked after a cut gives the same chunks wherever the file sits in the stream
+        byte[] before = random(12, 70_000);
+        byte[] file = random(13, 250_000);
+        FastCdc cdc = chunker(SMALL);
+        List<ChunkId> alone = new ArrayList<>();
+        for (Cut c : cuts(cdc, file)) {
+            alone.add(c.id());
+        }
+        List<ChunkId> got = new ArrayList<>();
+        int[] mark = new int[1];
+        try (var out = cdc.splitter((off, buf, o, len) -> got.add(RepoKeys.unencrypted().id(buf, o, len)))) {
+            out.write(before);
+            out.cut();
+            mark[0] = got.size();
+            assertThat(out.position()).isEqualTo(before.length);
+            out.write(file);
+            out.cut();
+            assertThat(got.subList(mark[0], got.size())).isEqualTo(alone);
+            out.cut(); // nothing buffered: no empty chunk
+            assertThat(got.size() - mark[0]).isEqualTo(alone.size());
+        }
+    }
 }
