@@ -94,6 +94,9 @@ class DedupDatabaseTest {
         // a table with a key that is not split is still copied in key order
         assertThat(m1.artifacts()).filteredOn(a -> a.name().equals("public.users"))
                 .singleElement().satisfies(a -> assertThat(a.attributes()).containsEntry("order", "key"));
+        // a table without a primary key is copied in physical order, as in a full backup
+        assertThat(m1.artifacts()).filteredOn(a -> a.name().equals("public.user_emails"))
+                .singleElement().satisfies(a -> assertThat(a.attributes()).doesNotContainKey("order"));
 
         // restore into a freshly migrated instance: the content is the source's
         String target = PgFixtures.migrated(FRONTEND);

@@ -240,8 +240,11 @@ final class JdbcBackup {
             }
             return new long[] {min, rs.getLong(2)};
         } catch (SQLException e) {
-            // a failed statement aborts the snapshot transaction: the backup cannot go on with it anyway
-            throw new StoreException("cannot read the key range of " + t.qualified() + ": " + e.getMessage(), e);
+            // a failed statement aborts the snapshot transaction: the backup cannot go on with it anyway. Row-level
+            // security and permissions fail here first, so they get COPY's explanations.
+            String m = copyError(t, e);
+            throw new StoreException(m.startsWith("COPY of table") ? "cannot read the key range of " + t.qualified()
+                    + ": " + e.getMessage() : m, e);
         }
     }
 
