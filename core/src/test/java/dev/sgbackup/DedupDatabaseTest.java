@@ -98,7 +98,7 @@ class DedupDatabaseTest {
         assertThat(m1.artifacts()).filteredOn(a -> a.name().equals("public.user_emails"))
                 .singleElement().satisfies(a -> assertThat(a.attributes()).doesNotContainKey("order"));
 
-        // restore into a freshly migrated instance: the content is the source's
+        // restore into a freshly migrated instance, in the restore's transaction: the content is the source's
         String target = PgFixtures.migrated(FRONTEND);
         RunResult r1 = sg.restore(first.backupId(), new RestoreOptions(true, false), store(target));
         assertThat(r1.ok()).as(r1.toString()).isTrue();
@@ -124,9 +124,14 @@ class DedupDatabaseTest {
         assertThat(allNew).isLessThan(eventBytes / 4);
         assertThat(allNew - eventNew).as("new bytes outside event_logs").isLessThan(64 << 10);
 
+        // the second restore stages event_logs (its parts load in parallel into a private copy that is swapped in)
         String target2 = PgFixtures.migrated(FRONTEND);
-        RunResult r2 = sg.restore(second.backupId(), new RestoreOptions(true, false), store(target2));
+        long oid = scalar(target2, "SELECT 'public.event_logs'::regclass::oid");
+        RunResult r2 = sg.restore(second.backupId(), new RestoreOptions(true, false),
+                PostgresStore.builder("frontend", PgFixtures.url(target2)).mode(PostgresStore.Mode.JDBC)
+                        .stageFromBytes(1 << 20).build());
         assertThat(r2.ok()).as(r2.toString()).isTrue();
+        assertThat(scalar(target2, "SELECT 'public.event_logs'::regclass::oid")).as("event_logs was staged").isNotEqualTo(oid);
         assertThat(PgFixtures.tables(target2)).isEqualTo(after);
     }
 
