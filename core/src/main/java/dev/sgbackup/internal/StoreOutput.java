@@ -129,6 +129,11 @@ final class StoreOutput implements BackupOutput {
     }
 
     @Override
+    public boolean deduplicated() {
+        return dedup != null;
+    }
+
+    @Override
     public int parallelism() {
         return parallelism;
     }

@@ -36,6 +36,16 @@ public interface BackupOutput {
     /** Throws {@link dev.sgbackup.run.CancelledException} if the run was cancelled or the thread interrupted. */
     void checkCancelled();
 
+    /**
+     * Whether this is a deduplicated backup: artifact streams are cut into content-defined chunks stored once, so a
+     * store may choose a layout that stays the same between backups (a database store copies tables in primary-key
+     * order then). Known before the first artifact starts; every stream is then {@link ArtifactStream#fileAware()}.
+     * Default false (a full backup).
+     */
+    default boolean deduplicated() {
+        return false;
+    }
+
     /** An artifact being written. */
     abstract class ArtifactStream extends OutputStream {
         /** Abandons the artifact; the backup will not be committed. */

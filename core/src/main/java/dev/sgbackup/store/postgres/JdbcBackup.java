@@ -65,10 +65,12 @@ final class JdbcBackup {
 
     /** Copies {@code tables} (in the snapshot held by {@code main}) into artifacts, in parallel. */
     static Map<String, Long> copyTables(ConnectionSpec spec, Connection main, String snapshot, String tenant,
-                                        List<PgSchema.Table> tables, long splitBytes, BackupOutput out) throws IOException {
+                                        List<PgSchema.Table> tables, long splitBytes, boolean keyOrder,
+                                        BackupOutput out) throws IOException {
         Map<String, Long> rowCounts = new ConcurrentHashMap<>();
         Map<String, Long> sizes = relationSizes(main);
-        List<Chunk> order = chunks(main, tables, sizes, out.parallelism(), splitBytes);
+        List<Chunk> order = keyOrder ? keyChunks(main, tables, sizes, out.parallelism(), splitBytes)
+                : chunks(main, tables, sizes, out.parallelism(), splitBytes);
         ConcurrentLinkedQueue<Chunk> queue = new ConcurrentLinkedQueue<>(order);
         int workers = Math.max(1, Math.min(out.parallelism(), order.size()));
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
@@ -135,10 +137,114 @@ final class JdbcBackup {
         }
     }
 
-    /** A table, or one block range of a large table ({@code parts} > 1). Blocks: [from, to), -1 = open. */
-    record Chunk(PgSchema.Table table, int part, int parts, long fromBlock, long toBlock, long bytes) {
+    /**
+     * A table, or one block range of a large table ({@code parts} > 1). Blocks: [from, to), -1 = open. A chunk in
+     * key order ({@code keyOrder}) is copied {@code ORDER BY} the primary key instead, and a part of it holds the
+     * rows whose first key column is in [fromKey, toKey) (null = open); its blocks are both -1.
+     */
+    record Chunk(PgSchema.Table table, int part, int parts, long fromBlock, long toBlock, long bytes,
+                 boolean keyOrder, Long fromKey, Long toKey) {
+        Chunk(PgSchema.Table table, int part, int parts, long fromBlock, long toBlock, long bytes) {
+            this(table, part, parts, fromBlock, toBlock, bytes, false, null, null);
+        }
+
         String artifactName() {
             return parts == 1 ? table.qualified() : table.qualified() + "#" + part;
+        }
+    }
+
+    /** First key columns of these types are split into key ranges (their values fit a long). */
+    private static final java.util.Set<String> INTEGER_KEYS = java.util.Set.of("smallint", "integer", "bigint");
+
+    /**
+     * The work list of a deduplicated backup, largest first. Tables with a primary key are copied in key order, so
+     * that the stream's bytes follow the keys, not the heap: rows deleted by retention drop leading chunks, appended
+     * rows add trailing ones, and an updated row changes only its own chunk wherever VACUUM put its new version.
+     *
+     * <p>A table of at least twice {@code splitBytes} of heap whose first key column is an integer is cut into parts
+     * of fixed key ranges [k·w, (k+1)·w), the first open below and the last open above. The width w is the power of
+     * two at or above {@code span × splitBytes / heap} (span = max − min + 1 of that column in the snapshot): about
+     * {@code splitBytes} of heap per part, and the same w, hence the same part boundaries, from backup to backup while
+     * the key density stays within a factor of two; when it does not, the new w is half or double the old one, so
+     * every other boundary stays. A part's bytes then change only with its rows. The split does not depend on the
+     * parallelism, so backups run with different parallelism chunk alike. Other tables with a key are one ordered
+     * stream; tables without a key are copied as {@link #chunks} would (physical order, block ranges up to
+     * {@code parallelism}).
+     */
+    static List<Chunk> keyChunks(Connection c, List<PgSchema.Table> tables, Map<String, Long> sizes, int parallelism,
+                                 long splitBytes) {
+        Map<String, Long> heap = heapSizes(c);
+        List<Chunk> out = new ArrayList<>();
+        List<PgSchema.Table> physical = new ArrayList<>();
+        for (PgSchema.Table t : tables) {
+            if (t.primaryKey().isEmpty()) {
+                physical.add(t);
+                continue;
+            }
+            long bytes = heap.getOrDefault(t.qualified(), 0L);
+            long total = sizes.getOrDefault(t.qualified(), 0L);
+            PgSchema.Column first = t.column(t.primaryKey().get(0));
+            long[] range = bytes >= 2 * splitBytes && first != null && INTEGER_KEYS.contains(first.type())
+                    ? keyRange(c, t, first.name()) : null;
+            if (range == null) {
+                out.add(new Chunk(t, 1, 1, -1, -1, total, true, null, null));
+                continue;
+            }
+            long width = keyWidth(range[0], range[1], bytes, splitBytes);
+            long lo = Math.floorDiv(range[0], width);
+            long hi = Math.floorDiv(range[1], width);
+            int parts = (int) (hi - lo + 1);
+            if (parts <= 1) {
+                out.add(new Chunk(t, 1, 1, -1, -1, total, true, null, null));
+                continue;
+            }
+            for (int i = 0; i < parts; i++) {
+                Long from = i == 0 ? null : (lo + i) * width;
+                Long to = i == parts - 1 ? null : (lo + i + 1) * width;
+                out.add(new Chunk(t, i + 1, parts, -1, -1, total / parts, true, from, to));
+            }
+        }
+        if (!physical.isEmpty()) {
+            out.addAll(chunks(c, physical, sizes, parallelism, splitBytes));
+        }
+        out.sort(Comparator.comparing((Chunk ch) -> -ch.bytes()).thenComparing(Chunk::artifactName));
+        return out;
+    }
+
+    /**
+     * The key range width: the smallest power of two at or above {@code span × splitBytes / heapBytes}, at least 1.
+     * Parts of this width hold about {@code splitBytes} of heap each; 2^62 when the span does not fit a long.
+     */
+    static long keyWidth(long min, long max, long heapBytes, long splitBytes) {
+        double span = (double) max - (double) min + 1;
+        double want = span * splitBytes / Math.max(1, heapBytes);
+        if (want >= 0x1p62) {
+            return 1L << 62;
+        }
+        long w = 1;
+        while (w < want) {
+            w <<= 1;
+        }
+        return w;
+    }
+
+    /** min and max of {@code column} in the snapshot (the key's index answers both), or null for an empty table. */
+    private static long[] keyRange(Connection c, PgSchema.Table t, String column) {
+        String q = PgSchema.quote(column);
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT min(" + q + "), max(" + q + ") FROM " + t.sql())) {
+            rs.next();
+            long min = rs.getLong(1);
+            if (rs.wasNull()) {
+                return null;
+            }
+            return new long[] {min, rs.getLong(2)};
+        } catch (SQLException e) {
+            // a failed statement aborts the snapshot transaction: the backup cannot go on with it anyway. Row-level
+            // security and permissions fail here first, so they get COPY's explanations.
+            String m = copyError(t, e);
+            throw new StoreException(m.startsWith("COPY of table") ? "cannot read the key range of " + t.qualified()
+                    + ": " + e.getMessage() : m, e);
         }
     }
 
@@ -208,7 +314,26 @@ final class JdbcBackup {
         attrs.put("format", FORMAT);
         String colList = String.join(", ", cols.stream().map(PgSchema::quote).toList());
         String sql;
-        if (ch.parts() == 1) {
+        if (ch.keyOrder()) {
+            attrs.put("order", "key");
+            List<String> where = new ArrayList<>();
+            String first = PgSchema.quote(t.primaryKey().get(0));
+            if (ch.fromKey() != null) {
+                where.add(first + " >= " + ch.fromKey());
+                attrs.put("keyFrom", Long.toString(ch.fromKey()));
+            }
+            if (ch.toKey() != null) {
+                where.add(first + " < " + ch.toKey());
+                attrs.put("keyTo", Long.toString(ch.toKey()));
+            }
+            if (ch.parts() > 1) {
+                attrs.put("table", t.qualified());
+                attrs.put("part", Integer.toString(ch.part()));
+                attrs.put("parts", Integer.toString(ch.parts()));
+            }
+            sql = "COPY (SELECT " + colList + " FROM " + t.sql() + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
+                    + " ORDER BY " + String.join(", ", t.primaryKey().stream().map(PgSchema::quote).toList()) + ") TO STDOUT";
+        } else if (ch.parts() == 1) {
             sql = "COPY " + t.sql() + " (" + colList + ") TO STDOUT";
         } else {
             attrs.put("table", t.qualified());

@@ -44,9 +44,10 @@ final class PostgresBackup {
     private final SourcegraphCatalog catalog;
     private final Path binDir;
     private final long splitBytes;
+    private final boolean dedupKeyOrder;
 
     PostgresBackup(String name, ConnectionSpec spec, Mode mode, Set<String> categories, SourcegraphCatalog catalog,
-                   Path binDir, long splitBytes) {
+                   Path binDir, long splitBytes, boolean dedupKeyOrder) {
         this.name = name;
         this.spec = spec;
         this.mode = mode;
@@ -54,6 +55,7 @@ final class PostgresBackup {
         this.catalog = catalog;
         this.binDir = binDir;
         this.splitBytes = splitBytes;
+        this.dedupKeyOrder = dedupKeyOrder;
     }
 
     void checkBackup(CheckReport report) {
@@ -246,7 +248,8 @@ final class PostgresBackup {
                 out.property("format", JdbcBackup.FORMAT);
                 out.property(PROP_SEQUENCES, JdbcBackup.sequences(c, schema));
                 List<PgSchema.Table> tables = sel.tables().stream().map(schema.tables::get).toList();
-                Map<String, Long> rows = JdbcBackup.copyTables(spec, c, snapshot, tenant, tables, splitBytes, out);
+                Map<String, Long> rows = JdbcBackup.copyTables(spec, c, snapshot, tenant, tables, splitBytes,
+                        dedupKeyOrder && out.deduplicated(), out);
                 var json = PgSchema.JSON.createObjectNode();
                 rows.forEach(json::put);
                 out.property(PROP_ROWS, json.toString());

@@ -108,7 +108,7 @@ public final class PostgresStore implements DataStore {
         this.mode = b.mode;
         this.catalog = SourcegraphCatalog.standard();
         this.categories = ids(b.categories); // sorted ids: what selections, properties and descriptions use
-        this.backups = new PostgresBackup(name, spec, mode, categories, catalog, b.binDir, b.splitBytes);
+        this.backups = new PostgresBackup(name, spec, mode, categories, catalog, b.binDir, b.splitBytes, b.dedupKeyOrder);
         this.restores = new PostgresRestore(name, spec, b.binDir, b.restoreJobs, b.stageFromBytes);
     }
 
@@ -134,6 +134,7 @@ public final class PostgresStore implements DataStore {
         private Path binDir;
         private int restoreJobs = 1;
         private long splitBytes = JdbcBackup.SPLIT_BYTES;
+        private boolean dedupKeyOrder = true;
         private long stageFromBytes = JdbcRestore.STAGE_FROM_BYTES;
 
         private Builder(String name, String url) {
@@ -198,6 +199,17 @@ public final class PostgresStore implements DataStore {
                 throw new InvalidInputException("splitBytes must be at least one block (8192), was " + bytes);
             }
             this.splitBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Deduplicated JDBC backups copy each table that has a primary key in key order, a large one in parts of fixed
+         * key ranges, so that rows deleted from the start, rows appended and rows updated in place change only the
+         * chunks they sit in, wherever VACUUM put them (see docs/dedup.md, "Databases"). Default true; false copies in
+         * physical order as full backups do (to compare). Full backups are not affected.
+         */
+        public Builder dedupKeyOrder(boolean keyOrder) {
+            this.dedupKeyOrder = keyOrder;
             return this;
         }
 

@@ -45,7 +45,7 @@ public final class PostgresBenchmark {
     private final Path work;
     private final Map<String, String> results = new LinkedHashMap<>();
 
-    private PostgresBenchmark(String url, Path work) {
+    PostgresBenchmark(String url, Path work) {
         Matcher m = URL.matcher(url);
         if (!m.matches()) {
             throw new IllegalArgumentException("--url must look like jdbc:postgresql://HOST:PORT/DB?user=USER");
@@ -127,7 +127,7 @@ public final class PostgresBenchmark {
         }
     }
 
-    private void checkpoint() {
+    void checkpoint() {
         try {
             exec("postgres", "CHECKPOINT");
         } catch (SQLException e) {
@@ -219,7 +219,7 @@ public final class PostgresBenchmark {
         System.out.println("content of both restores: every table's row count and row hash equal the source");
     }
 
-    private void generate(long rows) throws SQLException {
+    void generate(long rows) throws SQLException {
         long users = Math.max(100, rows / 1000);
         long repos = Math.max(100, rows / 100);
         exec("bench_src",
@@ -287,7 +287,7 @@ public final class PostgresBenchmark {
         System.out.println(what + ": content checked (" + expected.size() + " tables)");
     }
 
-    private long scalar(String db, String sql) throws SQLException {
+    long scalar(String db, String sql) throws SQLException {
         try (Connection c = connect(db, false); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
@@ -326,17 +326,17 @@ public final class PostgresBenchmark {
         results.put(step, String.valueOf(secs));
     }
 
-    private static String mib(long bytes) {
+    static String mib(long bytes) {
         return String.format("%.1f MiB", bytes / 1048576.0);
     }
 
-    private static long treeSize(Path dir) throws IOException {
+    static long treeSize(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
