@@ -289,11 +289,6 @@ final class StoreOutput implements BackupOutput {
         }
 
         @Override
-        public boolean fileAware() {
-            return true;
-        }
-
-        @Override
         public BackupOutput.FileEntry beginFile(String path, BackupOutput.FileStamp stamp) throws IOException {
             plain.flush();
             return chunks.beginFile(path, stamp);

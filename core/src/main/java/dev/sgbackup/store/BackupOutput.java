@@ -39,7 +39,8 @@ public interface BackupOutput {
     /**
      * Whether this is a deduplicated backup: artifact streams are cut into content-defined chunks stored once, so a
      * store may choose a layout that stays the same between backups (a database store copies tables in primary-key
-     * order then). Known before the first artifact starts; every stream is then {@link ArtifactStream#fileAware()}.
+     * order then), and its artifact streams mark files ({@link ArtifactStream#beginFile}). Known before the first
+     * artifact starts.
      * Default false (a full backup).
      */
     default boolean deduplicated() {
@@ -56,9 +57,10 @@ public interface BackupOutput {
          * backups: chunks then follow entries, and a file whose stamp is unchanged since the parent backup is not
          * read again. Call it before writing the entry's first byte (its header), then {@link FileEntry#content()}
          * after the header, write the content (filler if {@link FileEntry#reused()}) and padding, then
-         * {@link FileEntry#end()}. In a full backup the entry is never reused and the calls change nothing. Optional: a store that
-         * never calls it still deduplicates, with chunk boundaries found in its bytes alone. Only for streams that
-         * are {@link #fileAware()}; the calls must be made in order with the bytes, on the writing thread.
+         * {@link FileEntry#end()}. In a full backup the entry is never reused and the calls change nothing. Optional: a
+         * store that never calls it still deduplicates, with chunk boundaries found in its bytes alone. It does something only in
+         * a {@link BackupOutput#deduplicated()} backup; the calls must be made in order with the bytes, on the writing
+         * thread (a store that writes through a queue or from another thread writes directly then).
          *
          * @param path  the entry's path in the artifact (walk order: a store must write entries in the same order
          *              every time for reuse to find them)
@@ -66,15 +68,6 @@ public interface BackupOutput {
          */
         public FileEntry beginFile(String path, FileStamp stamp) throws IOException {
             return FileEntry.NONE;
-        }
-
-        /**
-         * Whether {@link #beginFile} does anything (a deduplicated backup's stream). A store that writes through
-         * a queue or from another thread writes directly instead when it wants entries marked, since the marks must
-         * fall between the right bytes.
-         */
-        public boolean fileAware() {
-            return false;
         }
     }
 

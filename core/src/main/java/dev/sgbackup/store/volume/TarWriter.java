@@ -69,6 +69,7 @@ final class TarWriter {
     private BackupOutput.ArtifactStream marks;
     private final java.io.ByteArrayOutputStream scratch = new java.io.ByteArrayOutputStream(1024);
     private final byte[] headerBlock = new byte[TarConstants.DEFAULT_RCDSIZE];
+    private static final byte[] PADDING = new byte[TarConstants.DEFAULT_RCDSIZE];
     private static final org.apache.commons.compress.archivers.zip.ZipEncoding UTF8 =
             org.apache.commons.compress.archivers.zip.ZipEncodingHelper.getZipEncoding(java.nio.charset.StandardCharsets.UTF_8);
     private static final long MAX_OCTAL_SIZE = 077777777777L;
@@ -86,7 +87,7 @@ final class TarWriter {
      * and compression) on a second one.
      */
     void write(BackupOutput.ArtifactStream sink) throws IOException {
-        if (sink.fileAware()) {
+        if (out.deduplicated()) {
             // Entries are marked for deduplication: the marks must fall between the right bytes, so no queue, and
             // 512-byte blocks, so that every complete record has reached the stream when an entry is marked.
             marks = sink;
@@ -248,7 +249,14 @@ final class TarWriter {
         try (channel) {
             TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, attrs);
             e.setSize(size);
-            tar.putArchiveEntry(e);
+            // marked (a dedup backup): the entry goes beside the archive stream, in large writes, rather than through
+            // its 512-byte records; the stream holds no partial record between entries, so the bytes are the same
+            OutputStream to = marks != null ? marks : tar;
+            if (marks != null) {
+                marks.write(header(e));
+            } else {
+                tar.putArchiveEntry(e);
+            }
             marked.content();
             long remaining = size;
             while (remaining > 0) {
@@ -257,14 +265,19 @@ final class TarWriter {
                 if (n < 0) {
                     throw sizeChanged(path, size, "shrank to " + (size - remaining) + " bytes");
                 }
-                tar.write(buffer, 0, n);
+                to.write(buffer, 0, n);
                 remaining -= n;
             }
             byteBuffer.clear().limit(1);
             if (channel.read(byteBuffer) > 0) {
                 throw sizeChanged(path, size, "grew");
             }
-            tar.closeArchiveEntry();
+            if (marks != null) {
+                int pad = (int) ((TarConstants.DEFAULT_RCDSIZE - size % TarConstants.DEFAULT_RCDSIZE) % TarConstants.DEFAULT_RCDSIZE);
+                marks.write(PADDING, 0, pad);
+            } else {
+                tar.closeArchiveEntry();
+            }
             marked.end();
         }
         if (key != null) {

@@ -298,7 +298,7 @@ public final class VolumeStore implements DataStore {
         out.property("hardlinks", Long.toString(writer.hardLinks));
         out.property("bytes", Long.toString(writer.bytes));
         out.property("skipped", Long.toString(writer.skipped));
-        if (stream.fileAware()) {
+        if (out.deduplicated()) {
             out.property("unchanged", Long.toString(writer.reused)); // files taken from the parent backup, not read
         }
         if (!excludes.isEmpty()) {
