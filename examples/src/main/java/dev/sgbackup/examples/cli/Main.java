@@ -87,6 +87,12 @@ public final class Main {
               store only what changed; list, show, verify, restore and delete need no flag to read it. Files whose
               path, size, mtime, ctime and inode match the store's last dedup backup are not read again;
               --force-read reads every file
+            worker  --operation backup|restore --backup-id ID --step STORE (--ordinal N --to SINK_URI [--compression SPEC]
+                      [--encrypt] | --from SINK_URI [--replace]) (--volume STORE=DIR | --postgres STORE=JDBC_URL
+                      --password-env VAR | --sourcegraph-db JDBC_URL --password-env VAR)
+                      one step of a --executor kubernetes run, as its Job runs it: a backup step writes its artifacts
+                      and its step record to the sink, never a manifest (the coordinator commits); a restore step
+                      restores its one store. Not for interactive use (docs/kubernetes.md)
             options for every command: --debug (stack traces on errors)
             exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed); discover --strict: 3 on warnings""";
 
@@ -158,6 +164,7 @@ public final class Main {
                 case "restore" -> parse(argv, RestoreCommand.VALUE_FLAGS, RestoreCommand.SWITCHES);
                 case "delete" -> parse(argv, DeleteCommand.VALUE_FLAGS, DeleteCommand.SWITCHES);
                 case "prune" -> parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES);
+                case "worker" -> parse(argv, WorkerCommand.VALUE_FLAGS, WorkerCommand.SWITCHES);
                 case "passphrase" -> parse(subcommand(argv, "change"), PassphraseCommand.VALUE_FLAGS, PassphraseCommand.SWITCHES);
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
             };
@@ -175,6 +182,7 @@ public final class Main {
                 case "restore" -> RestoreCommand.run(s, args);
                 case "delete" -> DeleteCommand.run(s, args);
                 case "passphrase" -> PassphraseCommand.run(s, args);
+                case "worker" -> WorkerCommand.run(s, args);
                 default -> PruneCommand.run(s, args);
             };
         } catch (Args.UsageException e) {
