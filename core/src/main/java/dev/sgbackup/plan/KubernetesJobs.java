@@ -224,6 +224,9 @@ final class KubernetesJobs {
                 .withResources(new ResourceRequirementsBuilder()
                         .addToRequests("cpu", new Quantity(res.cpuRequest())).addToRequests("memory", new Quantity(res.memoryRequest()))
                         .addToLimits("cpu", new Quantity(res.cpuLimit())).addToLimits("memory", new Quantity(res.memoryLimit())).build())
+                // a failed worker's last log lines become its termination message: the coordinator reports them from
+                // the pod's status, without reading logs
+                .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .withSecurityContext(containerSecurity(step.store(), inherit, ownsFiles)).build();
         Set<String> pullSecrets = new LinkedHashSet<>(inherit.imagePullSecrets());
         pullSecrets.addAll(s.imagePullSecrets());

@@ -1,0 +1,222 @@
+package dev.sgbackup.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sgbackup.examples.bench.LocalS3Proxy;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code backup|restore --executor kubernetes} end to end on a simulated cluster: fabric8's API server mock in CRUD
+ * mode holding core's Helm-shaped release (gitserver shards on nodes a, b and c), {@link KubeletSimulator} running
+ * each Job's worker as a local process, and a real S3 server (S3Proxy) as the sink whose credentials and passphrase
+ * reach the workers only through the worker Secret. The coordinator is the CLI in its own process, as an operator
+ * runs it. Volumes only: the three gitserver shards (the databases' steps are not run here).
+ */
+@EnableKubernetesMockClient(crud = true, https = false)
+class KubernetesClusterSimulationTest {
+    static final String NS = "sourcegraph";
+    static final String IMAGE = "registry.example.com/sgbackup:0.1.0";
+    static final String PASS = "cluster passphrase 1";
+    static final List<String> SHARDS = List.of("repos-gitserver-0", "repos-gitserver-1", "repos-gitserver-2");
+
+    KubernetesMockServer server;
+    KubernetesClient client;
+    @TempDir
+    Path tmp;
+    Path kubeconfig;
+    Path instance;
+    Path pvRoot;
+    LocalS3Proxy s3;
+    KubeletSimulator kubelet;
+    Map<String, String> sinkEnv;
+    String sink = "s3://backups/sourcegraph";
+
+    @BeforeEach
+    void cluster() throws Exception {
+        try (InputStream in = getClass().getResourceAsStream("/discover/kubernetes/helm.yaml")) {
+            for (HasMetadata o : client.load(in).items()) {
+                client.resource(o).inNamespace(NS).create();
+            }
+        }
+        kubeconfig = tmp.resolve("kubeconfig");
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "http://%s:%d"}}]
+                users: [{name: u, user: {token: "t"}}]
+                contexts: [{name: sg, context: {cluster: c, user: u, namespace: sourcegraph}}]
+                current-context: sg
+                """.formatted(server.getHostName(), server.getPort()));
+        CliTest.Run d = CliTest.cli("discover", "--kubernetes", "--kubeconfig", kubeconfig.toString());
+        assertThat(d.code()).as(d.err()).isZero();
+        // the three gitserver shards only
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = (ObjectNode) json.readTree(d.out());
+        ArrayNode kept = json.createArrayNode();
+        root.withArray("stores").forEach(s -> {
+            if (SHARDS.contains(s.path("name").asText())) {
+                kept.add(s);
+            }
+        });
+        root.set("stores", kept);
+        instance = tmp.resolve("instance.json");
+        Files.writeString(instance, json.writeValueAsString(root));
+
+        pvRoot = tmp.resolve("pv");
+        for (int i = 0; i < 3; i++) {
+            Path repo = Files.createDirectories(pvRoot.resolve(SHARDS.get(i)).resolve("github.com/acme/repo" + i + "/.git"));
+            Files.writeString(repo.resolve("HEAD"), "ref: refs/heads/main\n");
+            byte[] pack = new byte[200_000 + i];
+            new java.util.Random(i).nextBytes(pack);
+            Files.write(repo.resolve("pack-" + i + ".pack"), pack);
+        }
+        s3 = LocalS3Proxy.start(Path.of(System.getProperty("s3proxy.jar")), tmp.resolve("s3"));
+        s3.createBucket("backups");
+        sinkEnv = new LinkedHashMap<>(Map.of("AWS_ACCESS_KEY_ID", LocalS3Proxy.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", LocalS3Proxy.SECRET_KEY,
+                "AWS_ENDPOINT_URL_S3", s3.endpoint(), "AWS_REGION", "us-east-1"));
+        Map<String, String> secret = new LinkedHashMap<>(sinkEnv);
+        secret.put("SGBACKUP_PASSPHRASE", PASS);
+        client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName("sgbackup-sink").endMetadata()
+                .withData(b64(secret)).build()).create();
+        kubelet = new KubeletSimulator(client, NS, pvRoot, tmp.resolve("pods"));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (kubelet != null) {
+            kubelet.close();
+        }
+        if (s3 != null) {
+            s3.close();
+        }
+    }
+
+    private static Map<String, String> b64(Map<String, String> m) {
+        Map<String, String> out = new LinkedHashMap<>();
+        m.forEach((k, v) -> out.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+        return out;
+    }
+
+    record Run(int code, String out, String err) {
+    }
+
+    /** The CLI in its own process, with the sink's credentials and the passphrase in its environment. */
+    private Process start(Path out, Path err, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().keySet().removeIf(k -> k.startsWith("AWS_") || k.startsWith("SGBACKUP_") || k.equals("KUBECONFIG"));
+        pb.environment().putAll(sinkEnv);
+        pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+        pb.environment().put("SGBACKUP_PASSPHRASE", PASS);
+        return pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    }
+
+    private Run cli(String... args) throws Exception {
+        Path out = Files.createTempFile(tmp, "out", ".txt");
+        Path err = Files.createTempFile(tmp, "err", ".txt");
+        Process p = start(out, err, args);
+        assertThat(p.waitFor(240, TimeUnit.SECONDS)).as("the CLI finishes").isTrue();
+        return new Run(p.exitValue(), Files.readString(out).strip(), Files.readString(err));
+    }
+
+    private List<String> coordinatorArgs(String command, String... more) {
+        List<String> a = new ArrayList<>(List.of(command, "--executor", "kubernetes", "--namespace", NS, "--image", IMAGE,
+                "--instance", instance.toString(), command.equals("backup") ? "--to" : "--from", sink, "--worker-secret", "sgbackup-sink",
+                "--kubeconfig", kubeconfig.toString()));
+        a.addAll(List.of(more));
+        return a;
+    }
+
+    private List<String> jobs() {
+        return client.batch().v1().jobs().inNamespace(NS).list().getItems().stream().map(j -> j.getMetadata().getName()).toList();
+    }
+
+    private List<String> objects() throws Exception {
+        Run l = cli("list", "--from", sink);
+        assertThat(l.code()).as(l.err()).isZero();
+        List<String> keys = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(tmp.resolve("s3"))) {
+            s.filter(Files::isRegularFile).map(p -> tmp.resolve("s3").relativize(p).toString()).filter(k -> k.startsWith("backups/"))
+                    .forEach(keys::add);
+        }
+        return keys;
+    }
+
+    @Test
+    void threeShardsBackUpThroughJobsIntoOneManifestThenRestoreExactlyThroughJobs() throws Exception {
+        Run b = cli(coordinatorArgs("backup", "--encrypt", "--max-jobs", "2").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.out().lines().reduce((x, y) -> y).orElseThrow();
+        assertThat(id).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
+        assertThat(b.out()).contains("repos-gitserver-0 volume completed", "repos-gitserver-1 volume completed",
+                "repos-gitserver-2 volume completed");
+        assertThat(b.err()).contains("committed " + id + " from 3 step records");
+        assertThat(kubelet.started()).hasSize(3);
+        assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
+        // each shard's worker ran pinned to its node (else the simulator had refused it: Multi-Attach)
+        assertThat(jobs()).isEmpty(); // the coordinator deletes the Jobs it made
+        Run list = cli("list", "--from", sink);
+        assertThat(list.out()).startsWith(id);
+        Run verify = cli("verify", "--from", sink, "--backup", id);
+        assertThat(verify.code()).as(verify.err()).isZero();
+        assertThat(verify.out()).startsWith("ok " + id);
+        Run show = cli("show", "--from", sink, "--backup", id, "--json");
+        assertThat(show.out()).contains("\"repos-gitserver-0\"", "\"repos-gitserver-2\"").doesNotContain("_steps");
+        assertThat(objects()).noneMatch(k -> k.contains("_steps"));
+
+        // restore through Jobs into emptied volumes (the shards' StatefulSet scaled down: their pods gone)
+        client.pods().inNamespace(NS).list().getItems().stream().filter(p -> p.getMetadata().getName().startsWith("gitserver-"))
+                .forEach(p -> client.pods().inNamespace(NS).resource(p).delete());
+        Map<String, byte[]> before = new LinkedHashMap<>();
+        for (String shard : SHARDS) {
+            Path f = pvRoot.resolve(shard).resolve("github.com/acme/repo" + SHARDS.indexOf(shard) + "/.git/pack-" + SHARDS.indexOf(shard)
+                    + ".pack");
+            before.put(shard, Files.readAllBytes(f));
+            deleteTree(pvRoot.resolve(shard));
+            Files.createDirectories(pvRoot.resolve(shard));
+        }
+        Run r = cli(coordinatorArgs("restore", "--backup", id, "--phase", "volumes").toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        for (String shard : SHARDS) {
+            int i = SHARDS.indexOf(shard);
+            assertThat(Files.readAllBytes(pvRoot.resolve(shard).resolve("github.com/acme/repo" + i + "/.git/pack-" + i + ".pack")))
+                    .isEqualTo(before.get(shard));
+            assertThat(Files.readString(pvRoot.resolve(shard).resolve("github.com/acme/repo" + i + "/.git/HEAD")))
+                    .isEqualTo("ref: refs/heads/main\n");
+        }
+        assertThat(jobs()).isEmpty();
+    }
+
+    private static void deleteTree(Path p) throws Exception {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(x);
+            }
+        }
+    }
+}
