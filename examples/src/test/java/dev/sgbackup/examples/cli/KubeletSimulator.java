@@ -116,7 +116,8 @@ final class KubeletSimulator implements AutoCloseable {
         Container c = spec.getContainers().get(0);
         String node = pinnedNode(spec);
         Pod pod = client.pods().inNamespace(namespace).resource(new PodBuilder().withNewMetadata().withName(name + "-x7k2p")
-                .withNamespace(namespace).addToLabels(job.getSpec().getTemplate().getMetadata().getLabels()).addToLabels("job-name", name)
+                .withNamespace(namespace).addToLabels(job.getSpec().getTemplate().getMetadata() == null ? Map.of()
+                        : job.getSpec().getTemplate().getMetadata().getLabels()).addToLabels("job-name", name)
                 .endMetadata().withSpec(new io.fabric8.kubernetes.api.model.PodSpecBuilder(spec).withNodeName(node == null ? "node-a" : node)
                         .build()).build()).create();
         pod = setPod(pod, "Pending", null, null, null);

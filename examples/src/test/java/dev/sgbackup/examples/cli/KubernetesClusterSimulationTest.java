@@ -212,6 +212,125 @@ class KubernetesClusterSimulationTest {
         assertThat(jobs()).isEmpty();
     }
 
+    private List<String> manifests() throws Exception {
+        return objects().stream().filter(k -> k.contains("/manifests/")).toList();
+    }
+
+    @Test
+    void oneFailedJobStopsTheRunDeletesTheOtherJobsAndCommitsNothing() throws Exception {
+        deleteTree(pvRoot.resolve("repos-gitserver-1")); // its volume is empty of the directory the worker reads: it fails
+        Run b = cli(coordinatorArgs("backup", "--max-jobs", "3").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isEqualTo(1);
+        assertThat(b.err()).contains("step repos-gitserver-1 failed: PodFailurePolicy").contains("the worker said: ").contains("is not a directory")
+                .contains("nothing was committed");
+        assertThat(jobs()).isEmpty();
+        assertThat(manifests()).isEmpty();
+        // what a worker killed with its deleted Job may still have written is a leftover: the leftovers pass removes it
+        Run prune = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "0s");
+        assertThat(prune.code()).as(prune.err()).isZero();
+        assertThat(objects()).isEmpty();
+    }
+
+    @Test
+    void aJobPendingPastTheDeadlineIsGivenUpWithItsEvents() throws Exception {
+        // a restore while gitserver still runs on its nodes: the shards' RWO volumes are attached there (Multi-Attach)
+        Run r = cli(coordinatorArgs("restore", "--backup", "20261202T142200Z-0a1b2c", "--phase", "volumes", "--pending-timeout", "3s")
+                .toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("did not start within 3s").contains("FailedAttachVolume: Multi-Attach error for volume");
+        assertThat(jobs()).isEmpty();
+        assertThat(kubelet.started()).isEmpty();
+        // a PVC that does not exist: FailedScheduling
+        client.persistentVolumeClaims().inNamespace(NS).withName("repos-gitserver-2").delete();
+        Run b = cli(coordinatorArgs("backup", "--pending-timeout", "3s").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isEqualTo(1);
+        assertThat(b.err()).contains("step repos-gitserver-2: given up").contains("persistentvolumeclaim \"repos-gitserver-2\" not found");
+        assertThat(jobs()).isEmpty();
+        assertThat(manifests()).isEmpty();
+    }
+
+    @Test
+    void aWorkerSecretThatDoesNotExistLeavesThePodPending() throws Exception {
+        Run b = cli(coordinatorArgs("backup", "--pending-timeout", "3s").stream().map(a -> a.equals("sgbackup-sink") ? "no-such-secret" : a)
+                .toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isEqualTo(1);
+        assertThat(b.err()).contains("Failed: Error: secret \"no-such-secret\" not found");
+        assertThat(kubelet.started()).isEmpty();
+    }
+
+    @Test
+    void aSecretKeyRefToAMissingKeyIsRefusedAsTheKubeletWould() throws Exception {
+        Job j = new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata().withName("probe").endMetadata().withNewSpec()
+                .withNewTemplate().withNewSpec().addNewContainer().withName("worker").withImage(IMAGE).withArgs("list", "--from", sink)
+                .addNewEnv().withName("CODEINTEL_PGPASSWORD").withNewValueFrom().withNewSecretKeyRef("no-such-key", "codeintel-db-auth", null)
+                .endValueFrom().endEnv().endContainer().withRestartPolicy("Never").endSpec().endTemplate().endSpec().build();
+        client.batch().v1().jobs().inNamespace(NS).resource(j).create();
+        for (int i = 0; i < 100 && client.v1().events().inNamespace(NS).list().getItems().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(client.v1().events().inNamespace(NS).list().getItems()).anySatisfy(e -> assertThat(e.getMessage())
+                .isEqualTo("Error: couldn't find key no-such-key in Secret sourcegraph/codeintel-db-auth"));
+        assertThat(kubelet.started()).isEmpty();
+    }
+
+    @Test
+    void aCoordinatorKilledMidRunLeavesNoManifestAndNoJobs() throws Exception {
+        Path out = tmp.resolve("killed.out");
+        Path err = tmp.resolve("killed.err");
+        Process p = start(out, err, coordinatorArgs("backup", "--max-jobs", "1").toArray(String[]::new));
+        for (int i = 0; i < 600 && kubelet.started().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(kubelet.started()).isNotEmpty();
+        p.destroy(); // SIGTERM, as kubectl delete pod or Ctrl-C would
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isNotZero();
+        assertThat(Files.readString(out)).doesNotContainPattern("\\d{8}T\\d{6}Z-[0-9a-f]{6}\\s*$");
+        assertThat(jobs()).isEmpty();
+        assertThat(manifests()).isEmpty();
+        Run prune = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "0s");
+        assertThat(prune.code()).as(prune.err()).isZero();
+        assertThat(objects()).isEmpty();
+    }
+
+    @Test
+    void theNextRunRemovesADeadRunsFinishedJobsAndRefusesWhileAnotherRunsJobsAreActive() throws Exception {
+        String old = "20261201T010000Z-0a0a0a";
+        String hourAgo = java.time.Instant.now().minus(java.time.Duration.ofHours(1)).toString();
+        client.batch().v1().jobs().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata()
+                .withName("sgbackup-" + old.toLowerCase() + "-x").addToLabels("app.kubernetes.io/name", "sgbackup")
+                .addToLabels("sgbackup.dev/backup-id", old).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                .withName("worker").withImage(IMAGE).withArgs("--help").endContainer().withRestartPolicy("Never").endSpec().endTemplate()
+                .endSpec().withNewStatus().withSucceeded(1).withCompletionTime(hourAgo).addNewCondition().withType("Complete")
+                .withStatus("True").withLastTransitionTime(hourAgo).endCondition().endStatus().build()).create();
+        for (int i = 0; i < 100 && kubelet.started().isEmpty(); i++) {
+            Thread.sleep(100); // the simulator runs it too ('--help'): wait, so its status is the one set here
+        }
+        Job dead = client.batch().v1().jobs().inNamespace(NS).withName("sgbackup-" + old.toLowerCase() + "-x").get();
+        dead.getStatus().setCompletionTime(hourAgo);
+        dead.getStatus().getConditions().forEach(c -> c.setLastTransitionTime(hourAgo));
+        client.batch().v1().jobs().inNamespace(NS).resource(dead).updateStatus();
+        Run b = cli(coordinatorArgs("backup", "--max-jobs", "3").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        assertThat(b.err()).contains("removed 1 finished Job(s) of an earlier run (backup " + old + ")");
+        assertThat(jobs()).isEmpty();
+        // an active Job of another run: this one is refused, touching nothing
+        String other = "20261201T020000Z-0b0b0b";
+        client.batch().v1().jobs().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata()
+                .withName("sgbackup-" + other.toLowerCase() + "-y").addToLabels("app.kubernetes.io/name", "sgbackup")
+                .addToLabels("sgbackup.dev/backup-id", other).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                .withName("worker").withImage(IMAGE).withArgs("worker", "--no-such-flag").endContainer().withRestartPolicy("Never").endSpec()
+                .endTemplate().endSpec().build()).create();
+        Thread.sleep(200);
+        Job active = client.batch().v1().jobs().inNamespace(NS).withName("sgbackup-" + other.toLowerCase() + "-y").get();
+        active.setStatus(null);
+        client.batch().v1().jobs().inNamespace(NS).resource(active).updateStatus();
+        Run refused = cli(coordinatorArgs("backup").toArray(String[]::new));
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).contains("active Job(s) of another sgbackup run (backup " + other + "")
+                .contains("kubectl delete jobs -n sourcegraph -l sgbackup.dev/backup-id=" + other);
+    }
+
     private static void deleteTree(Path p) throws Exception {
         try (Stream<Path> s = Files.walk(p)) {
             for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
