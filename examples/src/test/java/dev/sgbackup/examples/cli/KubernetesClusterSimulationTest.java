@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * mode holding core's Helm-shaped release (gitserver shards on nodes a, b and c), {@link KubeletSimulator} running
  * each Job's worker as a local process, and a real S3 server (S3Proxy) as the sink whose credentials and passphrase
  * reach the workers only through the worker Secret. The coordinator is the CLI in its own process, as an operator
- * runs it. Volumes only: the three gitserver shards (the databases' steps are not run here).
+ * runs it. The gitserver shards are local directories standing for their volumes; one scenario adds a database
+ * (codeintel, on an embedded PostgreSQL); the other databases and the configuration are not run here.
  */
 @EnableKubernetesMockClient(crud = true, https = false)
 class KubernetesClusterSimulationTest {
@@ -48,6 +49,7 @@ class KubernetesClusterSimulationTest {
     Path tmp;
     Path kubeconfig;
     Path instance;
+    String discovered;
     Path pvRoot;
     LocalS3Proxy s3;
     KubeletSimulator kubelet;
@@ -74,6 +76,7 @@ class KubernetesClusterSimulationTest {
         assertThat(d.code()).as(d.err()).isZero();
         // the three gitserver shards only
         ObjectMapper json = new ObjectMapper();
+        discovered = d.out();
         ObjectNode root = (ObjectNode) json.readTree(d.out());
         ArrayNode kept = json.createArrayNode();
         root.withArray("stores").forEach(s -> {
@@ -212,6 +215,49 @@ class KubernetesClusterSimulationTest {
         assertThat(jobs()).isEmpty();
     }
 
+    @Test
+    void threeShardsAndADatabaseCommitOneManifestAndTheDatabaseRestoresThroughAJob() throws Exception {
+        // codeintel's database is an embedded PostgreSQL; its password still comes only through the Job's secretKeyRef
+        // (codeintel-db-auth/password: the server trusts local connections, so any value would do)
+        String db = dev.sgbackup.examples.EmbeddedPg.database("CREATE TABLE lsif_uploads (id serial PRIMARY KEY, repo text NOT NULL);"
+                + "INSERT INTO lsif_uploads (repo) SELECT 'github.com/acme/r' || g FROM generate_series(1, 300) g;");
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = (ObjectNode) json.readTree(discovered);
+        ArrayNode kept = json.createArrayNode();
+        root.withArray("stores").forEach(st -> {
+            if (SHARDS.contains(st.path("name").asText())) {
+                kept.add(st);
+            } else if (st.path("name").asText().equals("codeintel")) {
+                ObjectNode l = (ObjectNode) st.path("location");
+                l.put("host", "localhost").put("port", dev.sgbackup.examples.EmbeddedPg.server().getPort()).put("database", db)
+                        .put("user", "postgres");
+                kept.add(st);
+            }
+        });
+        root.set("stores", kept);
+        Files.writeString(instance, json.writeValueAsString(root));
+
+        Run b = cli(coordinatorArgs("backup", "--encrypt", "--max-jobs", "4").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.out().lines().reduce((x, y) -> y).orElseThrow();
+        assertThat(b.out()).contains("codeintel postgres completed", "repos-gitserver-0 volume completed", "repos-gitserver-2 volume completed");
+        assertThat(kubelet.started()).hasSize(4);
+        // the database Job got its password through the secretKeyRef, never as a value
+        assertThat(kubelet.logs.keySet()).anyMatch(n -> n.endsWith("-codeintel"));
+        Run verify = cli("verify", "--from", sink, "--backup", id);
+        assertThat(verify.code()).as(verify.err()).isZero();
+        assertThat(verify.out()).startsWith("ok " + id);
+        Run show = cli("show", "--from", sink, "--backup", id);
+        assertThat(show.out()).contains("codeintel").contains("repos-gitserver-1");
+
+        dev.sgbackup.examples.EmbeddedPg.exec(db, "DELETE FROM lsif_uploads WHERE id > 100; INSERT INTO lsif_uploads (repo) VALUES ('stray')");
+        Run r = cli(coordinatorArgs("restore", "--backup", id, "--phase", "db", "--replace").toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(db, "SELECT count(*) FROM lsif_uploads")).isEqualTo(300);
+        assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(db, "SELECT count(*) FROM lsif_uploads WHERE repo = 'stray'")).isZero();
+        assertThat(jobs()).isEmpty();
+    }
+
     private List<String> manifests() throws Exception {
         return objects().stream().filter(k -> k.contains("/manifests/")).toList();
     }
@@ -299,13 +345,11 @@ class KubernetesClusterSimulationTest {
         String hourAgo = java.time.Instant.now().minus(java.time.Duration.ofHours(1)).toString();
         client.batch().v1().jobs().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata()
                 .withName("sgbackup-" + old.toLowerCase() + "-x").addToLabels("app.kubernetes.io/name", "sgbackup")
+                .addToLabels(KubeletSimulator.HISTORY, "true")
                 .addToLabels("sgbackup.dev/backup-id", old).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
                 .withName("worker").withImage(IMAGE).withArgs("--help").endContainer().withRestartPolicy("Never").endSpec().endTemplate()
                 .endSpec().withNewStatus().withSucceeded(1).withCompletionTime(hourAgo).addNewCondition().withType("Complete")
                 .withStatus("True").withLastTransitionTime(hourAgo).endCondition().endStatus().build()).create();
-        for (int i = 0; i < 100 && kubelet.started().isEmpty(); i++) {
-            Thread.sleep(100); // the simulator runs it too ('--help'): wait, so its status is the one set here
-        }
         Job dead = client.batch().v1().jobs().inNamespace(NS).withName("sgbackup-" + old.toLowerCase() + "-x").get();
         dead.getStatus().setCompletionTime(hourAgo);
         dead.getStatus().getConditions().forEach(c -> c.setLastTransitionTime(hourAgo));
@@ -318,10 +362,10 @@ class KubernetesClusterSimulationTest {
         String other = "20261201T020000Z-0b0b0b";
         client.batch().v1().jobs().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata()
                 .withName("sgbackup-" + other.toLowerCase() + "-y").addToLabels("app.kubernetes.io/name", "sgbackup")
+                .addToLabels(KubeletSimulator.HISTORY, "true")
                 .addToLabels("sgbackup.dev/backup-id", other).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
                 .withName("worker").withImage(IMAGE).withArgs("worker", "--no-such-flag").endContainer().withRestartPolicy("Never").endSpec()
                 .endTemplate().endSpec().build()).create();
-        Thread.sleep(200);
         Job active = client.batch().v1().jobs().inNamespace(NS).withName("sgbackup-" + other.toLowerCase() + "-y").get();
         active.setStatus(null);
         client.batch().v1().jobs().inNamespace(NS).resource(active).updateStatus();
