@@ -50,6 +50,8 @@ final class KubernetesCoordinator implements AutoCloseable {
     private final String namespace;
     private final PrintStream err;
     private int apiCalls;
+    /** How often the informer's list-and-watch failed and was started again (e.g. on 410 Gone). */
+    final java.util.concurrent.atomic.AtomicInteger informerRestarts = new java.util.concurrent.atomic.AtomicInteger();
 
     KubernetesCoordinator(KubernetesClient client, String namespace, PrintStream err) {
         this.client = client;
@@ -138,7 +140,14 @@ final class KubernetesCoordinator implements AutoCloseable {
         };
         apiCalls += 2; // the informer's list and watch (and one more of each per re-list)
         SharedIndexInformer<Job> informer = client.batch().v1().jobs().inNamespace(namespace).withLabel(LABEL_BACKUP_ID, runId)
-                .inform(handler, 0);
+                .runnableInformer(0);
+        // a watch that fails (410 Gone: the resource version it resumes from is too old; a dropped connection) makes
+        // the informer list again and watch anew, also before its first watch is up: never give up on it
+        informer.addEventHandler(handler).exceptionHandler((isStarted, t) -> {
+            informerRestarts.incrementAndGet();
+            return true;
+        });
+        informer.start(); // not awaited: the loop below does not depend on it (its backstop list covers a slow start)
         boolean finished = false;
         try {
             int running = 0;
