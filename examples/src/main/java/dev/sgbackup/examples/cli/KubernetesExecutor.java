@@ -27,9 +27,10 @@ import java.util.stream.Stream;
 
 /**
  * {@code backup|restore --executor kubernetes}: each step of the plan as a Kubernetes Job running this image's
- * {@code worker} command (docs/kubernetes.md). This build writes the Jobs and the coordinator's Role as YAML with
- * {@code --emit-manifests DIR} and nothing else: it reads the {@code --instance} file only, touches no cluster and no
- * sink. The in-cluster coordinator that would create and follow the Jobs is not built yet, and says so.
+ * {@code worker} command (docs/kubernetes.md). With {@code --emit-manifests DIR} it writes the Jobs and the
+ * coordinator's Role as YAML and nothing else: it reads the {@code --instance} file only, touches no cluster and no
+ * sink. Without it this command is the coordinator ({@link KubernetesCoordinator}): it runs the Jobs and commits the
+ * backup from their step records, or removes what they wrote.
  */
 final class KubernetesExecutor {
     /** The executor flags, for backup and restore. */

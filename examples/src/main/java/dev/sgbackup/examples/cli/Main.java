@@ -35,11 +35,16 @@ public final class Main {
                       [--exclude GLOB ...] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               backup  STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
                       [--exclude GLOB ...] [--encrypt] [--dedup [--force-read]] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
-              backup|restore ... --executor kubernetes --namespace NS --image IMAGE --instance FILE --emit-manifests DIR
+              backup|restore ... --executor kubernetes --namespace NS --image IMAGE --instance FILE
                       [--image-pull-secret NAME ...] [--service-account NAME] [--worker-secret NAME] [--max-jobs N]
-                      [--job-timeout DURATION]: each step of the plan as a Kubernetes Job running IMAGE's worker command
-                      (docs/kubernetes.md). This build only writes the Jobs and the coordinator's Role as YAML into DIR
-                      (new or empty), touching no cluster and no sink; without --emit-manifests it exits 2
+                      [--job-timeout DURATION] [--pending-timeout DURATION] [--kubeconfig FILE] [--context CTX]
+                      each step of the plan as a Kubernetes Job running IMAGE's worker command (docs/kubernetes.md):
+                      this command creates them (at most N at once, default 4), follows them, gives up on one Pending
+                      past --pending-timeout (default 10m) with its events, and commits the backup's one manifest only
+                      when every Job succeeded; otherwise it deletes the Jobs and what they wrote
+              backup|restore ... --executor kubernetes ... --emit-manifests DIR
+                      only writes the Jobs and the coordinator's Role as YAML into DIR (new or empty), touching no
+                      cluster and no sink
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID [--read-data | --read-data-subset N%|n/m]

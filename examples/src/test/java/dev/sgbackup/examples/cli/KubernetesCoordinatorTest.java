@@ -107,7 +107,7 @@ class KubernetesCoordinatorTest {
             assertThat(c.informerRestarts.get()).isPositive();
             assertThat(kubelet.started()).hasSize(4);
             assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
-            assertThat(err.toString(StandardCharsets.UTF_8)).contains("step s4: succeeded (4/4)");
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("succeeded (4/4)");
         }
     }
 }
