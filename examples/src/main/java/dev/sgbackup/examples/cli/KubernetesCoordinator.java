@@ -40,7 +40,7 @@ final class KubernetesCoordinator implements AutoCloseable {
     static final String LABEL_NAME = "app.kubernetes.io/name";
     static final String ANNOTATION_STORE = "sgbackup.dev/store";
     /** Finished Jobs of another run older than this are a dead coordinator's: the next run deletes them. */
-    static Duration staleAfter = Duration.ofMinutes(10);
+    static final Duration STALE_AFTER = Duration.ofMinutes(10);
 
     /** How a run of Jobs ended: all succeeded, or the first step that did not, and why. */
     record Outcome(boolean ok, String failedStep, String message, int apiCalls) {
@@ -76,7 +76,7 @@ final class KubernetesCoordinator implements AutoCloseable {
     }
 
     /**
-     * Before a run: finished Jobs of other sgbackup runs whose last one ended more than {@link #staleAfter} ago are a
+     * Before a run: finished Jobs of other sgbackup runs whose last one ended more than {@link #STALE_AFTER} ago are a
      * dead coordinator's and are deleted (their data, without a manifest, is a leftover {@code prune} removes after
      * its grace period). Active Jobs of another run refuse this one: a concurrent run or a dead coordinator's workers
      * still running; the message says how to remove them.
@@ -100,7 +100,7 @@ final class KubernetesCoordinator implements AutoCloseable {
             }
             Instant last = e.getValue().stream().map(KubernetesCoordinator::finishedAt).filter(Objects::nonNull).max(Instant::compareTo)
                     .orElse(Instant.EPOCH);
-            if (last.isBefore(Instant.now().minus(staleAfter))) {
+            if (last.isBefore(Instant.now().minus(STALE_AFTER))) {
                 deleteRun(e.getKey());
                 err.println("removed " + e.getValue().size() + " finished Job(s) of an earlier run (backup " + e.getKey() + ") whose"
                         + " coordinator did not; its data, if never committed, is a leftover 'sgbackup prune' removes after the grace period");
