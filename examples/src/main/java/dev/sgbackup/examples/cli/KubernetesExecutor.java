@@ -163,6 +163,13 @@ final class KubernetesExecutor {
             } catch (InvalidInputException e) {
                 throw new Args.UsageException(e.getMessage());
             }
+            if (!emit && (phase == Phase.ALL || phase == Phase.CONFIG)) {
+                // the databases' and the volumes' Jobs would all start at once, skipping the checkpoint between them
+                // (workloads scaled down) that the operator must pass: one phase per run
+                throw new Args.UsageException("a restore through Jobs runs one phase at a time: --phase db (the instance scaled"
+                        + " down), then --phase volumes (after the checkpoint it prints); the configuration comes with the"
+                        + " frontend database");
+            }
             plan = KubernetesManifests.restorePlan(d, id, sink, new RestoreOptions(a.has("--replace"), false), phase);
         }
         s.currentPlan = plan;
