@@ -33,8 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * mode holding core's Helm-shaped release (gitserver shards on nodes a, b and c), {@link KubeletSimulator} running
  * each Job's worker as a local process, and a real S3 server (S3Proxy) as the sink whose credentials and passphrase
  * reach the workers only through the worker Secret. The coordinator is the CLI in its own process, as an operator
- * runs it. The gitserver shards are local directories standing for their volumes; one scenario adds a database
- * (codeintel, on an embedded PostgreSQL); the other databases and the configuration are not run here.
+ * runs it. The gitserver shards are local directories standing for their volumes; the databases are on an embedded
+ * PostgreSQL.
  */
 @EnableKubernetesMockClient(crud = true, https = false)
 class KubernetesClusterSimulationTest {
@@ -255,6 +255,52 @@ class KubernetesClusterSimulationTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(db, "SELECT count(*) FROM lsif_uploads")).isEqualTo(300);
         assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(db, "SELECT count(*) FROM lsif_uploads WHERE repo = 'stray'")).isZero();
+        assertThat(jobs()).isEmpty();
+    }
+
+    @Test
+    void theWholeReleaseThreeShardsThreeDatabasesAndTheConfigurationCommitOneManifest() throws Exception {
+        Map<String, String> dbs = Map.of(
+                "frontend", ReadmeMigrationTest.instanceDb("sourcegraph-frontend-5.11.sql", "journey/source-frontend-5.11.sql"),
+                "codeintel", ReadmeMigrationTest.instanceDb("sourcegraph-codeintel-5.11.sql", null),
+                "codeinsights", ReadmeMigrationTest.instanceDb("sourcegraph-codeinsights-5.11.sql", null));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = (ObjectNode) json.readTree(discovered);
+        ArrayNode kept = json.createArrayNode();
+        root.withArray("stores").forEach(st -> {
+            String name = st.path("name").asText();
+            if (SHARDS.contains(name)) {
+                kept.add(st);
+            } else if (dbs.containsKey(name)) {
+                ((ObjectNode) st.path("location")).put("host", "localhost").put("port", dev.sgbackup.examples.EmbeddedPg.server().getPort())
+                        .put("database", dbs.get(name)).put("user", "postgres");
+                kept.add(st);
+            }
+        });
+        root.set("stores", kept);
+        Files.writeString(instance, json.writeValueAsString(root));
+        long users = dev.sgbackup.examples.EmbeddedPg.scalar(dbs.get("frontend"), "SELECT count(*) FROM users");
+        assertThat(users).isPositive();
+
+        Run b = cli(coordinatorArgs("backup", "--encrypt", "--max-jobs", "4").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.out().lines().reduce((x, y) -> y).orElseThrow();
+        assertThat(b.out()).contains("frontend postgres completed", "codeintel postgres completed", "codeinsights postgres completed",
+                "config sourcegraph-config completed", "repos-gitserver-0 volume completed", "repos-gitserver-1 volume completed",
+                "repos-gitserver-2 volume completed");
+        assertThat(kubelet.started()).hasSize(7);
+        assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(4);
+        Run verify = cli("verify", "--from", sink, "--backup", id);
+        assertThat(verify.code()).as(verify.err()).isZero();
+        assertThat(verify.out()).startsWith("ok " + id);
+
+        dev.sgbackup.examples.EmbeddedPg.exec(dbs.get("frontend"), "UPDATE users SET display_name = 'changed after the backup'");
+        Run r = cli(coordinatorArgs("restore", "--backup", id, "--phase", "db", "--replace").toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("frontend completed", "codeintel completed", "codeinsights completed");
+        assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(dbs.get("frontend"), "SELECT count(*) FROM users")).isEqualTo(users);
+        assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(dbs.get("frontend"),
+                "SELECT count(*) FROM users WHERE display_name = 'changed after the backup'")).isZero();
         assertThat(jobs()).isEmpty();
     }
 
