@@ -28,6 +28,7 @@ import dev.sgbackup.run.ProgressListener;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.run.CheckReport;
+import dev.sgbackup.run.StepResult;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.transform.Compression;
@@ -289,6 +290,51 @@ public final class SgBackup implements AutoCloseable {
     /** {@link #prune(Retention, Duration, boolean)} with the default grace period of 24 hours. */
     public PruneResult prune(Retention retention, boolean dryRun) {
         return prune(retention, DEFAULT_PRUNE_GRACE, dryRun);
+    }
+
+    // ---- a backup run step by step elsewhere (the Kubernetes executor's workers), committed by a coordinator
+
+    /**
+     * Starts backup {@code backupId} (a new id, {@code KubernetesManifests.newBackupId}) whose steps run elsewhere,
+     * each through {@link #backupStep}, and that {@link #commitStepBackup} commits. With a passphrase or key this
+     * makes the backup's data key and stores its <em>wrapped</em> form (the clear parameters a manifest records, never
+     * the key) as {@code data/<id>/_steps/key.json}, so every step encrypts with the same data key, unwrapping it with
+     * the passphrase it was given. Without one it writes nothing. Deduplicated backups cannot run step by step yet.
+     */
+    public void beginStepBackup(String backupId) {
+        engine.beginStepBackup(backupId);
+    }
+
+    /**
+     * Runs one step of backup {@code backupId}: backs up {@code store} (the plan's {@code ordinal}-th, from 1, which
+     * names its artifacts in an encrypted backup) straight into the sink under the backup's data prefix, then writes
+     * the step's record, {@code data/<id>/_steps/sNN.json}: the store's part of the manifest (artifacts, sizes,
+     * hashes, warnings; sealed with the data key when encrypted) and its status. No manifest. This engine's
+     * compression is the step's; its passphrase or key must be the coordinator's. A failed step removes what it wrote
+     * and records nothing.
+     */
+    public StepResult backupStep(String backupId, int ordinal, DataStore store) {
+        return engine.backupStep(backupId, ordinal, store);
+    }
+
+    /**
+     * Commits backup {@code backupId} from its steps' records: {@code stores} are the plan's stores in order (the
+     * ordinal of each is its position plus one). Every record must be there, complete and of this backup, and every
+     * artifact it lists must be in the sink with its recorded stored size; then the one manifest is written (the
+     * commit, as a local run makes it) and the records and the wrapped key are removed. Otherwise it throws and
+     * commits nothing.
+     */
+    public RunResult commitStepBackup(String backupId, java.time.Instant startedAt, Scope scope, List<String> stores) {
+        return engine.commitStepBackup(backupId, startedAt, scope, stores);
+    }
+
+    /**
+     * Removes everything under the data prefix of backup {@code backupId}, which must not be committed: what its steps
+     * wrote, their records and its wrapped key. Returns the number of objects removed. What it cannot remove is a
+     * leftover that {@link #prune} removes after the grace period.
+     */
+    public long abandonStepBackup(String backupId) {
+        return engine.abandonStepBackup(backupId);
     }
 
     /**

@@ -41,6 +41,7 @@ public final class Engine {
     private final Verifier verifier;
     private final Housekeeping housekeeping;
     private final PassphraseChanger passphrases;
+    private final StepBackup stepBackups;
 
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption) {
@@ -65,6 +66,7 @@ public final class Engine {
         this.restores = new RestoreRun(ctx, catalog, executor);
         this.housekeeping = new Housekeeping(ctx, catalog);
         this.passphrases = new PassphraseChanger(ctx);
+        this.stepBackups = new StepBackup(ctx, executor);
     }
 
     public MigrationPlan planBackup(List<DataStore> stores, Scope scope) {
@@ -123,5 +125,21 @@ public final class Engine {
 
     public PruneResult prune(Retention retention, Duration gracePeriod, boolean dryRun, Duration defaultGrace) {
         return housekeeping.prune(retention, gracePeriod, dryRun, defaultGrace);
+    }
+
+    public void beginStepBackup(String backupId) {
+        stepBackups.begin(backupId);
+    }
+
+    public dev.sgbackup.run.StepResult backupStep(String backupId, int ordinal, DataStore store) {
+        return stepBackups.step(backupId, ordinal, store);
+    }
+
+    public RunResult commitStepBackup(String backupId, java.time.Instant startedAt, Scope scope, List<String> stores) {
+        return stepBackups.commit(backupId, startedAt, scope, stores);
+    }
+
+    public long abandonStepBackup(String backupId) {
+        return stepBackups.abandon(backupId);
     }
 }

@@ -110,16 +110,29 @@ final class KubernetesJobs {
     /**
      * The Job of one plan step.
      *
+     * @param ordinal a backup step's position among the plan's steps that run, from 1
+     * @param replace a restore's {@code --replace}
+     *
      * @throws InvalidInputException when the step cannot run as a Job (a ReadWriteOncePod volume, a volume the
      *                               instance file has no PVC for, a database with no secretKeyRef for its password…)
      */
-    static StepJob job(Operation op, String sink, String backupId, PlanStep step, InstanceDescription d, Settings s) {
+    static StepJob job(Operation op, String sink, String backupId, int ordinal, boolean replace, PlanStep step, InstanceDescription d,
+                       Settings s) {
         if (step.action() == PlanStep.Action.SKIP) {
             throw new IllegalArgumentException("a skipped step has no Job: " + step.store());
         }
         List<String> notes = new ArrayList<>();
         List<String> args = new ArrayList<>(List.of("worker", "--operation", op == Operation.BACKUP ? "backup" : "restore",
-                "--backup-id", backupId, "--step", step.store(), op == Operation.BACKUP ? "--to" : "--from", sink));
+                "--backup-id", backupId, "--step", step.store()));
+        if (op == Operation.BACKUP) {
+            // the step's position in the plan: names an encrypted backup's artifacts and the step's record, and the
+            // coordinator commits the records in this order
+            args.addAll(List.of("--ordinal", String.valueOf(ordinal)));
+        }
+        args.addAll(List.of(op == Operation.BACKUP ? "--to" : "--from", sink));
+        if (op == Operation.RESTORE && replace) {
+            args.add("--replace");
+        }
         if (op == Operation.BACKUP && s.compression() != null) {
             args.addAll(List.of("--compression", s.compression()));
         }
@@ -211,6 +224,9 @@ final class KubernetesJobs {
                 .withResources(new ResourceRequirementsBuilder()
                         .addToRequests("cpu", new Quantity(res.cpuRequest())).addToRequests("memory", new Quantity(res.memoryRequest()))
                         .addToLimits("cpu", new Quantity(res.cpuLimit())).addToLimits("memory", new Quantity(res.memoryLimit())).build())
+                // a failed worker's last log lines become its termination message: the coordinator reports them from
+                // the pod's status, without reading logs
+                .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .withSecurityContext(containerSecurity(step.store(), inherit, ownsFiles)).build();
         Set<String> pullSecrets = new LinkedHashSet<>(inherit.imagePullSecrets());
         pullSecrets.addAll(s.imagePullSecrets());

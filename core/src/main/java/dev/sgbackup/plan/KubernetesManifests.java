@@ -230,7 +230,8 @@ public final class KubernetesManifests {
             if (step.action() == PlanStep.Action.SKIP) {
                 continue;
             }
-            KubernetesJobs.StepJob j = KubernetesJobs.job(plan.operation(), sink, backupId, step, d, s);
+            KubernetesJobs.StepJob j = KubernetesJobs.job(plan.operation(), sink, backupId, files.size() + 1, plan.options().replace(), step,
+                    d, s);
             String file = "job-" + step.store() + ".yaml";
             if (!files.add(file)) {
                 throw new InvalidInputException("two steps of the plan are named " + step.store());

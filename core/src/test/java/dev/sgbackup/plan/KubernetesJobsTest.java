@@ -69,6 +69,11 @@ class KubernetesJobsTest {
         return KubernetesManifests.of(desc, KubernetesManifests.backupPlan(desc, Scope.ALL, SINK, "zstd:3"), ID, options());
     }
 
+    /** A backup Job's position among the Jobs, from 1: its --ordinal. */
+    static int ordinal(KubernetesManifests.Result r, String store) {
+        return new java.util.ArrayList<>(jobs(r).keySet()).indexOf(store) + 1;
+    }
+
     static Map<String, Job> jobs(KubernetesManifests.Result r) {
         Map<String, Job> out = new LinkedHashMap<>();
         for (KubernetesManifests.Manifest m : r.manifests()) {
@@ -100,9 +105,13 @@ class KubernetesJobsTest {
         assertThat(shard.getMetadata().getNamespace()).isEqualTo(NS);
         assertThat(container(shard).getImage()).isEqualTo(IMAGE);
         assertThat(container(shard).getArgs()).containsExactly("worker", "--operation", "backup", "--backup-id", ID, "--step",
-                "repos-gitserver-1", "--to", SINK, "--compression", "zstd:3", "--encrypt", "--volume",
+                "repos-gitserver-1", "--ordinal", String.valueOf(ordinal(r, "repos-gitserver-1")), "--to", SINK, "--compression", "zstd:3", "--encrypt", "--volume",
                 "repos-gitserver-1=/data/repos-gitserver-1");
         assertThat(jobs(r).values()).allSatisfy(j -> assertThat(container(j).getImage()).isEqualTo(IMAGE));
+        // the ordinals are 1..N in plan order: the coordinator commits the step records in that order
+        java.util.List<String> ordinals = jobs(r).values().stream().map(j -> container(j).getArgs())
+                .map(a -> a.get(a.indexOf("--ordinal") + 1)).toList();
+        assertThat(ordinals).containsExactlyElementsOf(java.util.stream.IntStream.rangeClosed(1, ordinals.size()).mapToObj(String::valueOf).toList());
     }
 
     @Test

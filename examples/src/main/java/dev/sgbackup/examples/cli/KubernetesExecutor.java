@@ -1,6 +1,13 @@
 package dev.sgbackup.examples.cli;
 
+import dev.sgbackup.SgBackup;
 import dev.sgbackup.manifest.Retention;
+import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.RunResult;
+import dev.sgbackup.run.StepResult;
+import dev.sgbackup.run.StoreException;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import dev.sgbackup.plan.InstanceDescription;
 import dev.sgbackup.plan.KubernetesManifests;
 import dev.sgbackup.plan.MigrationPlan;
@@ -20,16 +27,21 @@ import java.util.stream.Stream;
 
 /**
  * {@code backup|restore --executor kubernetes}: each step of the plan as a Kubernetes Job running this image's
- * {@code worker} command (docs/kubernetes.md). This build writes the Jobs and the coordinator's Role as YAML with
- * {@code --emit-manifests DIR} and nothing else: it reads the {@code --instance} file only, touches no cluster and no
- * sink. The in-cluster coordinator that would create and follow the Jobs is not built yet, and says so.
+ * {@code worker} command (docs/kubernetes.md). With {@code --emit-manifests DIR} it writes the Jobs and the
+ * coordinator's Role as YAML and nothing else: it reads the {@code --instance} file only, touches no cluster and no
+ * sink. Without it this command is the coordinator ({@link KubernetesCoordinator}): it runs the Jobs and commits the
+ * backup from their step records, or removes what they wrote.
  */
 final class KubernetesExecutor {
     /** The executor flags, for backup and restore. */
     static final Set<String> VALUE_FLAGS = Set.of("--executor", "--namespace", "--image", "--image-pull-secret", "--service-account",
-            "--worker-secret", "--max-jobs", "--job-timeout", "--emit-manifests");
-    static final String NOT_AVAILABLE = "the in-cluster coordinator of --executor kubernetes is not available in this build (it cannot"
-            + " create or follow Jobs yet); use --emit-manifests DIR to write the Jobs and the Role as YAML for review";
+            "--worker-secret", "--max-jobs", "--job-timeout", "--emit-manifests", "--kubeconfig", "--context", "--pending-timeout");
+    /** Jobs at once without --max-jobs. */
+    static final int DEFAULT_MAX_JOBS = 4;
+    /** How long a Job's pod may stay Pending before the run gives up, without --pending-timeout. */
+    static final Duration DEFAULT_PENDING_TIMEOUT = Duration.ofMinutes(10);
+    /** The coordinator lists its Jobs itself this often, whatever the watch delivers; tests shorten it. */
+    static Duration relist = Duration.ofSeconds(30);
     /** Flags the Kubernetes executor does not take (yet): the instance file names the stores, the workers their options. */
     private static final List<String> NOT_WITH_KUBERNETES = List.of("--volume", "--postgres", "--sourcegraph", "--sourcegraph-db",
             "--exclude", "--tables", "--postgres-mode", "--secrets", "--pg-restore-jobs", "--dedup", "--dry-run", "--json", "--report",
@@ -63,9 +75,10 @@ final class KubernetesExecutor {
     }
 
     static int run(Session s, Args a) {
-        if (a.one("--emit-manifests") == null) {
-            s.err.println("error: " + NOT_AVAILABLE);
-            return 2;
+        boolean emit = a.one("--emit-manifests") != null;
+        if (emit && (a.has("--kubeconfig") || a.has("--context") || a.has("--pending-timeout"))) {
+            throw new Args.UsageException("--emit-manifests touches no cluster: --kubeconfig, --context and --pending-timeout are for"
+                    + " the coordinator");
         }
         for (String f : NOT_WITH_KUBERNETES) {
             if (a.has(f)) {
@@ -106,7 +119,15 @@ final class KubernetesExecutor {
                 throw new Args.UsageException(e.getMessage());
             }
         }
-        Path dir = Path.of(a.required("--emit-manifests"));
+        Duration pendingTimeout = DEFAULT_PENDING_TIMEOUT;
+        if (a.one("--pending-timeout") != null) {
+            try {
+                pendingTimeout = Retention.parseDuration(a.one("--pending-timeout"));
+            } catch (InvalidInputException e) {
+                throw new Args.UsageException("--pending-timeout: " + e.getMessage());
+            }
+        }
+        Path dir = emit ? Path.of(a.required("--emit-manifests")) : null;
         boolean backup = a.command.equals("backup");
         String sink = a.required(backup ? "--to" : "--from");
         InstanceDescription d = DiscoverCommand.instanceFile(s, a);
@@ -142,10 +163,20 @@ final class KubernetesExecutor {
             } catch (InvalidInputException e) {
                 throw new Args.UsageException(e.getMessage());
             }
+            if (!emit && (phase == Phase.ALL || phase == Phase.CONFIG)) {
+                // the databases' and the volumes' Jobs would all start at once, skipping the checkpoint between them
+                // (workloads scaled down) that the operator must pass: one phase per run
+                throw new Args.UsageException("a restore through Jobs runs one phase at a time: --phase db (the instance scaled"
+                        + " down), then --phase volumes (after the checkpoint it prints); the configuration comes with the"
+                        + " frontend database");
+            }
             plan = KubernetesManifests.restorePlan(d, id, sink, new RestoreOptions(a.has("--replace"), false), phase);
         }
         s.currentPlan = plan;
         KubernetesManifests.Result r = KubernetesManifests.of(d, plan, id, o);
+        if (!emit) {
+            return coordinate(s, a, plan, r, backup, maxJobs == null ? DEFAULT_MAX_JOBS : maxJobs, pendingTimeout);
+        }
         write(dir, r);
         for (KubernetesManifests.Manifest m : r.manifests()) {
             s.out.println(dir.resolve(m.file()) + " " + m.kind() + " " + m.name());
@@ -158,6 +189,85 @@ final class KubernetesExecutor {
         s.err.println("wrote " + r.manifests().size() + " manifests for " + (backup ? "backup " : "a restore of backup ") + id + " to " + dir
                 + "; no cluster or sink was touched");
         return 0;
+    }
+
+    /**
+     * The coordinator: the plan's Jobs in the cluster, followed to the end (docs/kubernetes.md). A backup is started
+     * (its wrapped data key in the sink when encrypted), committed from the step records only when every Job
+     * succeeded, and otherwise abandoned: the Jobs deleted, what the steps wrote removed, no manifest.
+     */
+    private static int coordinate(Session s, Args a, MigrationPlan plan, KubernetesManifests.Result r, boolean backup, int maxJobs,
+                                  Duration pendingTimeout) {
+        List<Job> jobs = r.manifests().stream().filter(m -> m.kind().equals("Job")).map(m -> Serialization.unmarshal(m.yaml(), Job.class))
+                .toList();
+        List<String> stores = jobs.stream().map(j -> j.getMetadata().getAnnotations().get(KubernetesCoordinator.ANNOTATION_STORE)).toList();
+        String id = r.backupId();
+        plan.notes().forEach(n -> s.err.println("note: " + n));
+        r.notes().forEach(n -> s.err.println("note: " + n));
+        Instant started = Instant.now();
+        SgBackup sg = EngineFlags.engine(s, plan.sink(), a);
+        String kubeconfig = a.one("--kubeconfig");
+        try (sg; KubernetesCoordinator c = new KubernetesCoordinator(KubernetesCoordinator.connect(kubeconfig == null ? null
+                : Path.of(kubeconfig), a.one("--context")), a.required("--namespace"), s.err)) {
+            c.cleanUpOtherRuns(id);
+            if (backup) {
+                sg.beginStepBackup(id);
+            }
+            KubernetesCoordinator.Outcome out;
+            try {
+                s.err.println((backup ? "backup " : "restore of backup ") + id + ": " + jobs.size() + " Jobs, at most " + maxJobs + " at once");
+                out = c.run(id, jobs, maxJobs, pendingTimeout, relist);
+            } catch (InterruptedException | RuntimeException e) {
+                if (backup) {
+                    abandon(s, sg, id);
+                }
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                    throw new CancelledException((backup ? "backup " : "restore ") + "cancelled: its Jobs were deleted"
+                            + (backup ? "; nothing was committed" : ""));
+                }
+                throw (RuntimeException) e;
+            }
+            if (!out.ok()) {
+                if (backup) {
+                    abandon(s, sg, id);
+                }
+                throw new StoreException("step " + out.failedStep() + " failed: " + out.message() + "; the other Jobs were deleted"
+                        + (backup ? "; nothing was committed" : "; the stores whose steps succeeded hold the backup's data, the others"
+                        + " may be partly written"));
+            }
+            if (!backup) {
+                c.deleteRun(id);
+                stores.forEach(st -> s.out.println(st + " completed"));
+                s.err.println("restored " + stores.size() + " steps of backup " + id + " through Jobs (" + out.apiCalls() + " API calls)");
+                return 0;
+            }
+            RunResult result;
+            try {
+                result = sg.commitStepBackup(id, started, plan.scope(), stores);
+            } catch (RuntimeException e) {
+                abandon(s, sg, id);
+                throw e;
+            } finally {
+                c.deleteRun(id);
+            }
+            for (StepResult st : result.steps()) {
+                s.out.println(st.step() + " " + st.kind() + " " + st.status().name().toLowerCase() + " " + st.artifacts() + " artifacts "
+                        + st.bytes() + " bytes " + st.storedBytes() + " stored");
+            }
+            s.out.println(id);
+            s.err.println("committed " + id + " from " + stores.size() + " step records (" + c.apiCalls() + " API calls)");
+            return 0;
+        }
+    }
+
+    private static void abandon(Session s, SgBackup sg, String id) {
+        try {
+            long n = sg.abandonStepBackup(id);
+            s.err.println("removed " + n + " objects the steps of " + id + " wrote");
+        } catch (RuntimeException e) {
+            s.err.println("warning: " + e.getMessage());
+        }
     }
 
     /** Writes each object to DIR, which must be new or empty: `kubectl apply -f DIR` would apply anything else there too. */

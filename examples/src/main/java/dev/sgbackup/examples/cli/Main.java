@@ -35,11 +35,16 @@ public final class Main {
                       [--exclude GLOB ...] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               backup  STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
                       [--exclude GLOB ...] [--encrypt] [--dedup [--force-read]] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
-              backup|restore ... --executor kubernetes --namespace NS --image IMAGE --instance FILE --emit-manifests DIR
+              backup|restore ... --executor kubernetes --namespace NS --image IMAGE --instance FILE
                       [--image-pull-secret NAME ...] [--service-account NAME] [--worker-secret NAME] [--max-jobs N]
-                      [--job-timeout DURATION]: each step of the plan as a Kubernetes Job running IMAGE's worker command
-                      (docs/kubernetes.md). This build only writes the Jobs and the coordinator's Role as YAML into DIR
-                      (new or empty), touching no cluster and no sink; without --emit-manifests it exits 2
+                      [--job-timeout DURATION] [--pending-timeout DURATION] [--kubeconfig FILE] [--context CTX]
+                      each step of the plan as a Kubernetes Job running IMAGE's worker command (docs/kubernetes.md):
+                      this command creates them (at most N at once, default 4), follows them, gives up on one Pending
+                      past --pending-timeout (default 10m) with its events, and commits the backup's one manifest only
+                      when every Job succeeded; otherwise it deletes the Jobs and what they wrote
+              backup|restore ... --executor kubernetes ... --emit-manifests DIR
+                      only writes the Jobs and the coordinator's Role as YAML into DIR (new or empty), touching no
+                      cluster and no sink
               list    --from SINK_URI [--json]
               show    --from SINK_URI --backup ID [--json]
               verify  --from SINK_URI --backup ID [--read-data | --read-data-subset N%|n/m]
@@ -87,6 +92,12 @@ public final class Main {
               store only what changed; list, show, verify, restore and delete need no flag to read it. Files whose
               path, size, mtime, ctime and inode match the store's last dedup backup are not read again;
               --force-read reads every file
+            worker  --operation backup|restore --backup-id ID --step STORE (--ordinal N --to SINK_URI [--compression SPEC]
+                      [--encrypt] | --from SINK_URI [--replace]) (--volume STORE=DIR | --postgres STORE=JDBC_URL
+                      --password-env VAR | --sourcegraph-db JDBC_URL --password-env VAR)
+                      one step of a --executor kubernetes run, as its Job runs it: a backup step writes its artifacts
+                      and its step record to the sink, never a manifest (the coordinator commits); a restore step
+                      restores its one store. Not for interactive use (docs/kubernetes.md)
             options for every command: --debug (stack traces on errors)
             exit codes: 0 ok, 1 failed, 2 usage error, 3 refused by a check (nothing changed); discover --strict: 3 on warnings""";
 
@@ -158,6 +169,7 @@ public final class Main {
                 case "restore" -> parse(argv, RestoreCommand.VALUE_FLAGS, RestoreCommand.SWITCHES);
                 case "delete" -> parse(argv, DeleteCommand.VALUE_FLAGS, DeleteCommand.SWITCHES);
                 case "prune" -> parse(argv, PruneCommand.VALUE_FLAGS, PruneCommand.SWITCHES);
+                case "worker" -> parse(argv, WorkerCommand.VALUE_FLAGS, WorkerCommand.SWITCHES);
                 case "passphrase" -> parse(subcommand(argv, "change"), PassphraseCommand.VALUE_FLAGS, PassphraseCommand.SWITCHES);
                 default -> throw new Args.UsageException("unknown command '" + argv[0] + "'");
             };
@@ -175,6 +187,7 @@ public final class Main {
                 case "restore" -> RestoreCommand.run(s, args);
                 case "delete" -> DeleteCommand.run(s, args);
                 case "passphrase" -> PassphraseCommand.run(s, args);
+                case "worker" -> WorkerCommand.run(s, args);
                 default -> PruneCommand.run(s, args);
             };
         } catch (Args.UsageException e) {

@@ -148,12 +148,15 @@ class CliKubernetesExecutorTest {
     }
 
     @Test
-    void withoutEmitManifestsItSaysTheCoordinatorIsNotBuiltAndExits2() {
-        CliTest.Run r = run(k8s("backup", null));
+    void emitManifestsTakesNoneOfTheCoordinatorsFlags() {
+        CliTest.Run r = run(k8s("backup", tmp.resolve("m"), "--kubeconfig", "/nonexistent", "--pending-timeout", "1m"));
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.out()).isEmpty();
-        assertThat(r.err()).isEqualTo("error: " + KubernetesExecutor.NOT_AVAILABLE + System.lineSeparator());
-        assertThat(run(k8s("restore", null, "--backup", "20261202T142200Z-0a1b2c")).code()).isEqualTo(2);
+        assertThat(r.err()).contains("--emit-manifests touches no cluster");
+        assertThat(tmp.resolve("m")).doesNotExist();
+        // the coordinator restores one phase per run: without --phase it is refused before touching anything
+        CliTest.Run all = run(k8s("restore", null, "--backup", "20261202T142200Z-0a1b2c"));
+        assertThat(all.code()).isEqualTo(2);
+        assertThat(all.err()).contains("one phase at a time: --phase db");
     }
 
     @Test

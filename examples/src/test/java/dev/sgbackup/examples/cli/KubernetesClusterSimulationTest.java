@@ -1,0 +1,431 @@
+package dev.sgbackup.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sgbackup.examples.bench.LocalS3Proxy;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code backup|restore --executor kubernetes} end to end on a simulated cluster: fabric8's API server mock in CRUD
+ * mode holding core's Helm-shaped release (gitserver shards on nodes a, b and c), {@link KubeletSimulator} running
+ * each Job's worker as a local process, and a real S3 server (S3Proxy) as the sink whose credentials and passphrase
+ * reach the workers only through the worker Secret. The coordinator is the CLI in its own process, as an operator
+ * runs it. The gitserver shards are local directories standing for their volumes; the databases are on an embedded
+ * PostgreSQL.
+ */
+@EnableKubernetesMockClient(crud = true, https = false)
+class KubernetesClusterSimulationTest {
+    static final String NS = "sourcegraph";
+    static final String IMAGE = "registry.example.com/sgbackup:0.1.0";
+    static final String PASS = "cluster passphrase 1";
+    static final List<String> SHARDS = List.of("repos-gitserver-0", "repos-gitserver-1", "repos-gitserver-2");
+
+    KubernetesMockServer server;
+    KubernetesClient client;
+    @TempDir
+    Path tmp;
+    Path kubeconfig;
+    Path instance;
+    String discovered;
+    Path pvRoot;
+    LocalS3Proxy s3;
+    KubeletSimulator kubelet;
+    Map<String, String> sinkEnv;
+    String sink = "s3://backups/sourcegraph";
+
+    @BeforeEach
+    void cluster() throws Exception {
+        try (InputStream in = getClass().getResourceAsStream("/discover/kubernetes/helm.yaml")) {
+            for (HasMetadata o : client.load(in).items()) {
+                client.resource(o).inNamespace(NS).create();
+            }
+        }
+        kubeconfig = tmp.resolve("kubeconfig");
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "http://%s:%d"}}]
+                users: [{name: u, user: {token: "t"}}]
+                contexts: [{name: sg, context: {cluster: c, user: u, namespace: sourcegraph}}]
+                current-context: sg
+                """.formatted(server.getHostName(), server.getPort()));
+        CliTest.Run d = CliTest.cli("discover", "--kubernetes", "--kubeconfig", kubeconfig.toString());
+        assertThat(d.code()).as(d.err()).isZero();
+        // the three gitserver shards only
+        ObjectMapper json = new ObjectMapper();
+        discovered = d.out();
+        ObjectNode root = (ObjectNode) json.readTree(d.out());
+        ArrayNode kept = json.createArrayNode();
+        root.withArray("stores").forEach(s -> {
+            if (SHARDS.contains(s.path("name").asText())) {
+                kept.add(s);
+            }
+        });
+        root.set("stores", kept);
+        instance = tmp.resolve("instance.json");
+        Files.writeString(instance, json.writeValueAsString(root));
+
+        pvRoot = tmp.resolve("pv");
+        for (int i = 0; i < 3; i++) {
+            Path repo = Files.createDirectories(pvRoot.resolve(SHARDS.get(i)).resolve("github.com/acme/repo" + i + "/.git"));
+            Files.writeString(repo.resolve("HEAD"), "ref: refs/heads/main\n");
+            byte[] pack = new byte[200_000 + i];
+            new java.util.Random(i).nextBytes(pack);
+            Files.write(repo.resolve("pack-" + i + ".pack"), pack);
+        }
+        s3 = LocalS3Proxy.start(Path.of(System.getProperty("s3proxy.jar")), tmp.resolve("s3"));
+        s3.createBucket("backups");
+        sinkEnv = new LinkedHashMap<>(Map.of("AWS_ACCESS_KEY_ID", LocalS3Proxy.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", LocalS3Proxy.SECRET_KEY,
+                "AWS_ENDPOINT_URL_S3", s3.endpoint(), "AWS_REGION", "us-east-1"));
+        Map<String, String> secret = new LinkedHashMap<>(sinkEnv);
+        secret.put("SGBACKUP_PASSPHRASE", PASS);
+        client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName("sgbackup-sink").endMetadata()
+                .withData(b64(secret)).build()).create();
+        kubelet = new KubeletSimulator(client, NS, pvRoot, tmp.resolve("pods"));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (kubelet != null) {
+            kubelet.close();
+        }
+        if (s3 != null) {
+            s3.close();
+        }
+    }
+
+    private static Map<String, String> b64(Map<String, String> m) {
+        Map<String, String> out = new LinkedHashMap<>();
+        m.forEach((k, v) -> out.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+        return out;
+    }
+
+    record Run(int code, String out, String err) {
+    }
+
+    /** The CLI in its own process, with the sink's credentials and the passphrase in its environment. */
+    private Process start(Path out, Path err, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().keySet().removeIf(k -> k.startsWith("AWS_") || k.startsWith("SGBACKUP_") || k.equals("KUBECONFIG"));
+        pb.environment().putAll(sinkEnv);
+        pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+        pb.environment().put("SGBACKUP_PASSPHRASE", PASS);
+        return pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    }
+
+    private Run cli(String... args) throws Exception {
+        Path out = Files.createTempFile(tmp, "out", ".txt");
+        Path err = Files.createTempFile(tmp, "err", ".txt");
+        Process p = start(out, err, args);
+        assertThat(p.waitFor(240, TimeUnit.SECONDS)).as("the CLI finishes").isTrue();
+        return new Run(p.exitValue(), Files.readString(out).strip(), Files.readString(err));
+    }
+
+    private List<String> coordinatorArgs(String command, String... more) {
+        List<String> a = new ArrayList<>(List.of(command, "--executor", "kubernetes", "--namespace", NS, "--image", IMAGE,
+                "--instance", instance.toString(), command.equals("backup") ? "--to" : "--from", sink, "--worker-secret", "sgbackup-sink",
+                "--kubeconfig", kubeconfig.toString()));
+        a.addAll(List.of(more));
+        return a;
+    }
+
+    private List<String> jobs() {
+        return client.batch().v1().jobs().inNamespace(NS).list().getItems().stream().map(j -> j.getMetadata().getName()).toList();
+    }
+
+    private List<String> objects() throws Exception {
+        Run l = cli("list", "--from", sink);
+        assertThat(l.code()).as(l.err()).isZero();
+        List<String> keys = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(tmp.resolve("s3"))) {
+            s.filter(Files::isRegularFile).map(p -> tmp.resolve("s3").relativize(p).toString()).filter(k -> k.startsWith("backups/"))
+                    .forEach(keys::add);
+        }
+        return keys;
+    }
+
+    @Test
+    void threeShardsBackUpThroughJobsIntoOneManifestThenRestoreExactlyThroughJobs() throws Exception {
+        Run b = cli(coordinatorArgs("backup", "--encrypt", "--max-jobs", "2").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.out().lines().reduce((x, y) -> y).orElseThrow();
+        assertThat(id).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
+        assertThat(b.out()).contains("repos-gitserver-0 volume completed", "repos-gitserver-1 volume completed",
+                "repos-gitserver-2 volume completed");
+        assertThat(b.err()).contains("committed " + id + " from 3 step records");
+        assertThat(kubelet.started()).hasSize(3);
+        assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
+        // each shard's worker ran pinned to its node (else the simulator had refused it: Multi-Attach)
+        assertThat(jobs()).isEmpty(); // the coordinator deletes the Jobs it made
+        Run list = cli("list", "--from", sink);
+        assertThat(list.out()).startsWith(id);
+        Run verify = cli("verify", "--from", sink, "--backup", id);
+        assertThat(verify.code()).as(verify.err()).isZero();
+        assertThat(verify.out()).startsWith("ok " + id);
+        Run show = cli("show", "--from", sink, "--backup", id, "--json");
+        assertThat(show.out()).contains("\"repos-gitserver-0\"", "\"repos-gitserver-2\"").doesNotContain("_steps");
+        assertThat(objects()).noneMatch(k -> k.contains("_steps"));
+
+        // restore through Jobs into emptied volumes (the shards' StatefulSet scaled down: their pods gone)
+        client.pods().inNamespace(NS).list().getItems().stream().filter(p -> p.getMetadata().getName().startsWith("gitserver-"))
+                .forEach(p -> client.pods().inNamespace(NS).resource(p).delete());
+        Map<String, byte[]> before = new LinkedHashMap<>();
+        for (String shard : SHARDS) {
+            Path f = pvRoot.resolve(shard).resolve("github.com/acme/repo" + SHARDS.indexOf(shard) + "/.git/pack-" + SHARDS.indexOf(shard)
+                    + ".pack");
+            before.put(shard, Files.readAllBytes(f));
+            deleteTree(pvRoot.resolve(shard));
+            Files.createDirectories(pvRoot.resolve(shard));
+        }
+        Run r = cli(coordinatorArgs("restore", "--backup", id, "--phase", "volumes").toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        for (String shard : SHARDS) {
+            int i = SHARDS.indexOf(shard);
+            assertThat(Files.readAllBytes(pvRoot.resolve(shard).resolve("github.com/acme/repo" + i + "/.git/pack-" + i + ".pack")))
+                    .isEqualTo(before.get(shard));
+            assertThat(Files.readString(pvRoot.resolve(shard).resolve("github.com/acme/repo" + i + "/.git/HEAD")))
+                    .isEqualTo("ref: refs/heads/main\n");
+        }
+        assertThat(jobs()).isEmpty();
+    }
+
+    @Test
+    void threeShardsAndADatabaseCommitOneManifestAndTheDatabaseRestoresThroughAJob() throws Exception {
+        // codeintel's database is an embedded PostgreSQL; its password still comes only through the Job's secretKeyRef
+        // (codeintel-db-auth/password: the server trusts local connections, so any value would do)
+        String db = dev.sgbackup.examples.EmbeddedPg.database("CREATE TABLE lsif_uploads (id serial PRIMARY KEY, repo text NOT NULL);"
+                + "INSERT INTO lsif_uploads (repo) SELECT 'github.com/acme/r' || g FROM generate_series(1, 300) g;");
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = (ObjectNode) json.readTree(discovered);
+        ArrayNode kept = json.createArrayNode();
+        root.withArray("stores").forEach(st -> {
+            if (SHARDS.contains(st.path("name").asText())) {
+                kept.add(st);
+            } else if (st.path("name").asText().equals("codeintel")) {
+                ObjectNode l = (ObjectNode) st.path("location");
+                l.put("host", "localhost").put("port", dev.sgbackup.examples.EmbeddedPg.server().getPort()).put("database", db)
+                        .put("user", "postgres");
+                kept.add(st);
+            }
+        });
+        root.set("stores", kept);
+        Files.writeString(instance, json.writeValueAsString(root));
+
+        Run b = cli(coordinatorArgs("backup", "--encrypt", "--max-jobs", "4").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.out().lines().reduce((x, y) -> y).orElseThrow();
+        assertThat(b.out()).contains("codeintel postgres completed", "repos-gitserver-0 volume completed", "repos-gitserver-2 volume completed");
+        assertThat(kubelet.started()).hasSize(4);
+        // the database Job got its password through the secretKeyRef, never as a value
+        assertThat(kubelet.logs.keySet()).anyMatch(n -> n.endsWith("-codeintel"));
+        Run verify = cli("verify", "--from", sink, "--backup", id);
+        assertThat(verify.code()).as(verify.err()).isZero();
+        assertThat(verify.out()).startsWith("ok " + id);
+        Run show = cli("show", "--from", sink, "--backup", id);
+        assertThat(show.out()).contains("codeintel").contains("repos-gitserver-1");
+
+        dev.sgbackup.examples.EmbeddedPg.exec(db, "DELETE FROM lsif_uploads WHERE id > 100; INSERT INTO lsif_uploads (repo) VALUES ('stray')");
+        Run r = cli(coordinatorArgs("restore", "--backup", id, "--phase", "db", "--replace").toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(db, "SELECT count(*) FROM lsif_uploads")).isEqualTo(300);
+        assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(db, "SELECT count(*) FROM lsif_uploads WHERE repo = 'stray'")).isZero();
+        assertThat(jobs()).isEmpty();
+    }
+
+    @Test
+    void theWholeReleaseThreeShardsThreeDatabasesAndTheConfigurationCommitOneManifest() throws Exception {
+        Map<String, String> dbs = Map.of(
+                "frontend", ReadmeMigrationTest.instanceDb("sourcegraph-frontend-5.11.sql", "journey/source-frontend-5.11.sql"),
+                "codeintel", ReadmeMigrationTest.instanceDb("sourcegraph-codeintel-5.11.sql", null),
+                "codeinsights", ReadmeMigrationTest.instanceDb("sourcegraph-codeinsights-5.11.sql", null));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = (ObjectNode) json.readTree(discovered);
+        ArrayNode kept = json.createArrayNode();
+        root.withArray("stores").forEach(st -> {
+            String name = st.path("name").asText();
+            if (SHARDS.contains(name)) {
+                kept.add(st);
+            } else if (dbs.containsKey(name)) {
+                ((ObjectNode) st.path("location")).put("host", "localhost").put("port", dev.sgbackup.examples.EmbeddedPg.server().getPort())
+                        .put("database", dbs.get(name)).put("user", "postgres");
+                kept.add(st);
+            }
+        });
+        root.set("stores", kept);
+        Files.writeString(instance, json.writeValueAsString(root));
+        long users = dev.sgbackup.examples.EmbeddedPg.scalar(dbs.get("frontend"), "SELECT count(*) FROM users");
+        assertThat(users).isPositive();
+
+        Run b = cli(coordinatorArgs("backup", "--encrypt", "--max-jobs", "4").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.out().lines().reduce((x, y) -> y).orElseThrow();
+        assertThat(b.out()).contains("frontend postgres completed", "codeintel postgres completed", "codeinsights postgres completed",
+                "config sourcegraph-config completed", "repos-gitserver-0 volume completed", "repos-gitserver-1 volume completed",
+                "repos-gitserver-2 volume completed");
+        assertThat(kubelet.started()).hasSize(7);
+        assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(4);
+        Run verify = cli("verify", "--from", sink, "--backup", id);
+        assertThat(verify.code()).as(verify.err()).isZero();
+        assertThat(verify.out()).startsWith("ok " + id);
+
+        dev.sgbackup.examples.EmbeddedPg.exec(dbs.get("frontend"), "UPDATE users SET display_name = 'changed after the backup'");
+        Run r = cli(coordinatorArgs("restore", "--backup", id, "--phase", "db", "--replace").toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("frontend completed", "codeintel completed", "codeinsights completed");
+        assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(dbs.get("frontend"), "SELECT count(*) FROM users")).isEqualTo(users);
+        assertThat(dev.sgbackup.examples.EmbeddedPg.scalar(dbs.get("frontend"),
+                "SELECT count(*) FROM users WHERE display_name = 'changed after the backup'")).isZero();
+        assertThat(jobs()).isEmpty();
+    }
+
+    private List<String> manifests() throws Exception {
+        return objects().stream().filter(k -> k.contains("/manifests/")).toList();
+    }
+
+    @Test
+    void oneFailedJobStopsTheRunDeletesTheOtherJobsAndCommitsNothing() throws Exception {
+        deleteTree(pvRoot.resolve("repos-gitserver-1")); // its volume is empty of the directory the worker reads: it fails
+        Run b = cli(coordinatorArgs("backup", "--max-jobs", "3").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isEqualTo(1);
+        assertThat(b.err()).contains("step repos-gitserver-1 failed: PodFailurePolicy").contains("the worker said: ").contains("is not a directory")
+                .contains("nothing was committed");
+        assertThat(jobs()).isEmpty();
+        assertThat(manifests()).isEmpty();
+        // what a worker killed with its deleted Job may still have written is a leftover: the leftovers pass removes it
+        Run prune = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "0s");
+        assertThat(prune.code()).as(prune.err()).isZero();
+        assertThat(objects()).isEmpty();
+    }
+
+    @Test
+    void aJobPendingPastTheDeadlineIsGivenUpWithItsEvents() throws Exception {
+        // a restore while gitserver still runs on its nodes: the shards' RWO volumes are attached there (Multi-Attach)
+        Run r = cli(coordinatorArgs("restore", "--backup", "20261202T142200Z-0a1b2c", "--phase", "volumes", "--pending-timeout", "3s")
+                .toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("did not start within 3s").contains("FailedAttachVolume: Multi-Attach error for volume");
+        assertThat(jobs()).isEmpty();
+        assertThat(kubelet.started()).isEmpty();
+        // a PVC that does not exist: FailedScheduling
+        client.persistentVolumeClaims().inNamespace(NS).withName("repos-gitserver-2").delete();
+        Run b = cli(coordinatorArgs("backup", "--pending-timeout", "3s").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isEqualTo(1);
+        assertThat(b.err()).contains("step repos-gitserver-2: given up").contains("persistentvolumeclaim \"repos-gitserver-2\" not found");
+        assertThat(jobs()).isEmpty();
+        assertThat(manifests()).isEmpty();
+    }
+
+    @Test
+    void aWorkerSecretThatDoesNotExistLeavesThePodPending() throws Exception {
+        Run b = cli(coordinatorArgs("backup", "--pending-timeout", "3s").stream().map(a -> a.equals("sgbackup-sink") ? "no-such-secret" : a)
+                .toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isEqualTo(1);
+        assertThat(b.err()).contains("Failed: Error: secret \"no-such-secret\" not found");
+        assertThat(kubelet.started()).isEmpty();
+    }
+
+    @Test
+    void aSecretKeyRefToAMissingKeyIsRefusedAsTheKubeletWould() throws Exception {
+        Job j = new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata().withName("probe").endMetadata().withNewSpec()
+                .withNewTemplate().withNewSpec().addNewContainer().withName("worker").withImage(IMAGE).withArgs("list", "--from", sink)
+                .addNewEnv().withName("CODEINTEL_PGPASSWORD").withNewValueFrom().withNewSecretKeyRef("no-such-key", "codeintel-db-auth", null)
+                .endValueFrom().endEnv().endContainer().withRestartPolicy("Never").endSpec().endTemplate().endSpec().build();
+        client.batch().v1().jobs().inNamespace(NS).resource(j).create();
+        for (int i = 0; i < 100 && client.v1().events().inNamespace(NS).list().getItems().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(client.v1().events().inNamespace(NS).list().getItems()).anySatisfy(e -> assertThat(e.getMessage())
+                .isEqualTo("Error: couldn't find key no-such-key in Secret sourcegraph/codeintel-db-auth"));
+        assertThat(kubelet.started()).isEmpty();
+    }
+
+    @Test
+    void aCoordinatorKilledMidRunLeavesNoManifestAndNoJobs() throws Exception {
+        Path out = tmp.resolve("killed.out");
+        Path err = tmp.resolve("killed.err");
+        Process p = start(out, err, coordinatorArgs("backup", "--max-jobs", "1").toArray(String[]::new));
+        for (int i = 0; i < 600 && kubelet.started().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(kubelet.started()).isNotEmpty();
+        p.destroy(); // SIGTERM, as kubectl delete pod or Ctrl-C would
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isNotZero();
+        assertThat(Files.readString(out)).doesNotContainPattern("\\d{8}T\\d{6}Z-[0-9a-f]{6}\\s*$");
+        assertThat(jobs()).isEmpty();
+        assertThat(manifests()).isEmpty();
+        Run prune = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "0s");
+        assertThat(prune.code()).as(prune.err()).isZero();
+        assertThat(objects()).isEmpty();
+    }
+
+    @Test
+    void theNextRunRemovesADeadRunsFinishedJobsAndRefusesWhileAnotherRunsJobsAreActive() throws Exception {
+        String old = "20261201T010000Z-0a0a0a";
+        String hourAgo = java.time.Instant.now().minus(java.time.Duration.ofHours(1)).toString();
+        client.batch().v1().jobs().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata()
+                .withName("sgbackup-" + old.toLowerCase() + "-x").addToLabels("app.kubernetes.io/name", "sgbackup")
+                .addToLabels(KubeletSimulator.HISTORY, "true")
+                .addToLabels("sgbackup.dev/backup-id", old).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                .withName("worker").withImage(IMAGE).withArgs("--help").endContainer().withRestartPolicy("Never").endSpec().endTemplate()
+                .endSpec().withNewStatus().withSucceeded(1).withCompletionTime(hourAgo).addNewCondition().withType("Complete")
+                .withStatus("True").withLastTransitionTime(hourAgo).endCondition().endStatus().build()).create();
+        Job dead = client.batch().v1().jobs().inNamespace(NS).withName("sgbackup-" + old.toLowerCase() + "-x").get();
+        dead.getStatus().setCompletionTime(hourAgo);
+        dead.getStatus().getConditions().forEach(c -> c.setLastTransitionTime(hourAgo));
+        client.batch().v1().jobs().inNamespace(NS).resource(dead).updateStatus();
+        Run b = cli(coordinatorArgs("backup", "--max-jobs", "3").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        assertThat(b.err()).contains("removed 1 finished Job(s) of an earlier run (backup " + old + ")");
+        assertThat(jobs()).isEmpty();
+        // an active Job of another run: this one is refused, touching nothing
+        String other = "20261201T020000Z-0b0b0b";
+        client.batch().v1().jobs().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata()
+                .withName("sgbackup-" + other.toLowerCase() + "-y").addToLabels("app.kubernetes.io/name", "sgbackup")
+                .addToLabels(KubeletSimulator.HISTORY, "true")
+                .addToLabels("sgbackup.dev/backup-id", other).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                .withName("worker").withImage(IMAGE).withArgs("worker", "--no-such-flag").endContainer().withRestartPolicy("Never").endSpec()
+                .endTemplate().endSpec().build()).create();
+        Job active = client.batch().v1().jobs().inNamespace(NS).withName("sgbackup-" + other.toLowerCase() + "-y").get();
+        active.setStatus(null);
+        client.batch().v1().jobs().inNamespace(NS).resource(active).updateStatus();
+        Run refused = cli(coordinatorArgs("backup").toArray(String[]::new));
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).contains("active Job(s) of another sgbackup run (backup " + other + "")
+                .contains("kubectl delete jobs -n sourcegraph -l sgbackup.dev/backup-id=" + other);
+    }
+
+    private static void deleteTree(Path p) throws Exception {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(x);
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package dev.sgbackup.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The coordinator's Job loop against fabric8's CRUD mock behind a dispatcher that answers the first watch of the run's
+ * Jobs with {@code 410 Gone} (as an API server does when the watched resource version is too old): the informer lists
+ * again and the run still sees every Job finish, well before the coordinator's own backstop list would have run; and
+ * no more than --max-jobs Jobs run at once.
+ */
+class KubernetesCoordinatorTest {
+    static final String NS = "sourcegraph";
+    static final String RUN = "20261202T142200Z-0a1b2c";
+
+    @TempDir
+    Path tmp;
+    KubernetesMockServer server;
+    KubernetesClient client;
+    final AtomicInteger gone = new AtomicInteger();
+    final AtomicInteger runLists = new AtomicInteger();
+    final AtomicInteger runWatches = new AtomicInteger();
+
+    @BeforeEach
+    void start() {
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        KubernetesMixedDispatcher crud = new KubernetesMixedDispatcher(responses);
+        Dispatcher d = new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest r) {
+                String p = r.getPath();
+                boolean runJobs = r.getMethod().equals("GET") && p.contains("/jobs?") && p.contains("sgbackup.dev%2Fbackup-id%3D" + RUN);
+                if (runJobs && p.contains("watch=true")) {
+                    runWatches.incrementAndGet();
+                    if (gone.getAndIncrement() == 0) {
+                        return new MockResponse().setResponseCode(410).setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":"
+                                + "\"Failure\",\"message\":\"too old resource version: 1 (42)\",\"reason\":\"Expired\",\"code\":410}");
+                    }
+                } else if (runJobs) {
+                    runLists.incrementAndGet();
+                }
+                return crud.dispatch(r);
+            }
+        };
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, d, false);
+        server.init();
+        client = server.createClient();
+    }
+
+    @AfterEach
+    void stop() {
+        client.close();
+        server.destroy();
+    }
+
+    private Job job(int i) {
+        return new JobBuilder().withNewMetadata().withName("sgbackup-" + RUN.toLowerCase() + "-s" + i).withNamespace(NS)
+                .addToLabels("app.kubernetes.io/name", "sgbackup").addToLabels("sgbackup.dev/backup-id", RUN)
+                .addToAnnotations("sgbackup.dev/store", "s" + i).endMetadata().withNewSpec().withBackoffLimit(0).withNewTemplate()
+                .withNewSpec().addNewContainer().withName("worker").withImage("sgbackup").withArgs("--help").endContainer()
+                .withRestartPolicy("Never").endSpec().endTemplate().endSpec().build();
+    }
+
+    @Test
+    void aWatchAnswered410GoneIsListedAgainAndTheRunFinishes() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            jobs.add(job(i));
+        }
+        try (KubeletSimulator kubelet = new KubeletSimulator(client, NS, tmp.resolve("pv"), tmp.resolve("pods"))) {
+            KubernetesCoordinator c = new KubernetesCoordinator(client, NS, new PrintStream(err, true, StandardCharsets.UTF_8));
+            long t0 = System.nanoTime();
+            // the coordinator's own backstop list only after 10 minutes: only the informer can see these Jobs finish
+            KubernetesCoordinator.Outcome o = c.run(RUN, jobs, 2, Duration.ofMinutes(5), Duration.ofMinutes(10));
+            assertThat(o.ok()).as(err.toString(StandardCharsets.UTF_8)).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMinutes(3));
+            assertThat(gone.get()).as("the first watch was answered 410 Gone").isGreaterThanOrEqualTo(2);
+            assertThat(runLists.get()).as("the informer listed again after 410").isGreaterThanOrEqualTo(2);
+            assertThat(c.informerRestarts.get()).isPositive();
+            assertThat(kubelet.started()).hasSize(4);
+            assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("succeeded (4/4)");
+        }
+    }
+}
