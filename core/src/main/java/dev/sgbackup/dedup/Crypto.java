@@ -104,6 +104,38 @@ final class Crypto {
         }
     }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean WARMED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Once per JVM, on a daemon thread: seals, opens and hashes small buffers some 20,000 times, so that the JIT
+     * compiles the AES-GCM and SHA-256 paths with their CPU intrinsics (CLMUL GHASH, AES-NI, SHA-NI) before the first
+     * chunks arrive. Cold, the JDK runs them as plain Java until then: opening 280 MB of 28 KB blobs took 1.44 s on a
+     * fresh JVM and 0.26 s after this warm-up (which costs about 0.3 s of the other core) on the 2-core build machine.
+     */
+    static void warmUp() {
+        if (!WARMED.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            SecretKey key = new javax.crypto.spec.SecretKeySpec(new byte[32], "AES");
+            byte[] small = new byte[256];
+            byte[] aad = {1};
+            byte[] sealed = seal(key, small, 0, small.length, aad);
+            byte[] mac = new byte[32];
+            for (int i = 0; i < 20_000; i++) {
+                open(key, sealed, aad, "warm-up");
+                if (i % 4 == 0) {
+                    seal(key, small, 0, small.length, aad);
+                    hmac(mac, small);
+                    sha256().digest(small);
+                }
+            }
+        }, "sgbackup-warm-up");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
+    }
+
     static String hex(byte[] b) {
         return java.util.HexFormat.of().formatHex(b);
     }

@@ -51,6 +51,7 @@ public final class DedupRepository {
      * @throws IntegrityException    if there is no repository and {@code create} is false, or its config is damaged
      */
     public static DedupRepository open(BackupSink sink, Encryption encryption, boolean create) throws IOException {
+        Crypto.warmUp(); // the chunks' hashing (and sealing) starts soon: get the JIT to its intrinsics first
         Layout layout = new Layout(ROOT);
         Optional<RepoConfig> found = readConfig(sink, layout);
         if (found.isEmpty()) {
