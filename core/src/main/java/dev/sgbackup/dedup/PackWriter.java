@@ -83,7 +83,10 @@ final class PackWriter implements Closeable {
 
     private void append(ChunkId id, BlobCodec.Blob blob, int len) throws IOException {
         if (out == null) {
-            tmp = Files.createTempFile(tmpDir, "sgbackup-pack-", ".tmp");
+            // created as a sink's own objects are (the umask's permissions, not a temp file's 0600): a local sink may
+            // adopt it as the pack itself
+            tmp = tmpDir.resolve("sgbackup-pack-" + java.util.UUID.randomUUID() + ".tmp");
+            Files.newOutputStream(tmp, java.nio.file.StandardOpenOption.CREATE_NEW).close();
             digest = Crypto.sha256();
             out = new BufferedOutputStream(new DigestOutputStream(Files.newOutputStream(tmp), digest), 1 << 16);
             size = 0;
@@ -117,9 +120,11 @@ final class PackWriter implements Closeable {
             out = null;
             long total = size + header.length + PackFormat.TRAILER_BYTES;
             String name = Crypto.hex(digest.digest());
-            try (PendingObject o = sink.create(layout.pack(name), total)) {
-                Files.copy(tmp, o.stream());
-                o.commit();
+            if (!sink.adopt(layout.pack(name), tmp)) { // a local sink on this file system takes the file as it is
+                try (PendingObject o = sink.create(layout.pack(name), total)) {
+                    Files.copy(tmp, o.stream());
+                    o.commit();
+                }
             }
             List<IndexEntry> done = new ArrayList<>(entries.size());
             for (IndexEntry e : entries) {

@@ -93,6 +93,17 @@ public interface BackupSink extends Closeable {
         return false;
     }
 
+    /**
+     * Commits the finished local file {@code file} as object {@code key} by taking the file over, where this sink can
+     * do that without copying it (a local directory on the same file system moves it into place), with the same
+     * guarantees as {@link #create} and commit: atomic, durable. Returns false, leaving the file where it is, when it
+     * cannot; then write the object the usual way. For writers that must finish a file before knowing its key (a
+     * deduplicated repository's packs are named by their hash). Default: false.
+     */
+    default boolean adopt(String key, java.nio.file.Path file) throws IOException {
+        return false;
+    }
+
     /** Deletes an object; deleting a missing object is not an error. */
     void delete(String key) throws IOException;
 

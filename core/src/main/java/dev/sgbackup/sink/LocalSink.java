@@ -75,6 +75,22 @@ final class LocalSink implements BackupSink {
         return new LocalPending(target, tmp, ch);
     }
 
+    /** Moves {@code file} into place (fsynced first, then an atomic rename); false if it is on another file system. */
+    @Override
+    public boolean adopt(String key, Path file) throws IOException {
+        Path target = path(key);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        try {
+            inParent(target, file, () -> Files.move(file, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING));
+        } catch (AtomicMoveNotSupportedException e) {
+            return false; // another file system: the caller copies
+        }
+        fsyncDir(target.getParent());
+        return true;
+    }
+
     private static final class LocalPending implements PendingObject {
         private final Path target;
         private final Path tmp;

@@ -86,4 +86,16 @@ class LocalSinkTest extends SinkContractTest {
         put(s, "x", new byte[] {1});
         assertThat(root.resolve("x")).exists();
     }
+
+    @org.junit.jupiter.api.Test
+    void adoptMovesAFileOfTheSameFileSystemIntoPlace() throws Exception {
+        BackupSink sink = newSink(1000);
+        java.nio.file.Path file = java.nio.file.Files.createTempFile(dir, "pack", ".tmp"); // beside the sink's root
+        java.nio.file.Files.writeString(file, "pack bytes");
+        org.assertj.core.api.Assertions.assertThat(sink.adopt("dedup/packs/cd/p1", file)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(file).doesNotExist();
+        try (var in = sink.read("dedup/packs/cd/p1")) {
+            org.assertj.core.api.Assertions.assertThat(new String(in.readAllBytes())).isEqualTo("pack bytes");
+        }
+    }
 }

@@ -76,6 +76,28 @@ public abstract class SinkContractTest {
     }
 
     @Test
+    void adoptEitherTakesTheWholeFileOrLeavesItAlone() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("sgbackup-adopt");
+        java.nio.file.Path file = dir.resolve("pack.tmp");
+        byte[] content = new byte[100_000];
+        new java.util.Random(5).nextBytes(content);
+        java.nio.file.Files.write(file, content);
+        try {
+            if (sink.adopt("dedup/packs/ab/adopted", file)) {
+                assertThat(file).doesNotExist();
+                assertThat(get(sink, "dedup/packs/ab/adopted")).isEqualTo(content);
+                assertThat(sink.stat("dedup/packs/ab/adopted")).get().extracting(ObjectInfo::size).isEqualTo((long) content.length);
+            } else {
+                assertThat(file).hasBinaryContent(content);
+                assertThat(sink.stat("dedup/packs/ab/adopted")).isEmpty();
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
     void emptyObjectRoundTrips() throws Exception {
         put(sink, "empty", new byte[0]);
         assertThat(get(sink, "empty")).isEmpty();

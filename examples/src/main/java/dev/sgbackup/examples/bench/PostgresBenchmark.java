@@ -233,18 +233,7 @@ public final class PostgresBenchmark {
                         + " 'MDEwOlJlcG9zaXRvcnk' || g, 'github', 'https://github.com/', 'github.com/org/repo' || g,"
                         + " jsonb_build_object('id', g, 'topics', jsonb_build_array('go', 'java'), 'isFork', false), g % 5000"
                         + " FROM generate_series(1, " + repos + ") g",
-                "INSERT INTO event_logs (id, name, url, user_id, anonymous_user_id, source, argument, version, \"timestamp\","
-                        + " feature_flags, cohort_id, public_argument, first_source_url, last_source_url, referrer, device_id,"
-                        + " insert_id, client)"
-                        + " SELECT g, (ARRAY['SearchResultsQueried','ViewBlob','ViewRepository','CodeIntelHover','SignIn'])[1 + g % 5],"
-                        + " 'https://sourcegraph.example.com/github.com/org' || (g % 97) || '/repo' || (g % " + repos + ") || '/-/blob/src/main/file' || (g % 1000) || '.go',"
-                        + " 1 + g % " + users + ", CASE WHEN g % 7 = 0 THEN 'anon-' || md5(g::text) ELSE '' END, 'WEB',"
-                        + " jsonb_build_object('query', 'repo:^github\\.com/org' || (g % 97) || ' lang:go func' || (g % 5000), 'mode', 'standard', 'results', g % 300),"
-                        + " '5.11.6271', timestamptz '2024-01-01' + (g || ' seconds')::interval,"
-                        + " jsonb_build_object('search-ranking', g % 2 = 0, 'cody', true), date '2024-01-01' + (g % 300),"
-                        + " '{}'::jsonb, 'https://sourcegraph.example.com/search', 'https://sourcegraph.example.com/search?q=' || (g % 1000),"
-                        + " 'https://google.com/', md5((g % 50000)::text), md5(g::text), 'web'"
-                        + " FROM generate_series(1, " + rows + ") g",
+                insertEvents(1, rows, users, repos),
                 "INSERT INTO security_event_logs (name, url, user_id, anonymous_user_id, source, argument, version, \"timestamp\")"
                         + " SELECT 'AccessTokenCreated', '', 1 + g % " + users + ", '', 'BACKEND', '{}'::jsonb, '5.11.6271',"
                         + " now() FROM generate_series(1, " + Math.max(10, rows / 20) + ") g",
@@ -362,5 +351,21 @@ public final class PostgresBenchmark {
             // not Linux
         }
         return -1;
+    }
+
+    /** event_logs rows {@code from..to}, shaped like a Sourcegraph 5.11 instance's (the generator's and the dedup benchmark's appends). */
+    static String insertEvents(long from, long to, long users, long repos) {
+        return "INSERT INTO event_logs (id, name, url, user_id, anonymous_user_id, source, argument, version, \"timestamp\","
+                + " feature_flags, cohort_id, public_argument, first_source_url, last_source_url, referrer, device_id,"
+                + " insert_id, client)"
+                + " SELECT g, (ARRAY['SearchResultsQueried','ViewBlob','ViewRepository','CodeIntelHover','SignIn'])[1 + g % 5],"
+                + " 'https://sourcegraph.example.com/github.com/org' || (g % 97) || '/repo' || (g % " + repos + ") || '/-/blob/src/main/file' || (g % 1000) || '.go',"
+                + " 1 + g % " + users + ", CASE WHEN g % 7 = 0 THEN 'anon-' || md5(g::text) ELSE '' END, 'WEB',"
+                + " jsonb_build_object('query', 'repo:^github\\.com/org' || (g % 97) || ' lang:go func' || (g % 5000), 'mode', 'standard', 'results', g % 300),"
+                + " '5.11.6271', timestamptz '2024-01-01' + (g || ' seconds')::interval,"
+                + " jsonb_build_object('search-ranking', g % 2 = 0, 'cody', true), date '2024-01-01' + (g % 300),"
+                + " '{}'::jsonb, 'https://sourcegraph.example.com/search', 'https://sourcegraph.example.com/search?q=' || (g % 1000),"
+                + " 'https://google.com/', md5((g % 50000)::text), md5(g::text), 'web'"
+                + " FROM generate_series(" + from + ", " + to + ") g";
     }
 }

@@ -129,7 +129,7 @@ public final class PostgresDedupBenchmark {
 
         // (a) 1% more rows
         long max = pg.scalar(DB, "SELECT max(id) FROM event_logs");
-        pg.exec(DB, insertEvents(max + 1, max + step, users, repos), "VACUUM (ANALYZE) event_logs");
+        pg.exec(DB, PostgresBenchmark.insertEvents(max + 1, max + step, users, repos), "VACUUM (ANALYZE) event_logs");
         long[] append = backupBoth(key, phys, key1, phys1, "append");
 
         // (b) the harder case: 1% updated in place, scattered; the oldest 2% deleted; VACUUM
@@ -142,7 +142,7 @@ public final class PostgresDedupBenchmark {
 
         // (c) 1% more rows after that VACUUM: physical order finds them in the freed space
         max = pg.scalar(DB, "SELECT max(id) FROM event_logs");
-        pg.exec(DB, insertEvents(max + 1, max + step, users, repos), "VACUUM (ANALYZE) event_logs");
+        pg.exec(DB, PostgresBenchmark.insertEvents(max + 1, max + step, users, repos), "VACUUM (ANALYZE) event_logs");
         long[] after = backupBoth(key, phys, key1, phys1, "after-vacuum append");
 
         // (d) 1% of the rows updated, all among the newest (recent events edited): physical order puts the new
@@ -163,7 +163,7 @@ public final class PostgresDedupBenchmark {
         min = pg.scalar(DB, "SELECT min(id) FROM event_logs");
         max = pg.scalar(DB, "SELECT max(id) FROM event_logs");
         pg.exec(DB, "DELETE FROM event_logs WHERE id < " + (min + 2 * step), "VACUUM (ANALYZE) event_logs",
-                insertEvents(max + 1, max + step, users, repos), "VACUUM (ANALYZE) event_logs");
+                PostgresBenchmark.insertEvents(max + 1, max + step, users, repos), "VACUUM (ANALYZE) event_logs");
         long[] aged = backupBoth(key, phys, key1, phys1, "aged heap: retention 2%, VACUUM, append 1%");
 
         if (checkRestore) {
@@ -218,21 +218,6 @@ public final class PostgresDedupBenchmark {
         return new long[] {dk, dp};
     }
 
-    /** event_logs rows {@code from..to}, shaped as {@link PostgresBenchmark#generate} makes them. */
-    static String insertEvents(long from, long to, long users, long repos) {
-        return "INSERT INTO event_logs (id, name, url, user_id, anonymous_user_id, source, argument, version, \"timestamp\","
-                + " feature_flags, cohort_id, public_argument, first_source_url, last_source_url, referrer, device_id,"
-                + " insert_id, client)"
-                + " SELECT g, (ARRAY['SearchResultsQueried','ViewBlob','ViewRepository','CodeIntelHover','SignIn'])[1 + g % 5],"
-                + " 'https://sourcegraph.example.com/github.com/org' || (g % 97) || '/repo' || (g % " + repos + ") || '/-/blob/src/main/file' || (g % 1000) || '.go',"
-                + " 1 + g % " + users + ", CASE WHEN g % 7 = 0 THEN 'anon-' || md5(g::text) ELSE '' END, 'WEB',"
-                + " jsonb_build_object('query', 'repo:^github\\.com/org' || (g % 97) || ' lang:go func' || (g % 5000), 'mode', 'standard', 'results', g % 300),"
-                + " '5.11.6271', timestamptz '2024-01-01' + (g || ' seconds')::interval,"
-                + " jsonb_build_object('search-ranking', g % 2 = 0, 'cody', true), date '2024-01-01' + (g % 300),"
-                + " '{}'::jsonb, 'https://sourcegraph.example.com/search', 'https://sourcegraph.example.com/search?q=' || (g % 1000),"
-                + " 'https://google.com/', md5((g % 50000)::text), md5(g::text), 'web'"
-                + " FROM generate_series(" + from + ", " + to + ") g";
-    }
 
     /** COPY of event_logs to nowhere, physical vs key order, alternating; prints the medians. */
     private void copyTimes(int runs) throws Exception {
