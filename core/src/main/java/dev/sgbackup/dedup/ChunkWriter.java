@@ -119,44 +119,46 @@ final class ChunkWriter implements Closeable {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while storing chunks");
         }
-        long seq;
+        // numbered and queued under one lock: the queue holds the tasks in their turn's order, so a task waiting for
+        // its turn only ever waits for one that is already running (several writer threads store into one writer)
         synchronized (packLock) {
-            seq = submitted++;
-        }
-        try {
-            pool.execute(() -> {
-                try {
-                    BlobCodec.Blob blob = failure.get() == null ? codec.get().encode(id, copy, 0, copy.length) : null;
-                    synchronized (packLock) {
-                        // in the order the chunks came: a pack's layout depends on the input only. No deadlock: the
-                        // pool starts tasks in order, so every earlier task is running or done
-                        awaitTurn(seq);
-                        try {
-                            if (blob != null && failure.get() == null) {
-                                packs.addEncoded(id, blob, copy.length);
-                            }
-                        } finally {
-                            appended++;
-                            packLock.notifyAll();
-                        }
-                    }
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                } finally {
-                    inFlight.release();
-                }
-            });
-        } catch (RuntimeException e) {
-            failure.compareAndSet(null, e);
-            synchronized (packLock) {
-                awaitTurn(seq); // never runs: let the next one through in its turn
-                appended++;
-                packLock.notifyAll();
+            long seq = submitted++;
+            try {
+                pool.execute(taskFor(seq, id, copy));
+            } catch (RuntimeException e) {
+                submitted--; // never queued: the next one takes this turn
+                inFlight.release();
+                failure.compareAndSet(null, e);
+                throw e;
             }
-            inFlight.release();
-            throw e;
         }
         return true;
+    }
+
+    /** Compresses and seals chunk {@code id}, then appends it to the pack in turn {@code seq}. */
+    private Runnable taskFor(long seq, ChunkId id, byte[] copy) {
+        return () -> {
+            try {
+                BlobCodec.Blob blob = failure.get() == null ? codec.get().encode(id, copy, 0, copy.length) : null;
+                synchronized (packLock) {
+                    // in the order the chunks came: a pack's layout depends on the input only. No deadlock: tasks are
+                    // queued in turn order and the pool starts them in order, so every earlier one is running or done
+                    awaitTurn(seq);
+                    try {
+                        if (blob != null && failure.get() == null) {
+                            packs.addEncoded(id, blob, copy.length);
+                        }
+                    } finally {
+                        appended++;
+                        packLock.notifyAll();
+                    }
+                }
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+            } finally {
+                inFlight.release();
+            }
+        };
     }
 
     /** Waits (holding packLock) until chunk {@code seq} is the next to append; interrupts are deferred. */

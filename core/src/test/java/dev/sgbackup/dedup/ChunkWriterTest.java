@@ -79,4 +79,46 @@ class ChunkWriterTest {
         assertThat(stats[1]).isPositive();
         assertThat(index.size()).isEqualTo((int) ids.stream().distinct().count());
     }
+
+    @org.junit.jupiter.api.Test
+    void manyThreadsStoringIntoOneWriterAtOnceAllCommitInTurn() throws Exception {
+        // a store writes several artifacts at once (database parts): chunks from many threads, a small pool, no deadlock
+        dev.sgbackup.sink.BackupSink sink = dev.sgbackup.sink.Sinks.memory();
+        RepoKeys keys = RepoKeys.unencrypted();
+        Repo repo = new Repo(sink, LAYOUT, keys);
+        ChunkIndex index = new ChunkIndex();
+        List<ChunkId> all = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+            try (ChunkWriter w = new ChunkWriter(repo, PARAMS, index, "store-a", Compression.zstd(), 256 << 10,
+                    java.nio.file.Path.of(System.getProperty("java.io.tmpdir")))) {
+                java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(8);
+                List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (int t = 0; t < 8; t++) {
+                    int seed = t;
+                    done.add(threads.submit(() -> {
+                        java.util.Random r = new java.util.Random(seed);
+                        for (int i = 0; i < 150; i++) {
+                            byte[] b = new byte[1000 + r.nextInt(20_000)];
+                            r.nextBytes(b);
+                            ChunkId id = keys.id(b, 0, b.length);
+                            w.store(id, b, 0, b.length);
+                            all.add(id);
+                        }
+                        return null;
+                    }));
+                }
+                for (var f : done) {
+                    f.get();
+                }
+                threads.shutdown();
+            }
+        });
+        ChunkIndex loaded = new IndexStore(repo).load("store-a");
+        PackReader reader = new PackReader(repo);
+        org.assertj.core.api.Assertions.assertThat(all).hasSize(1200);
+        for (ChunkId id : all) {
+            org.assertj.core.api.Assertions.assertThat(keys.id(reader.read(loaded.get(id)), 0, reader.read(loaded.get(id)).length))
+                    .isEqualTo(id);
+        }
+    }
 }
