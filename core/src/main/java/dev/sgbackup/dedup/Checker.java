@@ -80,12 +80,8 @@ public final class Checker {
             // the content table's own chunks, then every chunk its records name (reading the table is cheap:
             // about 40 bytes per content chunk, plus the bytes between file contents)
             ids = new ArrayList<>(table);
-            TableInput in = new TableInput(repo, index::get, table, label);
-            for (ContentTable.Record r; (r = in.next()) != null; ) {
-                for (ContentTable.Chunk c : r.chunks()) {
-                    ids.add(c.id());
-                }
-            }
+            List<ChunkId> all = ids;
+            new TableInput(repo, index::get, table, label).forEachChunk(c -> all.add(c.id()));
         } catch (NoSuchObjectException e) {
             findings.add(new Finding(n, Kind.MISSING, label + ": missing"));
             return n;

@@ -51,7 +51,9 @@ public final class DedupRepository {
      * @throws IntegrityException    if there is no repository and {@code create} is false, or its config is damaged
      */
     public static DedupRepository open(BackupSink sink, Encryption encryption, boolean create) throws IOException {
-        Crypto.warmUp(); // the chunks' hashing (and sealing) starts soon: get the JIT to its intrinsics first
+        if (encryption != null) {
+            Crypto.warmUp(); // sealing and opening blobs starts soon: get the JIT to its AES-GCM intrinsics first
+        }
         Layout layout = new Layout(ROOT);
         Optional<RepoConfig> found = readConfig(sink, layout);
         if (found.isEmpty()) {
@@ -337,23 +339,20 @@ public final class DedupRepository {
         public InputStream open(String backupId, String treeKey, long treeSize, String treeSha256, String sha256) throws IOException {
             List<ChunkId> tableIds = TreeObject.load(repo, backupId, treeKey, treeSize, treeSha256);
             String where = "tree object " + treeKey;
-            TableInput check = new TableInput(repo, index::get, tableIds, where);
-            for (ContentTable.Record r; (r = check.next()) != null; ) {
-                for (ContentTable.Chunk c : r.chunks()) {
-                    IndexEntry e = index.get(c.id());
-                    if (e == null) {
-                        throw new IntegrityException("chunk " + c.id() + " (tree object " + treeKey + ") is not in the index of store "
-                                + store + "; the repository is missing index objects or packs");
-                    }
-                    if (!packsSeen.contains(e.pack())) {
-                        if (repo.sink().stat(repo.layout().pack(e.pack())).isEmpty()) {
-                            throw new IntegrityException("chunk " + c.id() + " is in pack " + e.pack() + ", which is missing from "
-                                    + repo.sink().uri());
-                        }
-                        packsSeen.add(e.pack());
-                    }
+            new TableInput(repo, index::get, tableIds, where).forEachChunk(c -> {
+                IndexEntry e = index.get(c.id());
+                if (e == null) {
+                    throw new IntegrityException("chunk " + c.id() + " (tree object " + treeKey + ") is not in the index of store "
+                            + store + "; the repository is missing index objects or packs");
                 }
-            }
+                if (!packsSeen.contains(e.pack())) {
+                    if (repo.sink().stat(repo.layout().pack(e.pack())).isEmpty()) {
+                        throw new IntegrityException("chunk " + c.id() + " is in pack " + e.pack() + ", which is missing from "
+                                + repo.sink().uri());
+                    }
+                    packsSeen.add(e.pack());
+                }
+            });
             return new ContentStream(repo, new TableInput(repo, index::get, tableIds, where), index::get, sha256, where);
         }
     }

@@ -34,6 +34,21 @@ final class TableInput {
         return ContentTable.read(in, where);
     }
 
+    /** Told about each content chunk the table names. */
+    @FunctionalInterface
+    interface ChunkVisitor {
+        void visit(ContentTable.Chunk chunk) throws IOException;
+    }
+
+    /** Every content chunk the remaining records name, in order, one record in memory at a time. */
+    void forEachChunk(ChunkVisitor visitor) throws IOException {
+        for (ContentTable.Record r; (r = next()) != null; ) {
+            for (ContentTable.Chunk c : r.chunks()) {
+                visitor.visit(c);
+            }
+        }
+    }
+
     /** Hex SHA-256 of the table bytes read so far (of the whole table once {@link #next()} returned null). */
     String sha256() {
         return Crypto.hex(bytes.md.digest());

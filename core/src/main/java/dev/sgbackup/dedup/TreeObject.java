@@ -71,12 +71,7 @@ final class TreeObject {
                                           java.util.function.Function<ChunkId, IndexEntry> lookup) throws java.io.IOException {
         List<ChunkId> table = decode(bytes, backupId, repo.keys(), where);
         List<ChunkId> out = new ArrayList<>(table);
-        TableInput in = new TableInput(repo, lookup, table, where);
-        for (ContentTable.Record r; (r = in.next()) != null; ) {
-            for (ContentTable.Chunk c : r.chunks()) {
-                out.add(c.id());
-            }
-        }
+        new TableInput(repo, lookup, table, where).forEachChunk(c -> out.add(c.id()));
         return out;
     }
 

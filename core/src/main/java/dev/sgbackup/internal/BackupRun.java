@@ -58,15 +58,7 @@ final class BackupRun {
         Map<String, StoreBackup> doneByName = new ConcurrentHashMap<>();
         Set<String> written = ConcurrentHashMap.newKeySet();
         List<StepScheduler.Step> steps = new ArrayList<>();
-        if (ctx.dedup().enabled() && ctx.keys().present()) {
-            try {
-                // open the repository first: its key object's key-encryption key then wraps this backup's data key
-                // too (one PBKDF2 run); a failure here is the step's to report
-                ctx.dedup().repository(true);
-            } catch (java.io.IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.DEBUG, "opening the deduplicated repository before the steps: " + e.getMessage());
-            }
-        }
+        // a dedup backup's checks opened the repository: its key object's key-encryption key wraps this data key too
         Encryption.DataKey dataKey = ctx.keys().newDataKey();
         for (DataStore store : plan.stores()) {
             int ordinal = steps.size() + 1;

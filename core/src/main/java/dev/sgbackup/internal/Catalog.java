@@ -29,6 +29,8 @@ import java.util.Set;
 final class Catalog {
     private static final System.Logger LOG = System.getLogger("dev.sgbackup");
     private final RunContext ctx;
+    /** The first manifest format with deduplicated artifacts. */
+    private static final int DEDUP_FORMAT = 3;
 
     Catalog(RunContext ctx) {
         this.ctx = ctx;
@@ -50,14 +52,24 @@ final class Catalog {
         }
     }
 
-    /** The manifest's clear part only (an encrypted one is not opened): its format version, id and times. */
-    Manifest clearPart(String backupId) {
-        return read(backupId, false);
+    /**
+     * The manifest, opened, if its clear part says it may hold deduplicated artifacts (format 3 or later); else
+     * empty, without unwrapping a full backup's data key. One read of the manifest.
+     */
+    Optional<Manifest> deduplicated(String backupId) {
+        byte[] bytes = bytes(backupId);
+        if (decode(backupId, bytes, false).formatVersion() < DEDUP_FORMAT) {
+            return Optional.empty();
+        }
+        return Optional.of(decode(backupId, bytes, true));
     }
 
     private Manifest read(String backupId, boolean open) {
+        return decode(backupId, bytes(backupId), open);
+    }
+
+    private Manifest decode(String backupId, byte[] bytes, boolean open) {
         String key = Layout.manifestKey(backupId);
-        byte[] bytes = bytes(backupId);
         Manifest m = Manifest.decode(bytes, key, open ? p -> ctx.keys().unlock(backupId, p) : null);
         if (!m.id().equals(backupId)) {
             throw new IntegrityException("manifest " + key + " names backup " + m.id() + ", not " + backupId + "; it was moved or tampered with");

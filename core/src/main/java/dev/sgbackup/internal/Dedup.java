@@ -13,6 +13,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -26,16 +27,14 @@ final class Dedup {
     private static final System.Logger LOG = System.getLogger("dev.sgbackup");
     /** How many of the newest backups are looked at for a store's parent (each is a read, and a key unwrap if encrypted). */
     static final int PARENT_SEARCH = 10;
-    /** The first manifest format with deduplicated artifacts; an older one cannot be a parent. */
-    private static final int DEDUP_FORMAT = 3;
     private final BackupSink sink;
     private final KeyRing keys;
     private final boolean enabled;
     private final boolean forceRead;
     private DedupRepository repository;
     private boolean prefetching;
-    /** Manifests read while looking for parents: a committed manifest never changes. */
-    private final Map<String, Manifest> manifests = new HashMap<>();
+    /** Manifests read while looking for parents (empty: not deduplicated): a committed manifest never changes. */
+    private final Map<String, Optional<Manifest>> manifests = new HashMap<>();
 
     Dedup(BackupSink sink, KeyRing keys, boolean enabled, boolean forceRead) {
         this.sink = sink;
@@ -88,11 +87,11 @@ final class Dedup {
      * committed backups that holds a deduplicated backup of a store with this name and kind. Empty with
      * {@code forceRead}, for a first backup, or if no such backup can be read (then every file is read).
      *
-     * @param clearPart reads a committed backup's manifest without opening it (its format version tells a dedup one)
-     * @param manifest  reads a committed backup's manifest (opened with the run's keys)
+     * @param dedupManifest reads a committed backup's manifest, opened with the run's keys, if its clear part says it
+     *                      may be deduplicated (else empty: a full encrypted backup costs no key unwrap)
      */
-    synchronized Map<String, DedupRepository.Parent> parents(DataStore store, Function<String, Manifest> clearPart,
-                                                             Function<String, Manifest> manifest) {
+    synchronized Map<String, DedupRepository.Parent> parents(DataStore store,
+                                                             Function<String, Optional<Manifest>> dedupManifest) {
         if (forceRead) {
             return Map.of();
         }
@@ -107,10 +106,11 @@ final class Dedup {
         for (String id : ids.subList(0, Math.min(PARENT_SEARCH, ids.size()))) {
             Manifest m;
             try {
-                if (!manifests.containsKey(id) && clearPart.apply(id).formatVersion() < DEDUP_FORMAT) {
-                    continue; // not deduplicated (told by the clear part: no key unwrap for a full backup)
+                Optional<Manifest> found = manifests.computeIfAbsent(id, dedupManifest);
+                if (found.isEmpty()) {
+                    continue; // not deduplicated
                 }
-                m = manifests.computeIfAbsent(id, manifest);
+                m = found.get();
             } catch (SgBackupException e) {
                 LOG.log(System.Logger.Level.DEBUG, "backup " + id + " cannot be a parent: " + e.getMessage());
                 continue;

@@ -55,8 +55,7 @@ final class StepExecutor {
             Map<String, DedupRepository.Parent> parents = Map.of();
             if (ctx.dedup().enabled()) {
                 dedup = ctx.dedup().repository(true).writer(store.name(), ctx.compression());
-                Catalog catalog = new Catalog(ctx);
-                parents = ctx.dedup().parents(store, catalog::clearPart, catalog::manifest);
+                parents = ctx.dedup().parents(store, new Catalog(ctx)::deduplicated);
             }
             out = new StoreOutput(ctx.sink(), ctx.compression(), ctx.parallelism(), backupId, store, progress, written,
                     dataKey, ordinal, dedup, parents);

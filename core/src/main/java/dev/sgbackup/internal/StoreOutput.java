@@ -290,8 +290,7 @@ final class StoreOutput implements BackupOutput {
 
         @Override
         public BackupOutput.FileEntry beginFile(String path, BackupOutput.FileStamp stamp) throws IOException {
-            plain.flush();
-            return chunks.beginFile(path, stamp);
+            return chunks.beginFile(path, stamp); // plain only counts: no byte waits in it
         }
 
         @Override

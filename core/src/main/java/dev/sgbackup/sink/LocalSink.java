@@ -83,12 +83,17 @@ final class LocalSink implements BackupSink {
             ch.force(true);
         }
         try {
-            inParent(target, file, () -> Files.move(file, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING));
+            moveIntoPlace(file, target);
         } catch (AtomicMoveNotSupportedException e) {
             return false; // another file system: the caller copies
         }
-        fsyncDir(target.getParent());
         return true;
+    }
+
+    /** Renames an fsynced file to {@code target} atomically, creating its directory, then fsyncs that directory. */
+    private static void moveIntoPlace(Path file, Path target) throws IOException {
+        inParent(target, file, () -> Files.move(file, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING));
+        fsyncDir(target.getParent());
     }
 
     private static final class LocalPending implements PendingObject {
@@ -132,14 +137,11 @@ final class LocalSink implements BackupSink {
             stream.flush();
             channel.force(true);
             channel.close();
-            inParent(target, tmp, () -> {
-                try {
-                    return Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    throw new IOException("the backup directory does not support atomic renames: " + e.getMessage(), e);
-                }
-            });
-            fsyncDir(target.getParent());
+            try {
+                moveIntoPlace(tmp, target);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("the backup directory does not support atomic renames: " + e.getMessage(), e);
+            }
             committed = true;
         }
 

@@ -72,8 +72,6 @@ final class TarWriter {
     private static final byte[] PADDING = new byte[TarConstants.DEFAULT_RCDSIZE];
     private static final org.apache.commons.compress.archivers.zip.ZipEncoding UTF8 =
             org.apache.commons.compress.archivers.zip.ZipEncodingHelper.getZipEncoding(java.nio.charset.StandardCharsets.UTF_8);
-    private static final long MAX_OCTAL_SIZE = 077777777777L;
-    private static final long MAX_OCTAL_ID = 07777777L;
 
     TarWriter(Path root, Excludes excludes, BackupOutput out) {
         this.root = root;
@@ -83,8 +81,9 @@ final class TarWriter {
 
     /**
      * Writes the tar of the tree to {@code sink} and finishes the archive (does not close {@code sink}). The
-     * walk, file reads and tar formatting run on this thread; writes into {@code sink} (the engine's hashing
-     * and compression) on a second one.
+     * walk, file reads and tar formatting run on this thread; for a full backup, writes into {@code sink} (the
+     * engine's hashing and compression) on a second one; for a deduplicated one, straight into it, on this thread
+     * (its file marks must fall between the right bytes).
      */
     void write(BackupOutput.ArtifactStream sink) throws IOException {
         if (out.deduplicated()) {
@@ -119,8 +118,8 @@ final class TarWriter {
      */
     private byte[] header(TarArchiveEntry e) throws IOException {
         String name = e.getName();
-        boolean simple = name.length() < TarConstants.NAMELEN && e.getSize() <= MAX_OCTAL_SIZE
-                && e.getLongUserId() <= MAX_OCTAL_ID && e.getLongGroupId() <= MAX_OCTAL_ID;
+        boolean simple = name.length() < TarConstants.NAMELEN && e.getSize() <= TarConstants.MAXSIZE
+                && e.getLongUserId() <= TarConstants.MAXID && e.getLongGroupId() <= TarConstants.MAXID;
         for (int i = 0; simple && i < name.length(); i++) {
             simple = name.charAt(i) < 0x80;
         }
