@@ -51,9 +51,6 @@ public final class DedupRepository {
      * @throws IntegrityException    if there is no repository and {@code create} is false, or its config is damaged
      */
     public static DedupRepository open(BackupSink sink, Encryption encryption, boolean create) throws IOException {
-        if (encryption != null) {
-            Crypto.warmUp(); // sealing and opening blobs starts soon: get the JIT to its AES-GCM intrinsics first
-        }
         Layout layout = new Layout(ROOT);
         Optional<RepoConfig> found = readConfig(sink, layout);
         if (found.isEmpty()) {

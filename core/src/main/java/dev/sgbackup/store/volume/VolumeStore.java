@@ -254,6 +254,9 @@ public final class VolumeStore implements DataStore {
     }
 
     private boolean isExcluded(Path p) {
+        if (excludes.isEmpty()) {
+            return false; // no relative path to make, once per file of the walk
+        }
         String rel = dir.relativize(p).toString();
         return excludes.excluded(rel, p.getFileName().toString());
     }
