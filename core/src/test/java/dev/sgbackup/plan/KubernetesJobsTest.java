@@ -307,7 +307,7 @@ class KubernetesJobsTest {
         InstanceDescription.Location l = s.location();
         return new InstanceDescription.Store(s.name(), s.kind(), s.recreatable(), s.holds(), s.origin(),
                 new InstanceDescription.Location(l.volume(), l.directory(), l.host(), l.port(), l.database(), l.user(), l.external(),
-                        l.namespace(), l.pvc(), l.mountPath(), l.subPath(), l.node(), List.of(modes)), s.credentials(), s.pod());
+                        l.namespace(), l.pvc(), l.mountPath(), l.subPath(), l.node(), List.of(modes), l.storage()), s.credentials(), s.pod());
     }
 
     @Test
@@ -363,6 +363,14 @@ class KubernetesJobsTest {
         assertThat(pod(jobs(off).get("repos-gitserver-1")).getAffinity()).isNotNull();
         assertThat(off.manifests().stream().filter(m -> m.file().equals("role.yaml")).findFirst().orElseThrow().yaml())
                 .doesNotContain("volumesnapshots");
+        // a ReadWriteOncePod claim can be backed up from a snapshot: the Job mounts the clone, never the claim
+        InstanceDescription rwop = with(eks, "repos-gitserver-1", st -> modes(st, "ReadWriteOncePod"));
+        KubernetesManifests.Result fromSnapshot = KubernetesManifests.of(rwop, KubernetesManifests.backupPlan(rwop, Scope.ALL, SINK, null), ID,
+                options(), KubernetesManifests.Snapshots.AUTO);
+        assertThat(pod(jobs(fromSnapshot).get("repos-gitserver-1")).getVolumes()).anySatisfy(v -> assertThat(v.getPersistentVolumeClaim() == null
+                ? null : v.getPersistentVolumeClaim().getClaimName()).isEqualTo(name));
+        assertThatThrownBy(() -> KubernetesManifests.of(rwop, KubernetesManifests.backupPlan(rwop, Scope.ALL, SINK, null), ID, options(),
+                KubernetesManifests.Snapshots.OFF)).hasMessageContaining("is ReadWriteOncePod");
         // a restore never reads a snapshot
         MigrationPlan restore = KubernetesManifests.restorePlan(eks, ID, SINK, new RestoreOptions(false, false), Phase.VOLUMES);
         assertThat(KubernetesManifests.of(eks, restore, ID, options(), KubernetesManifests.Snapshots.AUTO).manifests())

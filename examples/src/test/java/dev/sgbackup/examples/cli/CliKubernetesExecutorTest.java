@@ -127,7 +127,7 @@ class CliKubernetesExecutorTest {
         rediscover();
         Path dir = tmp.resolve("required");
         CliTest.Run r = run(k8s("backup", dir, "--snapshots", "required"));
-        assertThat(r.code()).as(r.err()).isNotZero();
+        assertThat(r.code()).as(r.err()).isEqualTo(1);
         assertThat(r.err()).contains("--snapshots required: no VolumeSnapshotClass for the CSI driver of PVC(s)")
                 .contains("repos-gitserver-0 (StorageClass sourcegraph, driver kubernetes.io/gce-pd)")
                 .contains("repos-gitserver-1 (StorageClass sourcegraph").contains("repos-gitserver-2 (StorageClass sourcegraph");

@@ -307,6 +307,53 @@ class KubernetesClusterSimulationTest {
         assertThat(kubelet.started()).noneMatch(n -> n.endsWith("repos-gitserver-1")); // its Job was never created
     }
 
+    @Test
+    void aCoordinatorKilledWhileReadingASnapshotLeavesNoSnapshotCloneOrJob() throws Exception {
+        KubeletSimulator.loadStorage(client, "storage-eks.yaml");
+        discoverShards();
+        Path out = tmp.resolve("killed.out");
+        Path err = tmp.resolve("killed.err");
+        Process p = start(out, err, coordinatorArgs("backup", "--max-jobs", "1").toArray(String[]::new));
+        for (int i = 0; i < 600 && kubelet.started().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(kubelet.started()).isNotEmpty();
+        assertThat(snapshotObjects()).isNotEmpty(); // the first step's snapshot and clone, in use
+        p.destroy(); // SIGTERM
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isNotZero();
+        assertThat(jobs()).isEmpty();
+        assertThat(snapshotObjects()).isEmpty();
+        assertThat(manifests()).isEmpty();
+    }
+
+    @Test
+    void anotherRunsRecentSnapshotAndCloneRefuseTheNextRun() throws Exception {
+        KubeletSimulator.loadStorage(client, "storage-eks.yaml");
+        discoverShards();
+        String old = "20261201T010000Z-0c0c0c";
+        String name = "sgbackup-" + old.toLowerCase() + "-repos-gitserver-0";
+        Map<String, String> labels = Map.of("app.kubernetes.io/name", "sgbackup", "sgbackup.dev/backup-id", old,
+                "sgbackup.dev/step", "repos-gitserver-0");
+        var snap = new io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder().withApiVersion("snapshot.storage.k8s.io/v1")
+                .withKind("VolumeSnapshot").withNewMetadata().withName(name).withLabels(labels).endMetadata()
+                .withAdditionalProperties(Map.of("spec", Map.of("volumeSnapshotClassName", "csi-aws-vsc", "source",
+                        Map.of("persistentVolumeClaimName", "repos-gitserver-0")))).build();
+        client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(NS).resource(snap).create();
+        client.persistentVolumeClaims().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder()
+                .withNewMetadata().withName(name).withLabels(labels).endMetadata().withNewSpec()
+                .withAccessModes("ReadWriteOnce").withNewResources().addToRequests("storage", new io.fabric8.kubernetes.api.model.Quantity("1Gi"))
+                .endResources().endSpec().build()).create();
+        assertThat(snapshotObjects()).hasSize(2);
+        // just made: a run between two Jobs, not a dead one; this run is refused and touches nothing
+        Run refused = cli(coordinatorArgs("backup").toArray(String[]::new));
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).contains("VolumeSnapshot or snapshot clone of another sgbackup run (backup " + old + ")")
+                .contains("kubectl delete volumesnapshots,pvc -n sourcegraph -l sgbackup.dev/backup-id=" + old);
+        assertThat(snapshotObjects()).hasSize(2);
+        assertThat(kubelet.started()).isEmpty();
+    }
+
     /** Every regular file under a directory, by relative path. */
     private static Map<String, byte[]> files(Path dir) throws Exception {
         Map<String, byte[]> out = new java.util.TreeMap<>();
