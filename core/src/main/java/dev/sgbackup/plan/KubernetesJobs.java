@@ -210,7 +210,7 @@ final class KubernetesJobs {
                             .withNewDataSource().withApiGroup(SNAPSHOT_GROUP).withKind("VolumeSnapshot").withName(name).endDataSource()
                             .endSpec().build();
                     notes.add(step.store() + ": read from CSI snapshot " + name + " of PVC " + l.pvc() + " (VolumeSnapshotClass "
-                            + storage.snapshotClass() + "), cloned into a new read-only PVC " + name + ": the copy is point-in-time"
+                            + storage.snapshotClass() + "), cloned into a new PVC " + name + " mounted read-only: the copy is point-in-time"
                             + " (crash-consistent: " + st.origin() + " is not quiesced); no node pinning");
                 } else if (backup && !shared && l.node() != null) {
                     affinity = onNode(l.node());

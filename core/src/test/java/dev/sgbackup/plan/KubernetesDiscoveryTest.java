@@ -346,6 +346,18 @@ class KubernetesDiscoveryTest {
     }
 
     @Test
+    void storageClassesThatMayNotBeListedWarnAndRecordNoSnapshotClass() throws Exception {
+        loadStorage(client, "storage-eks.yaml");
+        server.expect().get().withPath("/apis/storage.k8s.io/v1/storageclasses")
+                .andReturn(403, new StatusBuilder().withCode(403).withReason("Forbidden").build()).always();
+        InstanceDescription d = discover(Deployments.kubernetes().kubeconfig(kubeconfig));
+        InstanceDescription.Store shard = d.stores().stream().filter(s -> s.name().equals("repos-gitserver-0")).findFirst().orElseThrow();
+        assertThat(shard.location().storage()).isEqualTo(new InstanceDescription.Storage("sourcegraph", "100Gi", null, null));
+        assertThat(d.warnings()).containsExactly("cannot list storageclasses (403): no CSI snapshot recorded, volumes are backed up live"
+                + " (discovery needs get and list on storageclasses and volumesnapshotclasses, cluster-scoped, for snapshots)");
+    }
+
+    @Test
     void forbiddenListsAndAnUnreachableServerAreOneClearError() throws Exception {
         server.expect().get().withPath("/apis/apps/v1/namespaces/sourcegraph/statefulsets")
                 .andReturn(403, new StatusBuilder().withCode(403).withReason("Forbidden").build()).always();
