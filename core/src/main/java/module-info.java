@@ -22,12 +22,14 @@ module dev.sgbackup.core {
     // Kubernetes discovery: fabric8's client, an optional dependency (present at compile time, not needed at run
     // time unless Deployments.kubernetes() discovers or KubernetesManifests builds Jobs). Its jars declare no
     // Automatic-Module-Name: these names come from the file names kubernetes-client-api, kubernetes-model-core,
-    // kubernetes-model-apps, kubernetes-model-batch and kubernetes-model-rbac.
+    // kubernetes-model-apps, kubernetes-model-batch, kubernetes-model-rbac and kubernetes-model-storageclass (discovery
+    // reads StorageClasses to decide on CSI snapshots).
     requires static kubernetes.client.api;
     requires static kubernetes.model.core;
     requires static kubernetes.model.apps;
     requires static kubernetes.model.batch;
     requires static kubernetes.model.rbac;
+    requires static kubernetes.model.storageclass;
 
     exports dev.sgbackup;
     exports dev.sgbackup.manifest;

@@ -135,12 +135,26 @@ public record InstanceDescription(String format, Deployment deployment, String v
      * @param node      the node the pod mounting it runs on, when one does
      * @param accessModes the PersistentVolumeClaim's access modes ({@code ReadWriteOnce}, {@code ReadWriteOncePod}…), when
      *                  known
+     * @param storage   the PersistentVolumeClaim's storage class, size and CSI snapshot class, when discovery read them
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Location(String volume, String directory, String host, Integer port, String database, String user, Boolean external,
-                           String namespace, String pvc, String mountPath, String subPath, String node, List<String> accessModes) {
+                           String namespace, String pvc, String mountPath, String subPath, String node, List<String> accessModes,
+                           Storage storage) {
         public Location {
             accessModes = accessModes == null ? null : List.copyOf(accessModes);
+        }
+
+        /** A location with access modes and no storage details (an instance file of an older discover). */
+        public Location(String volume, String directory, String host, Integer port, String database, String user, Boolean external,
+                        String namespace, String pvc, String mountPath, String subPath, String node, List<String> accessModes) {
+            this(volume, directory, host, port, database, user, external, namespace, pvc, mountPath, subPath, node, accessModes, null);
+        }
+
+        /** This location with the claim's storage details. */
+        public Location withStorage(Storage s) {
+            return new Location(volume, directory, host, port, database, user, external, namespace, pvc, mountPath, subPath, node,
+                    accessModes, s);
         }
 
         /** A location without access modes (every deployment but Kubernetes). */
@@ -168,6 +182,21 @@ public record InstanceDescription(String format, Deployment deployment, String v
         public static Location pvc(String namespace, String pvc, String mountPath, String subPath, String node, List<String> accessModes) {
             return new Location(null, null, null, null, null, null, null, namespace, pvc, mountPath, subPath, node, accessModes);
         }
+    }
+
+    /**
+     * Where a PersistentVolumeClaim's data lives, as discovery found it: what the Kubernetes executor needs to back it
+     * up from a CSI snapshot (docs/kubernetes.md, "Placement and consistency") without reading cluster-scoped objects
+     * itself.
+     *
+     * @param storageClass  the claim's StorageClass, or null (none named)
+     * @param size          the claim's requested storage ({@code 100Gi}), or null
+     * @param csiDriver     the StorageClass's provisioner, or null (no such StorageClass, or it could not be read)
+     * @param snapshotClass a {@code snapshot.storage.k8s.io/v1} VolumeSnapshotClass whose driver is that provisioner
+     *                      (the one annotated as the default when several are), or null: no CSI snapshot for this claim
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Storage(String storageClass, String size, String csiDriver, String snapshotClass) {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)

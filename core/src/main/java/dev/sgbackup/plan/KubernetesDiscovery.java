@@ -123,7 +123,9 @@ final class KubernetesDiscovery {
                 throw new InvalidInputException("namespace " + ns + " has no StatefulSets or Deployments" + (t.context() == null ? ""
                         : " (context " + t.context() + ")") + ": is Sourcegraph deployed there? Pass --namespace");
             }
-            return new KubernetesDiscovery.Describe(r, workloads, pvcs, pods, services).run();
+            Describe describe = new KubernetesDiscovery.Describe(r, workloads, pvcs, pods, services);
+            describe.snapshots = Snapshots.read(c, r);
+            return describe.run();
         }
     }
 
@@ -282,6 +284,8 @@ final class KubernetesDiscovery {
         final List<Pod> pods;
         final Map<String, Service> services = new TreeMap<>();
         final List<String> warnings = new ArrayList<>();
+        /** The cluster's StorageClasses' provisioners and its VolumeSnapshotClasses (empty when they could not be read). */
+        Snapshots snapshots = new Snapshots(Map.of(), List.of());
 
         Describe(Read r, List<Workload> workloads, List<PersistentVolumeClaim> pvcs, List<Pod> pods, List<Service> services) {
             this.r = r;
@@ -662,7 +666,8 @@ final class KubernetesDiscovery {
                 k = VolumeKind.guess(imageName(w.image()));
                 from = "its image " + imageName(w.image());
             }
-            Location l = Location.pvc(ns, c.pvc(), c.mountPath(), c.subPath(), node(c.pvc()), accessModes(c.pvc()));
+            Location l = Location.pvc(ns, c.pvc(), c.mountPath(), c.subPath(), node(c.pvc()), accessModes(c.pvc()))
+                    .withStorage(snapshots.storage(pvcs.get(c.pvc())));
             if (k == VolumeKind.OTHER && (Discovery.isCache(w.name(), Set.of()) || Discovery.isCache(c.pvc(), Set.of()))) {
                 return new Store(c.pvc(), InstanceDescription.CACHE, true, "cache of " + w.id(), w.id(), l, null, pod(w, c.container()));
             }
@@ -691,6 +696,71 @@ final class KubernetesDiscovery {
                 warnings.add("no blobstore workload (blobstore.enabled=false?): precise code-intel uploads live in external object"
                         + " storage and are not in this backup");
             }
+        }
+    }
+
+    /**
+     * What decides whether a claim can be backed up from a CSI snapshot: each StorageClass's provisioner (cluster-scoped,
+     * read here once so the coordinator needs no ClusterRole) and the {@code snapshot.storage.k8s.io/v1}
+     * VolumeSnapshotClasses. Both are optional reads: a 404 (the snapshot CRDs are not installed) means no snapshot
+     * class; a 403 is said as a warning, and the volumes are then read live.
+     */
+    record Snapshots(Map<String, String> provisioners, List<Map<String, Object>> classes) {
+        static final String GROUP = "snapshot.storage.k8s.io";
+        static final String DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class";
+
+        static io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext classContext() {
+            return new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext.Builder().withGroup(GROUP).withVersion("v1")
+                    .withKind("VolumeSnapshotClass").withPlural("volumesnapshotclasses").withNamespaced(false).build();
+        }
+
+        static Snapshots read(KubernetesClient c, Read r) {
+            Map<String, String> provisioners = new TreeMap<>();
+            List<Map<String, Object>> classes = new ArrayList<>();
+            try {
+                c.storage().v1().storageClasses().list().getItems()
+                        .forEach(sc -> provisioners.put(sc.getMetadata().getName(), sc.getProvisioner()));
+            } catch (KubernetesClientException e) {
+                r.warnings.add("cannot list storageclasses (" + e.getCode() + "): no CSI snapshot recorded, volumes are backed up live"
+                        + " (discovery needs get and list on storageclasses and volumesnapshotclasses, cluster-scoped, for snapshots)");
+                return new Snapshots(Map.of(), List.of());
+            }
+            try {
+                for (io.fabric8.kubernetes.api.model.GenericKubernetesResource g : c.genericKubernetesResources(classContext()).list()
+                        .getItems()) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("name", g.getMetadata().getName());
+                    m.put("driver", g.getAdditionalProperties().get("driver"));
+                    m.put("default", g.getMetadata().getAnnotations() != null
+                            && "true".equals(g.getMetadata().getAnnotations().get(DEFAULT_CLASS)));
+                    classes.add(m);
+                }
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 404) {
+                    r.warnings.add("cannot list volumesnapshotclasses (" + e.getCode() + "): no CSI snapshot recorded, volumes are backed"
+                            + " up live (discovery needs get and list on volumesnapshotclasses, cluster-scoped, for snapshots)");
+                }
+            }
+            return new Snapshots(provisioners, classes);
+        }
+
+        /** A claim's storage: its class and size, the class's CSI driver, and the snapshot class of that driver (default first). */
+        InstanceDescription.Storage storage(PersistentVolumeClaim p) {
+            if (p == null || p.getSpec() == null) {
+                return null;
+            }
+            String sc = p.getSpec().getStorageClassName();
+            var req = p.getSpec().getResources() == null ? null : p.getSpec().getResources().getRequests();
+            String size = req == null || req.get("storage") == null ? null : req.get("storage").toString();
+            String driver = sc == null ? null : provisioners.get(sc);
+            String snapshotClass = null;
+            if (driver != null) {
+                snapshotClass = classes.stream().filter(m -> driver.equals(m.get("driver")))
+                        .sorted(Comparator.comparing((Map<String, Object> m) -> !Boolean.TRUE.equals(m.get("default")))
+                                .thenComparing(m -> String.valueOf(m.get("name"))))
+                        .map(m -> String.valueOf(m.get("name"))).findFirst().orElse(null);
+            }
+            return sc == null && size == null ? null : new InstanceDescription.Storage(sc, size, driver, snapshotClass);
         }
     }
 }

@@ -10,9 +10,13 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvFromSourceBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.LocalObjectReference;
 import io.fabric8.kubernetes.api.model.NodeAffinity;
 import io.fabric8.kubernetes.api.model.NodeAffinityBuilder;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -95,14 +99,25 @@ final class KubernetesJobs {
      * @param activeDeadlineSeconds a Job's deadline, or null
      * @param compression      the backup's --compression, or null for the default
      * @param encrypt          whether the backup is encrypted (the passphrase comes from the worker Secret)
+     * @param snapshots        whether a backup's volume steps read a CSI snapshot where the instance file records a
+     *                         snapshot class for their claim
      */
     record Settings(String namespace, String image, List<String> imagePullSecrets, String serviceAccount, String workerSecret,
-                    Long activeDeadlineSeconds, String compression, boolean encrypt) {
+                    Long activeDeadlineSeconds, String compression, boolean encrypt, boolean snapshots) {
     }
 
-    /** A step's Job, with what the plan should say about it. */
-    record StepJob(String store, Job job, List<String> notes) {
+    /**
+     * A step's Job, with what the plan should say about it; for a volume step read from a CSI snapshot, the
+     * VolumeSnapshot of its claim and the claim cloned from it that the Job mounts (both named as the Job), else null.
+     */
+    record StepJob(String store, Job job, List<String> notes, GenericKubernetesResource snapshot, PersistentVolumeClaim cloneClaim) {
+        StepJob(String store, Job job, List<String> notes) {
+            this(store, job, notes, null, null);
+        }
     }
+
+    /** The API group of CSI snapshots. */
+    static final String SNAPSHOT_GROUP = "snapshot.storage.k8s.io";
 
     private KubernetesJobs() {
     }
@@ -146,6 +161,8 @@ final class KubernetesJobs {
         mounts.add(new VolumeMountBuilder().withName("tmp").withMountPath("/tmp").build());
         InstanceDescription.Pod inherit;
         NodeAffinity affinity = null;
+        GenericKubernetesResource snapshot = null;
+        PersistentVolumeClaim clone = null;
         Resources res;
         boolean ownsFiles = false;
         switch (step.kind()) {
@@ -158,7 +175,13 @@ final class KubernetesJobs {
                 }
                 List<String> modes = l.accessModes() == null ? List.of() : l.accessModes();
                 boolean backup = op == Operation.BACKUP;
-                if (modes.contains("ReadWriteOncePod")) {
+                InstanceDescription.Storage storage = l.storage();
+                // a backup from a CSI snapshot (Velero's data mover): the Job mounts a new claim cloned from a
+                // VolumeSnapshot of the workload's, so it neither shares the workload's volume nor needs its node
+                boolean fromSnapshot = backup && s.snapshots() && storage != null && storage.snapshotClass() != null
+                        && storage.size() != null;
+                String name = jobName(op, backupId, step.store());
+                if (modes.contains("ReadWriteOncePod") && !fromSnapshot) {
                     throw new InvalidInputException("step " + step.store() + ": PVC " + l.pvc() + " is ReadWriteOncePod: only one pod"
                             + " in the cluster may mount it" + (backup ? ", and " + st.origin() + "'s pod does" : "")
                             + ", so no worker Job can " + (backup ? "read" : "write") + " it; sgbackup refuses such volumes"
@@ -173,7 +196,23 @@ final class KubernetesJobs {
                     notes.add(step.store() + ": the access modes of PVC " + l.pvc() + " are unknown (an instance file of an older"
                             + " discover?): taken as ReadWriteOnce");
                 }
-                if (backup && !shared && l.node() != null) {
+                if (fromSnapshot) {
+                    Map<String, String> labels = labels(op, backupId, step.store());
+                    snapshot = new GenericKubernetesResourceBuilder().withApiVersion(SNAPSHOT_GROUP + "/v1").withKind("VolumeSnapshot")
+                            .withNewMetadata().withName(name).withNamespace(s.namespace()).withLabels(labels)
+                            .withAnnotations(Map.of(ANNOTATION_STORE, step.store())).endMetadata()
+                            .withAdditionalProperties(Map.of("spec", Map.of("volumeSnapshotClassName", storage.snapshotClass(),
+                                    "source", Map.of("persistentVolumeClaimName", l.pvc())))).build();
+                    clone = new PersistentVolumeClaimBuilder().withNewMetadata().withName(name).withNamespace(s.namespace())
+                            .withLabels(labels).withAnnotations(Map.of(ANNOTATION_STORE, step.store())).endMetadata()
+                            .withNewSpec().withAccessModes("ReadWriteOnce").withStorageClassName(storage.storageClass())
+                            .withNewResources().addToRequests("storage", new Quantity(storage.size())).endResources()
+                            .withNewDataSource().withApiGroup(SNAPSHOT_GROUP).withKind("VolumeSnapshot").withName(name).endDataSource()
+                            .endSpec().build();
+                    notes.add(step.store() + ": read from CSI snapshot " + name + " of PVC " + l.pvc() + " (VolumeSnapshotClass "
+                            + storage.snapshotClass() + "), cloned into a new PVC " + name + " mounted read-only: the copy is point-in-time"
+                            + " (crash-consistent: " + st.origin() + " is not quiesced); no node pinning");
+                } else if (backup && !shared && l.node() != null) {
                     affinity = onNode(l.node());
                     notes.add(step.store() + ": read live from PVC " + l.pvc() + " on node " + l.node() + " (ReadWriteOnce, no CSI"
                             + " snapshot used): the copy is not point-in-time; " + st.origin() + " keeps writing while it is read");
@@ -185,7 +224,7 @@ final class KubernetesJobs {
                             + st.origin() + " down at the checkpoint before the volume phase, or the Job waits on Multi-Attach");
                 }
                 String dir = DATA + step.store();
-                volumes.add(new VolumeBuilder().withName("data").withNewPersistentVolumeClaim(l.pvc(), backup).build());
+                volumes.add(new VolumeBuilder().withName("data").withNewPersistentVolumeClaim(fromSnapshot ? name : l.pvc(), backup).build());
                 mounts.add(new VolumeMountBuilder().withName("data").withMountPath(dir).withSubPath(l.subPath()).withReadOnly(backup).build());
                 args.addAll(List.of("--volume", step.store() + "=" + dir));
                 inherit = st.pod();
@@ -255,7 +294,7 @@ final class KubernetesJobs {
                 .withNewTemplate().withNewMetadata().withLabels(labels).withAnnotations(Map.of(ANNOTATION_STORE, step.store())).endMetadata()
                 .withSpec(pod.build()).endTemplate()
                 .endSpec().build();
-        return new StepJob(step.store(), job, notes);
+        return new StepJob(step.store(), job, notes, snapshot, clone);
     }
 
     private static Store store(InstanceDescription d, String name) {
@@ -415,16 +454,31 @@ final class KubernetesJobs {
 
     /** The coordinator's Role: what it needs to run, follow and clean up the Jobs, and no more (docs/kubernetes.md). */
     static Role role(String namespace, String name) {
+        return role(namespace, name, false);
+    }
+
+    /**
+     * The coordinator's Role; with {@code snapshots} (a run that reads CSI snapshots) it also creates, follows and
+     * deletes VolumeSnapshots and the claims cloned from them, and lists both to remove a dead run's.
+     */
+    static Role role(String namespace, String name, boolean snapshots) {
+        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new ArrayList<>(List.of(
+                new PolicyRuleBuilder().withApiGroups("batch").withResources("jobs")
+                        .withVerbs("create", "get", "list", "watch", "delete").build(),
+                new PolicyRuleBuilder().withApiGroups("").withResources("pods").withVerbs("get", "list", "watch").build(),
+                new PolicyRuleBuilder().withApiGroups("").withResources("pods/log").withVerbs("get").build(),
+                new PolicyRuleBuilder().withApiGroups("").withResources("events").withVerbs("list", "watch").build()));
+        if (snapshots) {
+            rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("persistentvolumeclaims")
+                    .withVerbs("get", "list", "create", "delete").build());
+            rules.add(new PolicyRuleBuilder().withApiGroups(SNAPSHOT_GROUP).withResources("volumesnapshots")
+                    .withVerbs("create", "get", "list", "watch", "delete").build());
+        } else {
+            rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("persistentvolumeclaims").withVerbs("get").build());
+        }
         return new RoleBuilder().withNewMetadata().withName(name).withNamespace(namespace)
                 .withLabels(Map.of("app.kubernetes.io/name", "sgbackup", "app.kubernetes.io/component", "coordinator")).endMetadata()
-                .withRules(
-                        new PolicyRuleBuilder().withApiGroups("batch").withResources("jobs")
-                                .withVerbs("create", "get", "list", "watch", "delete").build(),
-                        new PolicyRuleBuilder().withApiGroups("").withResources("pods").withVerbs("get", "list", "watch").build(),
-                        new PolicyRuleBuilder().withApiGroups("").withResources("pods/log").withVerbs("get").build(),
-                        new PolicyRuleBuilder().withApiGroups("").withResources("events").withVerbs("list", "watch").build(),
-                        new PolicyRuleBuilder().withApiGroups("").withResources("persistentvolumeclaims").withVerbs("get").build())
-                .build();
+                .withRules(rules).build();
     }
 
     /** Binds the coordinator's Role to its ServiceAccount. */

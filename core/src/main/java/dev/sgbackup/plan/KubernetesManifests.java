@@ -97,9 +97,9 @@ public final class KubernetesManifests {
     /**
      * One object as YAML.
      *
-     * @param file the file name {@code --emit-manifests} gives it: {@code job-<store>.yaml}, {@code role.yaml},
-     *             {@code rolebinding.yaml}
-     * @param kind {@code Job}, {@code Role} or {@code RoleBinding}
+     * @param file the file name {@code --emit-manifests} gives it: {@code job-<store>.yaml}, {@code snapshot-<store>.yaml},
+     *             {@code clone-<store>.yaml}, {@code role.yaml}, {@code rolebinding.yaml}
+     * @param kind {@code Job}, {@code VolumeSnapshot}, {@code PersistentVolumeClaim}, {@code Role} or {@code RoleBinding}
      * @param name the object's name
      * @param yaml the object
      */
@@ -204,14 +204,52 @@ public final class KubernetesManifests {
     }
 
     /**
-     * The Jobs of a plan's steps (skipped steps have none) and the coordinator's Role and RoleBinding.
+     * The Jobs of a plan's steps (skipped steps have none) and the coordinator's Role and RoleBinding; every volume
+     * read live ({@link Snapshots#OFF}).
      *
      * @param backupId for a backup, the id the run will commit (see {@link #newBackupId}); for a restore, the plan's
      * @throws InvalidInputException when a step cannot run as a Job (a ReadWriteOncePod volume, a password that comes
      *                               from no Secret…), naming the step and why
      */
     public static Result of(InstanceDescription d, MigrationPlan plan, String backupId, Options o) {
+        return of(d, plan, backupId, o, Snapshots.OFF);
+    }
+
+    /**
+     * Whether a backup's volume steps read a CSI snapshot of their claim (Velero's data-mover pattern) rather than the
+     * live claim. A claim can be snapshotted when the instance file records a VolumeSnapshotClass for it (discovery:
+     * one whose driver is the provisioner of the claim's StorageClass). Restores never use snapshots.
+     */
+    public enum Snapshots {
+        /** Where the instance file records a snapshot class; the other volumes are read live, pinned to their node. */
+        AUTO,
+        /** Every volume step, or the run is refused naming the claims without a snapshot class. */
+        REQUIRED,
+        /** Never: every volume is read live (pinned to the node of the pod that mounts it). */
+        OFF;
+
+        /** {@code auto}, {@code required} or {@code off}. */
+        public static Snapshots parse(String s) {
+            for (Snapshots m : values()) {
+                if (m.name().toLowerCase(Locale.ROOT).equals(s)) {
+                    return m;
+                }
+            }
+            throw new InvalidInputException("--snapshots takes auto, required or off, not '" + s + "'");
+        }
+    }
+
+    /**
+     * The Jobs of a plan's steps, and for each backup volume step read from a CSI snapshot its VolumeSnapshot
+     * ({@code snapshot-<store>.yaml}) and the claim cloned from it ({@code clone-<store>.yaml}), before its Job; then
+     * the Role (with the snapshot rules when a step uses one) and RoleBinding.
+     *
+     * @throws InvalidInputException also when {@code snapshots} is {@link Snapshots#REQUIRED} and a backup volume
+     *                               step's claim has no snapshot class, naming those claims
+     */
+    public static Result of(InstanceDescription d, MigrationPlan plan, String backupId, Options o, Snapshots snapshots) {
         requireClient();
+        Objects.requireNonNull(snapshots, "snapshots");
         checkBackupId(backupId);
         if (plan.operation() == Operation.RESTORE && !backupId.equals(plan.backupId())) {
             throw new InvalidInputException("the restore plan reads backup " + plan.backupId() + ", not " + backupId);
@@ -222,7 +260,30 @@ public final class KubernetesManifests {
                     : sink.replaceAll("^([a-z0-9]+://).*", "$1")) + " path would be inside its own pod");
         }
         KubernetesJobs.Settings s = new KubernetesJobs.Settings(o.namespace(), o.image(), o.imagePullSecrets(), o.serviceAccount(),
-                o.workerSecret(), o.jobTimeout() == null ? null : o.jobTimeout().toSeconds(), o.compression(), o.encrypt());
+                o.workerSecret(), o.jobTimeout() == null ? null : o.jobTimeout().toSeconds(), o.compression(), o.encrypt(),
+                snapshots != Snapshots.OFF);
+        if (snapshots == Snapshots.REQUIRED && plan.operation() == Operation.BACKUP) {
+            List<String> without = new ArrayList<>();
+            for (PlanStep step : plan.steps()) {
+                if (step.action() == PlanStep.Action.SKIP || !"volume".equals(step.kind())) {
+                    continue;
+                }
+                InstanceDescription.Location l = d.stores().stream().filter(x -> x.name().equals(step.store())).findFirst()
+                        .map(InstanceDescription.Store::location).orElse(null);
+                InstanceDescription.Storage st = l == null ? null : l.storage();
+                if (st == null || st.snapshotClass() == null || st.size() == null) {
+                    without.add((l == null || l.pvc() == null ? step.store() : l.pvc()) + (st == null || st.storageClass() == null
+                            ? " (no StorageClass recorded)" : " (StorageClass " + st.storageClass() + (st.csiDriver() == null ? ""
+                            : ", driver " + st.csiDriver()) + ")"));
+                }
+            }
+            if (!without.isEmpty()) {
+                throw new InvalidInputException("--snapshots required: no VolumeSnapshotClass for the CSI driver of PVC(s) "
+                        + String.join(", ", without) + " in the instance file; install one (snapshot.storage.k8s.io/v1, driver = the"
+                        + " StorageClass's provisioner) and discover again, or use --snapshots auto");
+            }
+        }
+        boolean anySnapshot = false;
         List<Manifest> out = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         Set<String> files = new LinkedHashSet<>();
@@ -236,6 +297,13 @@ public final class KubernetesManifests {
             if (!files.add(file)) {
                 throw new InvalidInputException("two steps of the plan are named " + step.store());
             }
+            if (j.snapshot() != null) {
+                anySnapshot = true;
+                out.add(new Manifest("snapshot-" + step.store() + ".yaml", "VolumeSnapshot", j.snapshot().getMetadata().getName(),
+                        KubernetesJobs.yaml(j.snapshot())));
+                out.add(new Manifest("clone-" + step.store() + ".yaml", "PersistentVolumeClaim", j.cloneClaim().getMetadata().getName(),
+                        KubernetesJobs.yaml(j.cloneClaim())));
+            }
             out.add(new Manifest(file, "Job", j.job().getMetadata().getName(), KubernetesJobs.yaml(j.job())));
             notes.addAll(j.notes());
         }
@@ -245,7 +313,8 @@ public final class KubernetesManifests {
         if (o.encrypt() && o.workerSecret() == null) {
             notes.add("encrypted backup without --worker-secret: the workers have no SGBACKUP_PASSPHRASE and will fail");
         }
-        out.add(new Manifest("role.yaml", "Role", COORDINATOR_ROLE, KubernetesJobs.yaml(KubernetesJobs.role(o.namespace(), COORDINATOR_ROLE))));
+        out.add(new Manifest("role.yaml", "Role", COORDINATOR_ROLE, KubernetesJobs.yaml(KubernetesJobs.role(o.namespace(), COORDINATOR_ROLE,
+                anySnapshot))));
         out.add(new Manifest("rolebinding.yaml", "RoleBinding", COORDINATOR_ROLE,
                 KubernetesJobs.yaml(KubernetesJobs.roleBinding(o.namespace(), COORDINATOR_ROLE, o.coordinatorAccount()))));
         return new Result(backupId, out, notes);

@@ -55,6 +55,50 @@ class KubernetesDiscoveryTest {
         }
     }
 
+    /**
+     * A cluster's StorageClasses (typed, cluster-scoped) and VolumeSnapshotClasses (a CRD: through the generic API,
+     * cluster-scoped) from {@code discover/kubernetes/<resource>}.
+     */
+    static void loadStorage(KubernetesClient client, String resource) throws Exception {
+        io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext vsc = new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext
+                .Builder().withGroup("snapshot.storage.k8s.io").withVersion("v1").withKind("VolumeSnapshotClass")
+                .withPlural("volumesnapshotclasses").withNamespaced(false).build();
+        try (InputStream in = KubernetesDiscoveryTest.class.getResourceAsStream("/discover/kubernetes/" + resource)) {
+            for (HasMetadata o : client.load(in).items()) {
+                if (o instanceof io.fabric8.kubernetes.api.model.GenericKubernetesResource g) {
+                    client.genericKubernetesResources(vsc).resource(g).create();
+                } else {
+                    client.resource(o).create();
+                }
+            }
+        }
+    }
+
+    @Test
+    void theSnapshotClassOfEachClaimsCsiDriverDefaultFirst() throws Exception {
+        loadStorage(client, "storage-gke.yaml");
+        InstanceDescription d = discover(Deployments.kubernetes().kubeconfig(kubeconfig));
+        InstanceDescription.Store shard = d.stores().stream().filter(s -> s.name().equals("repos-gitserver-1")).findFirst().orElseThrow();
+        // archive-vsc sorts first and has the same driver: the class annotated as the default wins
+        assertThat(shard.location().storage()).isEqualTo(new InstanceDescription.Storage("sourcegraph", "100Gi", "pd.csi.storage.gke.io",
+                "pd-vsc"));
+        assertThat(d.warnings()).isEmpty();
+        assertThat(InstanceDescription.fromJson(d.toJson())).isEqualTo(d);
+    }
+
+    @Test
+    void anInTreeProvisionerHasNoSnapshotClassAndAClusterWithoutStorageClassesNeither() throws Exception {
+        InstanceDescription none = discover(Deployments.kubernetes().kubeconfig(kubeconfig));
+        InstanceDescription.Store s0 = none.stores().stream().filter(s -> s.name().equals("repos-gitserver-0")).findFirst().orElseThrow();
+        assertThat(s0.location().storage()).isEqualTo(new InstanceDescription.Storage("sourcegraph", "100Gi", null, null));
+        loadStorage(client, "storage-helm.yaml");
+        InstanceDescription d = discover(Deployments.kubernetes().kubeconfig(kubeconfig));
+        InstanceDescription.Store shard = d.stores().stream().filter(s -> s.name().equals("repos-gitserver-0")).findFirst().orElseThrow();
+        assertThat(shard.location().storage()).isEqualTo(new InstanceDescription.Storage("sourcegraph", "100Gi", "kubernetes.io/gce-pd",
+                null));
+        assertThat(d.warnings()).isEmpty();
+    }
+
     /** A kubeconfig for the mock server: context "helm" (namespace sourcegraph, current) and "custom" (sg-custom). */
     static Path kubeconfig(Path dir, String server) throws Exception {
         Path f = dir.resolve("kubeconfig");
@@ -299,6 +343,18 @@ class KubernetesDiscoveryTest {
         assertThat(d.warnings()).containsExactly("secret codeinsights-db-auth (CODEINSIGHTS_PGHOST of Deployment/sourcegraph-frontend)"
                 + " cannot be read (403 Forbidden: grant get on it): Sourcegraph's defaults used");
         assertThat(seen.toString()).doesNotContain(SEEDED);
+    }
+
+    @Test
+    void storageClassesThatMayNotBeListedWarnAndRecordNoSnapshotClass() throws Exception {
+        loadStorage(client, "storage-eks.yaml");
+        server.expect().get().withPath("/apis/storage.k8s.io/v1/storageclasses")
+                .andReturn(403, new StatusBuilder().withCode(403).withReason("Forbidden").build()).always();
+        InstanceDescription d = discover(Deployments.kubernetes().kubeconfig(kubeconfig));
+        InstanceDescription.Store shard = d.stores().stream().filter(s -> s.name().equals("repos-gitserver-0")).findFirst().orElseThrow();
+        assertThat(shard.location().storage()).isEqualTo(new InstanceDescription.Storage("sourcegraph", "100Gi", null, null));
+        assertThat(d.warnings()).containsExactly("cannot list storageclasses (403): no CSI snapshot recorded, volumes are backed up live"
+                + " (discovery needs get and list on storageclasses and volumesnapshotclasses, cluster-scoped, for snapshots)");
     }
 
     @Test

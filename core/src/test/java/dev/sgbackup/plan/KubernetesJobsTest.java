@@ -307,7 +307,102 @@ class KubernetesJobsTest {
         InstanceDescription.Location l = s.location();
         return new InstanceDescription.Store(s.name(), s.kind(), s.recreatable(), s.holds(), s.origin(),
                 new InstanceDescription.Location(l.volume(), l.directory(), l.host(), l.port(), l.database(), l.user(), l.external(),
-                        l.namespace(), l.pvc(), l.mountPath(), l.subPath(), l.node(), List.of(modes)), s.credentials(), s.pod());
+                        l.namespace(), l.pvc(), l.mountPath(), l.subPath(), l.node(), List.of(modes), l.storage()), s.credentials(), s.pod());
+    }
+
+    @Test
+    void withASnapshotClassAVolumeStepReadsAReadOnlyCloneOfASnapshotUnpinnedAndTheRoleMayManageSnapshots() throws Exception {
+        KubernetesDiscoveryTest.loadStorage(client, "storage-eks.yaml");
+        InstanceDescription eks = Deployments.kubernetes().kubeconfig(kubeconfig).discover();
+        MigrationPlan plan = KubernetesManifests.backupPlan(eks, Scope.ALL, SINK, "zstd:3");
+        KubernetesManifests.Result r = KubernetesManifests.of(eks, plan, ID, options(), KubernetesManifests.Snapshots.AUTO);
+        String name = "sgbackup-20261202t142200z-0a1b2c-repos-gitserver-1";
+        Map<String, KubernetesManifests.Manifest> byFile = new LinkedHashMap<>();
+        r.manifests().forEach(m -> byFile.put(m.file(), m));
+        assertThat(byFile.keySet()).containsSubsequence("snapshot-repos-gitserver-1.yaml", "clone-repos-gitserver-1.yaml",
+                "job-repos-gitserver-1.yaml");
+        var snap = Serialization.unmarshal(byFile.get("snapshot-repos-gitserver-1.yaml").yaml(),
+                io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+        assertThat(snap.getApiVersion()).isEqualTo("snapshot.storage.k8s.io/v1");
+        assertThat(snap.getKind()).isEqualTo("VolumeSnapshot");
+        assertThat(snap.getMetadata().getName()).isEqualTo(name);
+        assertThat(snap.getMetadata().getLabels()).containsEntry("app.kubernetes.io/name", "sgbackup").containsEntry("sgbackup.dev/backup-id", ID)
+                .containsEntry("sgbackup.dev/step", "repos-gitserver-1");
+        assertThat(snap.getAdditionalProperties().get("spec")).isEqualTo(Map.of("volumeSnapshotClassName", "csi-aws-vsc",
+                "source", Map.of("persistentVolumeClaimName", "repos-gitserver-1")));
+        var clone = Serialization.unmarshal(byFile.get("clone-repos-gitserver-1.yaml").yaml(), io.fabric8.kubernetes.api.model.PersistentVolumeClaim.class);
+        assertThat(clone.getMetadata().getName()).isEqualTo(name);
+        assertThat(clone.getMetadata().getLabels()).containsEntry("sgbackup.dev/backup-id", ID);
+        assertThat(clone.getSpec().getAccessModes()).containsExactly("ReadWriteOnce");
+        assertThat(clone.getSpec().getStorageClassName()).isEqualTo("sourcegraph");
+        assertThat(clone.getSpec().getResources().getRequests().get("storage").toString()).isEqualTo("100Gi");
+        assertThat(clone.getSpec().getDataSource().getApiGroup()).isEqualTo("snapshot.storage.k8s.io");
+        assertThat(clone.getSpec().getDataSource().getKind()).isEqualTo("VolumeSnapshot");
+        assertThat(clone.getSpec().getDataSource().getName()).isEqualTo(name);
+        Job shard = jobs(r).get("repos-gitserver-1");
+        assertThat(pod(shard).getAffinity()).isNull();
+        assertThat(pod(shard).getVolumes()).filteredOn(v -> v.getName().equals("data")).singleElement()
+                .satisfies(v -> assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo(name))
+                .satisfies(v -> assertThat(v.getPersistentVolumeClaim().getReadOnly()).isTrue());
+        assertThat(container(shard).getVolumeMounts()).filteredOn(m -> m.getName().equals("data")).singleElement()
+                .satisfies(m -> assertThat(m.getReadOnly()).isTrue()).satisfies(m -> assertThat(m.getSubPath()).isNull());
+        assertThat(r.notes()).anyMatch(n -> n.startsWith("repos-gitserver-1: read from CSI snapshot " + name) && n.contains("point-in-time"))
+                .noneMatch(n -> n.startsWith("repos-gitserver-1: read live"));
+        var role = Serialization.unmarshal(byFile.get("role.yaml").yaml(), io.fabric8.kubernetes.api.model.rbac.Role.class);
+        assertThat(role.getRules()).anySatisfy(rule -> {
+            assertThat(rule.getApiGroups()).containsExactly("snapshot.storage.k8s.io");
+            assertThat(rule.getResources()).containsExactly("volumesnapshots");
+            assertThat(rule.getVerbs()).containsExactly("create", "get", "list", "watch", "delete");
+        }).anySatisfy(rule -> {
+            assertThat(rule.getResources()).containsExactly("persistentvolumeclaims");
+            assertThat(rule.getVerbs()).contains("create", "delete", "list");
+        }).noneSatisfy(rule -> assertThat(rule.getResources()).containsAnyOf("storageclasses", "volumesnapshotclasses"));
+        // off: today's Jobs, pinned, on the live claim, and a Role without snapshot rules
+        KubernetesManifests.Result off = KubernetesManifests.of(eks, plan, ID, options(), KubernetesManifests.Snapshots.OFF);
+        assertThat(off.manifests()).noneMatch(m -> m.kind().equals("VolumeSnapshot") || m.kind().equals("PersistentVolumeClaim"));
+        assertThat(pod(jobs(off).get("repos-gitserver-1")).getAffinity()).isNotNull();
+        assertThat(off.manifests().stream().filter(m -> m.file().equals("role.yaml")).findFirst().orElseThrow().yaml())
+                .doesNotContain("volumesnapshots");
+        // a ReadWriteOncePod claim can be backed up from a snapshot: the Job mounts the clone, never the claim
+        InstanceDescription rwop = with(eks, "repos-gitserver-1", st -> modes(st, "ReadWriteOncePod"));
+        KubernetesManifests.Result fromSnapshot = KubernetesManifests.of(rwop, KubernetesManifests.backupPlan(rwop, Scope.ALL, SINK, null), ID,
+                options(), KubernetesManifests.Snapshots.AUTO);
+        assertThat(pod(jobs(fromSnapshot).get("repos-gitserver-1")).getVolumes()).anySatisfy(v -> assertThat(v.getPersistentVolumeClaim() == null
+                ? null : v.getPersistentVolumeClaim().getClaimName()).isEqualTo(name));
+        assertThatThrownBy(() -> KubernetesManifests.of(rwop, KubernetesManifests.backupPlan(rwop, Scope.ALL, SINK, null), ID, options(),
+                KubernetesManifests.Snapshots.OFF)).hasMessageContaining("is ReadWriteOncePod");
+        // a restore never reads a snapshot
+        MigrationPlan restore = KubernetesManifests.restorePlan(eks, ID, SINK, new RestoreOptions(false, false), Phase.VOLUMES);
+        assertThat(KubernetesManifests.of(eks, restore, ID, options(), KubernetesManifests.Snapshots.AUTO).manifests())
+                .noneMatch(m -> m.kind().equals("VolumeSnapshot"));
+        // every object applies to the API server (the mock) as written
+        for (KubernetesManifests.Manifest m : r.manifests()) {
+            if (m.kind().equals("VolumeSnapshot")) {
+                client.genericKubernetesResources(new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext.Builder()
+                        .withGroup("snapshot.storage.k8s.io").withVersion("v1").withKind("VolumeSnapshot").withPlural("volumesnapshots")
+                        .withNamespaced(true).build()).inNamespace(NS).resource(Serialization.unmarshal(m.yaml(),
+                        io.fabric8.kubernetes.api.model.GenericKubernetesResource.class)).create();
+            } else if (m.kind().equals("PersistentVolumeClaim")) {
+                client.persistentVolumeClaims().inNamespace(NS).resource(Serialization.unmarshal(m.yaml(),
+                        io.fabric8.kubernetes.api.model.PersistentVolumeClaim.class)).create();
+            }
+        }
+    }
+
+    @Test
+    void requiredRefusesNamingTheClaimsWithoutASnapshotClass() throws Exception {
+        KubernetesDiscoveryTest.loadStorage(client, "storage-helm.yaml");
+        InstanceDescription helm = Deployments.kubernetes().kubeconfig(kubeconfig).discover();
+        MigrationPlan plan = KubernetesManifests.backupPlan(helm, Scope.ALL, SINK, null);
+        assertThatThrownBy(() -> KubernetesManifests.of(helm, plan, ID, options(), KubernetesManifests.Snapshots.REQUIRED))
+                .isInstanceOf(InvalidInputException.class).hasMessageStartingWith("--snapshots required: no VolumeSnapshotClass for the CSI"
+                        + " driver of PVC(s) ")
+                .hasMessageContaining("repos-gitserver-0 (StorageClass sourcegraph, driver kubernetes.io/gce-pd)")
+                .hasMessageContaining("repos-gitserver-2 (StorageClass sourcegraph, driver kubernetes.io/gce-pd)");
+        // auto: read live, pinned, as without a snapshot class
+        KubernetesManifests.Result auto = KubernetesManifests.of(helm, plan, ID, options(), KubernetesManifests.Snapshots.AUTO);
+        assertThat(auto.manifests()).noneMatch(m -> m.kind().equals("VolumeSnapshot"));
+        assertThat(pod(jobs(auto).get("repos-gitserver-2")).getAffinity()).isNotNull();
     }
 
     @Test

@@ -50,6 +50,8 @@ final class KubernetesCoordinator implements AutoCloseable {
     private final String namespace;
     private final PrintStream err;
     private int apiCalls;
+    /** The run's CSI snapshots and their clones (none unless set): its own class, called from a few hooks here. */
+    private SnapshotClones clones;
     /** How often the informer's list-and-watch failed and was started again (e.g. on 410 Gone). */
     final java.util.concurrent.atomic.AtomicInteger informerRestarts = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -57,6 +59,12 @@ final class KubernetesCoordinator implements AutoCloseable {
         this.client = client;
         this.namespace = namespace;
         this.err = err;
+        this.clones = SnapshotClones.none(client, namespace, err);
+    }
+
+    /** The VolumeSnapshots and clones this run's Jobs read (docs/kubernetes.md, "Placement and consistency"). */
+    void snapshots(List<io.fabric8.kubernetes.api.model.HasMetadata> objects) {
+        this.clones = new SnapshotClones(client, namespace, err, objects);
     }
 
     /** A client for the kubeconfig's context (kubectl's rules: --kubeconfig, KUBECONFIG, ~/.kube/config), or the pod's account. */
@@ -106,6 +114,7 @@ final class KubernetesCoordinator implements AutoCloseable {
                         + " coordinator did not; its data, if never committed, is a leftover 'sgbackup prune' removes after the grace period");
             }
         }
+        clones.cleanUpOtherRuns(backupId);
     }
 
     /**
@@ -157,6 +166,13 @@ final class KubernetesCoordinator implements AutoCloseable {
             while (succeeded < jobs.size()) {
                 while (running < maxJobs && !queue.isEmpty()) {
                     Job j = queue.poll();
+                    String notReady = clones.prepare(j, pendingTimeout); // a snapshot step: its snapshot and clone first
+                    if (notReady != null) {
+                        err.println("step " + stores.get(j.getMetadata().getName()) + ": failed: " + notReady);
+                        deleteRun(runId);
+                        finished = true;
+                        return new Outcome(false, stores.get(j.getMetadata().getName()), notReady, apiCalls + clones.apiCalls());
+                    }
                     apiCalls++;
                     client.batch().v1().jobs().inNamespace(namespace).resource(j).create();
                     created.put(j.getMetadata().getName(), Instant.now());
@@ -183,6 +199,9 @@ final class KubernetesCoordinator implements AutoCloseable {
                     }
                     State st = "true".equals(j.getMetadata().getAnnotations() == null ? null
                             : j.getMetadata().getAnnotations().get("sgbackup.dev/deleted")) ? State.FAILED : state(j);
+                    if (st == State.SUCCEEDED || st == State.FAILED) {
+                        clones.release(name);
+                    }
                     if (st == State.SUCCEEDED) {
                         states.put(name, st);
                         running--;
@@ -212,7 +231,7 @@ final class KubernetesCoordinator implements AutoCloseable {
                 }
             }
             finished = true;
-            return new Outcome(true, null, null, apiCalls);
+            return new Outcome(true, null, null, apiCalls + clones.apiCalls());
         } finally {
             informer.close();
             if (!finished) {
@@ -241,10 +260,11 @@ final class KubernetesCoordinator implements AutoCloseable {
             client.batch().v1().jobs().inNamespace(namespace).withName(j.getMetadata().getName())
                     .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
         }
+        clones.deleteRun(runId);
     }
 
     int apiCalls() {
-        return apiCalls;
+        return apiCalls + clones.apiCalls();
     }
 
     enum State { ACTIVE, SUCCEEDED, FAILED }

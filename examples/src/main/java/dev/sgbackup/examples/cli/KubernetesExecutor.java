@@ -6,6 +6,9 @@ import dev.sgbackup.run.CancelledException;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
 import dev.sgbackup.run.StoreException;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import dev.sgbackup.plan.InstanceDescription;
@@ -21,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -35,7 +39,8 @@ import java.util.stream.Stream;
 final class KubernetesExecutor {
     /** The executor flags, for backup and restore. */
     static final Set<String> VALUE_FLAGS = Set.of("--executor", "--namespace", "--image", "--image-pull-secret", "--service-account",
-            "--worker-secret", "--max-jobs", "--job-timeout", "--emit-manifests", "--kubeconfig", "--context", "--pending-timeout");
+            "--worker-secret", "--max-jobs", "--job-timeout", "--emit-manifests", "--kubeconfig", "--context", "--pending-timeout",
+            "--snapshots");
     /** Jobs at once without --max-jobs. */
     static final int DEFAULT_MAX_JOBS = 4;
     /** How long a Job's pod may stay Pending before the run gives up, without --pending-timeout. */
@@ -129,6 +134,17 @@ final class KubernetesExecutor {
         }
         Path dir = emit ? Path.of(a.required("--emit-manifests")) : null;
         boolean backup = a.command.equals("backup");
+        KubernetesManifests.Snapshots snapshots = KubernetesManifests.Snapshots.AUTO;
+        if (a.one("--snapshots") != null) {
+            if (!backup) {
+                throw new Args.UsageException("--snapshots is for backups: a restore writes the PVCs themselves, never a snapshot");
+            }
+            try {
+                snapshots = KubernetesManifests.Snapshots.parse(a.one("--snapshots"));
+            } catch (InvalidInputException e) {
+                throw new Args.UsageException(e.getMessage());
+            }
+        }
         String sink = a.required(backup ? "--to" : "--from");
         InstanceDescription d = DiscoverCommand.instanceFile(s, a);
         if (!"kubernetes".equals(d.deployment().kind())) {
@@ -173,7 +189,7 @@ final class KubernetesExecutor {
             plan = KubernetesManifests.restorePlan(d, id, sink, new RestoreOptions(a.has("--replace"), false), phase);
         }
         s.currentPlan = plan;
-        KubernetesManifests.Result r = KubernetesManifests.of(d, plan, id, o);
+        KubernetesManifests.Result r = KubernetesManifests.of(d, plan, id, o, backup ? snapshots : KubernetesManifests.Snapshots.OFF);
         if (!emit) {
             return coordinate(s, a, plan, r, backup, maxJobs == null ? DEFAULT_MAX_JOBS : maxJobs, pendingTimeout);
         }
@@ -183,6 +199,10 @@ final class KubernetesExecutor {
         }
         plan.notes().forEach(n -> s.err.println("note: " + n));
         r.notes().forEach(n -> s.err.println("note: " + n));
+        if (r.manifests().stream().anyMatch(m -> m.kind().equals("VolumeSnapshot"))) {
+            s.err.println("note: applied by hand, the VolumeSnapshots and their clone PVCs stay after the Jobs (the coordinator deletes"
+                    + " them after each step): 'kubectl delete volumesnapshots,pvc -n " + ns + " -l sgbackup.dev/backup-id=" + id + "'");
+        }
         if (maxJobs != null) {
             s.err.println("note: --max-jobs " + maxJobs + " bounds the coordinator's concurrency; the Jobs themselves do not carry it");
         }
@@ -201,6 +221,14 @@ final class KubernetesExecutor {
         List<Job> jobs = r.manifests().stream().filter(m -> m.kind().equals("Job")).map(m -> Serialization.unmarshal(m.yaml(), Job.class))
                 .toList();
         List<String> stores = jobs.stream().map(j -> j.getMetadata().getAnnotations().get(KubernetesCoordinator.ANNOTATION_STORE)).toList();
+        List<HasMetadata> snapshotObjects = new ArrayList<>();
+        for (KubernetesManifests.Manifest m : r.manifests()) {
+            if (m.kind().equals("VolumeSnapshot")) {
+                snapshotObjects.add(Serialization.unmarshal(m.yaml(), GenericKubernetesResource.class));
+            } else if (m.kind().equals("PersistentVolumeClaim")) {
+                snapshotObjects.add(Serialization.unmarshal(m.yaml(), PersistentVolumeClaim.class));
+            }
+        }
         String id = r.backupId();
         plan.notes().forEach(n -> s.err.println("note: " + n));
         r.notes().forEach(n -> s.err.println("note: " + n));
@@ -209,6 +237,7 @@ final class KubernetesExecutor {
         String kubeconfig = a.one("--kubeconfig");
         try (sg; KubernetesCoordinator c = new KubernetesCoordinator(KubernetesCoordinator.connect(kubeconfig == null ? null
                 : Path.of(kubeconfig), a.one("--context")), a.required("--namespace"), s.err)) {
+            c.snapshots(snapshotObjects);
             c.cleanUpOtherRuns(id);
             if (backup) {
                 sg.beginStepBackup(id);

@@ -38,10 +38,13 @@ public final class Main {
               backup|restore ... --executor kubernetes --namespace NS --image IMAGE --instance FILE
                       [--image-pull-secret NAME ...] [--service-account NAME] [--worker-secret NAME] [--max-jobs N]
                       [--job-timeout DURATION] [--pending-timeout DURATION] [--kubeconfig FILE] [--context CTX]
+                      [--snapshots auto|required|off]
                       each step of the plan as a Kubernetes Job running IMAGE's worker command (docs/kubernetes.md):
                       this command creates them (at most N at once, default 4), follows them, gives up on one Pending
                       past --pending-timeout (default 10m) with its events, and commits the backup's one manifest only
-                      when every Job succeeded; otherwise it deletes the Jobs and what they wrote
+                      when every Job succeeded; otherwise it deletes the Jobs and what they wrote. A backup's volume
+                      step reads a CSI snapshot's clone where the instance file records a snapshot class (auto, the
+                      default; required refuses the run naming the PVCs without one; off reads the live PVCs)
               backup|restore ... --executor kubernetes ... --emit-manifests DIR
                       only writes the Jobs and the coordinator's Role as YAML into DIR (new or empty), touching no
                       cluster and no sink

@@ -38,6 +38,8 @@ class CliKubernetesExecutorTest {
     Path tmp;
     Path instance;
 
+    Path kubeconfig;
+
     @BeforeEach
     void discover() throws Exception {
         try (InputStream in = CliKubernetesExecutorTest.class.getResourceAsStream("/discover/kubernetes/helm.yaml")) {
@@ -54,10 +56,86 @@ class CliKubernetesExecutorTest {
                 contexts: [{name: sg, context: {cluster: c, user: u, namespace: sourcegraph}}]
                 current-context: sg
                 """.formatted(server.getHostName(), server.getPort(), SEEDED));
-        CliTest.Run d = cli("discover", "--kubernetes", "--kubeconfig", kc.toString());
+        kubeconfig = kc;
+        rediscover();
+    }
+
+    /** The instance file, discovered again (after a test changed the cluster). */
+    void rediscover() throws Exception {
+        CliTest.Run d = cli("discover", "--kubernetes", "--kubeconfig", kubeconfig.toString());
         assertThat(d.code()).as(d.err()).isZero();
         instance = tmp.resolve("instance.json");
         Files.writeString(instance, d.out());
+    }
+
+    @Test
+    void withASnapshotClassTheManifestsHoldEachVolumesSnapshotItsCloneAndAJobReadingTheCloneAndTheRoleMayManageThem() throws Exception {
+        KubeletSimulator.loadStorage(client, "storage-eks.yaml");
+        rediscover();
+        Path dir = tmp.resolve("snap-manifests");
+        CliTest.Run r = run(k8s("backup", dir, "--worker-secret", "sgbackup-sink", "--scope", "all"));
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        assertThat(files).contains("snapshot-repos-gitserver-0.yaml", "clone-repos-gitserver-0.yaml", "job-repos-gitserver-0.yaml",
+                "snapshot-repos-gitserver-2.yaml", "clone-repos-gitserver-2.yaml", "job-repos-gitserver-2.yaml", "role.yaml");
+        // databases and the configuration are network clients: no snapshot
+        assertThat(files).doesNotContain("snapshot-frontend.yaml", "snapshot-codeintel.yaml", "snapshot-config.yaml");
+        var snap = Serialization.unmarshal(Files.readString(dir.resolve("snapshot-repos-gitserver-2.yaml")),
+                io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+        String name = snap.getMetadata().getName();
+        assertThat(snap.getKind()).isEqualTo("VolumeSnapshot");
+        assertThat(snap.getAdditionalProperties().get("spec")).isEqualTo(java.util.Map.of("volumeSnapshotClassName", "csi-aws-vsc",
+                "source", java.util.Map.of("persistentVolumeClaimName", "repos-gitserver-2")));
+        var clone = Serialization.unmarshal(Files.readString(dir.resolve("clone-repos-gitserver-2.yaml")),
+                io.fabric8.kubernetes.api.model.PersistentVolumeClaim.class);
+        assertThat(clone.getMetadata().getName()).isEqualTo(name);
+        assertThat(clone.getSpec().getDataSource().getKind()).isEqualTo("VolumeSnapshot");
+        assertThat(clone.getSpec().getDataSource().getName()).isEqualTo(name);
+        Job shard = Serialization.unmarshal(Files.readString(dir.resolve("job-repos-gitserver-2.yaml")), Job.class);
+        assertThat(shard.getSpec().getTemplate().getSpec().getAffinity()).isNull();
+        assertThat(shard.getSpec().getTemplate().getSpec().getVolumes()).filteredOn(v -> v.getName().equals("data")).singleElement()
+                .satisfies(v -> {
+            assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo(name);
+            assertThat(v.getPersistentVolumeClaim().getReadOnly()).isTrue();
+        });
+        Role role = Serialization.unmarshal(Files.readString(dir.resolve("role.yaml")), Role.class);
+        assertThat(role.getRules()).anySatisfy(rule -> {
+            assertThat(rule.getApiGroups()).containsExactly("snapshot.storage.k8s.io");
+            assertThat(rule.getResources()).containsExactly("volumesnapshots");
+            assertThat(rule.getVerbs()).containsExactly("create", "get", "list", "watch", "delete");
+        });
+        assertThat(r.lines()).contains(dir.resolve("snapshot-repos-gitserver-2.yaml") + " VolumeSnapshot " + name,
+                dir.resolve("clone-repos-gitserver-2.yaml") + " PersistentVolumeClaim " + name);
+        assertThat(r.err()).contains("note: repos-gitserver-2: read from CSI snapshot " + name).contains("point-in-time")
+                .doesNotContain("read live from PVC repos-gitserver-2").contains("kubectl delete volumesnapshots,pvc -n sourcegraph");
+        // --snapshots off: today's pinned Jobs on the live claims, no snapshot objects
+        Path off = tmp.resolve("off");
+        CliTest.Run o = run(k8s("backup", off, "--snapshots", "off"));
+        assertThat(o.code()).as(o.err()).isZero();
+        try (Stream<Path> s = Files.list(off)) {
+            assertThat(s.map(p -> p.getFileName().toString())).noneMatch(f -> f.startsWith("snapshot-") || f.startsWith("clone-"));
+        }
+        assertThat(Files.readString(off.resolve("role.yaml"))).doesNotContain("volumesnapshots");
+    }
+
+    @Test
+    void snapshotsRequiredOnAClusterWithoutAMatchingClassIsRefusedNamingThePvcs() throws Exception {
+        KubeletSimulator.loadStorage(client, "storage-helm.yaml"); // the chart's in-tree class; a PD CSI snapshot class
+        rediscover();
+        Path dir = tmp.resolve("required");
+        CliTest.Run r = run(k8s("backup", dir, "--snapshots", "required"));
+        assertThat(r.code()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("--snapshots required: no VolumeSnapshotClass for the CSI driver of PVC(s)")
+                .contains("repos-gitserver-0 (StorageClass sourcegraph, driver kubernetes.io/gce-pd)")
+                .contains("repos-gitserver-1 (StorageClass sourcegraph").contains("repos-gitserver-2 (StorageClass sourcegraph");
+        assertThat(dir).doesNotExist();
+        // and a restore takes no --snapshots
+        CliTest.Run restore = run(k8s("restore", tmp.resolve("r"), "--backup", "20261202T142200Z-0a1b2c", "--snapshots", "auto"));
+        assertThat(restore.code()).isEqualTo(2);
+        assertThat(restore.err()).contains("--snapshots is for backups");
     }
 
     List<String> k8s(String command, Path dir, String... more) {

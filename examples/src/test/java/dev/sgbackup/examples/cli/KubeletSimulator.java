@@ -72,6 +72,15 @@ final class KubeletSimulator implements AutoCloseable {
     private final SharedIndexInformer<Job> informer;
     /** Each worker's combined output, by Job name. */
     final Map<String, String> logs = new ConcurrentHashMap<>();
+    /**
+     * Called by the fake CSI snapshotter with the source claim's name once a snapshot's data is cut (copied) and
+     * before the snapshot is marked {@code readyToUse}: a test changes the live volume here to show the copy is
+     * point-in-time.
+     */
+    volatile java.util.function.Consumer<String> afterSnapshotCut = claim -> { };
+    /** The VolumeSnapshots the fake snapshotter cut, in order (source claim names). */
+    final List<String> snapshotsCut = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.ScheduledExecutorService csi = Executors.newSingleThreadScheduledExecutor();
 
     KubeletSimulator(KubernetesClient client, String namespace, Path pvRoot, Path work) {
         this.client = client;
@@ -103,6 +112,177 @@ final class KubeletSimulator implements AutoCloseable {
                 client.pods().inNamespace(namespace).withLabel("job-name", j.getMetadata().getName()).delete();
             }
         }, 0);
+        csi.scheduleWithFixedDelay(this::csiPass, 100, 100, TimeUnit.MILLISECONDS);
+    }
+
+    static final io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext SNAPSHOT_CLASSES =
+            new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext.Builder().withGroup("snapshot.storage.k8s.io")
+                    .withVersion("v1").withKind("VolumeSnapshotClass").withPlural("volumesnapshotclasses").withNamespaced(false).build();
+
+    /**
+     * A cluster's StorageClasses (typed) and VolumeSnapshotClasses (a CRD: the generic API), both cluster-scoped, from
+     * core's fixture {@code discover/kubernetes/<resource>} (storage-eks.yaml, storage-gke.yaml, storage-helm.yaml).
+     */
+    static void loadStorage(KubernetesClient client, String resource) throws IOException {
+        try (var in = KubeletSimulator.class.getResourceAsStream("/discover/kubernetes/" + resource)) {
+            for (var o : client.load(in).items()) {
+                if (o instanceof io.fabric8.kubernetes.api.model.GenericKubernetesResource g) {
+                    client.genericKubernetesResources(SNAPSHOT_CLASSES).resource(g).create();
+                } else {
+                    client.resource(o).create();
+                }
+            }
+        }
+    }
+
+    /** The Jobs whose pod this kubelet made, as created, by name. */
+    final Map<String, Job> jobsSeen = new ConcurrentHashMap<>();
+
+    /**
+     * The CSI external-snapshotter and external-provisioner of the simulated cluster, one pass: a new VolumeSnapshot
+     * of an existing claim whose StorageClass's provisioner (the claim's CSI driver) is its VolumeSnapshotClass's
+     * driver has the claim's volume directory copied (the snapshot's content, cut now) and becomes
+     * {@code readyToUse}; of a missing claim, or with a class of another driver or none, it gets {@code status.error}.
+     * A claim whose dataSource is a ready VolumeSnapshot is bound to a new PersistentVolume (a hostPath) holding a copy
+     * of the snapshot's content. Deleted clones and snapshots take their directories with them.
+     */
+    private void csiPass() {
+        try {
+            var snaps = client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(namespace);
+            Set<String> live = new java.util.HashSet<>();
+            for (var snap : snaps.list().getItems()) {
+                live.add(snap.getMetadata().getName());
+                if (snap.getAdditionalProperties().get("status") == null) {
+                    cut(snap);
+                }
+            }
+            for (PersistentVolumeClaim pvc : client.persistentVolumeClaims().inNamespace(namespace).list().getItems()) {
+                var src = pvc.getSpec().getDataSource();
+                if (src != null && "VolumeSnapshot".equals(src.getKind()) && pvc.getSpec().getVolumeName() == null) {
+                    provision(pvc, src.getName());
+                }
+            }
+            // the snapshot's content goes with it (deletionPolicy Delete)
+            try (var dirs = Files.list(Files.createDirectories(work.resolve("snapshots")))) {
+                for (Path d : dirs.toList()) {
+                    if (!live.contains(d.getFileName().toString())) {
+                        deleteTree(d);
+                    }
+                }
+            }
+        } catch (Exception e) {
+            // the mock may be shutting down; the next pass tries again
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void cut(io.fabric8.kubernetes.api.model.GenericKubernetesResource snap) throws IOException {
+        Map<String, Object> spec = (Map<String, Object>) snap.getAdditionalProperties().getOrDefault("spec", Map.of());
+        Map<String, Object> source = (Map<String, Object>) spec.getOrDefault("source", Map.of());
+        String claim = (String) source.get("persistentVolumeClaimName");
+        String className = (String) spec.get("volumeSnapshotClassName");
+        PersistentVolumeClaim pvc = claim == null ? null : client.persistentVolumeClaims().inNamespace(namespace).withName(claim).get();
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("readyToUse", false);
+        String error = null;
+        if (pvc == null) {
+            error = "Failed to create snapshot: failed to get input parameters to create snapshot " + snap.getMetadata().getName()
+                    + ": \"persistentvolumeclaims \\\"" + claim + "\\\" not found\"";
+        } else {
+            String sc = pvc.getSpec().getStorageClassName();
+            var storageClass = sc == null ? null : client.storage().v1().storageClasses().withName(sc).get();
+            String driver = storageClass == null ? null : storageClass.getProvisioner(); // the claim's CSI driver
+            var vsc = className == null ? null : client.genericKubernetesResources(SNAPSHOT_CLASSES).withName(className).get();
+            Object vscDriver = vsc == null ? null : vsc.getAdditionalProperties().get("driver");
+            if (vsc == null) {
+                error = "Failed to create snapshot content with error failed to get input parameters to create snapshot "
+                        + snap.getMetadata().getName() + ": \"volumesnapshotclass.snapshot.storage.k8s.io \\\"" + className
+                        + "\\\" not found\"";
+            } else if (driver == null || !driver.equals(vscDriver)) {
+                error = "Failed to create snapshot content with error snapshot controller failed to update " + snap.getMetadata().getName()
+                        + ": VolumeSnapshotClass " + className + " of driver " + vscDriver + " does not match the driver " + driver
+                        + " of PersistentVolumeClaim " + claim;
+            } else {
+                Path to = work.resolve("snapshots").resolve(snap.getMetadata().getName());
+                copyTree(volumeDir(pvc), to);
+                snapshotsCut.add(claim);
+                afterSnapshotCut.accept(claim);
+                status.put("readyToUse", true);
+                status.put("restoreSize", pvc.getSpec().getResources().getRequests().get("storage").toString());
+                status.put("boundVolumeSnapshotContentName", "snapcontent-" + snap.getMetadata().getUid());
+                status.put("creationTime", Instant.now().toString());
+            }
+        }
+        if (error != null) {
+            status.put("error", Map.of("message", error, "time", Instant.now().toString()));
+        }
+        var latest = client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(namespace).withName(snap.getMetadata().getName())
+                .get();
+        if (latest != null) {
+            latest.getAdditionalProperties().put("status", status);
+            client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(namespace).resource(latest).updateStatus();
+        }
+    }
+
+    /** A claim cloned from a VolumeSnapshot: bound, once the snapshot is ready, to a new hostPath volume with its content. */
+    @SuppressWarnings("unchecked")
+    private void provision(PersistentVolumeClaim pvc, String snapshot) throws IOException {
+        var snap = client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(namespace).withName(snapshot).get();
+        Map<String, Object> status = snap == null ? null : (Map<String, Object>) snap.getAdditionalProperties().get("status");
+        if (status == null || !Boolean.TRUE.equals(status.get("readyToUse"))) {
+            return; // the external-provisioner waits for the snapshot
+        }
+        String pv = "pvc-" + pvc.getMetadata().getUid();
+        Path dir = work.resolve("volumes").resolve(pv);
+        copyTree(work.resolve("snapshots").resolve(snapshot), dir);
+        client.persistentVolumes().resource(new io.fabric8.kubernetes.api.model.PersistentVolumeBuilder().withNewMetadata().withName(pv)
+                .endMetadata().withNewSpec().withAccessModes(pvc.getSpec().getAccessModes())
+                .withCapacity(pvc.getSpec().getResources().getRequests()).withStorageClassName(pvc.getSpec().getStorageClassName())
+                .withNewHostPath().withPath(dir.toString()).endHostPath()
+                .withNewClaimRef().withName(pvc.getMetadata().getName()).withNamespace(namespace).endClaimRef().endSpec().build()).create();
+        PersistentVolumeClaim latest = client.persistentVolumeClaims().inNamespace(namespace).withName(pvc.getMetadata().getName()).get();
+        if (latest == null) {
+            return;
+        }
+        latest.getSpec().setVolumeName(pv);
+        latest = client.persistentVolumeClaims().inNamespace(namespace).resource(latest).update();
+        latest.setStatus(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimStatusBuilder().withPhase("Bound")
+                .withAccessModes(pvc.getSpec().getAccessModes()).withCapacity(pvc.getSpec().getResources().getRequests()).build());
+        client.persistentVolumeClaims().inNamespace(namespace).resource(latest).updateStatus();
+    }
+
+    /**
+     * The directory standing for a claim's volume: the hostPath of the PersistentVolume it is bound to, or, for the
+     * release's own claims (bound to no PersistentVolume object here), {@code pvRoot/<claim>}.
+     */
+    private Path volumeDir(PersistentVolumeClaim pvc) {
+        String pv = pvc.getSpec().getVolumeName();
+        var v = pv == null ? null : client.persistentVolumes().withName(pv).get();
+        if (v != null && v.getSpec().getHostPath() != null) {
+            return Path.of(v.getSpec().getHostPath().getPath());
+        }
+        return pvRoot.resolve(pvc.getMetadata().getName());
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (var s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (var s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
     }
 
     /** The most worker processes that ran at once. */
@@ -117,6 +297,7 @@ final class KubeletSimulator implements AutoCloseable {
 
     private void start(Job job) {
         String name = job.getMetadata().getName();
+        jobsSeen.put(name, job);
         PodSpec spec = job.getSpec().getTemplate().getSpec();
         Container c = spec.getContainers().get(0);
         String node = pinnedNode(spec);
@@ -137,6 +318,15 @@ final class KubeletSimulator implements AutoCloseable {
                         refuse(pod, "FailedScheduling", "0/3 nodes are available: persistentvolumeclaim \"" + claim + "\" not found.");
                         return;
                     }
+                    // a claim being provisioned (a snapshot's clone): the pod is not scheduled before it is bound
+                    for (int i = 0; i < 300 && pvc != null && pvc.getSpec().getDataSource() != null && pvc.getSpec().getVolumeName() == null; i++) {
+                        Thread.sleep(100);
+                        pvc = client.persistentVolumeClaims().inNamespace(namespace).withName(claim).get();
+                    }
+                    if (pvc == null || pvc.getSpec().getVolumeName() == null && pvc.getSpec().getDataSource() != null) {
+                        refuse(pod, "FailedScheduling", "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.");
+                        return;
+                    }
                     String attached = attachedNode(claim, name);
                     boolean rwo = pvc.getSpec().getAccessModes().contains("ReadWriteOnce");
                     if (rwo && attached != null && !attached.equals(node)) {
@@ -144,7 +334,8 @@ final class KubeletSimulator implements AutoCloseable {
                                 + " exclusively attached to one node (" + attached + ") and can't be attached to another");
                         return;
                     }
-                    Path dir = pvRoot.resolve(claim);
+                    // a clone is a new volume, attached to no node yet: no Multi-Attach (attachedNode finds no other pod)
+                    Path dir = volumeDir(pvc);
                     mounts.put(m.getMountPath(), m.getSubPath() == null || m.getSubPath().isEmpty() ? dir : dir.resolve(m.getSubPath()));
                 } else {
                     mounts.put(m.getMountPath(), Files.createDirectories(work.resolve(name).resolve(m.getName())));
@@ -308,6 +499,7 @@ final class KubeletSimulator implements AutoCloseable {
 
     @Override
     public void close() {
+        csi.shutdownNow();
         informer.close();
         running.values().forEach(Process::destroyForcibly);
         pool.shutdownNow();

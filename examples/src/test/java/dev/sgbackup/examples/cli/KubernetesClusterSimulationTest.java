@@ -72,21 +72,7 @@ class KubernetesClusterSimulationTest {
                 contexts: [{name: sg, context: {cluster: c, user: u, namespace: sourcegraph}}]
                 current-context: sg
                 """.formatted(server.getHostName(), server.getPort()));
-        CliTest.Run d = CliTest.cli("discover", "--kubernetes", "--kubeconfig", kubeconfig.toString());
-        assertThat(d.code()).as(d.err()).isZero();
-        // the three gitserver shards only
-        ObjectMapper json = new ObjectMapper();
-        discovered = d.out();
-        ObjectNode root = (ObjectNode) json.readTree(d.out());
-        ArrayNode kept = json.createArrayNode();
-        root.withArray("stores").forEach(s -> {
-            if (SHARDS.contains(s.path("name").asText())) {
-                kept.add(s);
-            }
-        });
-        root.set("stores", kept);
-        instance = tmp.resolve("instance.json");
-        Files.writeString(instance, json.writeValueAsString(root));
+        discoverShards();
 
         pvRoot = tmp.resolve("pv");
         for (int i = 0; i < 3; i++) {
@@ -105,6 +91,25 @@ class KubernetesClusterSimulationTest {
         client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName("sgbackup-sink").endMetadata()
                 .withData(b64(secret)).build()).create();
         kubelet = new KubeletSimulator(client, NS, pvRoot, tmp.resolve("pods"));
+    }
+
+    /** Discovers the release (again, after a test changed the cluster) into the instance file of the three shards. */
+    void discoverShards() throws Exception {
+        CliTest.Run d = CliTest.cli("discover", "--kubernetes", "--kubeconfig", kubeconfig.toString());
+        assertThat(d.code()).as(d.err()).isZero();
+        // the three gitserver shards only
+        ObjectMapper json = new ObjectMapper();
+        discovered = d.out();
+        ObjectNode root = (ObjectNode) json.readTree(d.out());
+        ArrayNode kept = json.createArrayNode();
+        root.withArray("stores").forEach(s -> {
+            if (SHARDS.contains(s.path("name").asText())) {
+                kept.add(s);
+            }
+        });
+        root.set("stores", kept);
+        instance = tmp.resolve("instance.json");
+        Files.writeString(instance, json.writeValueAsString(root));
     }
 
     @AfterEach
@@ -213,6 +218,151 @@ class KubernetesClusterSimulationTest {
                     .isEqualTo("ref: refs/heads/main\n");
         }
         assertThat(jobs()).isEmpty();
+    }
+
+    /** The run's VolumeSnapshots and the PVCs cloned from them (label app.kubernetes.io/name=sgbackup) still in the cluster. */
+    private List<String> snapshotObjects() {
+        List<String> out = new ArrayList<>();
+        client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(NS).list().getItems()
+                .forEach(x -> out.add("VolumeSnapshot/" + x.getMetadata().getName()));
+        client.persistentVolumeClaims().inNamespace(NS).withLabel("app.kubernetes.io/name", "sgbackup").list().getItems()
+                .forEach(x -> out.add("PersistentVolumeClaim/" + x.getMetadata().getName()));
+        return out;
+    }
+
+    @Test
+    void withACsiSnapshotClassEachShardIsReadFromAReadOnlyUnpinnedCloneOfASnapshotPointInTimeAndNothingIsLeft() throws Exception {
+        KubeletSimulator.loadStorage(client, "storage-eks.yaml"); // StorageClass sourcegraph by ebs.csi.aws.com, its snapshot class
+        discoverShards();
+        Map<String, Map<String, byte[]>> before = new LinkedHashMap<>();
+        for (String shard : SHARDS) {
+            before.put(shard, files(pvRoot.resolve(shard)));
+        }
+        // gitserver keeps writing once the snapshot is cut and before the Job reads: none of it may be in the backup
+        kubelet.afterSnapshotCut = claim -> {
+            try {
+                Path git = pvRoot.resolve(claim).resolve("github.com/acme/repo" + SHARDS.indexOf(claim) + "/.git");
+                Files.writeString(git.resolve("HEAD"), "ref: refs/heads/after-the-snapshot\n");
+                Files.writeString(git.resolve("written-after-the-snapshot"), "gc, repack, a push");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        Run b = cli(coordinatorArgs("backup", "--encrypt", "--max-jobs", "2").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isZero();
+        String id = b.out().lines().reduce((x, y) -> y).orElseThrow();
+        assertThat(kubelet.snapshotsCut).containsExactlyInAnyOrderElementsOf(SHARDS);
+        assertThat(b.err()).contains("note: repos-gitserver-1: read from CSI snapshot").contains("point-in-time")
+                .doesNotContain("read live from PVC");
+        assertThat(kubelet.jobsSeen).hasSize(3);
+        for (Job j : kubelet.jobsSeen.values()) {
+            var pod = j.getSpec().getTemplate().getSpec();
+            // a clone is a new volume: no node affinity (the simulator would refuse the source's RWO volume elsewhere)
+            assertThat(pod.getAffinity()).isNull();
+            var data = pod.getVolumes().stream().filter(v -> v.getName().equals("data")).findFirst().orElseThrow();
+            assertThat(data.getPersistentVolumeClaim().getClaimName()).isEqualTo(j.getMetadata().getName()).doesNotStartWith("repos-");
+            assertThat(data.getPersistentVolumeClaim().getReadOnly()).isTrue();
+            assertThat(pod.getContainers().get(0).getVolumeMounts()).filteredOn(m -> m.getName().equals("data"))
+                    .allSatisfy(m -> assertThat(m.getReadOnly()).isTrue());
+        }
+        assertThat(snapshotObjects()).isEmpty();
+        assertThat(jobs()).isEmpty();
+        Run verify = cli("verify", "--from", sink, "--backup", id);
+        assertThat(verify.code()).as(verify.err()).isZero();
+
+        // the live volumes did change
+        assertThat(Files.readString(pvRoot.resolve("repos-gitserver-0/github.com/acme/repo0/.git/HEAD"))).contains("after-the-snapshot");
+        // restore (gitserver scaled down) into emptied volumes: exactly what was there when the snapshots were cut
+        client.pods().inNamespace(NS).list().getItems().stream().filter(p -> p.getMetadata().getName().startsWith("gitserver-"))
+                .forEach(p -> client.pods().inNamespace(NS).resource(p).delete());
+        for (String shard : SHARDS) {
+            deleteTree(pvRoot.resolve(shard));
+            Files.createDirectories(pvRoot.resolve(shard));
+        }
+        Run r = cli(coordinatorArgs("restore", "--backup", id, "--phase", "volumes").toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        for (String shard : SHARDS) {
+            Map<String, byte[]> after = files(pvRoot.resolve(shard));
+            assertThat(after.keySet()).containsExactlyInAnyOrderElementsOf(before.get(shard).keySet());
+            after.forEach((f, bytes) -> assertThat(bytes).as(shard + "/" + f).isEqualTo(before.get(shard).get(f)));
+        }
+        assertThat(snapshotObjects()).isEmpty();
+        assertThat(jobs()).isEmpty();
+    }
+
+    @Test
+    void aSnapshotThatReportsAnErrorFailsTheRunWithItsMessageAndLeavesNothing() throws Exception {
+        KubeletSimulator.loadStorage(client, "storage-eks.yaml");
+        discoverShards();
+        // the claim is gone after discovery: the snapshotter reports it in the VolumeSnapshot's status.error
+        client.persistentVolumeClaims().inNamespace(NS).withName("repos-gitserver-1").delete();
+        Run b = cli(coordinatorArgs("backup", "--max-jobs", "3", "--pending-timeout", "30s").toArray(String[]::new));
+        assertThat(b.code()).as(b.err()).isEqualTo(1);
+        assertThat(b.err()).containsPattern("step repos-gitserver-1 failed: VolumeSnapshot sgbackup-[0-9a-z-]+-repos-gitserver-1 of PVC"
+                + " repos-gitserver-1 failed: Failed to create snapshot: .*persistentvolumeclaims \\\\\"repos-gitserver-1\\\\\" not found")
+                .contains("nothing was committed");
+        assertThat(manifests()).isEmpty();
+        assertThat(jobs()).isEmpty();
+        assertThat(snapshotObjects()).isEmpty();
+        assertThat(kubelet.started()).noneMatch(n -> n.endsWith("repos-gitserver-1")); // its Job was never created
+    }
+
+    @Test
+    void aCoordinatorKilledWhileReadingASnapshotLeavesNoSnapshotCloneOrJob() throws Exception {
+        KubeletSimulator.loadStorage(client, "storage-eks.yaml");
+        discoverShards();
+        Path out = tmp.resolve("killed.out");
+        Path err = tmp.resolve("killed.err");
+        Process p = start(out, err, coordinatorArgs("backup", "--max-jobs", "1").toArray(String[]::new));
+        for (int i = 0; i < 600 && kubelet.started().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(kubelet.started()).isNotEmpty();
+        assertThat(snapshotObjects()).isNotEmpty(); // the first step's snapshot and clone, in use
+        p.destroy(); // SIGTERM
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isNotZero();
+        assertThat(jobs()).isEmpty();
+        assertThat(snapshotObjects()).isEmpty();
+        assertThat(manifests()).isEmpty();
+    }
+
+    @Test
+    void anotherRunsRecentSnapshotAndCloneRefuseTheNextRun() throws Exception {
+        KubeletSimulator.loadStorage(client, "storage-eks.yaml");
+        discoverShards();
+        String old = "20261201T010000Z-0c0c0c";
+        String name = "sgbackup-" + old.toLowerCase() + "-repos-gitserver-0";
+        Map<String, String> labels = Map.of("app.kubernetes.io/name", "sgbackup", "sgbackup.dev/backup-id", old,
+                "sgbackup.dev/step", "repos-gitserver-0");
+        var snap = new io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder().withApiVersion("snapshot.storage.k8s.io/v1")
+                .withKind("VolumeSnapshot").withNewMetadata().withName(name).withLabels(labels).endMetadata()
+                .withAdditionalProperties(Map.of("spec", Map.of("volumeSnapshotClassName", "csi-aws-vsc", "source",
+                        Map.of("persistentVolumeClaimName", "repos-gitserver-0")))).build();
+        client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(NS).resource(snap).create();
+        client.persistentVolumeClaims().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder()
+                .withNewMetadata().withName(name).withLabels(labels).endMetadata().withNewSpec()
+                .withAccessModes("ReadWriteOnce").withNewResources().addToRequests("storage", new io.fabric8.kubernetes.api.model.Quantity("1Gi"))
+                .endResources().endSpec().build()).create();
+        assertThat(snapshotObjects()).hasSize(2);
+        // just made: a run between two Jobs, not a dead one; this run is refused and touches nothing
+        Run refused = cli(coordinatorArgs("backup").toArray(String[]::new));
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).contains("VolumeSnapshot or snapshot clone of another sgbackup run (backup " + old + ")")
+                .contains("kubectl delete volumesnapshots,pvc -n sourcegraph -l sgbackup.dev/backup-id=" + old);
+        assertThat(snapshotObjects()).hasSize(2);
+        assertThat(kubelet.started()).isEmpty();
+    }
+
+    /** Every regular file under a directory, by relative path. */
+    private static Map<String, byte[]> files(Path dir) throws Exception {
+        Map<String, byte[]> out = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                out.put(dir.relativize(p).toString(), Files.readAllBytes(p));
+            }
+        }
+        return out;
     }
 
     @Test
