@@ -119,6 +119,14 @@ public final class DedupRepository {
     }
 
     /** Whether {@code sink} has a deduplicated repository (its config exists). */
+    /**
+     * Starts the JIT warm-up of AES-GCM and SHA-256 now, for a run that will open many chunks (a restore); a backup
+     * starts it by itself once it seals real data. Once per JVM; on a daemon thread.
+     */
+    public static void warmUp() {
+        Crypto.warmUp();
+    }
+
     public static boolean exists(BackupSink sink) throws IOException {
         return sink.stat(new Layout(ROOT).config()).isPresent();
     }
