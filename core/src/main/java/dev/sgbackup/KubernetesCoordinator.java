@@ -1,4 +1,4 @@
-package dev.sgbackup.examples.cli;
+package dev.sgbackup;
 
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Event;
@@ -33,7 +33,8 @@ import java.util.concurrent.TimeUnit;
  * for a watch that silently stalls, lists the run's Jobs itself every {@code relist}. A Job whose pod has not started
  * {@code pendingTimeout} after the Job was created is given up, with the events of the Job and its pods (Multi-Attach,
  * FailedScheduling, a missing Secret key…). A failed Job stops the run: the others are deleted, with their pods.
- * Committing or abandoning the backup is the caller's ({@link KubernetesExecutor}).
+ * Committing or abandoning the backup is the caller's ({@link KubernetesRun}). Package-private, like every class that
+ * touches fabric8 (an optional dependency): {@link KubernetesRun} checks the client is there before loading it.
  */
 final class KubernetesCoordinator implements AutoCloseable {
     static final String LABEL_BACKUP_ID = "sgbackup.dev/backup-id";
@@ -57,6 +58,16 @@ final class KubernetesCoordinator implements AutoCloseable {
         this.client = client;
         this.namespace = namespace;
         this.err = err;
+    }
+
+    /** The Jobs of {@code KubernetesManifests.Result}'s YAML documents. */
+    static List<Job> jobs(List<String> yaml) {
+        return yaml.stream().map(y -> io.fabric8.kubernetes.client.utils.Serialization.unmarshal(y, Job.class)).toList();
+    }
+
+    /** The store each Job runs (its annotation: labels may have shortened the name). */
+    static List<String> stores(List<Job> jobs) {
+        return jobs.stream().map(j -> j.getMetadata().getAnnotations().get(ANNOTATION_STORE)).toList();
     }
 
     /** A client for the kubeconfig's context (kubectl's rules: --kubeconfig, KUBECONFIG, ~/.kube/config), or the pod's account. */

@@ -25,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import dev.sgbackup.run.ProgressListener;
+import dev.sgbackup.run.Executor;
+import dev.sgbackup.plan.InstanceDescription;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.run.CheckReport;
@@ -188,6 +190,40 @@ public final class SgBackup implements AutoCloseable {
 
     public RunResult restore(String backupId, RestoreOptions options, DataStore... targets) {
         return run(planRestore(backupId, Arrays.asList(targets), options));
+    }
+
+    /**
+     * Backs up {@code instance} (an instance file: {@code sgbackup discover}'s description) with one of Sourcegraph's
+     * options, its steps run by {@code executor}. {@link Executor#local()}: as {@code run(planBackup(instance
+     * .toInstance().build(), scope))}, database passwords from the variables the description references.
+     * {@link Executor#kubernetes}: each step a Job running the sgbackup image's {@code worker} command (the description
+     * must be of a Kubernetes deployment, the sink s3:// or gs://), this engine the coordinator: it starts the backup
+     * (with this engine's encryption, the workers' passphrase coming from the worker Secret), creates the Jobs, and
+     * commits the one manifest from their step records when all succeeded; otherwise it deletes the Jobs, removes what
+     * they wrote and throws, committing nothing (docs/kubernetes.md). The workers compress with this engine's compression.
+     */
+    public RunResult backup(InstanceDescription instance, Scope scope, Executor executor) {
+        Objects.requireNonNull(instance, "instance");
+        Objects.requireNonNull(scope, "scope");
+        if (Objects.requireNonNull(executor, "executor") instanceof Executor.Kubernetes k) {
+            return KubernetesRun.backup(this, instance, scope, k.options(), compression.toString(), encryption != null);
+        }
+        return run(planBackup(instance.toInstance().build(), scope));
+    }
+
+    /**
+     * Restores backup {@code backupId} into {@code instance} (its description), one phase or (locally) all, its steps
+     * run by {@code executor}. {@link Executor#local()}: as {@code run(planRestore(backupId, instance.toInstance()
+     * .build(), options, phase))}. {@link Executor#kubernetes}: one Job per database or PVC volume of the phase, which
+     * must be {@link Phase#DB} or {@link Phase#VOLUMES} (the operator scales the workloads at the checkpoint between
+     * them); the configuration comes with the frontend database.
+     */
+    public RunResult restore(String backupId, InstanceDescription instance, RestoreOptions options, Phase phase, Executor executor) {
+        Objects.requireNonNull(instance, "instance");
+        if (Objects.requireNonNull(executor, "executor") instanceof Executor.Kubernetes k) {
+            return KubernetesRun.restore(this, instance, backupId, options, phase, k.options());
+        }
+        return run(planRestore(backupId, instance.toInstance().build(), options, phase));
     }
 
     // ---- catalog

@@ -308,6 +308,59 @@ class KubernetesClusterSimulationTest {
         return objects().stream().filter(k -> k.contains("/manifests/")).toList();
     }
 
+    /**
+     * The Java API: the same backup through {@code Executor.kubernetes(...)}, this JVM the coordinator (an engine on the
+     * S3 sink with the passphrase), the workers the simulated kubelet's processes; the manifest verifies, and a
+     * restore of the volumes phase through the same executor brings every file back.
+     */
+    @Test
+    void theJavaApiRunsABackupAndARestoreThroughExecutorKubernetes() throws Exception {
+        dev.sgbackup.plan.InstanceDescription d = dev.sgbackup.plan.InstanceDescription.fromJson(Files.readString(instance));
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        dev.sgbackup.run.Executor k8s = dev.sgbackup.run.Executor.kubernetes(dev.sgbackup.run.KubernetesOptions.of(NS, IMAGE)
+                .workerSecret("sgbackup-sink").maxJobs(2).kubeconfig(kubeconfig).messages(lines::add));
+        assertThat(k8s.toString()).contains("namespace=sourcegraph", "workerSecret=sgbackup-sink", "maxJobs=2").doesNotContain(PASS);
+        String id;
+        try (dev.sgbackup.s3.S3Sink s3sink = dev.sgbackup.s3.S3Sink.builder("backups").prefix("sourcegraph").endpoint(s3.endpoint())
+                .credentials(LocalS3Proxy.ACCESS_KEY, LocalS3Proxy.SECRET_KEY).region("us-east-1").build();
+             dev.sgbackup.SgBackup sg = dev.sgbackup.SgBackup.builder().sink(s3sink)
+                     .encryption(dev.sgbackup.transform.Encryption.passphrase(PASS)).build()) {
+            dev.sgbackup.run.RunResult r = sg.backup(d, dev.sgbackup.plan.Scope.ALL, k8s);
+            id = r.backupId();
+            assertThat(r.committed()).isTrue();
+            assertThat(r.steps()).extracting(dev.sgbackup.run.StepResult::step).containsExactlyElementsOf(SHARDS);
+            assertThat(r.steps()).allSatisfy(st -> assertThat(st.bytes()).isGreaterThan(200_000));
+            assertThat(sg.verify(id).ok()).isTrue();
+            assertThat(lines).anyMatch(l -> l.startsWith("committed " + id + " from 3 step records"))
+                    .anyMatch(l -> l.startsWith("step repos-gitserver-2: succeeded"));
+            assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
+            assertThat(jobs()).isEmpty();
+            assertThat(objects()).noneMatch(k -> k.contains("_steps"));
+
+            // restore the volumes through Jobs, the gitserver pods gone (scaled down at the checkpoint)
+            Map<String, byte[]> before = new LinkedHashMap<>();
+            for (String shard : SHARDS) {
+                Path pack = pvRoot.resolve(shard).resolve("github.com/acme/repo" + SHARDS.indexOf(shard) + "/.git/pack-"
+                        + SHARDS.indexOf(shard) + ".pack");
+                before.put(shard, Files.readAllBytes(pack));
+                deleteTree(pvRoot.resolve(shard));
+                Files.createDirectories(pvRoot.resolve(shard));
+            }
+            client.pods().inNamespace(NS).list().getItems().stream().filter(p -> p.getMetadata().getName().startsWith("gitserver-"))
+                    .forEach(p -> client.pods().inNamespace(NS).resource(p).delete());
+            dev.sgbackup.run.RunResult restored = sg.restore(id, d, dev.sgbackup.store.RestoreOptions.defaults(),
+                    dev.sgbackup.store.Phase.VOLUMES, k8s);
+            assertThat(restored.steps()).extracting(dev.sgbackup.run.StepResult::step).containsExactlyElementsOf(SHARDS);
+            for (String shard : SHARDS) {
+                assertThat(Files.readAllBytes(pvRoot.resolve(shard).resolve("github.com/acme/repo" + SHARDS.indexOf(shard) + "/.git/pack-"
+                        + SHARDS.indexOf(shard) + ".pack"))).isEqualTo(before.get(shard));
+            }
+            // one phase at a time
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> sg.restore(id, d, dev.sgbackup.store.RestoreOptions.defaults(),
+                    dev.sgbackup.store.Phase.ALL, k8s)).hasMessageContaining("one phase at a time");
+        }
+    }
+
     @Test
     void oneFailedJobStopsTheRunDeletesTheOtherJobsAndCommitsNothing() throws Exception {
         deleteTree(pvRoot.resolve("repos-gitserver-1")); // its volume is empty of the directory the worker reads: it fails
