@@ -163,8 +163,10 @@ class KubernetesClusterSimulationTest {
         Run l = cli("list", "--from", sink);
         assertThat(l.code()).as(l.err()).isZero();
         List<String> keys = new ArrayList<>();
-        try (Stream<Path> s = Files.walk(tmp.resolve("s3"))) {
-            s.filter(Files::isRegularFile).map(p -> tmp.resolve("s3").relativize(p).toString()).filter(k -> k.startsWith("backups/"))
+        // S3Proxy's filesystem backend keeps bucket "backups" at s3/data/backups (LocalS3Proxy)
+        Path data = tmp.resolve("s3").resolve("data");
+        try (Stream<Path> s = Files.walk(data)) {
+            s.filter(Files::isRegularFile).map(p -> data.relativize(p).toString()).filter(k -> k.startsWith("backups/"))
                     .forEach(keys::add);
         }
         return keys;
@@ -190,6 +192,7 @@ class KubernetesClusterSimulationTest {
         assertThat(verify.out()).startsWith("ok " + id);
         Run show = cli("show", "--from", sink, "--backup", id, "--json");
         assertThat(show.out()).contains("\"repos-gitserver-0\"", "\"repos-gitserver-2\"").doesNotContain("_steps");
+        assertThat(manifests()).as("the listing sees the bucket").hasSize(1);
         assertThat(objects()).noneMatch(k -> k.contains("_steps"));
 
         // restore through Jobs into emptied volumes (the shards' StatefulSet scaled down: their pods gone)
