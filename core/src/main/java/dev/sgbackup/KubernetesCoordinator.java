@@ -243,6 +243,27 @@ final class KubernetesCoordinator implements AutoCloseable {
         }
     }
 
+    /** A run's Jobs in the namespace: how many, and how many have not finished. */
+    record RunJobs(String backupId, int jobs, int active) {
+    }
+
+    /** The namespace's sgbackup Jobs by run (their backup id label), for prune. */
+    List<RunJobs> runs() {
+        Map<String, int[]> byRun = new LinkedHashMap<>();
+        apiCalls++;
+        for (Job j : client.batch().v1().jobs().inNamespace(namespace).withLabel(LABEL_NAME, "sgbackup").list().getItems()) {
+            String id = j.getMetadata().getLabels().get(LABEL_BACKUP_ID);
+            if (id != null) {
+                int[] n = byRun.computeIfAbsent(id, k -> new int[2]);
+                n[0]++;
+                n[1] += state(j) == State.ACTIVE ? 1 : 0;
+            }
+        }
+        List<RunJobs> out = new ArrayList<>();
+        byRun.forEach((id, n) -> out.add(new RunJobs(id, n[0], n[1])));
+        return out;
+    }
+
     /** Deletes every Job of the run, with its pods. */
     void deleteRun(String runId) {
         apiCalls++;

@@ -85,6 +85,9 @@ final class KubernetesRun {
     }
 
     private static KubernetesManifests.Options options(KubernetesOptions k, String compression, boolean encrypt) {
+        if (k.image() == null) {
+            throw new InvalidInputException("the Kubernetes executor needs the image its Jobs run (KubernetesOptions.of(namespace, image))");
+        }
         return new KubernetesManifests.Options(k.namespace(), k.image(), k.imagePullSecrets(), k.serviceAccount(), k.workerSecret(),
                 k.jobTimeout(), "sgbackup", compression, encrypt);
     }
@@ -156,6 +159,32 @@ final class KubernetesRun {
             err.println("committed " + id + " from " + stores.size() + " step records (" + c.apiCalls() + " API calls)");
             return result;
         }
+    }
+
+    /**
+     * Prune's part in the cluster: the Jobs of every sgbackup run in the namespace none of whose Jobs is active are
+     * deleted (a live coordinator deletes its Jobs as soon as they have all finished, so such Jobs are a dead one's, or
+     * the last moments of one that is committing and no longer needs them); the runs with an active Job are named and
+     * left alone.
+     */
+    static dev.sgbackup.run.JobsPruned pruneJobs(KubernetesOptions k, boolean dryRun) {
+        requireClient(CLIENT_CLASSES);
+        java.util.Map<String, Integer> removed = new java.util.LinkedHashMap<>();
+        java.util.Map<String, Integer> active = new java.util.LinkedHashMap<>();
+        try (KubernetesCoordinator c = new KubernetesCoordinator(KubernetesCoordinator.connect(k.kubeconfig(), k.context()), k.namespace(),
+                lines(k.messages()))) {
+            for (KubernetesCoordinator.RunJobs r : c.runs()) {
+                if (r.active() > 0) {
+                    active.put(r.backupId(), r.active());
+                    continue;
+                }
+                if (!dryRun) {
+                    c.deleteRun(r.backupId());
+                }
+                removed.put(r.backupId(), r.jobs());
+            }
+        }
+        return new dev.sgbackup.run.JobsPruned(k.namespace(), dryRun, removed, active);
     }
 
     private static void abandon(PrintStream err, SgBackup sg, String id) {

@@ -26,6 +26,7 @@ import java.util.Locale;
 import java.util.Map;
 import dev.sgbackup.run.ProgressListener;
 import dev.sgbackup.run.Executor;
+import dev.sgbackup.run.JobsPruned;
 import dev.sgbackup.plan.InstanceDescription;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
@@ -224,6 +225,20 @@ public final class SgBackup implements AutoCloseable {
             return KubernetesRun.restore(this, instance, backupId, options, phase, k.options());
         }
         return run(planRestore(backupId, instance.toInstance().build(), options, phase));
+    }
+
+    /**
+     * Removes, in the Kubernetes executor's namespace, the Jobs of sgbackup runs none of whose Jobs is active: what a
+     * coordinator killed outright (SIGKILL, its node lost) leaves behind, as a live one deletes its Jobs once they
+     * have finished. Runs with an active Job are named in the result and left alone. The data such a run wrote
+     * without committing is a leftover {@link #prune} removes after its grace period. A local executor has no Jobs:
+     * nothing to do.
+     */
+    public JobsPruned pruneJobs(Executor executor, boolean dryRun) {
+        if (Objects.requireNonNull(executor, "executor") instanceof Executor.Kubernetes k) {
+            return KubernetesRun.pruneJobs(k.options(), dryRun);
+        }
+        return new JobsPruned("", dryRun, Map.of(), Map.of());
     }
 
     // ---- catalog

@@ -17,7 +17,8 @@ import java.util.function.Consumer;
  * It holds names only (of Secrets, of a ServiceAccount, of a kubeconfig file), never a secret's value.
  *
  * @param namespace        the release's namespace: its PVCs and Secrets are there, the Jobs run there
- * @param image            the sgbackup image the Jobs run (one version: the coordinator's own)
+ * @param image            the sgbackup image the Jobs run (one version: the coordinator's own); null only for
+ *                         {@code SgBackup.pruneJobs}, which runs no Job
  * @param imagePullSecrets pull secrets for that image, added to those of the workload each Job inherits
  * @param serviceAccount   the workers' ServiceAccount (the sink's cloud identity), or null: the namespace's default
  * @param workerSecret     the Secret whose keys become each worker's environment (sink credentials,
@@ -45,7 +46,6 @@ public record KubernetesOptions(String namespace, String image, List<String> ima
 
     public KubernetesOptions {
         Objects.requireNonNull(namespace, "namespace");
-        Objects.requireNonNull(image, "image");
         imagePullSecrets = imagePullSecrets == null ? List.of() : List.copyOf(imagePullSecrets);
         if (maxJobs < 1) {
             throw new InvalidInputException("maxJobs must be at least 1, was " + maxJobs);

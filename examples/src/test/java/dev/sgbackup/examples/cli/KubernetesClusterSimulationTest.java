@@ -441,6 +441,49 @@ class KubernetesClusterSimulationTest {
         assertThat(objects()).isEmpty();
     }
 
+    /**
+     * A coordinator killed outright (SIGKILL: no hook runs) leaves its Job, which runs to its end and stays; {@code prune
+     * --namespace} removes it, names (and leaves) another run's active Job, and with {@code --grace 0s} the killed
+     * run's data goes as a leftover.
+     */
+    @Test
+    void pruneRemovesTheJobsAndTheDataOfACoordinatorKilledOutright() throws Exception {
+        Process p = start(tmp.resolve("sigkill.out"), tmp.resolve("sigkill.err"), coordinatorArgs("backup", "--max-jobs", "1")
+                .toArray(String[]::new));
+        for (int i = 0; i < 600 && kubelet.started().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(kubelet.started()).isNotEmpty();
+        p.destroyForcibly(); // SIGKILL
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(137);
+        // its one Job (--max-jobs 1) runs to its end and stays
+        for (int i = 0; i < 1200 && client.batch().v1().jobs().inNamespace(NS).list().getItems().stream()
+                .anyMatch(j -> j.getStatus() == null || j.getStatus().getConditions().isEmpty()); i++) {
+            Thread.sleep(100);
+        }
+        List<String> dead = jobs();
+        assertThat(dead).hasSize(1);
+        assertThat(objects()).anyMatch(k -> k.contains("/_steps/s01.json"));
+        // another run's active Job: named, left alone
+        String other = "20261201T020000Z-0b0b0b";
+        client.batch().v1().jobs().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata()
+                .withName("sgbackup-" + other.toLowerCase() + "-y").addToLabels("app.kubernetes.io/name", "sgbackup")
+                .addToLabels(KubeletSimulator.HISTORY, "true")
+                .addToLabels("sgbackup.dev/backup-id", other).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                .withName("worker").withImage(IMAGE).withArgs("--help").endContainer().withRestartPolicy("Never").endSpec()
+                .endTemplate().endSpec().build()).create();
+        Run prune = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "0s", "--namespace", NS, "--kubeconfig",
+                kubeconfig.toString());
+        assertThat(prune.code()).as(prune.err()).isZero();
+        assertThat(prune.err()).contains("removed 1 finished Job(s) of run ")
+                .contains("left run " + other + " alone: 1 of its Jobs are active")
+                .contains("1 Job(s) of 1 finished run(s) in namespace sourcegraph removed, 1 run(s) with active Jobs left alone");
+        assertThat(jobs()).containsExactly("sgbackup-" + other.toLowerCase() + "-y");
+        assertThat(manifests()).isEmpty();
+        assertThat(objects()).isEmpty();
+    }
+
     @Test
     void theNextRunRemovesADeadRunsFinishedJobsAndRefusesWhileAnotherRunsJobsAreActive() throws Exception {
         String old = "20261201T010000Z-0a0a0a";
