@@ -51,6 +51,13 @@ final class KubernetesCoordinator implements AutoCloseable {
     private final String namespace;
     private final PrintStream err;
     private int apiCalls;
+    /**
+     * What a step has done so far, by its ordinal (its position in the run's Jobs, from 1), e.g. {@code 1.2GiB read},
+     * or null when nothing is known: printed with a step's success and, every {@link #progressEvery}, for each step
+     * still running. Null (the default): state lines only.
+     */
+    java.util.function.IntFunction<String> progress;
+    Duration progressEvery = Duration.ofSeconds(10);
     /** How often the informer's list-and-watch failed and was started again (e.g. on 410 Gone). */
     final java.util.concurrent.atomic.AtomicInteger informerRestarts = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -128,6 +135,8 @@ final class KubernetesCoordinator implements AutoCloseable {
         Deque<Job> queue = new ArrayDeque<>(jobs);
         Map<String, String> stores = new LinkedHashMap<>();
         jobs.forEach(j -> stores.put(j.getMetadata().getName(), j.getMetadata().getAnnotations().get(ANNOTATION_STORE)));
+        Map<String, Integer> ordinals = new LinkedHashMap<>();
+        jobs.forEach(j -> ordinals.put(j.getMetadata().getName(), ordinals.size() + 1));
         Map<String, Instant> created = new LinkedHashMap<>();
         Map<String, State> states = new LinkedHashMap<>();
         BlockingQueue<Job> events = new LinkedBlockingQueue<>();
@@ -165,6 +174,7 @@ final class KubernetesCoordinator implements AutoCloseable {
             int succeeded = 0;
             Instant nextList = Instant.now().plus(relist);
             Instant nextPendingCheck = Instant.now().plus(Duration.ofSeconds(1));
+            Instant nextProgress = Instant.now().plus(progressEvery);
             while (succeeded < jobs.size()) {
                 while (running < maxJobs && !queue.isEmpty()) {
                     Job j = queue.poll();
@@ -198,7 +208,9 @@ final class KubernetesCoordinator implements AutoCloseable {
                         states.put(name, st);
                         running--;
                         succeeded++;
-                        err.println("step " + stores.get(name) + ": succeeded (" + succeeded + "/" + jobs.size() + ")");
+                        String done = progress == null ? null : progress.apply(ordinals.get(name));
+                        err.println("step " + stores.get(name) + ": succeeded (" + succeeded + "/" + jobs.size() + ")"
+                                + (done == null ? "" : ", " + done));
                     } else if (st == State.FAILED) {
                         states.put(name, st);
                         String why = failure(j);
@@ -206,6 +218,15 @@ final class KubernetesCoordinator implements AutoCloseable {
                         deleteRun(runId);
                         finished = true;
                         return new Outcome(false, stores.get(name), why, apiCalls);
+                    }
+                }
+                if (progress != null && !Instant.now().isBefore(nextProgress)) {
+                    nextProgress = Instant.now().plus(progressEvery);
+                    for (Map.Entry<String, State> e : states.entrySet()) {
+                        String so = e.getValue() == State.ACTIVE ? progress.apply(ordinals.get(e.getKey())) : null;
+                        if (so != null) {
+                            err.println("step " + stores.get(e.getKey()) + ": running, " + so);
+                        }
                     }
                 }
                 if (!Instant.now().isBefore(nextPendingCheck)) {

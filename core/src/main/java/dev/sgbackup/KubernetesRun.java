@@ -1,5 +1,6 @@
 package dev.sgbackup;
 
+import dev.sgbackup.manifest.Retention;
 import dev.sgbackup.plan.InstanceDescription;
 import dev.sgbackup.plan.KubernetesManifests;
 import dev.sgbackup.plan.MigrationPlan;
@@ -10,6 +11,7 @@ import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.run.KubernetesOptions;
 import dev.sgbackup.run.Operation;
 import dev.sgbackup.run.RunResult;
+import dev.sgbackup.run.Sizes;
 import dev.sgbackup.run.StepResult;
 import dev.sgbackup.run.StoreException;
 import dev.sgbackup.store.Phase;
@@ -22,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 
 /**
@@ -39,8 +42,19 @@ final class KubernetesRun {
             + " io.fabric8:kubernetes-httpclient-okhttp) on the classpath, an optional dependency of sgbackup-core; the CLI bundles it";
     /** The coordinator lists its Jobs itself this often, whatever the watch delivers; tests shorten it. */
     static Duration relist = Duration.ofSeconds(30);
+    /** How often the coordinator prints each running step's bytes (system property sgbackup.kubernetes.progressEvery). */
+    static Duration progressEvery = duration("sgbackup.kubernetes.progressEvery", Duration.ofSeconds(10));
 
     private KubernetesRun() {
+    }
+
+    private static Duration duration(String property, Duration otherwise) {
+        String v = System.getProperty(property);
+        try {
+            return v == null ? otherwise : Retention.parseDuration(v);
+        } catch (InvalidInputException e) {
+            return otherwise;
+        }
     }
 
     /** Refuses, with one message naming the missing dependency, when the client is not on the class path. */
@@ -112,6 +126,9 @@ final class KubernetesRun {
             c.cleanUpOtherRuns(id);
             if (backup) {
                 sg.beginStepBackup(id);
+                // each running step's bytes from the progress object its worker writes, a finished one's from its record
+                c.progress = ordinal -> bytes(sg, id, ordinal);
+                c.progressEvery = progressEvery;
             }
             KubernetesCoordinator.Outcome out;
             try {
@@ -185,6 +202,16 @@ final class KubernetesRun {
             }
         }
         return new dev.sgbackup.run.JobsPruned(k.namespace(), dryRun, removed, active);
+    }
+
+    /** What a backup step has read so far, e.g. {@code 1.2GiB read}, or null when its worker has written nothing yet. */
+    private static String bytes(SgBackup sg, String id, int ordinal) {
+        try {
+            OptionalLong b = sg.stepBytes(id, ordinal);
+            return b.isPresent() ? Sizes.human(b.getAsLong()) + " read" : null;
+        } catch (RuntimeException e) {
+            return null; // progress is best effort: a sink hiccup is no reason to stop the run
+        }
     }
 
     private static void abandon(PrintStream err, SgBackup sg, String id) {

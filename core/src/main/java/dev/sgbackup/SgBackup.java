@@ -380,6 +380,15 @@ public final class SgBackup implements AutoCloseable {
     }
 
     /**
+     * The plain bytes step {@code ordinal} of backup {@code backupId} (not committed yet) has read: its record's count
+     * once it completed, else the count its worker last wrote to {@code data/<id>/_steps/sNN.progress} (every 10
+     * seconds while it runs); empty when neither exists. What the Kubernetes coordinator prints as each step's progress.
+     */
+    public java.util.OptionalLong stepBytes(String backupId, int ordinal) {
+        return engine.stepBytes(backupId, ordinal);
+    }
+
+    /**
      * Removes everything under the data prefix of backup {@code backupId}, which must not be committed: what its steps
      * wrote, their records and its wrapped key. Returns the number of objects removed. What it cannot remove is a
      * leftover that {@link #prune} removes after the grace period.

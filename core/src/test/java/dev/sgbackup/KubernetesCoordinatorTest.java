@@ -112,6 +112,28 @@ class KubernetesCoordinatorTest {
         }
     }
 
+    /** With a progress source, each success line carries the step's bytes and running steps are reported periodically. */
+    @Test
+    void runningAndFinishedStepsAreReportedWithTheirBytes() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            jobs.add(job(i));
+        }
+        try (JobController kubelet = new JobController(client, NS, 1500)) {
+            KubernetesCoordinator c = new KubernetesCoordinator(client, NS, new PrintStream(err, true, StandardCharsets.UTF_8));
+            c.progress = ordinal -> ordinal + ".5KiB read";
+            c.progressEvery = Duration.ofMillis(200);
+            KubernetesCoordinator.Outcome o = c.run(RUN, jobs, 2, Duration.ofMinutes(5), Duration.ofSeconds(30));
+            String lines = err.toString(StandardCharsets.UTF_8);
+            assertThat(o.ok()).as(lines).isTrue();
+            assertThat(lines).contains("step s1: running, 1.5KiB read", "step s4: running, 4.5KiB read")
+                    .contains("step s4: succeeded (4/4), 4.5KiB read");
+            // only steps whose Jobs exist and have not finished are reported running
+            assertThat(lines.substring(lines.indexOf("step s1: succeeded"))).doesNotContain("step s1: running");
+        }
+    }
+
     /**
      * The Job controller and kubelet reduced to timing: each new Job runs (counted, at most how many at once) and
      * completes after {@code millis}.

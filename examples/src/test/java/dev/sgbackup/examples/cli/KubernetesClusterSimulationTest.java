@@ -181,6 +181,8 @@ class KubernetesClusterSimulationTest {
         assertThat(b.out()).contains("repos-gitserver-0 volume completed", "repos-gitserver-1 volume completed",
                 "repos-gitserver-2 volume completed");
         assertThat(b.err()).contains("committed " + id + " from 3 step records");
+        // each success with the step's bytes, from its record (the shard's tar: 210.0KiB)
+        assertThat(b.err()).containsPattern("step repos-gitserver-0: succeeded \\([1-3]/3\\), 210\\.0KiB read");
         assertThat(kubelet.started()).hasSize(3);
         assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
         // each shard's worker ran pinned to its node (else the simulator had refused it: Multi-Attach)
