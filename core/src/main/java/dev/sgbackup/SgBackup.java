@@ -25,6 +25,9 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import dev.sgbackup.run.ProgressListener;
+import dev.sgbackup.run.Executor;
+import dev.sgbackup.run.JobsPruned;
+import dev.sgbackup.plan.InstanceDescription;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.sink.BackupSink;
 import dev.sgbackup.run.CheckReport;
@@ -190,6 +193,54 @@ public final class SgBackup implements AutoCloseable {
         return run(planRestore(backupId, Arrays.asList(targets), options));
     }
 
+    /**
+     * Backs up {@code instance} (an instance file: {@code sgbackup discover}'s description) with one of Sourcegraph's
+     * options, its steps run by {@code executor}. {@link Executor#local()}: as {@code run(planBackup(instance
+     * .toInstance().build(), scope))}, database passwords from the variables the description references.
+     * {@link Executor#kubernetes}: each step a Job running the sgbackup image's {@code worker} command (the description
+     * must be of a Kubernetes deployment, the sink s3:// or gs://), this engine the coordinator: it starts the backup
+     * (with this engine's encryption, the workers' passphrase coming from the worker Secret), creates the Jobs, and
+     * commits the one manifest from their step records when all succeeded; otherwise it deletes the Jobs, removes what
+     * they wrote and throws, committing nothing (docs/kubernetes.md). The workers compress with this engine's compression.
+     */
+    public RunResult backup(InstanceDescription instance, Scope scope, Executor executor) {
+        Objects.requireNonNull(instance, "instance");
+        Objects.requireNonNull(scope, "scope");
+        if (Objects.requireNonNull(executor, "executor") instanceof Executor.Kubernetes k) {
+            return KubernetesRun.backup(this, instance, scope, k.options(), compression.toString(), encryption != null);
+        }
+        return run(planBackup(instance.toInstance().build(), scope));
+    }
+
+    /**
+     * Restores backup {@code backupId} into {@code instance} (its description), one phase or (locally) all, its steps
+     * run by {@code executor}. {@link Executor#local()}: as {@code run(planRestore(backupId, instance.toInstance()
+     * .build(), options, phase))}. {@link Executor#kubernetes}: one Job per database or PVC volume of the phase, which
+     * must be {@link Phase#DB} or {@link Phase#VOLUMES} (the operator scales the workloads at the checkpoint between
+     * them); the configuration comes with the frontend database.
+     */
+    public RunResult restore(String backupId, InstanceDescription instance, RestoreOptions options, Phase phase, Executor executor) {
+        Objects.requireNonNull(instance, "instance");
+        if (Objects.requireNonNull(executor, "executor") instanceof Executor.Kubernetes k) {
+            return KubernetesRun.restore(this, instance, backupId, options, phase, k.options());
+        }
+        return run(planRestore(backupId, instance.toInstance().build(), options, phase));
+    }
+
+    /**
+     * Removes, in the Kubernetes executor's namespace, the Jobs of sgbackup runs none of whose Jobs is active: what a
+     * coordinator killed outright (SIGKILL, its node lost) leaves behind, as a live one deletes its Jobs once they
+     * have finished. Runs with an active Job are named in the result and left alone. The data such a run wrote
+     * without committing is a leftover {@link #prune} removes after its grace period. A local executor has no Jobs:
+     * nothing to do.
+     */
+    public JobsPruned pruneJobs(Executor executor, boolean dryRun) {
+        if (Objects.requireNonNull(executor, "executor") instanceof Executor.Kubernetes k) {
+            return KubernetesRun.pruneJobs(k.options(), dryRun);
+        }
+        return new JobsPruned("", dryRun, Map.of(), Map.of());
+    }
+
     // ---- catalog
 
     /** Committed backups, newest first. Data without a manifest is not a backup and is not listed. */
@@ -326,6 +377,15 @@ public final class SgBackup implements AutoCloseable {
      */
     public RunResult commitStepBackup(String backupId, java.time.Instant startedAt, Scope scope, List<String> stores) {
         return engine.commitStepBackup(backupId, startedAt, scope, stores);
+    }
+
+    /**
+     * The plain bytes step {@code ordinal} of backup {@code backupId} (not committed yet) has read: its record's count
+     * once it completed, else the count its worker last wrote to {@code data/<id>/_steps/sNN.progress} (every 10
+     * seconds while it runs); empty when neither exists. What the Kubernetes coordinator prints as each step's progress.
+     */
+    public java.util.OptionalLong stepBytes(String backupId, int ordinal) {
+        return engine.stepBytes(backupId, ordinal);
     }
 
     /**

@@ -151,6 +151,10 @@ public final class Engine {
         return stepBackups.commit(backupId, startedAt, scope, stores);
     }
 
+    public java.util.OptionalLong stepBytes(String backupId, int ordinal) {
+        return stepBackups.bytes(backupId, ordinal);
+    }
+
     public long abandonStepBackup(String backupId) {
         return stepBackups.abandon(backupId);
     }

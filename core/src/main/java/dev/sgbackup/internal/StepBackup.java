@@ -70,6 +70,19 @@ final class StepBackup {
         return Layout.dataPrefix(backupId) + DIR + String.format(Locale.ROOT, "s%02d.json", ordinal);
     }
 
+    /** A running step's progress object: its bytes so far, rewritten every {@link #progressEvery()}. */
+    static String progressKey(String backupId, int ordinal) {
+        return Layout.dataPrefix(backupId) + DIR + String.format(Locale.ROOT, "s%02d.progress", ordinal);
+    }
+
+    static final String PROGRESS_FORMAT = "sgbackup-step-progress";
+    /** System property: milliseconds between a step's progress objects (default 10 s; tests shorten it). */
+    static final String PROGRESS_PROPERTY = "sgbackup.stepProgressMillis";
+
+    static Duration progressEvery() {
+        return Duration.ofMillis(Math.max(10, Long.getLong(PROGRESS_PROPERTY, 10_000)));
+    }
+
     /** Before any step: with a passphrase or key, a new data key, stored wrapped for the workers. */
     void begin(String backupId) {
         Layout.checkBackupId(backupId);
@@ -103,9 +116,14 @@ final class StepBackup {
         Set<String> written = ConcurrentHashMap.newKeySet();
         Instant started = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         Progress progress = ctx.progress(-1, -1);
+        ProgressWriter progressWriter = new ProgressWriter(backupId, ordinal, progress, written);
         StepExecutor.BackupRecord r;
         try {
-            r = executor.backup(backupId, ordinal, store, dataKey, progress, written);
+            try {
+                r = executor.backup(backupId, ordinal, store, dataKey, progress, written);
+            } finally {
+                progressWriter.stop();
+            }
             if (Thread.currentThread().isInterrupted()) {
                 throw new CancelledException("interrupted");
             }
@@ -135,6 +153,75 @@ final class StepBackup {
             }
             throw Failures.backup(t, store.name());
         }
+    }
+
+    /**
+     * Writes a running step's bytes to its progress object every {@link #progressEvery()}, so a coordinator can show
+     * them without reaching the worker (the Kubernetes executor's Role needs nothing more). Best effort: a failed
+     * write is skipped. The object is plain JSON (format, backup id, ordinal, bytes, time), no store name; the commit
+     * removes it with the records, a failed step with what it wrote.
+     */
+    private final class ProgressWriter {
+        private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+        private final Thread thread;
+
+        ProgressWriter(String backupId, int ordinal, Progress progress, Set<String> written) {
+            String key = progressKey(backupId, ordinal);
+            Duration every = progressEvery();
+            thread = new Thread(() -> {
+                try {
+                    while (!stopped.await(every.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                        ObjectNode root = JSON.createObjectNode();
+                        root.put("format", PROGRESS_FORMAT);
+                        root.put("backupId", backupId);
+                        root.put("ordinal", ordinal);
+                        root.put("bytes", progress.bytes.get());
+                        root.put("at", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+                        try {
+                            write(key, root);
+                            written.add(key);
+                        } catch (RuntimeException e) {
+                            System.getLogger("dev.sgbackup").log(System.Logger.Level.DEBUG, "progress of step " + ordinal + " not written: "
+                                    + e.getMessage());
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "sgbackup-step-progress");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** Stops it and waits for a write in progress, so nothing is written after the step's record or its cleanup. */
+        void stop() {
+            stopped.countDown();
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** A step's bytes: its record's when it completed, else its last progress object's; empty when neither exists. */
+    java.util.OptionalLong bytes(String backupId, int ordinal) {
+        Layout.checkBackupId(backupId);
+        Optional<JsonNode> record = read(recordKey(backupId, ordinal));
+        if (record.isPresent() && record.get().path("bytes").isNumber()) {
+            return java.util.OptionalLong.of(record.get().path("bytes").asLong());
+        }
+        Optional<JsonNode> p = read(progressKey(backupId, ordinal));
+        if (p.isPresent() && PROGRESS_FORMAT.equals(p.get().path("format").asText()) && p.get().path("bytes").isNumber()) {
+            return java.util.OptionalLong.of(p.get().path("bytes").asLong());
+        }
+        return java.util.OptionalLong.empty();
     }
 
     /**

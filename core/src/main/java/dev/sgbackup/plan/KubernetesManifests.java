@@ -1,6 +1,7 @@
 package dev.sgbackup.plan;
 
 import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.KubernetesOptions.Snapshots;
 import dev.sgbackup.run.Operation;
 import dev.sgbackup.store.DataStore;
 import dev.sgbackup.store.Phase;
@@ -213,30 +214,6 @@ public final class KubernetesManifests {
      */
     public static Result of(InstanceDescription d, MigrationPlan plan, String backupId, Options o) {
         return of(d, plan, backupId, o, Snapshots.OFF);
-    }
-
-    /**
-     * Whether a backup's volume steps read a CSI snapshot of their claim (Velero's data-mover pattern) rather than the
-     * live claim. A claim can be snapshotted when the instance file records a VolumeSnapshotClass for it (discovery:
-     * one whose driver is the provisioner of the claim's StorageClass). Restores never use snapshots.
-     */
-    public enum Snapshots {
-        /** Where the instance file records a snapshot class; the other volumes are read live, pinned to their node. */
-        AUTO,
-        /** Every volume step, or the run is refused naming the claims without a snapshot class. */
-        REQUIRED,
-        /** Never: every volume is read live (pinned to the node of the pod that mounts it). */
-        OFF;
-
-        /** {@code auto}, {@code required} or {@code off}. */
-        public static Snapshots parse(String s) {
-            for (Snapshots m : values()) {
-                if (m.name().toLowerCase(Locale.ROOT).equals(s)) {
-                    return m;
-                }
-            }
-            throw new InvalidInputException("--snapshots takes auto, required or off, not '" + s + "'");
-        }
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sgbackup.run.InvalidInputException;
+import dev.sgbackup.run.KubernetesOptions;
 import dev.sgbackup.run.Operation;
 import dev.sgbackup.store.Phase;
 import dev.sgbackup.store.RestoreOptions;
@@ -315,7 +316,7 @@ class KubernetesJobsTest {
         KubernetesDiscoveryTest.loadStorage(client, "storage-eks.yaml");
         InstanceDescription eks = Deployments.kubernetes().kubeconfig(kubeconfig).discover();
         MigrationPlan plan = KubernetesManifests.backupPlan(eks, Scope.ALL, SINK, "zstd:3");
-        KubernetesManifests.Result r = KubernetesManifests.of(eks, plan, ID, options(), KubernetesManifests.Snapshots.AUTO);
+        KubernetesManifests.Result r = KubernetesManifests.of(eks, plan, ID, options(), KubernetesOptions.Snapshots.AUTO);
         String name = "sgbackup-20261202t142200z-0a1b2c-repos-gitserver-1";
         Map<String, KubernetesManifests.Manifest> byFile = new LinkedHashMap<>();
         r.manifests().forEach(m -> byFile.put(m.file(), m));
@@ -358,7 +359,7 @@ class KubernetesJobsTest {
             assertThat(rule.getVerbs()).contains("create", "delete", "list");
         }).noneSatisfy(rule -> assertThat(rule.getResources()).containsAnyOf("storageclasses", "volumesnapshotclasses"));
         // off: today's Jobs, pinned, on the live claim, and a Role without snapshot rules
-        KubernetesManifests.Result off = KubernetesManifests.of(eks, plan, ID, options(), KubernetesManifests.Snapshots.OFF);
+        KubernetesManifests.Result off = KubernetesManifests.of(eks, plan, ID, options(), KubernetesOptions.Snapshots.OFF);
         assertThat(off.manifests()).noneMatch(m -> m.kind().equals("VolumeSnapshot") || m.kind().equals("PersistentVolumeClaim"));
         assertThat(pod(jobs(off).get("repos-gitserver-1")).getAffinity()).isNotNull();
         assertThat(off.manifests().stream().filter(m -> m.file().equals("role.yaml")).findFirst().orElseThrow().yaml())
@@ -366,14 +367,14 @@ class KubernetesJobsTest {
         // a ReadWriteOncePod claim can be backed up from a snapshot: the Job mounts the clone, never the claim
         InstanceDescription rwop = with(eks, "repos-gitserver-1", st -> modes(st, "ReadWriteOncePod"));
         KubernetesManifests.Result fromSnapshot = KubernetesManifests.of(rwop, KubernetesManifests.backupPlan(rwop, Scope.ALL, SINK, null), ID,
-                options(), KubernetesManifests.Snapshots.AUTO);
+                options(), KubernetesOptions.Snapshots.AUTO);
         assertThat(pod(jobs(fromSnapshot).get("repos-gitserver-1")).getVolumes()).anySatisfy(v -> assertThat(v.getPersistentVolumeClaim() == null
                 ? null : v.getPersistentVolumeClaim().getClaimName()).isEqualTo(name));
         assertThatThrownBy(() -> KubernetesManifests.of(rwop, KubernetesManifests.backupPlan(rwop, Scope.ALL, SINK, null), ID, options(),
-                KubernetesManifests.Snapshots.OFF)).hasMessageContaining("is ReadWriteOncePod");
+                KubernetesOptions.Snapshots.OFF)).hasMessageContaining("is ReadWriteOncePod");
         // a restore never reads a snapshot
         MigrationPlan restore = KubernetesManifests.restorePlan(eks, ID, SINK, new RestoreOptions(false, false), Phase.VOLUMES);
-        assertThat(KubernetesManifests.of(eks, restore, ID, options(), KubernetesManifests.Snapshots.AUTO).manifests())
+        assertThat(KubernetesManifests.of(eks, restore, ID, options(), KubernetesOptions.Snapshots.AUTO).manifests())
                 .noneMatch(m -> m.kind().equals("VolumeSnapshot"));
         // every object applies to the API server (the mock) as written
         for (KubernetesManifests.Manifest m : r.manifests()) {
@@ -394,13 +395,13 @@ class KubernetesJobsTest {
         KubernetesDiscoveryTest.loadStorage(client, "storage-helm.yaml");
         InstanceDescription helm = Deployments.kubernetes().kubeconfig(kubeconfig).discover();
         MigrationPlan plan = KubernetesManifests.backupPlan(helm, Scope.ALL, SINK, null);
-        assertThatThrownBy(() -> KubernetesManifests.of(helm, plan, ID, options(), KubernetesManifests.Snapshots.REQUIRED))
+        assertThatThrownBy(() -> KubernetesManifests.of(helm, plan, ID, options(), KubernetesOptions.Snapshots.REQUIRED))
                 .isInstanceOf(InvalidInputException.class).hasMessageStartingWith("--snapshots required: no VolumeSnapshotClass for the CSI"
                         + " driver of PVC(s) ")
                 .hasMessageContaining("repos-gitserver-0 (StorageClass sourcegraph, driver kubernetes.io/gce-pd)")
                 .hasMessageContaining("repos-gitserver-2 (StorageClass sourcegraph, driver kubernetes.io/gce-pd)");
         // auto: read live, pinned, as without a snapshot class
-        KubernetesManifests.Result auto = KubernetesManifests.of(helm, plan, ID, options(), KubernetesManifests.Snapshots.AUTO);
+        KubernetesManifests.Result auto = KubernetesManifests.of(helm, plan, ID, options(), KubernetesOptions.Snapshots.AUTO);
         assertThat(auto.manifests()).noneMatch(m -> m.kind().equals("VolumeSnapshot"));
         assertThat(pod(jobs(auto).get("repos-gitserver-2")).getAffinity()).isNotNull();
     }

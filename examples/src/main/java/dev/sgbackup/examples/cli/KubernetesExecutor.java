@@ -2,15 +2,10 @@ package dev.sgbackup.examples.cli;
 
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.manifest.Retention;
-import dev.sgbackup.run.CancelledException;
+import dev.sgbackup.run.Executor;
+import dev.sgbackup.run.KubernetesOptions;
 import dev.sgbackup.run.RunResult;
 import dev.sgbackup.run.StepResult;
-import dev.sgbackup.run.StoreException;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import dev.sgbackup.plan.InstanceDescription;
 import dev.sgbackup.plan.KubernetesManifests;
 import dev.sgbackup.plan.MigrationPlan;
@@ -33,20 +28,16 @@ import java.util.stream.Stream;
  * {@code backup|restore --executor kubernetes}: each step of the plan as a Kubernetes Job running this image's
  * {@code worker} command (docs/kubernetes.md). With {@code --emit-manifests DIR} it writes the Jobs and the
  * coordinator's Role as YAML and nothing else: it reads the {@code --instance} file only, touches no cluster and no
- * sink. Without it this command is the coordinator ({@link KubernetesCoordinator}): it runs the Jobs and commits the
- * backup from their step records, or removes what they wrote.
+ * sink. Without it this command is the coordinator, through core's {@link Executor#kubernetes}: it runs the Jobs and
+ * commits the backup from their step records, or removes what they wrote.
  */
 final class KubernetesExecutor {
     /** The executor flags, for backup and restore. */
     static final Set<String> VALUE_FLAGS = Set.of("--executor", "--namespace", "--image", "--image-pull-secret", "--service-account",
             "--worker-secret", "--max-jobs", "--job-timeout", "--emit-manifests", "--kubeconfig", "--context", "--pending-timeout",
             "--snapshots");
-    /** Jobs at once without --max-jobs. */
-    static final int DEFAULT_MAX_JOBS = 4;
     /** How long a Job's pod may stay Pending before the run gives up, without --pending-timeout. */
-    static final Duration DEFAULT_PENDING_TIMEOUT = Duration.ofMinutes(10);
-    /** The coordinator lists its Jobs itself this often, whatever the watch delivers; tests shorten it. */
-    static Duration relist = Duration.ofSeconds(30);
+    static final Duration DEFAULT_PENDING_TIMEOUT = KubernetesOptions.DEFAULT_PENDING_TIMEOUT;
     /** Flags the Kubernetes executor does not take (yet): the instance file names the stores, the workers their options. */
     private static final List<String> NOT_WITH_KUBERNETES = List.of("--volume", "--postgres", "--sourcegraph", "--sourcegraph-db",
             "--exclude", "--tables", "--postgres-mode", "--secrets", "--pg-restore-jobs", "--dedup", "--dry-run", "--json", "--report",
@@ -134,13 +125,13 @@ final class KubernetesExecutor {
         }
         Path dir = emit ? Path.of(a.required("--emit-manifests")) : null;
         boolean backup = a.command.equals("backup");
-        KubernetesManifests.Snapshots snapshots = KubernetesManifests.Snapshots.AUTO;
+        KubernetesOptions.Snapshots snapshots = KubernetesOptions.Snapshots.AUTO;
         if (a.one("--snapshots") != null) {
             if (!backup) {
                 throw new Args.UsageException("--snapshots is for backups: a restore writes the PVCs themselves, never a snapshot");
             }
             try {
-                snapshots = KubernetesManifests.Snapshots.parse(a.one("--snapshots"));
+                snapshots = KubernetesOptions.Snapshots.parse(a.one("--snapshots"));
             } catch (InvalidInputException e) {
                 throw new Args.UsageException(e.getMessage());
             }
@@ -189,9 +180,9 @@ final class KubernetesExecutor {
             plan = KubernetesManifests.restorePlan(d, id, sink, new RestoreOptions(a.has("--replace"), false), phase);
         }
         s.currentPlan = plan;
-        KubernetesManifests.Result r = KubernetesManifests.of(d, plan, id, o, backup ? snapshots : KubernetesManifests.Snapshots.OFF);
+        KubernetesManifests.Result r = KubernetesManifests.of(d, plan, id, o, backup ? snapshots : KubernetesOptions.Snapshots.OFF);
         if (!emit) {
-            return coordinate(s, a, plan, r, backup, maxJobs == null ? DEFAULT_MAX_JOBS : maxJobs, pendingTimeout);
+            return coordinate(s, a, d, plan, backup, maxJobs, timeout, pendingTimeout, snapshots);
         }
         write(dir, r);
         for (KubernetesManifests.Manifest m : r.manifests()) {
@@ -212,91 +203,36 @@ final class KubernetesExecutor {
     }
 
     /**
-     * The coordinator: the plan's Jobs in the cluster, followed to the end (docs/kubernetes.md). A backup is started
-     * (its wrapped data key in the sink when encrypted), committed from the step records only when every Job
-     * succeeded, and otherwise abandoned: the Jobs deleted, what the steps wrote removed, no manifest.
+     * The coordinator: the plan's Jobs in the cluster, followed to the end, through core's {@link Executor#kubernetes}
+     * (docs/kubernetes.md). Its lines (notes, Jobs, each step's state and bytes) go to stderr; stdout gets the steps
+     * and, for a backup, its id.
      */
-    private static int coordinate(Session s, Args a, MigrationPlan plan, KubernetesManifests.Result r, boolean backup, int maxJobs,
-                                  Duration pendingTimeout) {
-        List<Job> jobs = r.manifests().stream().filter(m -> m.kind().equals("Job")).map(m -> Serialization.unmarshal(m.yaml(), Job.class))
-                .toList();
-        List<String> stores = jobs.stream().map(j -> j.getMetadata().getAnnotations().get(KubernetesCoordinator.ANNOTATION_STORE)).toList();
-        List<HasMetadata> snapshotObjects = new ArrayList<>();
-        for (KubernetesManifests.Manifest m : r.manifests()) {
-            if (m.kind().equals("VolumeSnapshot")) {
-                snapshotObjects.add(Serialization.unmarshal(m.yaml(), GenericKubernetesResource.class));
-            } else if (m.kind().equals("PersistentVolumeClaim")) {
-                snapshotObjects.add(Serialization.unmarshal(m.yaml(), PersistentVolumeClaim.class));
-            }
-        }
-        String id = r.backupId();
-        plan.notes().forEach(n -> s.err.println("note: " + n));
-        r.notes().forEach(n -> s.err.println("note: " + n));
-        Instant started = Instant.now();
-        SgBackup sg = EngineFlags.engine(s, plan.sink(), a);
+    private static int coordinate(Session s, Args a, InstanceDescription d, MigrationPlan plan, boolean backup, Integer maxJobs,
+                                  Duration timeout, Duration pendingTimeout, KubernetesOptions.Snapshots snapshots) {
         String kubeconfig = a.one("--kubeconfig");
-        try (sg; KubernetesCoordinator c = new KubernetesCoordinator(KubernetesCoordinator.connect(kubeconfig == null ? null
-                : Path.of(kubeconfig), a.one("--context")), a.required("--namespace"), s.err)) {
-            c.snapshots(snapshotObjects);
-            c.cleanUpOtherRuns(id);
-            if (backup) {
-                sg.beginStepBackup(id);
-            }
-            KubernetesCoordinator.Outcome out;
-            try {
-                s.err.println((backup ? "backup " : "restore of backup ") + id + ": " + jobs.size() + " Jobs, at most " + maxJobs + " at once");
-                out = c.run(id, jobs, maxJobs, pendingTimeout, relist);
-            } catch (InterruptedException | RuntimeException e) {
-                if (backup) {
-                    abandon(s, sg, id);
-                }
-                if (e instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
-                    throw new CancelledException((backup ? "backup " : "restore ") + "cancelled: its Jobs were deleted"
-                            + (backup ? "; nothing was committed" : ""));
-                }
-                throw (RuntimeException) e;
-            }
-            if (!out.ok()) {
-                if (backup) {
-                    abandon(s, sg, id);
-                }
-                throw new StoreException("step " + out.failedStep() + " failed: " + out.message() + "; the other Jobs were deleted"
-                        + (backup ? "; nothing was committed" : "; the stores whose steps succeeded hold the backup's data, the others"
-                        + " may be partly written"));
-            }
+        KubernetesOptions k = KubernetesOptions.of(a.required("--namespace"), a.required("--image"))
+                .imagePullSecrets(a.all("--image-pull-secret")).serviceAccount(a.one("--service-account"))
+                .workerSecret(a.one("--worker-secret")).maxJobs(maxJobs == null ? KubernetesOptions.DEFAULT_MAX_JOBS : maxJobs)
+                .jobTimeout(timeout).pendingTimeout(pendingTimeout).kubeconfig(kubeconfig == null ? null : Path.of(kubeconfig))
+                .context(a.one("--context")).messages(s.err::println).sink(plan.sink()).snapshots(snapshots); // the workers open --to/--from as given
+        try (SgBackup sg = EngineFlags.engine(s, plan.sink(), a)) {
             if (!backup) {
-                c.deleteRun(id);
-                stores.forEach(st -> s.out.println(st + " completed"));
-                s.err.println("restored " + stores.size() + " steps of backup " + id + " through Jobs (" + out.apiCalls() + " API calls)");
+                RunResult r = sg.restore(plan.backupId(), d, plan.options(), phase(a), Executor.kubernetes(k));
+                r.steps().forEach(st -> s.out.println(st.step() + " completed"));
                 return 0;
             }
-            RunResult result;
-            try {
-                result = sg.commitStepBackup(id, started, plan.scope(), stores);
-            } catch (RuntimeException e) {
-                abandon(s, sg, id);
-                throw e;
-            } finally {
-                c.deleteRun(id);
-            }
+            RunResult result = sg.backup(d, plan.scope(), Executor.kubernetes(k));
             for (StepResult st : result.steps()) {
                 s.out.println(st.step() + " " + st.kind() + " " + st.status().name().toLowerCase() + " " + st.artifacts() + " artifacts "
                         + st.bytes() + " bytes " + st.storedBytes() + " stored");
             }
-            s.out.println(id);
-            s.err.println("committed " + id + " from " + stores.size() + " step records (" + c.apiCalls() + " API calls)");
+            s.out.println(result.backupId());
             return 0;
         }
     }
 
-    private static void abandon(Session s, SgBackup sg, String id) {
-        try {
-            long n = sg.abandonStepBackup(id);
-            s.err.println("removed " + n + " objects the steps of " + id + " wrote");
-        } catch (RuntimeException e) {
-            s.err.println("warning: " + e.getMessage());
-        }
+    private static Phase phase(Args a) {
+        return a.one("--phase") == null ? Phase.ALL : Phase.parse(a.one("--phase"));
     }
 
     /** Writes each object to DIR, which must be new or empty: `kubectl apply -f DIR` would apply anything else there too. */

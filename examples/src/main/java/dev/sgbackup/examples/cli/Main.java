@@ -69,6 +69,8 @@ public final class Main {
                       [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run] [--json]
                       (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h; then collects the
                       garbage of a deduplicated repository: packsDeleted, packsRepacked, bytesFreed)
+                      [--namespace NS [--kubeconfig FILE] [--context CTX]]: first removes the sgbackup Jobs of runs
+                      none of whose Jobs is active (a killed coordinator's), naming runs with active Jobs (stderr)
             STORES: --instance FILE (an instance description from 'discover'; the flags below override its stores)
                     and/or --volume NAME=DIR ... and/or --sourcegraph URL (configuration via the GraphQL API, token from
                     SRC_ACCESS_TOKEN; --sourcegraph alone takes the URL from SRC_ENDPOINT; store name "config")

@@ -6,6 +6,9 @@ import dev.sgbackup.run.InvalidInputException;
 import dev.sgbackup.SgBackup;
 import dev.sgbackup.manifest.PruneResult;
 import dev.sgbackup.manifest.Retention;
+import dev.sgbackup.run.Executor;
+import dev.sgbackup.run.JobsPruned;
+import dev.sgbackup.run.KubernetesOptions;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.OptionalInt;
@@ -20,7 +23,7 @@ import java.util.Set;
  */
 final class PruneCommand {
     static final Set<String> VALUE_FLAGS = Set.of("--from", "--keep-last", "--keep-hourly", "--keep-daily", "--keep-weekly",
-            "--keep-monthly", "--keep-yearly", "--keep-within", "--grace");
+            "--keep-monthly", "--keep-yearly", "--keep-within", "--grace", "--namespace", "--kubeconfig", "--context");
     static final Set<String> SWITCHES = Set.of("--dry-run", "--per-scope", "--json");
 
     private PruneCommand() {
@@ -76,7 +79,30 @@ final class PruneCommand {
         String from = a.required("--from");
         var retention = retention(a); // usage errors before the sink is opened
         var grace = grace(a);
-        return run(EngineFlags.engine(s, from, a), retention, grace, a.has("--dry-run"), a.has("--json"), s.out, s.err);
+        String ns = a.one("--namespace");
+        if (ns == null && (a.has("--kubeconfig") || a.has("--context"))) {
+            throw new Args.UsageException("--kubeconfig and --context are for --namespace (the Kubernetes executor's Jobs)");
+        }
+        SgBackup sg = EngineFlags.engine(s, from, a);
+        if (ns != null) {
+            jobs(s, a, sg, ns, a.has("--dry-run"));
+        }
+        return run(sg, retention, grace, a.has("--dry-run"), a.has("--json"), s.out, s.err);
+    }
+
+    /**
+     * {@code --namespace}: the Jobs of Kubernetes executor runs no coordinator follows any more (one killed outright
+     * leaves its finished Jobs), removed before the sink's leftovers; runs with an active Job named and left alone.
+     * Lines on stderr.
+     */
+    private static void jobs(Session s, Args a, SgBackup sg, String ns, boolean dryRun) {
+        String kubeconfig = a.one("--kubeconfig");
+        JobsPruned j = sg.pruneJobs(Executor.kubernetes(KubernetesOptions.of(ns, null).kubeconfig(kubeconfig == null ? null
+                : java.nio.file.Path.of(kubeconfig)).context(a.one("--context")).messages(s.err::println)), dryRun);
+        j.lines().forEach(s.err::println);
+        s.err.println((dryRun ? "dry run: " : "") + j.jobs() + " Job(s) of " + j.removed().size() + " finished run(s) in namespace " + ns
+                + (dryRun ? " would be removed" : " removed") + (j.active().isEmpty() ? "" : ", " + j.active().size()
+                + " run(s) with active Jobs left alone"));
     }
 
     /** Runs the prune and prints it as lines; exit 0, or 1 if a deletion failed. */

@@ -57,6 +57,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * read-only mounts (the directory is writable to the process), evictions and the Ignore rule.
  */
 final class KubeletSimulator implements AutoCloseable {
+    /** The VolumeSnapshot resource ({@code snapshot.storage.k8s.io/v1}), as the CSI snapshot controller serves it. */
+    static final io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext SNAPSHOTS =
+            new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext.Builder().withGroup("snapshot.storage.k8s.io")
+                    .withVersion("v1").withKind("VolumeSnapshot").withPlural("volumesnapshots").withNamespaced(true).build();
+
     /** A Job labelled so is history a test wrote (e.g. a dead run's finished Jobs): never run. */
     static final String HISTORY = "test.sgbackup.dev/history";
     private final KubernetesClient client;
@@ -148,7 +153,7 @@ final class KubeletSimulator implements AutoCloseable {
      */
     private void csiPass() {
         try {
-            var snaps = client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(namespace);
+            var snaps = client.genericKubernetesResources(SNAPSHOTS).inNamespace(namespace);
             Set<String> live = new java.util.HashSet<>();
             for (var snap : snaps.list().getItems()) {
                 live.add(snap.getMetadata().getName());
@@ -216,18 +221,18 @@ final class KubeletSimulator implements AutoCloseable {
         if (error != null) {
             status.put("error", Map.of("message", error, "time", Instant.now().toString()));
         }
-        var latest = client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(namespace).withName(snap.getMetadata().getName())
+        var latest = client.genericKubernetesResources(SNAPSHOTS).inNamespace(namespace).withName(snap.getMetadata().getName())
                 .get();
         if (latest != null) {
             latest.getAdditionalProperties().put("status", status);
-            client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(namespace).resource(latest).updateStatus();
+            client.genericKubernetesResources(SNAPSHOTS).inNamespace(namespace).resource(latest).updateStatus();
         }
     }
 
     /** A claim cloned from a VolumeSnapshot: bound, once the snapshot is ready, to a new hostPath volume with its content. */
     @SuppressWarnings("unchecked")
     private void provision(PersistentVolumeClaim pvc, String snapshot) throws IOException {
-        var snap = client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(namespace).withName(snapshot).get();
+        var snap = client.genericKubernetesResources(SNAPSHOTS).inNamespace(namespace).withName(snapshot).get();
         Map<String, Object> status = snap == null ? null : (Map<String, Object>) snap.getAdditionalProperties().get("status");
         if (status == null || !Boolean.TRUE.equals(status.get("readyToUse"))) {
             return; // the external-provisioner waits for the snapshot

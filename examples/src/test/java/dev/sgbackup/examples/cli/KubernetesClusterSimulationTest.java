@@ -168,8 +168,10 @@ class KubernetesClusterSimulationTest {
         Run l = cli("list", "--from", sink);
         assertThat(l.code()).as(l.err()).isZero();
         List<String> keys = new ArrayList<>();
-        try (Stream<Path> s = Files.walk(tmp.resolve("s3"))) {
-            s.filter(Files::isRegularFile).map(p -> tmp.resolve("s3").relativize(p).toString()).filter(k -> k.startsWith("backups/"))
+        // S3Proxy's filesystem backend keeps bucket "backups" at s3/data/backups (LocalS3Proxy)
+        Path data = tmp.resolve("s3").resolve("data");
+        try (Stream<Path> s = Files.walk(data)) {
+            s.filter(Files::isRegularFile).map(p -> data.relativize(p).toString()).filter(k -> k.startsWith("backups/"))
                     .forEach(keys::add);
         }
         return keys;
@@ -184,6 +186,8 @@ class KubernetesClusterSimulationTest {
         assertThat(b.out()).contains("repos-gitserver-0 volume completed", "repos-gitserver-1 volume completed",
                 "repos-gitserver-2 volume completed");
         assertThat(b.err()).contains("committed " + id + " from 3 step records");
+        // each success with the step's bytes, from its record (the shard's tar: 210.0KiB)
+        assertThat(b.err()).containsPattern("step repos-gitserver-0: succeeded \\([1-3]/3\\), 210\\.0KiB read");
         assertThat(kubelet.started()).hasSize(3);
         assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
         // each shard's worker ran pinned to its node (else the simulator had refused it: Multi-Attach)
@@ -195,6 +199,7 @@ class KubernetesClusterSimulationTest {
         assertThat(verify.out()).startsWith("ok " + id);
         Run show = cli("show", "--from", sink, "--backup", id, "--json");
         assertThat(show.out()).contains("\"repos-gitserver-0\"", "\"repos-gitserver-2\"").doesNotContain("_steps");
+        assertThat(manifests()).as("the listing sees the bucket").hasSize(1);
         assertThat(objects()).noneMatch(k -> k.contains("_steps"));
 
         // restore through Jobs into emptied volumes (the shards' StatefulSet scaled down: their pods gone)
@@ -223,7 +228,7 @@ class KubernetesClusterSimulationTest {
     /** The run's VolumeSnapshots and the PVCs cloned from them (label app.kubernetes.io/name=sgbackup) still in the cluster. */
     private List<String> snapshotObjects() {
         List<String> out = new ArrayList<>();
-        client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(NS).list().getItems()
+        client.genericKubernetesResources(KubeletSimulator.SNAPSHOTS).inNamespace(NS).list().getItems()
                 .forEach(x -> out.add("VolumeSnapshot/" + x.getMetadata().getName()));
         client.persistentVolumeClaims().inNamespace(NS).withLabel("app.kubernetes.io/name", "sgbackup").list().getItems()
                 .forEach(x -> out.add("PersistentVolumeClaim/" + x.getMetadata().getName()));
@@ -339,7 +344,7 @@ class KubernetesClusterSimulationTest {
                 .withKind("VolumeSnapshot").withNewMetadata().withName(name).withLabels(labels).endMetadata()
                 .withAdditionalProperties(Map.of("spec", Map.of("volumeSnapshotClassName", "csi-aws-vsc", "source",
                         Map.of("persistentVolumeClaimName", "repos-gitserver-0")))).build();
-        client.genericKubernetesResources(SnapshotClones.SNAPSHOTS).inNamespace(NS).resource(snap).create();
+        client.genericKubernetesResources(KubeletSimulator.SNAPSHOTS).inNamespace(NS).resource(snap).create();
         client.persistentVolumeClaims().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder()
                 .withNewMetadata().withName(name).withLabels(labels).endMetadata().withNewSpec()
                 .withAccessModes("ReadWriteOnce").withNewResources().addToRequests("storage", new io.fabric8.kubernetes.api.model.Quantity("1Gi"))
@@ -458,6 +463,59 @@ class KubernetesClusterSimulationTest {
         return objects().stream().filter(k -> k.contains("/manifests/")).toList();
     }
 
+    /**
+     * The Java API: the same backup through {@code Executor.kubernetes(...)}, this JVM the coordinator (an engine on the
+     * S3 sink with the passphrase), the workers the simulated kubelet's processes; the manifest verifies, and a
+     * restore of the volumes phase through the same executor brings every file back.
+     */
+    @Test
+    void theJavaApiRunsABackupAndARestoreThroughExecutorKubernetes() throws Exception {
+        dev.sgbackup.plan.InstanceDescription d = dev.sgbackup.plan.InstanceDescription.fromJson(Files.readString(instance));
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        dev.sgbackup.run.Executor k8s = dev.sgbackup.run.Executor.kubernetes(dev.sgbackup.run.KubernetesOptions.of(NS, IMAGE)
+                .workerSecret("sgbackup-sink").maxJobs(2).kubeconfig(kubeconfig).messages(lines::add));
+        assertThat(k8s.toString()).contains("namespace=sourcegraph", "workerSecret=sgbackup-sink", "maxJobs=2").doesNotContain(PASS);
+        String id;
+        try (dev.sgbackup.s3.S3Sink s3sink = dev.sgbackup.s3.S3Sink.builder("backups").prefix("sourcegraph").endpoint(s3.endpoint())
+                .credentials(LocalS3Proxy.ACCESS_KEY, LocalS3Proxy.SECRET_KEY).region("us-east-1").build();
+             dev.sgbackup.SgBackup sg = dev.sgbackup.SgBackup.builder().sink(s3sink)
+                     .encryption(dev.sgbackup.transform.Encryption.passphrase(PASS)).build()) {
+            dev.sgbackup.run.RunResult r = sg.backup(d, dev.sgbackup.plan.Scope.ALL, k8s);
+            id = r.backupId();
+            assertThat(r.committed()).isTrue();
+            assertThat(r.steps()).extracting(dev.sgbackup.run.StepResult::step).containsExactlyElementsOf(SHARDS);
+            assertThat(r.steps()).allSatisfy(st -> assertThat(st.bytes()).isGreaterThan(200_000));
+            assertThat(sg.verify(id).ok()).isTrue();
+            assertThat(lines).anyMatch(l -> l.startsWith("committed " + id + " from 3 step records"))
+                    .anyMatch(l -> l.startsWith("step repos-gitserver-2: succeeded"));
+            assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
+            assertThat(jobs()).isEmpty();
+            assertThat(objects()).noneMatch(k -> k.contains("_steps"));
+
+            // restore the volumes through Jobs, the gitserver pods gone (scaled down at the checkpoint)
+            Map<String, byte[]> before = new LinkedHashMap<>();
+            for (String shard : SHARDS) {
+                Path pack = pvRoot.resolve(shard).resolve("github.com/acme/repo" + SHARDS.indexOf(shard) + "/.git/pack-"
+                        + SHARDS.indexOf(shard) + ".pack");
+                before.put(shard, Files.readAllBytes(pack));
+                deleteTree(pvRoot.resolve(shard));
+                Files.createDirectories(pvRoot.resolve(shard));
+            }
+            client.pods().inNamespace(NS).list().getItems().stream().filter(p -> p.getMetadata().getName().startsWith("gitserver-"))
+                    .forEach(p -> client.pods().inNamespace(NS).resource(p).delete());
+            dev.sgbackup.run.RunResult restored = sg.restore(id, d, dev.sgbackup.store.RestoreOptions.defaults(),
+                    dev.sgbackup.store.Phase.VOLUMES, k8s);
+            assertThat(restored.steps()).extracting(dev.sgbackup.run.StepResult::step).containsExactlyElementsOf(SHARDS);
+            for (String shard : SHARDS) {
+                assertThat(Files.readAllBytes(pvRoot.resolve(shard).resolve("github.com/acme/repo" + SHARDS.indexOf(shard) + "/.git/pack-"
+                        + SHARDS.indexOf(shard) + ".pack"))).isEqualTo(before.get(shard));
+            }
+            // one phase at a time
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> sg.restore(id, d, dev.sgbackup.store.RestoreOptions.defaults(),
+                    dev.sgbackup.store.Phase.ALL, k8s)).hasMessageContaining("one phase at a time");
+        }
+    }
+
     @Test
     void oneFailedJobStopsTheRunDeletesTheOtherJobsAndCommitsNothing() throws Exception {
         deleteTree(pvRoot.resolve("repos-gitserver-1")); // its volume is empty of the directory the worker reads: it fails
@@ -532,6 +590,49 @@ class KubernetesClusterSimulationTest {
         assertThat(manifests()).isEmpty();
         Run prune = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "0s");
         assertThat(prune.code()).as(prune.err()).isZero();
+        assertThat(objects()).isEmpty();
+    }
+
+    /**
+     * A coordinator killed outright (SIGKILL: no hook runs) leaves its Job, which runs to its end and stays; {@code prune
+     * --namespace} removes it, names (and leaves) another run's active Job, and with {@code --grace 0s} the killed
+     * run's data goes as a leftover.
+     */
+    @Test
+    void pruneRemovesTheJobsAndTheDataOfACoordinatorKilledOutright() throws Exception {
+        Process p = start(tmp.resolve("sigkill.out"), tmp.resolve("sigkill.err"), coordinatorArgs("backup", "--max-jobs", "1")
+                .toArray(String[]::new));
+        for (int i = 0; i < 600 && kubelet.started().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(kubelet.started()).isNotEmpty();
+        p.destroyForcibly(); // SIGKILL
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(137);
+        // its one Job (--max-jobs 1) runs to its end and stays
+        for (int i = 0; i < 1200 && client.batch().v1().jobs().inNamespace(NS).list().getItems().stream()
+                .anyMatch(j -> j.getStatus() == null || j.getStatus().getConditions().isEmpty()); i++) {
+            Thread.sleep(100);
+        }
+        List<String> dead = jobs();
+        assertThat(dead).hasSize(1);
+        assertThat(objects()).anyMatch(k -> k.contains("/_steps/s01.json"));
+        // another run's active Job: named, left alone
+        String other = "20261201T020000Z-0b0b0b";
+        client.batch().v1().jobs().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder().withNewMetadata()
+                .withName("sgbackup-" + other.toLowerCase() + "-y").addToLabels("app.kubernetes.io/name", "sgbackup")
+                .addToLabels(KubeletSimulator.HISTORY, "true")
+                .addToLabels("sgbackup.dev/backup-id", other).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                .withName("worker").withImage(IMAGE).withArgs("--help").endContainer().withRestartPolicy("Never").endSpec()
+                .endTemplate().endSpec().build()).create();
+        Run prune = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "0s", "--namespace", NS, "--kubeconfig",
+                kubeconfig.toString());
+        assertThat(prune.code()).as(prune.err()).isZero();
+        assertThat(prune.err()).contains("removed 1 finished Job(s) of run ")
+                .contains("left run " + other + " alone: 1 of its Jobs are active")
+                .contains("1 Job(s) of 1 finished run(s) in namespace sourcegraph removed, 1 run(s) with active Jobs left alone");
+        assertThat(jobs()).containsExactly("sgbackup-" + other.toLowerCase() + "-y");
+        assertThat(manifests()).isEmpty();
         assertThat(objects()).isEmpty();
     }
 

@@ -1,4 +1,4 @@
-package dev.sgbackup.examples.cli;
+package dev.sgbackup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,8 +41,9 @@ import org.junit.jupiter.api.Test;
  * mock, with a lightweight Job controller that completes each Job after a fixed time (one step in twenty is four times
  * slower) instead of running workers. It counts the coordinator's requests at the API server (creates, deletes, its
  * informer's lists and watches, its backstop lists, pod and event reads): they grow linearly with the steps; the wall
- * time stays within one slowest step per wave of 20 (plus slack); never more than 20 Jobs are unfinished at once. It
- * does not measure the coordinator's heap: the mock server shares this JVM and holds every Job.
+ * time stays within one slowest step per wave of 20 (plus slack); never more than 20 Jobs are unfinished at once. The
+ * coordinator's heap is measured with the coordinator in a JVM of its own (the mock server, which holds every Job,
+ * stays in this one): {@link #theCoordinatorsHeapStaysFlatOver200Steps}.
  */
 class KubernetesScaleTest {
     static final String NS = "sourcegraph";
@@ -140,6 +141,76 @@ class KubernetesScaleTest {
         assertThat(o.ok()).as(err.toString(StandardCharsets.UTF_8)).isTrue();
         c.deleteRun(id);
         return new Measured(n, coordinatorCalls.get(), wall);
+    }
+
+    /**
+     * The coordinator alone in its own JVM ({@code -Xmx64m}), against this JVM's mock server and Job controller: one
+     * run of 200 steps with at most 20 Jobs, its used heap read after a full GC when 50, 100 and 200 steps have
+     * succeeded (the hook is the coordinator's own state line). It must stay flat: at 200 steps under 1.5 times what
+     * it was at 50. The mock server, which holds every Job, is not in that JVM.
+     */
+    @Test
+    void theCoordinatorsHeapStaysFlatOver200Steps() throws Exception {
+        String id = "20261202T142200Z-0c0200";
+        List<String> cmd = List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
+                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), CoordinatorProcess.class.getName(),
+                client.getConfiguration().getMasterUrl(), NS, id, "200", "20");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        List<String> out = new ArrayList<>();
+        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+                out.add(line);
+            }
+        }
+        assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).as(String.join("\n", out)).isZero();
+        Map<Integer, Long> heap = new HashMap<>();
+        out.stream().filter(l -> l.startsWith("heap ")).forEach(l -> heap.put(Integer.parseInt(l.split(" ")[1]), Long.parseLong(l.split(" ")[2])));
+        System.out.println("coordinator heap after GC (bytes) at 50/100/200 steps: " + heap.get(50) + " " + heap.get(100) + " "
+                + heap.get(200));
+        assertThat(heap).as(String.join("\n", out)).containsKeys(50, 100, 200);
+        assertThat(heap.get(200)).isLessThan(heap.get(50) * 3 / 2);
+        // and in absolute terms: less than 4 MiB more for 150 more steps (about 27 KiB a step)
+        assertThat(heap.get(200) - heap.get(50)).isLessThan(4L << 20);
+        assertThat(heap.get(100)).isLessThan(heap.get(50) * 3 / 2);
+        assertThat(maxUnfinished.get()).isLessThanOrEqualTo(20);
+    }
+
+    /**
+     * The coordinator's JVM for {@link #theCoordinatorsHeapStaysFlatOver200Steps}: args master URL, namespace, run id,
+     * steps, max Jobs. Prints {@code heap N BYTES} (used heap after two full GCs) when step N of 50, 100 and the last
+     * has succeeded, and exits 0 when the run succeeded.
+     */
+    public static final class CoordinatorProcess {
+        public static void main(String[] args) throws Exception {
+            String url = args[0];
+            String ns = args[1];
+            String id = args[2];
+            int n = Integer.parseInt(args[3]);
+            int max = Integer.parseInt(args[4]);
+            PrintStream stdout = System.out;
+            PrintStream lines = new PrintStream(java.io.OutputStream.nullOutputStream()) {
+                @Override
+                public void println(String line) {
+                    for (int at : new int[] {50, 100, n}) {
+                        if (line.endsWith(": succeeded (" + at + "/" + n + ")")) {
+                            System.gc();
+                            System.gc();
+                            Runtime rt = Runtime.getRuntime(); // used heap (java.management is not read by core's module)
+                            stdout.println("heap " + at + " " + (rt.totalMemory() - rt.freeMemory()));
+                        }
+                    }
+                }
+            };
+            try (KubernetesClient c = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+                    new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl(url).withRequestRetryBackoffLimit(3).build()).build()) {
+                KubernetesCoordinator k = new KubernetesCoordinator(c, ns, lines);
+                KubernetesCoordinator.Outcome o = k.run(id, jobs(id, n), max, Duration.ofMinutes(5), Duration.ofSeconds(30));
+                k.deleteRun(id);
+                stdout.println("ok " + o.ok());
+                System.exit(o.ok() ? 0 : 1);
+            }
+        }
     }
 
     @Test

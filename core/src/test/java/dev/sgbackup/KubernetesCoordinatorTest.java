@@ -1,4 +1,4 @@
-package dev.sgbackup.examples.cli;
+package dev.sgbackup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The coordinator's Job loop against fabric8's CRUD mock behind a dispatcher that answers the first watch of the run's
+ * The coordinator's Job loop (package-private in core, so tested here with a reduced Job controller; the whole run on
+ * a simulated kubelet is examples' KubernetesClusterSimulationTest) against fabric8's CRUD mock behind a dispatcher that answers the first watch of the run's
  * Jobs with {@code 410 Gone} (as an API server does when the watched resource version is too old): the informer lists
  * again and the run still sees every Job finish, well before the coordinator's own backstop list would have run; and
  * no more than --max-jobs Jobs run at once.
@@ -95,7 +96,7 @@ class KubernetesCoordinatorTest {
         for (int i = 1; i <= 4; i++) {
             jobs.add(job(i));
         }
-        try (KubeletSimulator kubelet = new KubeletSimulator(client, NS, tmp.resolve("pv"), tmp.resolve("pods"))) {
+        try (JobController kubelet = new JobController(client, NS, 300)) {
             KubernetesCoordinator c = new KubernetesCoordinator(client, NS, new PrintStream(err, true, StandardCharsets.UTF_8));
             long t0 = System.nanoTime();
             // the coordinator's own backstop list only after 10 minutes: only the informer can see these Jobs finish
@@ -108,6 +109,90 @@ class KubernetesCoordinatorTest {
             assertThat(kubelet.started()).hasSize(4);
             assertThat(kubelet.maxConcurrent()).isLessThanOrEqualTo(2);
             assertThat(err.toString(StandardCharsets.UTF_8)).contains("succeeded (4/4)");
+        }
+    }
+
+    /** With a progress source, each success line carries the step's bytes and running steps are reported periodically. */
+    @Test
+    void runningAndFinishedStepsAreReportedWithTheirBytes() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            jobs.add(job(i));
+        }
+        try (JobController kubelet = new JobController(client, NS, 1500)) {
+            KubernetesCoordinator c = new KubernetesCoordinator(client, NS, new PrintStream(err, true, StandardCharsets.UTF_8));
+            c.progress = ordinal -> ordinal + ".5KiB read";
+            c.progressEvery = Duration.ofMillis(200);
+            KubernetesCoordinator.Outcome o = c.run(RUN, jobs, 2, Duration.ofMinutes(5), Duration.ofSeconds(30));
+            String lines = err.toString(StandardCharsets.UTF_8);
+            assertThat(o.ok()).as(lines).isTrue();
+            assertThat(lines).contains("step s1: running, 1.5KiB read", "step s4: running, 4.5KiB read")
+                    .contains("step s4: succeeded (4/4), 4.5KiB read");
+            // only steps whose Jobs exist and have not finished are reported running
+            assertThat(lines.substring(lines.indexOf("step s1: succeeded"))).doesNotContain("step s1: running");
+        }
+    }
+
+    /**
+     * The Job controller and kubelet reduced to timing: each new Job runs (counted, at most how many at once) and
+     * completes after {@code millis}.
+     */
+    static final class JobController implements AutoCloseable {
+        private final KubernetesClient client;
+        private final String namespace;
+        private final java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newScheduledThreadPool(2);
+        private final List<String> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final AtomicInteger running = new AtomicInteger();
+        private final AtomicInteger maxRunning = new AtomicInteger();
+        private final io.fabric8.kubernetes.client.informers.SharedIndexInformer<Job> informer;
+
+        JobController(KubernetesClient client, String namespace, long millis) {
+            this.client = client;
+            this.namespace = namespace;
+            informer = client.batch().v1().jobs().inNamespace(namespace).inform(new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
+                @Override
+                public void onAdd(Job j) {
+                    started.add(j.getMetadata().getName());
+                    maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+                    timer.schedule(() -> complete(j.getMetadata().getName()), millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+                }
+
+                @Override
+                public void onUpdate(Job a, Job b) {
+                }
+
+                @Override
+                public void onDelete(Job j, boolean unknown) {
+                }
+            }, 0);
+        }
+
+        private void complete(String name) {
+            Job j = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+            if (j == null) {
+                return;
+            }
+            String t = java.time.Instant.now().toString();
+            j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder().withSucceeded(1).withCompletionTime(t)
+                    .withConditions(new io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder().withType("Complete")
+                            .withStatus("True").withLastTransitionTime(t).build()).build());
+            running.decrementAndGet();
+            client.batch().v1().jobs().inNamespace(namespace).resource(j).updateStatus();
+        }
+
+        List<String> started() {
+            return started;
+        }
+
+        int maxConcurrent() {
+            return maxRunning.get();
+        }
+
+        @Override
+        public void close() {
+            informer.close();
+            timer.shutdownNow();
         }
     }
 }

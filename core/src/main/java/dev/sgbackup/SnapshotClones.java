@@ -1,4 +1,4 @@
-package dev.sgbackup.examples.cli;
+package dev.sgbackup;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;

@@ -1,4 +1,4 @@
-package dev.sgbackup.examples.cli;
+package dev.sgbackup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,5 +1,6 @@
-package dev.sgbackup.examples.cli;
+package dev.sgbackup;
 
+import dev.sgbackup.plan.KubernetesManifests;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -33,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  * for a watch that silently stalls, lists the run's Jobs itself every {@code relist}. A Job whose pod has not started
  * {@code pendingTimeout} after the Job was created is given up, with the events of the Job and its pods (Multi-Attach,
  * FailedScheduling, a missing Secret key…). A failed Job stops the run: the others are deleted, with their pods.
- * Committing or abandoning the backup is the caller's ({@link KubernetesExecutor}).
+ * Committing or abandoning the backup is the caller's ({@link KubernetesRun}). Package-private, like every class that
+ * touches fabric8 (an optional dependency): {@link KubernetesRun} checks the client is there before loading it.
  */
 final class KubernetesCoordinator implements AutoCloseable {
     static final String LABEL_BACKUP_ID = "sgbackup.dev/backup-id";
@@ -52,6 +54,13 @@ final class KubernetesCoordinator implements AutoCloseable {
     private int apiCalls;
     /** The run's CSI snapshots and their clones (none unless set): its own class, called from a few hooks here. */
     private SnapshotClones clones;
+    /**
+     * What a step has done so far, by its ordinal (its position in the run's Jobs, from 1), e.g. {@code 1.2GiB read},
+     * or null when nothing is known: printed with a step's success and, every {@link #progressEvery}, for each step
+     * still running. Null (the default): state lines only.
+     */
+    java.util.function.IntFunction<String> progress;
+    Duration progressEvery = Duration.ofSeconds(10);
     /** How often the informer's list-and-watch failed and was started again (e.g. on 410 Gone). */
     final java.util.concurrent.atomic.AtomicInteger informerRestarts = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -65,6 +74,31 @@ final class KubernetesCoordinator implements AutoCloseable {
     /** The VolumeSnapshots and clones this run's Jobs read (docs/kubernetes.md, "Placement and consistency"). */
     void snapshots(List<io.fabric8.kubernetes.api.model.HasMetadata> objects) {
         this.clones = new SnapshotClones(client, namespace, err, objects);
+    }
+
+    /** The VolumeSnapshots and clone claims among the manifests (a backup's snapshot steps), for the coordinator to create. */
+    static List<io.fabric8.kubernetes.api.model.HasMetadata> snapshotObjects(KubernetesManifests.Result r) {
+        List<io.fabric8.kubernetes.api.model.HasMetadata> objects = new ArrayList<>();
+        for (KubernetesManifests.Manifest m : r.manifests()) {
+            if (m.kind().equals("VolumeSnapshot")) {
+                objects.add(io.fabric8.kubernetes.client.utils.Serialization.unmarshal(m.yaml(),
+                        io.fabric8.kubernetes.api.model.GenericKubernetesResource.class));
+            } else if (m.kind().equals("PersistentVolumeClaim")) {
+                objects.add(io.fabric8.kubernetes.client.utils.Serialization.unmarshal(m.yaml(),
+                        io.fabric8.kubernetes.api.model.PersistentVolumeClaim.class));
+            }
+        }
+        return objects;
+    }
+
+    /** The Jobs of {@code KubernetesManifests.Result}'s YAML documents. */
+    static List<Job> jobs(List<String> yaml) {
+        return yaml.stream().map(y -> io.fabric8.kubernetes.client.utils.Serialization.unmarshal(y, Job.class)).toList();
+    }
+
+    /** The store each Job runs (its annotation: labels may have shortened the name). */
+    static List<String> stores(List<Job> jobs) {
+        return jobs.stream().map(j -> j.getMetadata().getAnnotations().get(ANNOTATION_STORE)).toList();
     }
 
     /** A client for the kubeconfig's context (kubectl's rules: --kubeconfig, KUBECONFIG, ~/.kube/config), or the pod's account. */
@@ -126,6 +160,8 @@ final class KubernetesCoordinator implements AutoCloseable {
         Deque<Job> queue = new ArrayDeque<>(jobs);
         Map<String, String> stores = new LinkedHashMap<>();
         jobs.forEach(j -> stores.put(j.getMetadata().getName(), j.getMetadata().getAnnotations().get(ANNOTATION_STORE)));
+        Map<String, Integer> ordinals = new LinkedHashMap<>();
+        jobs.forEach(j -> ordinals.put(j.getMetadata().getName(), ordinals.size() + 1));
         Map<String, Instant> created = new LinkedHashMap<>();
         Map<String, State> states = new LinkedHashMap<>();
         BlockingQueue<Job> events = new LinkedBlockingQueue<>();
@@ -163,6 +199,7 @@ final class KubernetesCoordinator implements AutoCloseable {
             int succeeded = 0;
             Instant nextList = Instant.now().plus(relist);
             Instant nextPendingCheck = Instant.now().plus(Duration.ofSeconds(1));
+            Instant nextProgress = Instant.now().plus(progressEvery);
             while (succeeded < jobs.size()) {
                 while (running < maxJobs && !queue.isEmpty()) {
                     Job j = queue.poll();
@@ -206,7 +243,9 @@ final class KubernetesCoordinator implements AutoCloseable {
                         states.put(name, st);
                         running--;
                         succeeded++;
-                        err.println("step " + stores.get(name) + ": succeeded (" + succeeded + "/" + jobs.size() + ")");
+                        String done = progress == null ? null : progress.apply(ordinals.get(name));
+                        err.println("step " + stores.get(name) + ": succeeded (" + succeeded + "/" + jobs.size() + ")"
+                                + (done == null ? "" : ", " + done));
                     } else if (st == State.FAILED) {
                         states.put(name, st);
                         String why = failure(j);
@@ -214,6 +253,15 @@ final class KubernetesCoordinator implements AutoCloseable {
                         deleteRun(runId);
                         finished = true;
                         return new Outcome(false, stores.get(name), why, apiCalls);
+                    }
+                }
+                if (progress != null && !Instant.now().isBefore(nextProgress)) {
+                    nextProgress = Instant.now().plus(progressEvery);
+                    for (Map.Entry<String, State> e : states.entrySet()) {
+                        String so = e.getValue() == State.ACTIVE ? progress.apply(ordinals.get(e.getKey())) : null;
+                        if (so != null) {
+                            err.println("step " + stores.get(e.getKey()) + ": running, " + so);
+                        }
                     }
                 }
                 if (!Instant.now().isBefore(nextPendingCheck)) {
@@ -249,6 +297,27 @@ final class KubernetesCoordinator implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** A run's Jobs in the namespace: how many, and how many have not finished. */
+    record RunJobs(String backupId, int jobs, int active) {
+    }
+
+    /** The namespace's sgbackup Jobs by run (their backup id label), for prune. */
+    List<RunJobs> runs() {
+        Map<String, int[]> byRun = new LinkedHashMap<>();
+        apiCalls++;
+        for (Job j : client.batch().v1().jobs().inNamespace(namespace).withLabel(LABEL_NAME, "sgbackup").list().getItems()) {
+            String id = j.getMetadata().getLabels().get(LABEL_BACKUP_ID);
+            if (id != null) {
+                int[] n = byRun.computeIfAbsent(id, k -> new int[2]);
+                n[0]++;
+                n[1] += state(j) == State.ACTIVE ? 1 : 0;
+            }
+        }
+        List<RunJobs> out = new ArrayList<>();
+        byRun.forEach((id, n) -> out.add(new RunJobs(id, n[0], n[1])));
+        return out;
     }
 
     /** Deletes every Job of the run, with its pods. */
