@@ -23,6 +23,12 @@ class ExecutorTest {
                 + " imagePullSecrets=[regcred], workerSecret=sgbackup-sink, maxJobs=8, jobTimeout=PT6H, pendingTimeout=PT10M,"
                 + " kubeconfig=/home/me/.kube/config, context=prod]");
         assertThat(((Executor.Kubernetes) k).options().maxJobs()).isEqualTo(8);
+        assertThat(((Executor.Kubernetes) k).options().snapshots()).isEqualTo(KubernetesOptions.Snapshots.AUTO);
+        assertThat(KubernetesOptions.of("ns", "img").snapshots(KubernetesOptions.Snapshots.REQUIRED))
+                .hasToString("KubernetesOptions[namespace=ns, image=img, maxJobs=4, pendingTimeout=PT10M, snapshots=required]");
+        assertThat(KubernetesOptions.Snapshots.parse("off")).isEqualTo(KubernetesOptions.Snapshots.OFF);
+        assertThatThrownBy(() -> KubernetesOptions.Snapshots.parse("sometimes")).isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("auto, required or off");
         assertThat(Executor.kubernetes("ns", "img").options().maxJobs()).isEqualTo(KubernetesOptions.DEFAULT_MAX_JOBS);
         assertThatThrownBy(() -> KubernetesOptions.of("ns", "img").maxJobs(0)).isInstanceOf(InvalidInputException.class);
         assertThatThrownBy(() -> KubernetesOptions.of("ns", "img").pendingTimeout(Duration.ZERO)).isInstanceOf(InvalidInputException.class);

@@ -155,6 +155,6 @@ public record KubernetesOptions(String namespace, String image, List<String> ima
                 + (workerSecret == null ? "" : ", workerSecret=" + workerSecret) + ", maxJobs=" + maxJobs
                 + (jobTimeout == null ? "" : ", jobTimeout=" + jobTimeout) + ", pendingTimeout=" + pendingTimeout
                 + (kubeconfig == null ? "" : ", kubeconfig=" + kubeconfig) + (context == null ? "" : ", context=" + context)
-                + (sink == null ? "" : ", sink=" + sink) + ", snapshots=" + snapshots.name().toLowerCase(java.util.Locale.ROOT) + "]";
+                + (sink == null ? "" : ", sink=" + sink) + (snapshots == Snapshots.AUTO ? "" : ", snapshots=" + snapshots.name().toLowerCase(java.util.Locale.ROOT)) + "]";
     }
 }
