@@ -68,7 +68,6 @@ final class Crypto {
 
     /** {@code nonce(12) ‖ AES-256-GCM(plain) ‖ tag(16)} with a fresh random nonce. */
     static byte[] seal(SecretKey key, byte[] plain, int off, int len, byte[] aad) {
-        countBulk(len);
         byte[] nonce = random(NONCE_BYTES);
         try {
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
@@ -93,7 +92,6 @@ final class Crypto {
         if (sealed.length < OVERHEAD) {
             throw new IntegrityException(what + " is too short to be sealed (" + sealed.length + " bytes); it is damaged");
         }
-        countBulk(sealed.length);
         try {
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, sealed, 0, NONCE_BYTES));
@@ -107,26 +105,15 @@ final class Crypto {
     }
 
     private static final java.util.concurrent.atomic.AtomicBoolean WARMED = new java.util.concurrent.atomic.AtomicBoolean();
-    /** Blobs of at least {@link #BULK_BYTES} sealed or opened so far in this JVM. */
-    private static final java.util.concurrent.atomic.AtomicInteger BULK = new java.util.concurrent.atomic.AtomicInteger();
-    static final int BULK_BYTES = 32 << 10;
-    /** After this many bulk blobs, the run has real data to seal or open: {@link #warmUp} starts. */
-    static final int WARM_UP_AFTER = 8;
-
-    private static void countBulk(int len) {
-        if (len >= BULK_BYTES && !WARMED.get() && BULK.incrementAndGet() == WARM_UP_AFTER) {
-            warmUp();
-        }
-    }
-
     /**
-     * Once per JVM, on a daemon thread, when the run has sealed or opened {@link #WARM_UP_AFTER} chunk-sized blobs (so
-     * it has data to move, not just a few table chunks of an unchanged backup): seals, opens and hashes small buffers
-     * some 20,000 times, so that the JIT compiles the AES-GCM and SHA-256 paths with their CPU intrinsics (CLMUL GHASH,
-     * AES-NI, SHA-NI). A 1 MiB chunk is one call into GHASH, so real chunks alone take hundreds of megabytes to get
-     * there; until then the JDK runs them as plain Java: opening 280 MB of 28 KB blobs took 1.44 s on a fresh JVM and
-     * 0.26 s after this warm-up on the 2-core build machine. It costs about 0.3 s of a core, which a backup that finds
-     * nothing new would only lose.
+     * Once per JVM, on a daemon thread: seals, opens and hashes small buffers some 20,000 times, so that the JIT
+     * compiles the AES-GCM and SHA-256 paths with their CPU intrinsics (CLMUL GHASH, AES-NI, SHA-NI) before the first
+     * chunks arrive. A 1 MiB chunk is one call into the cipher, so real chunks alone take hundreds of megabytes to get
+     * there, and until then the JDK runs them as plain Java: opening 280 MB of 28 KB blobs took 1.44 s on a fresh JVM
+     * and 0.26 s after this warm-up on the 2-core build machine. It starts when the repository is opened (for a backup,
+     * at planning, beside the key derivation, whose HMAC-SHA256 it speeds too) and costs about 0.3 s of the other core.
+     * Starting it only once a run had sealed eight chunks was tried and measured slower in every benchmark case
+     * (docs/dedup.md): the SHA-256 of chunk ids and the key derivation ran on the Java path meanwhile.
      */
     static void warmUp() {
         if (!WARMED.compareAndSet(false, true)) {

@@ -51,6 +51,9 @@ public final class DedupRepository {
      * @throws IntegrityException    if there is no repository and {@code create} is false, or its config is damaged
      */
     public static DedupRepository open(BackupSink sink, Encryption encryption, boolean create) throws IOException {
+        if (encryption != null) {
+            Crypto.warmUp(); // sealing and opening blobs starts soon: get the JIT to its AES-GCM intrinsics first
+        }
         Layout layout = new Layout(ROOT);
         Optional<RepoConfig> found = readConfig(sink, layout);
         if (found.isEmpty()) {
@@ -120,8 +123,8 @@ public final class DedupRepository {
 
     /** Whether {@code sink} has a deduplicated repository (its config exists). */
     /**
-     * Starts the JIT warm-up of AES-GCM and SHA-256 now, for a run that will open many chunks (a restore); a backup
-     * starts it by itself once it seals real data. Once per JVM; on a daemon thread.
+     * Starts the JIT warm-up of AES-GCM and SHA-256 now, for a run that will open many chunks (a restore, before it
+     * derives the key-encryption key); opening an encrypted repository starts it too. Once per JVM; on a daemon thread.
      */
     public static void warmUp() {
         Crypto.warmUp();

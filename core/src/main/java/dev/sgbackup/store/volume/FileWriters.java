@@ -89,17 +89,7 @@ final class FileWriters implements AutoCloseable {
 
     /** Throws the first failure of a writer thread, if there was one. */
     void rethrow() throws IOException {
-        Throwable t = failure.get();
-        if (t == null) {
-            return;
-        }
-        if (t instanceof IOException io) {
-            throw io;
-        }
-        if (t instanceof RuntimeException re) {
-            throw re;
-        }
-        throw (Error) t;
+        ThreadFailure.rethrow(failure.get());
     }
 
     private void acquire(int permits) throws IOException {

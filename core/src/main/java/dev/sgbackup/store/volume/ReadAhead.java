@@ -3,7 +3,6 @@ package dev.sgbackup.store.volume;
 import dev.sgbackup.run.CancelledException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
@@ -78,7 +77,7 @@ final class ReadAhead extends InputStream {
             return 0;
         }
         if (current != null && current.failure() != null) {
-            rethrow(current.failure());
+            ThreadFailure.rethrow(current.failure());
         }
         if (current == null || (!current.end() && pos == current.length())) {
             next();
@@ -104,21 +103,8 @@ final class ReadAhead extends InputStream {
         }
         pos = 0;
         if (current.failure() != null) {
-            rethrow(current.failure()); // and again on every later read
+            ThreadFailure.rethrow(current.failure()); // and again on every later read
         }
-    }
-
-    private static void rethrow(Throwable failure) throws IOException {
-        if (failure instanceof IOException io) {
-            throw io;
-        }
-        if (failure instanceof RuntimeException re) {
-            throw re;
-        }
-        if (failure instanceof Error err) {
-            throw err;
-        }
-        throw new UncheckedIOException(new IOException(failure));
     }
 
     @Override

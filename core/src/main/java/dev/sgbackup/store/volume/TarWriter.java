@@ -19,13 +19,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -51,58 +47,7 @@ final class TarWriter {
     private record FileKey(Object dev, Object ino) {
     }
 
-    /** Excluded children get no stat: this stands in their place in {@link Frame#ahead}. */
-    private static final Future<Map<String, Object>> EXCLUDED = CompletableFuture.completedFuture(null);
-    /** Children whose attributes are read ahead of the writer, per directory on the current path. */
-    static final int STAT_AHEAD = 256;
-    /**
-     * Attributes read ahead longer ago than this (a large file or a subdirectory came between) are read again when
-     * their turn comes, so that a file's attributes stay those of just before it is read.
-     */
-    static final long STALE_NANOS = 1_000_000_000L;
-
-    /** An attribute read in flight, and when it started. */
-    private record Ahead(Future<Map<String, Object>> read, long startedAt) {
-    }
-    /**
-     * Reads files' attributes ahead of the walk: an lstat and the attribute map cost more per file than everything
-     * else an unchanged file costs in a deduplicated backup, and they need nothing from the writer.
-     */
-    private static final ExecutorService STAT = Executors.newFixedThreadPool(2, r -> {
-        Thread t = new Thread(r, "sgbackup-stat");
-        t.setDaemon(true);
-        return t;
-    });
-
-    /** A directory on the current path: its sorted children, the next to write, and attribute reads in flight. */
-    private final class Frame {
-        final Path dir;
-        final String prefix;
-        final List<String> names;
-        final Deque<Ahead> ahead = new ArrayDeque<>();
-        int next;
-        int submitted;
-
-        Frame(Path dir, String prefix, List<String> names) {
-            this.dir = dir;
-            this.prefix = prefix;
-            this.names = names;
-            fill();
-        }
-
-        /** Starts the attribute reads of the next {@link #STAT_AHEAD} children (none for an excluded one). */
-        void fill() {
-            while (submitted < names.size() && submitted - next < STAT_AHEAD) {
-                String name = names.get(submitted++);
-                if (excludes.excluded(prefix + name, name)) {
-                    ahead.add(new Ahead(EXCLUDED, 0));
-                } else {
-                    Path path = dir.resolve(name);
-                    ahead.add(new Ahead(STAT.submit(() -> Files.readAttributes(path, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS)),
-                            System.nanoTime()));
-                }
-            }
-        }
+    private record Frame(Path dir, String prefix, Iterator<String> children) {
     }
 
     private final Path root;
@@ -213,30 +158,23 @@ final class TarWriter {
         List<String> rootChildren = list(root, "");
         putEntry(tar, entry("./", TarConstants.LF_DIR, rootAttrs));
         Deque<Frame> stack = new ArrayDeque<>();
-        stack.push(new Frame(root, "", rootChildren));
+        stack.push(new Frame(root, "", rootChildren.iterator()));
         while (!stack.isEmpty()) {
             Frame frame = stack.peek();
-            if (frame.next == frame.names.size()) {
+            if (!frame.children().hasNext()) {
                 stack.pop();
                 continue;
             }
             out.checkCancelled();
-            String name = frame.names.get(frame.next++);
-            Ahead read = frame.ahead.poll();
-            frame.fill();
-            if (read.read() == EXCLUDED) {
+            String name = frame.children().next();
+            String rel = frame.prefix() + name;
+            if (excludes.excluded(rel, name)) {
                 continue;
             }
-            String rel = frame.prefix + name;
-            Path path = frame.dir.resolve(name);
+            Path path = frame.dir().resolve(name);
             Map<String, Object> attrs;
             try {
-                if (System.nanoTime() - read.startedAt() > STALE_NANOS) {
-                    read.read().cancel(false);
-                    attrs = Files.readAttributes(path, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-                } else {
-                    attrs = attributes(read.read());
-                }
+                attrs = Files.readAttributes(path, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
             } catch (NoSuchFileException e) {
                 vanished(rel);
                 continue;
@@ -253,7 +191,7 @@ final class TarWriter {
                     }
                     putEntry(tar, entry(rel + "/", TarConstants.LF_DIR, attrs));
                     directories++;
-                    stack.push(new Frame(path, rel + "/", children));
+                    stack.push(new Frame(path, rel + "/", children.iterator()));
                 }
                 case S_IFREG -> writeFile(tar, path, rel, attrs);
                 case S_IFLNK -> {
@@ -384,24 +322,6 @@ final class TarWriter {
     private static StoreException sizeChanged(Path path, long size, String how) {
         return new StoreException("file " + path + " changed size while it was read (was " + size + " bytes, "
                 + how + "); stop whatever writes to the volume (or exclude the file) and run the backup again");
-    }
-
-    /** The attributes a {@link Frame} read ahead, or the exception reading them threw. */
-    private static Map<String, Object> attributes(Future<Map<String, Object>> read) throws IOException {
-        try {
-            return read.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while reading file attributes");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IOException(e.getCause());
-        }
     }
 
     private void vanished(String rel) {

@@ -4,7 +4,6 @@ import dev.sgbackup.run.CancelledException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
@@ -97,20 +96,7 @@ final class WriteBehind extends OutputStream {
     }
 
     private void checkFailure() throws IOException {
-        Throwable t = failure;
-        if (t == null) {
-            return;
-        }
-        if (t instanceof IOException io) {
-            throw io;
-        }
-        if (t instanceof RuntimeException re) {
-            throw re;
-        }
-        if (t instanceof Error err) {
-            throw err;
-        }
-        throw new UncheckedIOException(new IOException(t));
+        ThreadFailure.rethrow(failure);
     }
 
     /** Writes what is buffered, waits for the writer thread, and rethrows its failure. */

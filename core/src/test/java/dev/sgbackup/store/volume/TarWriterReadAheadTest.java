@@ -19,9 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The walk reads files' attributes ahead of the writer. A file that grows after its attributes were read ahead, while
- * a subdirectory before it takes longer than {@link TarWriter#STALE_NANOS} to write, is archived as it is when its
- * turn comes: its attributes are read again, so the backup neither fails ("changed size") nor records a stale size.
+ * A file that grows while the walk is busy with a subdirectory before it is archived as it is when its turn comes: its
+ * attributes are read just before it is, so the backup neither fails ("changed size") nor records a stale size. (Reading
+ * attributes ahead of the walk on other threads was tried, measured no faster on an unchanged tree of 40,000 files,
+ * and left out; this test guards the property any such change must keep.)
  */
 class TarWriterReadAheadTest {
     @TempDir
@@ -54,7 +55,7 @@ class TarWriterReadAheadTest {
                     // b's attributes were read ahead when the root was listed; it grows while a/ is written
                     Files.writeString(root.resolve("b"), " and grown", StandardOpenOption.APPEND);
                     try {
-                        Thread.sleep(TarWriter.STALE_NANOS / 1_000_000 + 200);
+                        Thread.sleep(1_200);
                     } catch (InterruptedException e) {
                         throw new AssertionError(e);
                     }
