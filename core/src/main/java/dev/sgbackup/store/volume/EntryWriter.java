@@ -23,9 +23,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -49,9 +47,6 @@ final class EntryWriter implements EntryPolicy.Stage {
     @SuppressWarnings("unchecked")
     private final FileAttribute<Set<PosixFilePermission>>[] createModes = new FileAttribute[512];
     private final Deque<DirAttrs> pendingDirs = new ArrayDeque<>();
-    /** Directories the archive has moved past, whose mode and time wait for the files written in parallel. */
-    private final List<DirAttrs> finishedDirs = new ArrayList<>();
-    private FileWriters writers;
 
     private DirAttrs rootAttrs;
     private boolean chown;
@@ -61,8 +56,6 @@ final class EntryWriter implements EntryPolicy.Stage {
 
     long entries;
     long bytes;
-    /** Finished directories applied at once, after the files being written: bounds the list on a tree of many. */
-    static final int FINISHED_DIRS_BATCH = 4096;
 
     EntryWriter(String storeName, Path stage, RestoreInput in) {
         this.storeName = storeName;
@@ -73,9 +66,6 @@ final class EntryWriter implements EntryPolicy.Stage {
 
     @Override
     public EntryPolicy.Existing at(String rel) throws IOException {
-        if (writers != null && writers.writing(rel)) {
-            return EntryPolicy.Existing.OTHER; // a file being written on another thread
-        }
         try {
             BasicFileAttributes a = Files.readAttributes(stage.resolve(rel), BasicFileAttributes.class,
                     LinkOption.NOFOLLOW_LINKS);
@@ -110,29 +100,13 @@ final class EntryWriter implements EntryPolicy.Stage {
         }
     }
 
-    /**
-     * Extracts every entry of {@code raw} into the stage and reads it to its end. Small files are written on
-     * {@link FileWriters#THREADS} threads while this one reads on (a tree of many small files is mostly file-system
-     * calls, and a volume's tar is one sequential stream); directories' modes and times are applied once the files in
-     * them are written, and a hard link waits for the files before it.
-     */
+    /** Extracts every entry of {@code raw} into the stage and reads it to its end. */
     void extract(InputStream raw, Path target) throws IOException {
-        writers = new FileWriters();
-        try {
-            extractEntries(raw, target);
-            finishDirs();
-        } finally {
-            writers.close();
-        }
-    }
-
-    private void extractEntries(InputStream raw, Path target) throws IOException {
         BufferedInputStream buffered = new BufferedInputStream(raw, 1 << 16);
         TarArchiveInputStream tar = new TarArchiveInputStream(buffered, "UTF-8");
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
             in.checkCancelled();
-            writers.rethrow();
             EntryPolicy.Decision d = policy.decide(e);
             String rel = d.rel();
             completeDirsOutside(rel);
@@ -145,10 +119,7 @@ final class EntryWriter implements EntryPolicy.Stage {
                     }
                 }
                 case SYMLINK -> symlink(e, rel);
-                case HARD_LINK -> {
-                    writers.drain(); // its source may still be being written
-                    hardLink(e, rel, d.linkRel());
-                }
+                case HARD_LINK -> hardLink(e, rel, d.linkRel());
                 case DIRECTORY -> directory(e, rel);
                 case FILE -> file(tar, e, rel);
                 case SKIP -> in.warn(d.warning());
@@ -157,15 +128,6 @@ final class EntryWriter implements EntryPolicy.Stage {
         completeDirsOutside(null);
         // Read to the real end: the engine's stream checks size and hash there, before anything is moved.
         buffered.transferTo(OutputStream.nullOutputStream());
-    }
-
-    /** Waits for the files being written, then applies the finished directories' modes and times, innermost first. */
-    private void finishDirs() throws IOException {
-        writers.drain();
-        for (DirAttrs d : finishedDirs) {
-            applyAttrs(d.path(), d.mode(), d.uid(), d.gid(), d.mtime(), false);
-        }
-        finishedDirs.clear();
     }
 
     /** Applies the mode and time of finished directories: those that cannot contain {@code rel}. */
@@ -177,10 +139,7 @@ final class EntryWriter implements EntryPolicy.Stage {
                 return;
             }
             pendingDirs.pop();
-            finishedDirs.add(top);
-            if (finishedDirs.size() >= FINISHED_DIRS_BATCH) {
-                finishDirs();
-            }
+            applyAttrs(top.path(), top.mode(), top.uid(), top.gid(), top.mtime(), false);
         }
     }
 
@@ -205,38 +164,14 @@ final class EntryWriter implements EntryPolicy.Stage {
         Path p = place(rel, e.getName());
         int mode = e.getMode() & 07777;
         long size = e.getSize();
-        if (size <= FileWriters.SMALL) {
-            byte[] content = new byte[(int) size];
-            int got = tar.readNBytes(content, 0, content.length);
-            if (got < size) {
-                throw truncated(e, size);
-            }
-            FileAttribute<Set<PosixFilePermission>> create = createMode(mode);
-            long uid = e.getLongUserId();
-            long gid = e.getLongGroupId();
-            FileTime mtime = e.getLastModifiedTime();
-            String name = e.getName();
-            writers.submit(rel, content.length, () -> {
-                try (FileChannel channel = FileChannel.open(p, EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), create)) {
-                    ByteBuffer bb = ByteBuffer.wrap(content);
-                    while (bb.hasRemaining()) {
-                        channel.write(bb);
-                    }
-                } catch (FileAlreadyExistsException exists) {
-                    throw policy.duplicate(name);
-                }
-                applyAttrs(p, mode, uid, gid, mtime, true);
-            });
-            bytes += size;
-            return;
-        }
         try (FileChannel channel = FileChannel.open(p,
                 EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), createMode(mode))) {
             long remaining = size;
             while (remaining > 0) {
                 int n = tar.read(buffer, 0, (int) Math.min(buffer.length, remaining));
                 if (n < 0) {
-                    throw truncated(e, size);
+                    throw new IntegrityException("tar entry '" + e.getName() + "' of volume store '" + storeName
+                            + "' ends before its recorded size of " + size + " bytes; the archive is truncated");
                 }
                 ByteBuffer bb = ByteBuffer.wrap(buffer, 0, n);
                 while (bb.hasRemaining()) {
@@ -249,11 +184,6 @@ final class EntryWriter implements EntryPolicy.Stage {
         }
         applyAttrs(p, mode, e.getLongUserId(), e.getLongGroupId(), e.getLastModifiedTime(), true);
         bytes += size;
-    }
-
-    private IntegrityException truncated(TarArchiveEntry e, long size) {
-        return new IntegrityException("tar entry '" + e.getName() + "' of volume store '" + storeName
-                + "' ends before its recorded size of " + size + " bytes; the archive is truncated");
     }
 
     private void symlink(TarArchiveEntry e, String rel) throws IOException {
