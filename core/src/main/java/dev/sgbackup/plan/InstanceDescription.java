@@ -17,7 +17,8 @@ import java.util.TreeMap;
  * What {@link Discovery} found in a deployment: every store with its kind, whether a new instance can recreate it,
  * the deployment object it came from, where it lives, and a <em>reference</em> to its credentials (never a value).
  * Serialised as the instance file ({@link #FORMAT}, schema in docs/instance.md); {@link #toInstance()} turns it into
- * the {@link Instance} a plan is made from.
+ * the {@link Instance} a plan is made from. One job, so one file (about 410 lines): the instance file's records, their
+ * JSON form and their checks.
  *
  * @param format   always {@link #FORMAT}
  * @param deployment how the instance is deployed and what was read

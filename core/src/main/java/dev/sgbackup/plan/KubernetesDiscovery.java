@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -18,11 +17,7 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -31,12 +26,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.function.Supplier;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Finds the stores of a Kubernetes deployment of Sourcegraph (deploy-sourcegraph-helm) through the API server. The
@@ -48,6 +40,10 @@ import java.util.regex.Pattern;
  * never a password. Each workload's pod template is followed from its volume mounts to its claims (standalone PVCs,
  * or a StatefulSet's {@code <template>-<statefulset>-<ordinal>}); databases come from the frontend's environment and
  * are never volume stores (backed up logically only).
+ *
+ * <p>One job, so one file (about 560 lines): turning what was read into the description's stores, databases and
+ * warnings. The reads themselves, and their failures, are {@link KubernetesReads}'s; the StorageClasses and
+ * VolumeSnapshotClasses that decide on CSI snapshots are {@link KubernetesStorage}'s.
  */
 final class KubernetesDiscovery {
     /** The chart's workloads with a volume, by their default names (values.yaml {@code <service>.name}). */
@@ -91,8 +87,8 @@ final class KubernetesDiscovery {
     }
 
     static InstanceDescription discover(KubernetesConfig.Target t) {
-        Config cfg = config(t);
-        String server = serverOf(cfg);
+        Config cfg = KubernetesReads.config(t);
+        String server = KubernetesReads.serverOf(cfg);
         String ns = t.namespace();
         KubernetesClient client;
         try {
@@ -103,7 +99,7 @@ final class KubernetesDiscovery {
                     + e.getClass().getSimpleName() + "): check the context's certificates with 'kubectl config view'");
         }
         try (KubernetesClient c = client) {
-            Read r = new Read(c, t, server);
+            KubernetesReads r = new KubernetesReads(c, t, server);
             List<Workload> workloads = new ArrayList<>();
             for (StatefulSet s : r.call("list statefulsets", () -> c.apps().statefulSets().inNamespace(ns).list().getItems())) {
                 Set<String> templates = new LinkedHashSet<>();
@@ -123,149 +119,10 @@ final class KubernetesDiscovery {
                 throw new InvalidInputException("namespace " + ns + " has no StatefulSets or Deployments" + (t.context() == null ? ""
                         : " (context " + t.context() + ")") + ": is Sourcegraph deployed there? Pass --namespace");
             }
-            Describe describe = new KubernetesDiscovery.Describe(r, workloads, pvcs, pods, services);
-            describe.snapshots = Snapshots.read(c, r);
+            Describe describe = new Describe(r, workloads, pvcs, pods, services);
+            describe.snapshots = KubernetesStorage.read(c, r);
             return describe.run();
         }
-    }
-
-    /** The client's configuration: the kubeconfig's context, or the pod's service account; few retries, bounded waits. */
-    private static Config config(KubernetesConfig.Target t) {
-        Config cfg;
-        try {
-            cfg = t.kubeconfig() == null ? Config.autoConfigure(null) : Config.fromKubeconfig(t.context(), t.kubeconfig().toFile());
-        } catch (RuntimeException e) {
-            // the client's message may quote the file: name the file and the kind of problem only
-            throw new InvalidInputException("cannot use " + (t.kubeconfig() == null ? "the pod's service account"
-                    : "context " + t.context() + " of the kubeconfig " + t.kubeconfig()) + " (" + e.getClass().getSimpleName()
-                    + "): check it with 'kubectl config view'");
-        }
-        cfg.setRequestRetryBackoffLimit(1);
-        cfg.setConnectionTimeout(10_000);
-        cfg.setRequestTimeout(30_000);
-        cfg.setNamespace(t.namespace());
-        return cfg;
-    }
-
-    /** The API server's URL without user information. */
-    private static String serverOf(Config cfg) {
-        String url = cfg.getMasterUrl();
-        try {
-            URI u = URI.create(url);
-            String path = u.getPath() == null || u.getPath().equals("/") ? null : u.getPath();
-            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), path, null, null).toString();
-        } catch (Exception e) {
-            return "(the configured server)";
-        }
-    }
-
-    /** The reads, each turning the client's failures into one clear message; and the Secrets' non-password keys. */
-    private static final class Read {
-        final KubernetesClient client;
-        final KubernetesConfig.Target target;
-        final String server;
-        final List<String> warnings = new ArrayList<>();
-        /** Per Secret: its keys, with the values of the non-password keys asked for; empty when it cannot be read. */
-        private final Map<String, Optional<Map<String, String>>> secrets = new HashMap<>();
-
-        Read(KubernetesClient client, KubernetesConfig.Target target, String server) {
-            this.client = client;
-            this.target = target;
-            this.server = server;
-        }
-
-        <T> T call(String what, Supplier<T> read) {
-            try {
-                return read.get();
-            } catch (KubernetesClientException e) {
-                throw failure(what, e);
-            } catch (RuntimeException e) {
-                // not the client's own failure: its message is not ours to print (it may quote what was read)
-                throw new InvalidInputException("cannot " + what + " in namespace " + target.namespace() + " of the Kubernetes API server "
-                        + server + " (" + e.getClass().getSimpleName() + ")");
-            }
-        }
-
-        InvalidInputException failure(String what, KubernetesClientException e) {
-            String who = target.context() == null ? "the pod's service account" : "context " + target.context();
-            return switch (e.getCode()) {
-                case 401 -> new InvalidInputException("the Kubernetes API server " + server + " refused the credentials of " + who
-                        + " (401 Unauthorized): renew them (kubectl would fail the same way), or pass --context");
-                case 403 -> new InvalidInputException(who + " may not " + what + " in namespace " + target.namespace() + " (403 Forbidden):"
-                        + " discovery needs get and list on statefulsets, deployments, pods, persistentvolumeclaims and services"
-                        + " (examples/deploy/kubernetes/serviceaccount-rbac.yaml)");
-                case 0, -1 -> new InvalidInputException("cannot reach the Kubernetes API server " + server + " of " + who + " ("
-                        + rootCause(e) + "): check that the cluster is up and that --kubeconfig and --context point at it");
-                default -> new InvalidInputException("the Kubernetes API server " + server + " answered " + e.getCode() + " to " + what
-                        + " in namespace " + target.namespace());
-            };
-        }
-
-        private static String rootCause(Throwable e) {
-            Throwable t = e;
-            while (t.getCause() != null && t.getCause() != t) {
-                t = t.getCause();
-            }
-            return t.getClass().getSimpleName();
-        }
-
-        /**
-         * A non-password key of a Secret, or null (with a warning) when the Secret is missing or may not be read. The
-         * Secret is fetched once; its password keys are dropped unread.
-         */
-        String secretValue(String name, String key, String var, String origin) {
-            Optional<Map<String, String>> s = secret(name, var, origin);
-            return s.map(m -> m.get(key)).orElse(null);
-        }
-
-        /** The keys of a Secret (envFrom). */
-        Set<String> secretKeys(String name, String origin) {
-            return secret(name, "envFrom", origin).map(Map::keySet).orElse(Set.of());
-        }
-
-        private Optional<Map<String, String>> secret(String name, String var, String origin) {
-            return secrets.computeIfAbsent(name, n -> {
-                Secret s;
-                try {
-                    s = client.secrets().inNamespace(target.namespace()).withName(n).get();
-                } catch (KubernetesClientException e) {
-                    warnings.add("secret " + n + " (" + var + " of " + origin + ") cannot be read (" + (e.getCode() <= 0 ? "unreachable"
-                            : e.getCode() + (e.getCode() == 403 ? " Forbidden: grant get on it" : "")) + "): Sourcegraph's defaults used");
-                    return Optional.empty();
-                } catch (RuntimeException e) {
-                    warnings.add("secret " + n + " (" + var + " of " + origin + ") cannot be read (" + e.getClass().getSimpleName()
-                            + "): Sourcegraph's defaults used");
-                    return Optional.empty();
-                }
-                if (s == null) {
-                    warnings.add("secret " + n + " (" + var + " of " + origin + ") does not exist: Sourcegraph's defaults used");
-                    return Optional.empty();
-                }
-                Map<String, String> keys = new TreeMap<>();
-                decode(s.getData(), true, keys);
-                decode(s.getStringData(), false, keys);
-                return Optional.of(keys);
-            });
-        }
-
-        private static void decode(Map<String, String> data, boolean base64, Map<String, String> into) {
-            if (data == null) {
-                return;
-            }
-            data.forEach((k, v) -> {
-                if (isSecretKey(k) || v == null) {
-                    into.put(k, null); // the key is known, its value never read
-                } else {
-                    into.put(k, base64 ? new String(Base64.getMimeDecoder().decode(v), StandardCharsets.UTF_8) : v);
-                }
-            });
-        }
-    }
-
-    /** A variable or Secret key that holds a password (or a URL with one): never read. */
-    private static boolean isSecretKey(String name) {
-        String n = name.toUpperCase(Locale.ROOT);
-        return n.contains("PASS") || n.contains("DATASOURCE") || n.contains("SECRET") || n.contains("TOKEN") || n.contains("KEY");
     }
 
     private static String imageName(String image) {
@@ -277,7 +134,7 @@ final class KubernetesDiscovery {
 
     /** The description, from what was read. */
     private static final class Describe {
-        final Read r;
+        final KubernetesReads r;
         final String ns;
         final List<Workload> workloads;
         final Map<String, PersistentVolumeClaim> pvcs = new TreeMap<>();
@@ -285,9 +142,9 @@ final class KubernetesDiscovery {
         final Map<String, Service> services = new TreeMap<>();
         final List<String> warnings = new ArrayList<>();
         /** The cluster's StorageClasses' provisioners and its VolumeSnapshotClasses (empty when they could not be read). */
-        Snapshots snapshots = new Snapshots(Map.of(), List.of());
+        KubernetesStorage snapshots = new KubernetesStorage(Map.of(), List.of());
 
-        Describe(Read r, List<Workload> workloads, List<PersistentVolumeClaim> pvcs, List<Pod> pods, List<Service> services) {
+        Describe(KubernetesReads r, List<Workload> workloads, List<PersistentVolumeClaim> pvcs, List<Pod> pods, List<Service> services) {
             this.r = r;
             this.ns = r.target.namespace();
             this.workloads = workloads;
@@ -369,7 +226,7 @@ final class KubernetesDiscovery {
                 }
                 if (v.getValueFrom() == null) {
                     // a password's plain value is not kept: the reference is enough
-                    env.put(v.getName(), new Var(isSecretKey(v.getName()) && !v.getName().endsWith("PGDATASOURCE") ? null
+                    env.put(v.getName(), new Var(KubernetesReads.isSecretKey(v.getName()) && !v.getName().endsWith("PGDATASOURCE") ? null
                             : Objects.requireNonNullElse(v.getValue(), ""), null, null, null, origin));
                 } else if (v.getValueFrom().getSecretKeyRef() != null) {
                     env.put(v.getName(), new Var(null, v.getValueFrom().getSecretKeyRef().getName(),
@@ -407,7 +264,7 @@ final class KubernetesDiscovery {
             if (v.value() != null) {
                 return v.value();
             }
-            if (v.secret() != null && !isSecretKey(name)) {
+            if (v.secret() != null && !KubernetesReads.isSecretKey(name)) {
                 return r.secretValue(v.secret(), v.key(), name, v.origin());
             }
             if (v.other() != null) {
@@ -696,71 +553,6 @@ final class KubernetesDiscovery {
                 warnings.add("no blobstore workload (blobstore.enabled=false?): precise code-intel uploads live in external object"
                         + " storage and are not in this backup");
             }
-        }
-    }
-
-    /**
-     * What decides whether a claim can be backed up from a CSI snapshot: each StorageClass's provisioner (cluster-scoped,
-     * read here once so the coordinator needs no ClusterRole) and the {@code snapshot.storage.k8s.io/v1}
-     * VolumeSnapshotClasses. Both are optional reads: a 404 (the snapshot CRDs are not installed) means no snapshot
-     * class; a 403 is said as a warning, and the volumes are then read live.
-     */
-    record Snapshots(Map<String, String> provisioners, List<Map<String, Object>> classes) {
-        static final String GROUP = "snapshot.storage.k8s.io";
-        static final String DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class";
-
-        static io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext classContext() {
-            return new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext.Builder().withGroup(GROUP).withVersion("v1")
-                    .withKind("VolumeSnapshotClass").withPlural("volumesnapshotclasses").withNamespaced(false).build();
-        }
-
-        static Snapshots read(KubernetesClient c, Read r) {
-            Map<String, String> provisioners = new TreeMap<>();
-            List<Map<String, Object>> classes = new ArrayList<>();
-            try {
-                c.storage().v1().storageClasses().list().getItems()
-                        .forEach(sc -> provisioners.put(sc.getMetadata().getName(), sc.getProvisioner()));
-            } catch (KubernetesClientException e) {
-                r.warnings.add("cannot list storageclasses (" + e.getCode() + "): no CSI snapshot recorded, volumes are backed up live"
-                        + " (discovery needs get and list on storageclasses and volumesnapshotclasses, cluster-scoped, for snapshots)");
-                return new Snapshots(Map.of(), List.of());
-            }
-            try {
-                for (io.fabric8.kubernetes.api.model.GenericKubernetesResource g : c.genericKubernetesResources(classContext()).list()
-                        .getItems()) {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("name", g.getMetadata().getName());
-                    m.put("driver", g.getAdditionalProperties().get("driver"));
-                    m.put("default", g.getMetadata().getAnnotations() != null
-                            && "true".equals(g.getMetadata().getAnnotations().get(DEFAULT_CLASS)));
-                    classes.add(m);
-                }
-            } catch (KubernetesClientException e) {
-                if (e.getCode() != 404) {
-                    r.warnings.add("cannot list volumesnapshotclasses (" + e.getCode() + "): no CSI snapshot recorded, volumes are backed"
-                            + " up live (discovery needs get and list on volumesnapshotclasses, cluster-scoped, for snapshots)");
-                }
-            }
-            return new Snapshots(provisioners, classes);
-        }
-
-        /** A claim's storage: its class and size, the class's CSI driver, and the snapshot class of that driver (default first). */
-        InstanceDescription.Storage storage(PersistentVolumeClaim p) {
-            if (p == null || p.getSpec() == null) {
-                return null;
-            }
-            String sc = p.getSpec().getStorageClassName();
-            var req = p.getSpec().getResources() == null ? null : p.getSpec().getResources().getRequests();
-            String size = req == null || req.get("storage") == null ? null : req.get("storage").toString();
-            String driver = sc == null ? null : provisioners.get(sc);
-            String snapshotClass = null;
-            if (driver != null) {
-                snapshotClass = classes.stream().filter(m -> driver.equals(m.get("driver")))
-                        .sorted(Comparator.comparing((Map<String, Object> m) -> !Boolean.TRUE.equals(m.get("default")))
-                                .thenComparing(m -> String.valueOf(m.get("name"))))
-                        .map(m -> String.valueOf(m.get("name"))).findFirst().orElse(null);
-            }
-            return sc == null && size == null ? null : new InstanceDescription.Storage(sc, size, driver, snapshotClass);
         }
     }
 }

@@ -57,6 +57,8 @@ import java.util.regex.Pattern;
  * RoleBinding. Builds only: nothing here talks to a cluster. The one class besides {@link KubernetesDiscovery} that
  * touches fabric8 (an optional dependency); {@link KubernetesManifests} loads it after checking the client is there,
  * and no fabric8 type leaves it. The Job shape is documented in docs/kubernetes.md, which these constants follow.
+ *
+ * <p>One job, so one file (about 500 lines): the objects a run applies, built from the instance file and the plan.
  */
 final class KubernetesJobs {
     static final String LABEL_BACKUP_ID = "sgbackup.dev/backup-id";
