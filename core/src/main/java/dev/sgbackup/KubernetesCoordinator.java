@@ -36,6 +36,8 @@ import java.util.concurrent.TimeUnit;
  * FailedScheduling, a missing Secret key…). A failed Job stops the run: the others are deleted, with their pods.
  * Committing or abandoning the backup is the caller's ({@link KubernetesRun}). Package-private, like every class that
  * touches fabric8 (an optional dependency): {@link KubernetesRun} checks the client is there before loading it.
+ *
+ * <p>One job, so one file (about 430 lines): following a run's Jobs to their end.
  */
 final class KubernetesCoordinator implements AutoCloseable {
     static final String LABEL_BACKUP_ID = "sgbackup.dev/backup-id";

@@ -57,6 +57,9 @@ import java.util.Objects;
  * sg.verify(r.backupId());         // re-reads every artifact (a dedup backup: its structure; see VerifyOptions)
  * sg.restore(r.backupId(), RestoreOptions.defaults(), Stores.directory("repos", Path.of("/new/repos")));
  * }</pre>
+ *
+ * <p>One job, so one file (about 530 lines, most of it the API's documentation): the facade. Each method hands over to
+ * the engine's room for that job ({@code dev.sgbackup.internal}).
  */
 public final class SgBackup implements AutoCloseable {
     /** The default grace period of {@link #prune}: leftovers younger than this are never removed. */

@@ -37,6 +37,9 @@ import okhttp3.Response;
  * Writes go through resumable upload sessions in chunks (a multiple of 256 KiB, 8 MiB by default) and are
  * visible only once the final chunk, which carries the object's CRC32C, succeeds; objects that fit in one
  * chunk go in a single multipart request. Safe for concurrent use.
+ *
+ * <p>One job, so one file (about 410 lines): the {@link BackupSink} operations over the GCS JSON API. One object's
+ * upload is {@code GcsUpload}'s, credentials are {@code Credentials}'s.
  */
 public final class GcsSink implements BackupSink {
     static final int QUANTUM = 256 * 1024;

@@ -24,6 +24,9 @@ import org.postgresql.PGConnection;
 /**
  * The pure-JDBC backup: one REPEATABLE READ READ ONLY snapshot shared by every connection through
  * {@code pg_export_snapshot()}, one COPY TO STDOUT artifact per table, tables in parallel.
+ *
+ * <p>One job, so one file (about 450 lines): the database's rows out as artifacts, consistently. The restore side is
+ * {@link JdbcRestore}'s.
  */
 final class JdbcBackup {
     private static final System.Logger LOG = System.getLogger(JdbcBackup.class.getName());
