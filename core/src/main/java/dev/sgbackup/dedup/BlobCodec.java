@@ -2,6 +2,7 @@ package dev.sgbackup.dedup;
 
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import com.github.luben.zstd.ZstdException;
 import dev.sgbackup.run.IntegrityException;
 import dev.sgbackup.transform.Compression;
@@ -26,6 +27,8 @@ final class BlobCodec implements AutoCloseable {
 
     private final RepoKeys keys;
     private final ZstdCompressCtx zstd; // null: no compression
+    /** One decompression context per thread: creating one per chunk (what {@code Zstd.decompress} does) costs more than a small file's chunk. */
+    private static final ThreadLocal<ZstdDecompressCtx> DECOMPRESS = ThreadLocal.withInitial(ZstdDecompressCtx::new);
     private byte[] scratch = new byte[0];
 
     /** @param compression zstd at some level, or none */
@@ -82,8 +85,9 @@ final class BlobCodec implements AutoCloseable {
         byte[] plain;
         if ((e.flags() & ZSTD) != 0) {
             try {
-                plain = Zstd.decompress(data, e.rawLength());
+                plain = DECOMPRESS.get().decompress(data, e.rawLength());
             } catch (ZstdException ex) {
+                DECOMPRESS.remove(); // a context that met a bad frame is not reused
                 throw new IntegrityException(where + " does not decompress to its recorded " + e.rawLength()
                         + " bytes (" + ex.getMessage() + "); it is damaged", ex);
             }

@@ -20,6 +20,18 @@ final class Crypto {
     /** What sealing adds to a plaintext: nonce and tag. */
     static final int OVERHEAD = NONCE_BYTES + TAG_BYTES;
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * One AES-GCM cipher per thread, initialised afresh for each blob: a provider lookup and a cipher object per blob
+     * cost more than a small file's blob itself (a restore opens one per file), and the JDK keeps the expanded AES key
+     * while the key stays the same.
+     */
+    private static final ThreadLocal<Cipher> GCM = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/GCM/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM is not available in this JDK", e);
+        }
+    });
 
     private Crypto() {
     }
@@ -70,7 +82,7 @@ final class Crypto {
     static byte[] seal(SecretKey key, byte[] plain, int off, int len, byte[] aad) {
         byte[] nonce = random(NONCE_BYTES);
         try {
-            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            Cipher c = GCM.get();
             c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, nonce));
             c.updateAAD(aad);
             byte[] out = new byte[NONCE_BYTES + len + TAG_BYTES];
@@ -93,7 +105,7 @@ final class Crypto {
             throw new IntegrityException(what + " is too short to be sealed (" + sealed.length + " bytes); it is damaged");
         }
         try {
-            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            Cipher c = GCM.get();
             c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, sealed, 0, NONCE_BYTES));
             c.updateAAD(aad);
             return c.doFinal(sealed, NONCE_BYTES, sealed.length - NONCE_BYTES);
@@ -110,10 +122,11 @@ final class Crypto {
      * compiles the AES-GCM and SHA-256 paths with their CPU intrinsics (CLMUL GHASH, AES-NI, SHA-NI) before the first
      * chunks arrive. A 1 MiB chunk is one call into the cipher, so real chunks alone take hundreds of megabytes to get
      * there, and until then the JDK runs them as plain Java: opening 280 MB of 28 KB blobs took 1.44 s on a fresh JVM
-     * and 0.26 s after this warm-up on the 2-core build machine. It starts when the repository is opened (for a backup,
-     * at planning, beside the key derivation, whose HMAC-SHA256 it speeds too) and costs about 0.3 s of the other core.
-     * Starting it only once a run had sealed eight chunks was tried and measured slower in every benchmark case
-     * (docs/dedup.md): the SHA-256 of chunk ids and the key derivation ran on the Java path meanwhile.
+     * and 0.26 s after this warm-up on the 2-core build machine. It costs about 0.3 s of the other core, so the engine
+     * starts it only for runs that move many chunks ({@link DedupRepository#warmUp}): early (at planning) for a restore
+     * and a first backup, when a step starts for a store without a parent. Starting it only once a run had sealed
+     * eight chunks was tried and measured slower (docs/dedup.md): the SHA-256 of chunk ids ran on the Java path
+     * meanwhile.
      */
     static void warmUp() {
         if (!WARMED.compareAndSet(false, true)) {

@@ -51,9 +51,6 @@ public final class DedupRepository {
      * @throws IntegrityException    if there is no repository and {@code create} is false, or its config is damaged
      */
     public static DedupRepository open(BackupSink sink, Encryption encryption, boolean create) throws IOException {
-        if (encryption != null) {
-            Crypto.warmUp(); // sealing and opening blobs starts soon: get the JIT to its AES-GCM intrinsics first
-        }
         Layout layout = new Layout(ROOT);
         Optional<RepoConfig> found = readConfig(sink, layout);
         if (found.isEmpty()) {
@@ -121,15 +118,18 @@ public final class DedupRepository {
         return repo.keys().encrypted();
     }
 
-    /** Whether {@code sink} has a deduplicated repository (its config exists). */
     /**
-     * Starts the JIT warm-up of AES-GCM and SHA-256 now, for a run that will open many chunks (a restore, before it
-     * derives the key-encryption key); opening an encrypted repository starts it too. Once per JVM; on a daemon thread.
+     * Starts the JIT warm-up of AES-GCM and SHA-256 now, for a run that will seal or open many chunks: a restore or a
+     * verify that reads data, a first backup, a store backed up without a parent or whose every byte is chunked
+     * again (a database). The engine decides; opening a repository does not start it, since an unchanged volume's
+     * re-backup seals a few objects only and the warm-up would cost it a share of one core. Once per JVM; on a
+     * daemon thread.
      */
     public static void warmUp() {
         Crypto.warmUp();
     }
 
+    /** Whether {@code sink} has a deduplicated repository (its config exists). */
     public static boolean exists(BackupSink sink) throws IOException {
         return sink.stat(new Layout(ROOT).config()).isPresent();
     }

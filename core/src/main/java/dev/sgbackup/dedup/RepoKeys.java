@@ -22,9 +22,13 @@ final class RepoKeys {
     private final byte[] idKey;       // null: unkeyed SHA-256
     private final SecretKey blobKey;  // null: nothing sealed
     private final long[] gear;
+    /** Per thread, reused for every chunk id: a Mac or digest per chunk costs a provider lookup and a key setup each. */
+    private final ThreadLocal<Mac> idMac;
+    private final ThreadLocal<java.security.MessageDigest> sha256 = ThreadLocal.withInitial(Crypto::sha256);
 
     private RepoKeys(byte[] idKey, SecretKey blobKey, long[] gear) {
         this.idKey = idKey;
+        this.idMac = idKey == null ? null : ThreadLocal.withInitial(() -> Crypto.hmacSha256(idKey));
         this.blobKey = blobKey;
         this.gear = gear;
     }
@@ -64,11 +68,13 @@ final class RepoKeys {
     /** The id of {@code buf[off, off + len)}. */
     ChunkId id(byte[] buf, int off, int len) {
         if (idKey == null) {
-            var md = Crypto.sha256();
+            var md = sha256.get();
+            md.reset();
             md.update(buf, off, len);
             return ChunkId.of(md.digest());
         }
-        Mac mac = Crypto.hmacSha256(idKey);
+        Mac mac = idMac.get();
+        mac.reset();
         mac.update(buf, off, len);
         return ChunkId.of(mac.doFinal());
     }

@@ -65,6 +65,9 @@ final class Dedup {
         }
         Thread t = new Thread(() -> {
             try {
+                if (!DedupRepository.exists(sink)) {
+                    DedupRepository.warmUp(); // a first backup: every chunk is new, sealed and hashed
+                }
                 repository(false);
             } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, "opening the deduplicated repository ahead of the backup: " + e.getMessage());

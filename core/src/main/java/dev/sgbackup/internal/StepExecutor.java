@@ -6,6 +6,7 @@ import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.run.StepResult;
 import dev.sgbackup.store.DataStore;
+import dev.sgbackup.store.StoreKind;
 import dev.sgbackup.store.RestoreOptions;
 import dev.sgbackup.store.StoreBackup;
 import dev.sgbackup.transform.Encryption;
@@ -56,6 +57,11 @@ final class StepExecutor {
             if (ctx.dedup().enabled()) {
                 dedup = ctx.dedup().repository(true).writer(store.name(), ctx.compression());
                 parents = ctx.dedup().parents(store, new Catalog(ctx)::deduplicated);
+                if (ctx.keys().present() && (parents.isEmpty() || !StoreKind.VOLUME.equals(store.kind()))) {
+                    // every byte is chunked, hashed and (where new) sealed: only a volume with a parent skips its
+                    // unchanged files unread
+                    DedupRepository.warmUp();
+                }
             }
             out = new StoreOutput(ctx.sink(), ctx.compression(), ctx.parallelism(), backupId, store, progress, written,
                     dataKey, ordinal, dedup, parents);

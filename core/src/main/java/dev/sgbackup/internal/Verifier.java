@@ -6,6 +6,7 @@ import dev.sgbackup.manifest.Manifest;
 import dev.sgbackup.manifest.VerifyOptions;
 import dev.sgbackup.manifest.VerifyReport;
 import dev.sgbackup.dedup.Checker;
+import dev.sgbackup.dedup.DedupRepository;
 import dev.sgbackup.run.ProgressEvent;
 import dev.sgbackup.sink.NoSuchObjectException;
 import dev.sgbackup.store.ArtifactInfo;
@@ -88,6 +89,9 @@ final class Verifier {
         }
         Checker checker;
         try {
+            if (ctx.keys().present() && options.readsData()) {
+                DedupRepository.warmUp(); // every chunk of the packs read is opened
+            }
             checker = ctx.dedup().repository(false).checker(backupId);
         } catch (IntegrityException e) { // no repository, or a damaged config: every deduplicated artifact is unreadable
             for (int i = 0; i < dedupArtifacts.size(); i++) {
