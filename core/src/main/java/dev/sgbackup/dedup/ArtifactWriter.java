@@ -26,6 +26,9 @@ import java.util.List;
 final class ArtifactWriter extends OutputStream {
     private enum State { OUTSIDE, CONTENT, DISCARD }
 
+    /** A file this large that must be read starts the JIT warm-up ({@link Crypto#warmUp}). */
+    static final long WARM_UP_FILE = 16 << 20;
+
     private final Repo repo;
     private final ChunkWriter chunks;
     private final String backupId;
@@ -161,6 +164,11 @@ final class ArtifactWriter extends OutputStream {
         flushOutside();
         ContentTable.Record before = parent == null ? null : parent.find(path);
         boolean reuse = before != null && before.stamp().equals(stamp) && chunks.containsAll(before.chunks());
+        if (!reuse && stamp != null && stamp.size() >= WARM_UP_FILE) {
+            // a large file read again (a log grown, an image replaced) is chunked and hashed on cold code: warm it now
+            // (once per JVM), as a run without a parent does from its start
+            Crypto.warmUp();
+        }
         entry = new Entry(path, racy(stamp) ? unmatchable(stamp) : stamp, reuse ? before : null);
         return entry;
     }
