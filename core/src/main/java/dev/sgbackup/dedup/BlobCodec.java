@@ -27,8 +27,13 @@ final class BlobCodec implements AutoCloseable {
 
     private final RepoKeys keys;
     private final ZstdCompressCtx zstd; // null: no compression
-    /** One decompression context per thread: creating one per chunk (what {@code Zstd.decompress} does) costs more than a small file's chunk. */
-    private static final ThreadLocal<ZstdDecompressCtx> DECOMPRESS = ThreadLocal.withInitial(ZstdDecompressCtx::new);
+    /**
+     * The decompression context, made on the first decode and kept until {@link #releaseDecompression()} or
+     * {@link #close()}: one per chunk (what {@code Zstd.decompress} does) costs more than a small file's chunk.
+     * zstd-jni frees a context's native memory only when it is closed (no cleaner), so it belongs to this codec and
+     * its owner releases it, never to a thread.
+     */
+    private ZstdDecompressCtx unzstd;
     private byte[] scratch = new byte[0];
 
     /** @param compression zstd at some level, or none */
@@ -85,9 +90,12 @@ final class BlobCodec implements AutoCloseable {
         byte[] plain;
         if ((e.flags() & ZSTD) != 0) {
             try {
-                plain = DECOMPRESS.get().decompress(data, e.rawLength());
+                if (unzstd == null) {
+                    unzstd = new ZstdDecompressCtx();
+                }
+                plain = unzstd.decompress(data, e.rawLength());
             } catch (ZstdException ex) {
-                DECOMPRESS.remove(); // a context that met a bad frame is not reused
+                releaseDecompression(); // a context that met a bad frame is not reused
                 throw new IntegrityException(where + " does not decompress to its recorded " + e.rawLength()
                         + " bytes (" + ex.getMessage() + "); it is damaged", ex);
             }
@@ -107,6 +115,15 @@ final class BlobCodec implements AutoCloseable {
     public void close() {
         if (zstd != null) {
             zstd.close();
+        }
+        releaseDecompression();
+    }
+
+    /** Frees the decompression context's native memory; the next decode makes a new one. */
+    void releaseDecompression() {
+        if (unzstd != null) {
+            unzstd.close();
+            unzstd = null;
         }
     }
 

@@ -124,10 +124,9 @@ final class Crypto {
      * there, and until then the JDK runs them as plain Java: opening 280 MB of 28 KB blobs took 1.44 s on a fresh JVM
      * and 0.26 s after this warm-up on the 2-core build machine. It costs about 0.3 s of the other core, so the engine
      * starts it only for runs that move many chunks ({@link DedupRepository#warmUp}): early (at planning) for a restore
-     * and a first backup, when a step starts for a store without a parent, when a large file is read again ({@link
-     * ArtifactWriter#WARM_UP_FILE}). Starting it only once a run had sealed
-     * eight chunks was tried and measured slower (docs/dedup.md): the SHA-256 of chunk ids ran on the Java path
-     * meanwhile.
+     * and a first backup, when a step starts for a store without a parent, when a large file is read again
+     * ({@link ArtifactWriter#WARM_UP_FILE}). Starting it only once a run had sealed eight chunks was tried and
+     * measured slower (docs/dedup.md): the SHA-256 of chunk ids ran on the Java path meanwhile.
      */
     static void warmUp() {
         if (!WARMED.compareAndSet(false, true)) {

@@ -121,9 +121,10 @@ public final class DedupRepository {
     /**
      * Starts the JIT warm-up of AES-GCM and SHA-256 now, for a run that will seal or open many chunks: a restore or a
      * verify that reads data, a first backup, a store backed up without a parent or whose every byte is chunked
-     * again (a database). The engine decides; opening a repository does not start it, since an unchanged volume's
-     * re-backup seals a few objects only and the warm-up would cost it a share of one core. Once per JVM; on a
-     * daemon thread.
+     * again (a database). The engine decides, and an artifact writer starts it when a large file must be read
+     * again ({@code ArtifactWriter.WARM_UP_FILE}); opening a repository does not start it, since an unchanged
+     * volume's re-backup seals a few objects only and the warm-up would cost it a share of one core. Once per JVM; on
+     * a daemon thread.
      */
     public static void warmUp() {
         Crypto.warmUp();

@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * Reads chunks back from packs with ranged reads ({@link BackupSink#read(String, long, long)}: native ranges on
  * local, S3, GCS and memory sinks) and verifies each against its id after decryption and decompression.
- * Not thread-safe (one decoder); use one reader per thread.
+ * Not thread-safe (one decoder); use one reader per thread. Holds no native memory between calls: each call
+ * releases its decoder's zstd context (one per call, so a run of small chunks shares one), so nothing needs closing.
  */
 final class PackReader {
     private final Repo repo;
@@ -43,7 +44,11 @@ final class PackReader {
             throw new IntegrityException(where + ": the pack ends after " + (e.offset() + stored.length)
                     + " bytes, the chunk needs " + ((long) e.offset() + e.length()) + "; the pack is truncated");
         }
-        return codec.decode(e, stored, where);
+        try {
+            return codec.decode(e, stored, where);
+        } finally {
+            codec.releaseDecompression();
+        }
     }
 
     /**
@@ -65,14 +70,18 @@ final class PackReader {
             throw new IntegrityException(where + ": the pack is missing from " + repo.sink().uri(), x);
         }
         List<byte[]> plain = new ArrayList<>(run.size());
-        for (IndexEntry e : run) {
-            int from = (int) (e.offset() - first.offset());
-            String one = "chunk " + e.id() + " in pack " + e.pack();
-            if (from + e.length() > stored.length) {
-                throw new IntegrityException(one + ": the pack ends after " + (first.offset() + stored.length) + " bytes, the chunk"
-                        + " needs " + ((long) e.offset() + e.length()) + "; the pack is truncated");
+        try {
+            for (IndexEntry e : run) {
+                int from = (int) (e.offset() - first.offset());
+                String one = "chunk " + e.id() + " in pack " + e.pack();
+                if (from + e.length() > stored.length) {
+                    throw new IntegrityException(one + ": the pack ends after " + (first.offset() + stored.length) + " bytes, the chunk"
+                            + " needs " + ((long) e.offset() + e.length()) + "; the pack is truncated");
+                }
+                plain.add(codec.decode(e, Arrays.copyOfRange(stored, from, from + e.length()), one));
             }
-            plain.add(codec.decode(e, Arrays.copyOfRange(stored, from, from + e.length()), one));
+        } finally {
+            codec.releaseDecompression();
         }
         return plain;
     }
