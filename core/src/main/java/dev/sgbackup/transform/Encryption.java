@@ -13,9 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
-import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.PBEKeySpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
@@ -264,17 +262,10 @@ public final class Encryption {
             throw new IntegrityException(what + ": the manifest's salt is only " + salt.length + " bytes; sgbackup writes " + SALT_BYTES);
         }
         return keks.computeIfAbsent(saltText + ":" + iter, x -> {
-            PBEKeySpec spec = new PBEKeySpec(passphrase, salt, iter, 256);
-            try {
-                byte[] k = SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256").generateSecret(spec).getEncoded();
-                SecretKeySpec s = new SecretKeySpec(k, "AES");
-                Arrays.fill(k, (byte) 0);
-                return s;
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("PBKDF2WithHmacSHA256 is not available in this JDK", e);
-            } finally {
-                spec.clearPassword();
-            }
+            byte[] k = Pbkdf2.hmacSha256(passphrase, salt, iter);
+            SecretKeySpec s = new SecretKeySpec(k, "AES");
+            Arrays.fill(k, (byte) 0);
+            return s;
         });
     }
 
