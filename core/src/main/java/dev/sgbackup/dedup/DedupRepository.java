@@ -362,7 +362,7 @@ public final class DedupRepository {
                     packsSeen.add(e.pack());
                 }
             });
-            return new ContentStream(repo, new TableInput(repo, index::get, tableIds, where), index::get, sha256, where);
+            return new ContentStream(repo, new TableInput(repo, index::get, tableIds, where, true), index::get, sha256, where);
         }
     }
 }

@@ -24,7 +24,16 @@ final class TableInput {
      * @param where  names the artifact in errors
      */
     TableInput(Repo repo, Function<ChunkId, IndexEntry> lookup, List<ChunkId> tableIds, String where) {
-        this.bytes = new ChunkBytes(new PackReader(repo), lookup, tableIds.iterator(), where);
+        this(repo, lookup, tableIds, where, false);
+    }
+
+    /**
+     * @param digest whether to compute the SHA-256 of the table's bytes ({@link #sha256()}); each chunk is checked
+     *               against its id either way, so only a reader that compares the whole table with the manifest's
+     *               {@code sha256} (a restore) needs it
+     */
+    TableInput(Repo repo, Function<ChunkId, IndexEntry> lookup, List<ChunkId> tableIds, String where, boolean digest) {
+        this.bytes = new ChunkBytes(new PackReader(repo), lookup, tableIds.iterator(), where, digest ? Crypto.sha256() : null);
         this.in = new DataInputStream(bytes);
         this.where = where;
     }
@@ -49,8 +58,14 @@ final class TableInput {
         }
     }
 
-    /** Hex SHA-256 of the table bytes read so far (of the whole table once {@link #next()} returned null). */
+    /**
+     * Hex SHA-256 of the table bytes read so far (of the whole table once {@link #next()} returned null); only if
+     * made with {@code digest}.
+     */
     String sha256() {
+        if (bytes.md == null) {
+            throw new IllegalStateException("this table input computes no SHA-256");
+        }
         return Crypto.hex(bytes.md.digest());
     }
 
@@ -70,12 +85,13 @@ final class TableInput {
         private final Function<ChunkId, IndexEntry> lookup;
         private final Iterator<ChunkId> ids;
         private final String where;
-        private final MessageDigest md = Crypto.sha256();
+        private final MessageDigest md; // or null
         private byte[] chunk = new byte[0];
         private int pos;
 
-        ChunkBytes(PackReader packs, Function<ChunkId, IndexEntry> lookup, Iterator<ChunkId> ids, String where) {
+        ChunkBytes(PackReader packs, Function<ChunkId, IndexEntry> lookup, Iterator<ChunkId> ids, String where, MessageDigest md) {
             this.packs = packs;
+            this.md = md;
             this.lookup = lookup;
             this.ids = ids;
             this.where = where;
@@ -87,7 +103,9 @@ final class TableInput {
                 return -1;
             }
             int b = chunk[pos++] & 0xff;
-            md.update((byte) b);
+            if (md != null) {
+                md.update((byte) b);
+            }
             return b;
         }
 
@@ -101,7 +119,9 @@ final class TableInput {
             }
             int n = Math.min(len, chunk.length - pos);
             System.arraycopy(chunk, pos, b, off, n);
-            md.update(b, off, n);
+            if (md != null) {
+                md.update(b, off, n);
+            }
             pos += n;
             return n;
         }
