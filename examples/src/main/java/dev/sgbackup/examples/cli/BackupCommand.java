@@ -29,7 +29,7 @@ final class BackupCommand {
         s.report(r.checks());
         s.printFindings(r.checks());
         if (s.json()) {
-            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, r, r.checks(), s.endpoints, null, false)));
+            s.out.println(Session.json(RunJson.run(Session.mapper(), a.command, p, r, r.checks(), s.endpoints, null, false)));
             return 0;
         }
         for (StepResult st : r.steps()) {

@@ -23,7 +23,7 @@ final class ListCommand {
         SgBackup sg = EngineFlags.engine(s, a.required("--from"), a);
         List<BackupSummary> all = sg.list();
         if (a.has("--json")) {
-            ArrayNode arr = Session.JSON.createArrayNode();
+            ArrayNode arr = Session.mapper().createArrayNode();
             for (BackupSummary b : all) {
                 ObjectNode o = arr.addObject();
                 o.put("id", b.id());

@@ -211,7 +211,7 @@ public final class Main {
                 s.report(r.checks());
             });
             if (s.json()) {
-                out.println(Session.json(RunJson.run(Session.JSON, s.args.command, s.currentPlan, e.runResult().orElse(null),
+                out.println(Session.json(RunJson.run(Session.mapper(), s.args.command, s.currentPlan, e.runResult().orElse(null),
                         e.runResult().map(RunResult::checks).orElse(null), s.endpoints, e.getMessage(), false)));
             }
             return 1;
@@ -222,7 +222,7 @@ public final class Main {
             }
             if (s.json()) {
                 try {
-                    out.println(Session.json(RunJson.run(Session.JSON, s.args.command, s.currentPlan, null, null, s.endpoints,
+                    out.println(Session.json(RunJson.run(Session.mapper(), s.args.command, s.currentPlan, null, null, s.endpoints,
                             String.valueOf(e), false)));
                 } catch (RuntimeException ignored) {
                     // the JSON itself failed: the error line above is all there is
@@ -238,7 +238,7 @@ public final class Main {
      */
     private int refused(Session s, CheckFailedException e, boolean debug) {
         if (s.json()) {
-            out.println(Session.json(RunJson.run(Session.JSON, s.args.command, s.currentPlan, null, e.report(), s.endpoints,
+            out.println(Session.json(RunJson.run(Session.mapper(), s.args.command, s.currentPlan, null, e.report(), s.endpoints,
                     e.getMessage(), true)));
         } else if (s.currentPlan != null && (s.args.command.equals("plan") || s.args.has("--dry-run"))) {
             out.print(s.currentPlan.explain(e.report()));

@@ -27,7 +27,7 @@ final class PlanCommand {
         checks.throwIfFailed(); // refused: printed with the plan, exit 3
         s.report(checks);
         if (s.json()) {
-            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, null, checks, s.endpoints, null, false)));
+            s.out.println(Session.json(RunJson.run(Session.mapper(), a.command, p, null, checks, s.endpoints, null, false)));
         } else {
             s.out.print(p.explain(checks));
             s.out.print(RunJson.text(s.endpoints));

@@ -121,7 +121,7 @@ final class PruneCommand {
             r = sg.prune(retention, grace, dryRun);
         } catch (RuntimeException e) {
             if (json) {
-                ObjectNode o = Session.JSON.createObjectNode();
+                ObjectNode o = Session.mapper().createObjectNode();
                 o.put("operation", "prune");
                 o.put("dryRun", dryRun);
                 o.put("ok", false);
@@ -151,7 +151,7 @@ final class PruneCommand {
      * collection's {@code packsDeleted}, {@code packsRepacked} and {@code bytesFreed}.
      */
     static ObjectNode json(PruneResult r) {
-        ObjectNode o = Session.JSON.createObjectNode();
+        ObjectNode o = Session.mapper().createObjectNode();
         o.put("operation", "prune");
         o.put("dryRun", r.dryRun());
         o.put("ok", r.ok());

@@ -67,7 +67,7 @@ final class RestoreCommand {
             s.printFindings(r.checks()); // a dry run shows them with the plan
         }
         if (s.json()) {
-            s.out.println(Session.json(RunJson.run(Session.JSON, a.command, p, r, r.checks(), s.endpoints, null, false)));
+            s.out.println(Session.json(RunJson.run(Session.mapper(), a.command, p, r, r.checks(), s.endpoints, null, false)));
             return 0;
         }
         if (a.has("--dry-run")) {

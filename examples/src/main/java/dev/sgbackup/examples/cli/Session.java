@@ -18,7 +18,17 @@ import java.util.function.Function;
  * failure. Also the few outputs every command shares: the --report file, findings on stderr, JSON.
  */
 final class Session {
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /**
+     * The mapper for JSON output, made on first use: building one takes a tenth of a second on a cold JVM, and a
+     * backup without {@code --json} should spend it opening its repository instead.
+     */
+    static ObjectMapper mapper() {
+        return Mapper.JSON;
+    }
+
+    private static final class Mapper {
+        static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    }
 
     final PrintStream out;
     final PrintStream err;
@@ -84,7 +94,7 @@ final class Session {
             return null;
         }
         try {
-            java.nio.file.Files.writeString(Path.of(file), json(RunJson.report(JSON, checks)) + "\n");
+            java.nio.file.Files.writeString(Path.of(file), json(RunJson.report(mapper(), checks)) + "\n");
         } catch (java.io.IOException e) {
             err.println("error: could not write the report to " + file + ": " + e.getMessage());
         }
@@ -93,7 +103,7 @@ final class Session {
 
     static String json(Object node) {
         try {
-            return JSON.writeValueAsString(node);
+            return mapper().writeValueAsString(node);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
