@@ -15,8 +15,9 @@ import java.util.stream.Stream;
 
 /**
  * Deduplicated backups side by side with restic, on the same tree in the same run (issue #14's targets). Every
- * sgbackup figure is a whole CLI process ({@code java -Xmx256m … Main backup --dedup --encrypt …}, JVM start
- * included); every restic figure a whole {@code restic} process; both encrypt (restic always does). Each figure is
+ * sgbackup figure is a whole CLI process, run as the README tells users to run it: through the launcher
+ * {@code examples/bin/sgbackup} (its JVM flags included), with {@code SGBACKUP_JAVA_OPTS=-Xmx256m}, JVM start
+ * included; every restic figure a whole {@code restic} process; both encrypt (restic always does). Each figure is
  * the median of {@code --runs} runs (default 5), the two tools alternating run by run; ratios are sgbackup / restic
  * (or / the full zstd backup) per pair, then the median. Prints {@code ratio NAME VALUE target T PASS|FAIL} lines.
  *
@@ -37,10 +38,12 @@ import java.util.stream.Stream;
  * </pre>
  * Options: {@code --size N[k|m|g]} (default 1g), {@code --files N} (default 40000), {@code --runs N} (default 5),
  * {@code --work DIR} (emptied first), {@code --smoke} (small, two runs, no restic needed: it is skipped when absent),
- * {@code --keep}.
+ * {@code --keep}, {@code --cli PATH} (the launcher; default: {@code ../bin/sgbackup} from the jar this runs from).
  */
 public final class DedupBenchmark {
     private static final String PASSPHRASE = "dedup benchmark passphrase";
+    /** The CLI's launcher script, which every sgbackup figure runs. */
+    private static Path launcher;
 
     private DedupBenchmark() {
     }
@@ -63,11 +66,23 @@ public final class DedupBenchmark {
                     runs = 2;
                 }
                 case "--keep" -> keep = true;
+                case "--cli" -> launcher = Path.of(args[++i]).toAbsolutePath();
                 default -> {
-                    System.err.println("usage: DedupBenchmark [--size N[k|m|g]] [--files N] [--runs N] [--work DIR] [--smoke] [--keep]");
+                    System.err.println("usage: DedupBenchmark [--size N[k|m|g]] [--files N] [--runs N] [--work DIR] [--smoke] [--keep] [--cli PATH]");
                     System.exit(2);
                 }
             }
+        }
+        if (launcher == null) {
+            // run from examples/target/sgbackup.jar: the launcher is examples/bin/sgbackup
+            Path jar = Path.of(System.getProperty("java.class.path")).toAbsolutePath();
+            launcher = jar.getParent() == null || jar.getParent().getParent() == null ? null
+                    : jar.getParent().getParent().resolve("bin").resolve("sgbackup");
+        }
+        if (launcher == null || !Files.isRegularFile(launcher)) {
+            System.err.println("cannot find the CLI launcher examples/bin/sgbackup from the class path "
+                    + System.getProperty("java.class.path") + "; run the benchmark from examples/target/sgbackup.jar or give --cli PATH");
+            System.exit(2);
         }
         if (work == null) {
             work = Files.createTempDirectory("sgbackup-dedup-bench");
@@ -93,9 +108,10 @@ public final class DedupBenchmark {
         long[] g = VolumeBenchmark.generate(src, size, files);
         System.out.printf(Locale.ROOT, "tree: %s in %d entries (%d small files, %s in large files), generated in %.1f s%n",
                 VolumeBenchmark.human(g[0]), g[1], files, VolumeBenchmark.human(g[2]), (System.nanoTime() - t0) / 1e9);
-        System.out.printf(Locale.ROOT, "cpus: %d, java %s, %s, %d runs per figure (median), tools alternating%n%n",
+        System.out.printf(Locale.ROOT, "cpus: %d, java %s, %s, %d runs per figure (median), tools alternating%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
                 restic ? exec(List.of("restic", "version"), null).out.strip() : "restic: not installed (its figures skipped)", runs);
+        System.out.printf(Locale.ROOT, "sgbackup runs as: sh %s ... (SGBACKUP_JAVA_OPTS=-Xmx256m)%n%n", launcher);
 
         // 1. first backups, each into a fresh sink / repository
         List<Double> full = new ArrayList<>();
@@ -287,16 +303,21 @@ public final class DedupBenchmark {
     }
 
     private static Result cli(Path work, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), "dev.sgbackup.examples.cli.Main"));
+        List<String> cmd = new ArrayList<>(List.of("sh", launcher.toString()));
         cmd.addAll(List.of(args));
-        return exec(cmd, work);
+        return exec(cmd, work, Map.of("SGBACKUP_JAR", System.getProperty("java.class.path"), "SGBACKUP_JAVA_OPTS", "-Xmx256m",
+                "JAVA_HOME", System.getProperty("java.home")));
     }
 
     /** Runs a command to its end, stdout kept, stderr to a log; fails on a non-zero exit. Polls the peak RSS. */
     private static Result exec(List<String> cmd, Path work) throws Exception {
+        return exec(cmd, work, Map.of());
+    }
+
+    private static Result exec(List<String> cmd, Path work, Map<String, String> extraEnv) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         Map<String, String> env = pb.environment();
+        env.putAll(extraEnv);
         env.put("SGBACKUP_PASSPHRASE", PASSPHRASE);
         env.put("RESTIC_PASSWORD", PASSPHRASE);
         if (work != null) {
