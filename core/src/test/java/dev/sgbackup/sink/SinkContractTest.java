@@ -3,15 +3,28 @@ package dev.sgbackup.sink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sgbackup.SgBackup;
+import dev.sgbackup.Stores;
+import dev.sgbackup.manifest.PruneResult;
+import dev.sgbackup.manifest.Retention;
+import dev.sgbackup.manifest.VerifyOptions;
+import dev.sgbackup.run.RunResult;
+import dev.sgbackup.store.RestoreOptions;
+import dev.sgbackup.transform.Encryption;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,6 +34,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The contract every {@link BackupSink} must keep. Adapters subclass it in their tests (it ships in
@@ -385,5 +399,68 @@ public abstract class SinkContractTest {
     void uriNamesTheSinkWithoutSecrets() {
         assertThat(sink.uri()).isNotNull();
         assertThat(sink.uri().toString()).doesNotContainIgnoringCase("secret").doesNotContain("@");
+    }
+
+    /**
+     * Garbage collection of a deduplicated repository over this sink, as a user runs it: two backups, the first
+     * deleted by retention, its chunks collected (the pack holding them deleted or repacked), exactly the bytes the
+     * prune reports freed, and the backup kept still verifying and restoring byte for byte.
+     */
+    @Test
+    void dedupGarbageCollectionFreesWhatItReportsAndKeepsWhatIsReferenced(@TempDir Path tmp) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random random = new Random(3);
+        byte[] kept = new byte[2 << 20];
+        random.nextBytes(kept);
+        byte[] old = new byte[3 << 20];
+        random.nextBytes(old);
+        Files.write(src.resolve("kept.bin"), kept);
+        Files.write(src.resolve("changing.bin"), old);
+        SgBackup sg = SgBackup.builder().sink(sink).dedup(true).encryption(Encryption.key(new byte[32])).build();
+        RunResult first = sg.backup(Stores.directory("vol", src));
+        byte[] current = new byte[3 << 20];
+        random.nextBytes(current);
+        Files.write(src.resolve("changing.bin"), current);
+        RunResult second = sg.backup(Stores.directory("vol", src));
+        Retention keepOne = Retention.builder().keepLast(1).build();
+
+        Map<String, Long> before = dedupObjects();
+        PruneResult dry = sg.prune(keepOne, Duration.ZERO, true);
+        assertThat(dry.deleted()).isEmpty();
+        assertThat(dry.decision().remove()).extracting(r -> r.id()).containsExactly(first.backupId());
+        assertThat(dry.packsDeleted() + dry.packsRepacked()).isPositive();
+        // the garbage is the first backup's changing.bin: 3 MiB of random bytes, which do not compress
+        assertThat(dry.bytesFreed()).isGreaterThan((3L << 20) - 4096);
+        assertThat(dedupObjects()).as("a dry run changes nothing").isEqualTo(before);
+        assertThat(sg.list()).hasSize(2);
+
+        PruneResult real = sg.prune(keepOne, Duration.ZERO, false);
+        assertThat(real.ok()).as(real.toString()).isTrue();
+        assertThat(real.deleted()).containsExactly(first.backupId());
+        assertThat(real.bytesFreed()).isEqualTo(dry.bytesFreed());
+        Map<String, Long> after = dedupObjects();
+        assertThat(packAndIndexBytes(before) - packAndIndexBytes(after)).isEqualTo(real.bytesFreed());
+
+        assertThat(sg.list()).hasSize(1);
+        assertThat(sg.verify(second.backupId(), VerifyOptions.readData()).ok()).isTrue();
+        Path out = tmp.resolve("out");
+        assertThat(sg.restore(second.backupId(), RestoreOptions.defaults(), Stores.directory("vol", out)).ok()).isTrue();
+        assertThat(Files.readAllBytes(out.resolve("kept.bin"))).isEqualTo(kept);
+        assertThat(Files.readAllBytes(out.resolve("changing.bin"))).isEqualTo(current);
+
+        PruneResult again = sg.prune(keepOne, Duration.ZERO, false);
+        assertThat(again.deleted()).isEmpty();
+        assertThat(again.bytesFreed()).as("nothing left to collect").isZero();
+    }
+
+    private Map<String, Long> dedupObjects() {
+        Map<String, Long> m = new TreeMap<>();
+        sink.listAll("dedup/").forEach(o -> m.put(o.key(), o.size()));
+        return m;
+    }
+
+    private static long packAndIndexBytes(Map<String, Long> objects) {
+        return objects.entrySet().stream().filter(e -> e.getKey().startsWith("dedup/packs/") || e.getKey().startsWith("dedup/index/"))
+                .mapToLong(Map.Entry::getValue).sum();
     }
 }
