@@ -33,6 +33,52 @@ final class PackReader {
      * @throws IntegrityException naming pack and chunk if the bytes are missing, damaged or not the chunk's
      */
     byte[] read(IndexEntry e) throws IOException {
+        try {
+            return readOne(e);
+        } finally {
+            codec.releaseDecompression();
+        }
+    }
+
+    /**
+     * The plaintexts of {@code run}: chunks stored back to back in one pack (each entry's offset is where the one
+     * before it ends), read with one ranged read. Checks each as {@link #read} does.
+     */
+    List<byte[]> readRun(List<IndexEntry> run) throws IOException {
+        try {
+            return run.size() == 1 ? List.of(readOne(run.get(0))) : decodeRun(run);
+        } finally {
+            codec.releaseDecompression();
+        }
+    }
+
+    /**
+     * The plaintexts of {@code entries}, in order, checked as {@link #read} does, with one decompression context for
+     * all of them (making one costs about as much as decoding a small chunk); chunks stored back to back in one pack
+     * share a ranged read.
+     */
+    List<byte[]> readAll(List<IndexEntry> entries) throws IOException {
+        List<byte[]> plain = new ArrayList<>(entries.size());
+        try {
+            for (int i = 0, j; i < entries.size(); i = j) {
+                j = i + 1;
+                while (j < entries.size() && entries.get(j).pack().equals(entries.get(i).pack())
+                        && entries.get(j).offset() == (long) entries.get(j - 1).offset() + entries.get(j - 1).length()) {
+                    j++;
+                }
+                if (j == i + 1) {
+                    plain.add(readOne(entries.get(i)));
+                } else {
+                    plain.addAll(decodeRun(entries.subList(i, j)));
+                }
+            }
+        } finally {
+            codec.releaseDecompression();
+        }
+        return plain;
+    }
+
+    private byte[] readOne(IndexEntry e) throws IOException {
         String where = "chunk " + e.id() + " in pack " + e.pack();
         byte[] stored;
         try (InputStream in = repo.sink().read(repo.layout().pack(e.pack()), e.offset(), e.length())) {
@@ -44,21 +90,11 @@ final class PackReader {
             throw new IntegrityException(where + ": the pack ends after " + (e.offset() + stored.length)
                     + " bytes, the chunk needs " + ((long) e.offset() + e.length()) + "; the pack is truncated");
         }
-        try {
-            return codec.decode(e, stored, where);
-        } finally {
-            codec.releaseDecompression();
-        }
+        return codec.decode(e, stored, where);
     }
 
-    /**
-     * The plaintexts of {@code run}: chunks stored back to back in one pack (each entry's offset is where the one
-     * before it ends), read with one ranged read. Checks each as {@link #read} does.
-     */
-    List<byte[]> readRun(List<IndexEntry> run) throws IOException {
-        if (run.size() == 1) {
-            return List.of(read(run.get(0)));
-        }
+    /** A run of two or more back-to-back chunks, read with one ranged read; the caller releases the codec. */
+    private List<byte[]> decodeRun(List<IndexEntry> run) throws IOException {
         IndexEntry first = run.get(0);
         IndexEntry last = run.get(run.size() - 1);
         long length = (long) last.offset() + last.length() - first.offset();
@@ -70,18 +106,14 @@ final class PackReader {
             throw new IntegrityException(where + ": the pack is missing from " + repo.sink().uri(), x);
         }
         List<byte[]> plain = new ArrayList<>(run.size());
-        try {
-            for (IndexEntry e : run) {
-                int from = (int) (e.offset() - first.offset());
-                String one = "chunk " + e.id() + " in pack " + e.pack();
-                if (from + e.length() > stored.length) {
-                    throw new IntegrityException(one + ": the pack ends after " + (first.offset() + stored.length) + " bytes, the chunk"
-                            + " needs " + ((long) e.offset() + e.length()) + "; the pack is truncated");
-                }
-                plain.add(codec.decode(e, Arrays.copyOfRange(stored, from, from + e.length()), one));
+        for (IndexEntry e : run) {
+            int from = (int) (e.offset() - first.offset());
+            String one = "chunk " + e.id() + " in pack " + e.pack();
+            if (from + e.length() > stored.length) {
+                throw new IntegrityException(one + ": the pack ends after " + (first.offset() + stored.length) + " bytes, the chunk"
+                        + " needs " + ((long) e.offset() + e.length()) + "; the pack is truncated");
             }
-        } finally {
-            codec.releaseDecompression();
+            plain.add(codec.decode(e, Arrays.copyOfRange(stored, from, from + e.length()), one));
         }
         return plain;
     }

@@ -5,13 +5,15 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.function.Function;
 
 /**
  * Reads an artifact's content table back, record by record, from the table's chunks (listed by its tree object),
- * one chunk in memory at a time, and computes the SHA-256 of the table's bytes on the way (the artifact's
+ * a batch of chunks in memory at a time, and computes the SHA-256 of the table's bytes on the way (the artifact's
  * recorded {@code sha256}).
  */
 final class TableInput {
@@ -81,11 +83,17 @@ final class TableInput {
 
     /** The bytes of a list of chunks, in order, read one at a time. */
     private static final class ChunkBytes extends InputStream {
+        /** Table chunks read per batch: one zstd context per batch instead of per chunk. */
+        static final int BATCH = 16;
         private final PackReader packs;
         private final Function<ChunkId, IndexEntry> lookup;
         private final Iterator<ChunkId> ids;
         private final String where;
         private final MessageDigest md; // or null
+        /** Chunks read ahead and not yet served. */
+        private final ArrayDeque<byte[]> ready = new ArrayDeque<>();
+        /** The next chunk's id when a batch stopped before it (the index does not know it). */
+        private ChunkId pending;
         private byte[] chunk = new byte[0];
         private int pos;
 
@@ -128,18 +136,39 @@ final class TableInput {
 
         private boolean fill() throws IOException {
             while (pos == chunk.length) {
-                if (!ids.hasNext()) {
+                if (ready.isEmpty() && !fetch()) {
                     return false;
                 }
-                ChunkId id = ids.next();
-                IndexEntry e = lookup.apply(id);
-                if (e == null) {
-                    throw new NotIndexed(id, "chunk " + id + " is not in the index (it holds part of the content table of "
-                            + where + "); the repository is missing index objects or packs");
-                }
-                chunk = packs.read(e);
+                chunk = ready.poll();
                 pos = 0;
             }
+            return true;
+        }
+
+        /**
+         * Reads the next few chunks ({@link #BATCH}, at most {@code BATCH × max} chunk bytes in memory) with one
+         * decompression context; stops before a chunk the index does not know, and throws when that chunk is next.
+         */
+        private boolean fetch() throws IOException {
+            List<IndexEntry> batch = new ArrayList<>(BATCH);
+            while (batch.size() < BATCH && (pending != null || ids.hasNext())) {
+                ChunkId id = pending != null ? pending : ids.next();
+                pending = null;
+                IndexEntry e = lookup.apply(id);
+                if (e == null) {
+                    if (batch.isEmpty()) {
+                        throw new NotIndexed(id, "chunk " + id + " is not in the index (it holds part of the content table of "
+                                + where + "); the repository is missing index objects or packs");
+                    }
+                    pending = id;
+                    break;
+                }
+                batch.add(e);
+            }
+            if (batch.isEmpty()) {
+                return false;
+            }
+            ready.addAll(packs.readAll(batch));
             return true;
         }
     }

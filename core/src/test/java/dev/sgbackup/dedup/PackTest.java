@@ -41,6 +41,14 @@ class PackTest {
                 Arguments.of("local, encrypted", Sinks.local(tmp.resolve("enc")), keyed));
     }
 
+    /** As {@link #sinksAndKeys}, in directories of their own (tests that count the packs there share the others). */
+    static Stream<Arguments> ownSinksAndKeys() {
+        RepoKeys keyed = RepoKeys.fromMaster(FastCdcTest.random(12, 32));
+        return Stream.of(
+                Arguments.of("memory, plain", Sinks.memory(), RepoKeys.unencrypted()),
+                Arguments.of("local, encrypted", Sinks.local(tmp.resolve("own-enc")), keyed));
+    }
+
     /** Chunks of both kinds: compressible text and incompressible noise. */
     static Map<ChunkId, byte[]> chunks(RepoKeys keys, int n) {
         Map<ChunkId, byte[]> out = new LinkedHashMap<>();
@@ -183,5 +191,91 @@ class PackTest {
             o.stream().write(bytes);
             o.commit();
         }
+    }
+
+    /**
+     * A content table read back over many chunks (more than one batch), stored out of order across several packs, so
+     * that a batch mixes runs of back-to-back chunks with single ones: every record comes back, and the SHA-256 is the
+     * table's. With a chunk the index does not know, the records before it still come back, then the error names it.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ownSinksAndKeys")
+    void aContentTableReadsBackAcrossBatchesAndPacksAndStopsAtAnUnknownChunk(String name, BackupSink sink, RepoKeys keys) throws IOException {
+        java.io.ByteArrayOutputStream table = new java.io.ByteArrayOutputStream();
+        List<ContentTable.Record> records = new ArrayList<>();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(table)) {
+            for (int i = 0; i < 3000; i++) {
+                ContentTable.Record r = i % 3 == 0 ? ContentTable.Record.inline(("header " + i + " ").repeat(1 + i % 7).getBytes(StandardCharsets.UTF_8))
+                        : ContentTable.Record.file("dir-" + (i / 50) + "/file-" + i + ".go",
+                        new dev.sgbackup.store.BackupOutput.FileStamp(i, 1_000L * i, 2_000L * i, 10_000 + i),
+                        List.of(new ContentTable.Chunk(keys.id(new byte[] {(byte) i}, 0, 1), 1 + i)));
+                records.add(r);
+                ContentTable.write(out, r);
+            }
+        }
+        byte[] bytes = table.toByteArray();
+        List<ChunkId> ids = new ArrayList<>();
+        Map<ChunkId, byte[]> pieces = new LinkedHashMap<>();
+        for (int off = 0; off < bytes.length; off += 1500) {
+            byte[] piece = java.util.Arrays.copyOfRange(bytes, off, Math.min(bytes.length, off + 1500));
+            ChunkId id = keys.id(piece, 0, piece.length);
+            ids.add(id);
+            pieces.put(id, piece);
+        }
+        assertThat(ids).hasSizeGreaterThan(3 * 16);
+        // packed in an order of their own: every third piece first, so a table batch meets runs and gaps
+        Map<ChunkId, byte[]> packed = new LinkedHashMap<>();
+        for (int k = 0; k < 3; k++) {
+            for (int i = k; i < ids.size(); i += 3) {
+                packed.put(ids.get(i), pieces.get(ids.get(i)));
+            }
+        }
+        Map<ChunkId, IndexEntry> index = new java.util.HashMap<>();
+        writeAll(sink, keys, packed, 20_000).forEach(e -> index.put(e.id(), e));
+        assertThat(index.values().stream().map(IndexEntry::pack).distinct().count()).isGreaterThan(3);
+        Repo repo = new Repo(sink, LAYOUT, keys);
+
+        TableInput in = new TableInput(repo, index::get, ids, "the test table", true);
+        List<String> back = new ArrayList<>();
+        for (ContentTable.Record r; (r = in.next()) != null; ) {
+            back.add(r.toString() + (r.stamp() == null ? "" : " " + r.stamp()) + r.chunks());
+        }
+        assertThat(back).containsExactlyElementsOf(records.stream()
+                .map(r -> r.toString() + (r.stamp() == null ? "" : " " + r.stamp()) + r.chunks()).toList());
+        assertThat(in.sha256()).isEqualTo(Crypto.hex(Crypto.sha256().digest(bytes)));
+
+        int unknown = 2 * 16 + 5; // in the third batch, not its first chunk
+        ChunkId missing = ids.get(unknown);
+        TableInput partial = new TableInput(repo, id -> id.equals(missing) ? null : index.get(id), ids, "the test table");
+        int served = 0;
+        assertThatThrownBy(() -> {
+            while (partial.next() != null) {
+                // counted below
+            }
+        }).isInstanceOfSatisfying(TableInput.NotIndexed.class, e -> {
+            assertThat(e.id).isEqualTo(missing);
+            assertThat(e).hasMessageContaining("chunk " + missing + " is not in the index").hasMessageContaining("the test table");
+        });
+        // the records wholly in the chunks before the unknown one were served before the error
+        TableInput counting = new TableInput(repo, id -> id.equals(missing) ? null : index.get(id), ids, "the test table");
+        try {
+            while (counting.next() != null) {
+                served++;
+            }
+        } catch (TableInput.NotIndexed expected) {
+            // the count so far is what matters
+        }
+        int whole = 0;
+        long end = (long) unknown * 1500;
+        long pos = 0;
+        for (ContentTable.Record r : records) {
+            java.io.ByteArrayOutputStream one = new java.io.ByteArrayOutputStream();
+            ContentTable.write(new java.io.DataOutputStream(one), r);
+            pos += one.size();
+            if (pos <= end) {
+                whole++;
+            }
+        }
+        assertThat(served).isEqualTo(whole).isGreaterThan(100);
     }
 }
