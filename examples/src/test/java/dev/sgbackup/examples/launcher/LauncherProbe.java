@@ -7,7 +7,7 @@ import java.util.stream.Collectors;
 
 /**
  * Stands in for the CLI's main class in {@link LauncherTest}: prints its arguments (one per line, bracketed), its
- * collectors and its maximum heap on stdout, a marker on stderr, and exits with the status its first argument names.
+ * collectors, its maximum heap and its class-data sharing flags on stdout, a marker on stderr, and exits with the status its first argument names.
  */
 public final class LauncherProbe {
     private LauncherProbe() {
@@ -20,6 +20,11 @@ public final class LauncherProbe {
         List<GarbageCollectorMXBean> gcs = ManagementFactory.getGarbageCollectorMXBeans();
         System.out.println("gc " + gcs.stream().map(GarbageCollectorMXBean::getName).collect(Collectors.joining(",")));
         System.out.println("maxHeap " + Runtime.getRuntime().maxMemory());
+        for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (flag.contains("Archive")) {
+                System.out.println("jvm " + flag);
+            }
+        }
         System.err.println("probe stderr");
         System.exit(args.length > 0 && args[0].matches("exit=\\d+") ? Integer.parseInt(args[0].substring(5)) : 0);
     }

@@ -55,6 +55,8 @@ class LauncherTest {
         pb.environment().remove("SGBACKUP_JAVA_OPTS");
         // the Java running this test, as a user's JAVA_HOME would name one
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        // class-data sharing archives go to a cache of the test's own, never the user's
+        pb.environment().put("XDG_CACHE_HOME", dir.resolve("cache").toString());
         pb.environment().putAll(env);
         Path err = Files.createTempFile(dir, "err", ".txt");
         pb.redirectError(err.toFile());
@@ -111,5 +113,103 @@ class LauncherTest {
         assertThat(noJava.exit()).isEqualTo(2);
         assertThat(noJava.out()).isEmpty();
         assertThat(noJava.err()).contains("cannot run " + dir.resolve("no-such-jdk")).contains("JAVA_HOME").hasLineCount(1);
+    }
+
+    /** The class-data sharing flags a run of the probe was given, e.g. "-XX:SharedArchiveFile=/…/classes-1-2.jsa". */
+    private static List<String> sharing(Run r) {
+        return r.out().lines().filter(l -> l.startsWith("jvm ")).map(l -> l.substring(4)).toList();
+    }
+
+    private static List<String> files(Path cache) throws IOException {
+        if (!Files.isDirectory(cache)) {
+            return List.of();
+        }
+        try (var s = Files.list(cache)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void theFirstHeavyRunArchivesItsClassesAndTheNextOneMapsThem() throws Exception {
+        Path cache = dir.resolve("cds-home");
+        Map<String, String> env = Map.of("SGBACKUP_JAR", jar.toString(), "XDG_CACHE_HOME", cache.toString());
+        Run light = run(SCRIPT, env, "list");
+        assertThat(light.exit()).isZero();
+        assertThat(sharing(light)).isEmpty();
+        assertThat(files(cache.resolve("sgbackup"))).isEmpty();
+
+        Run first = run(SCRIPT, env, "backup");
+        assertThat(first.exit()).isZero();
+        assertThat(first.err()).isEqualTo("probe stderr\n");
+        assertThat(sharing(first)).hasSize(1);
+        assertThat(sharing(first).get(0)).matches("-XX:ArchiveClassesAtExit=" + java.util.regex.Pattern.quote(cache.resolve("sgbackup").toString())
+                + "/classes-\\d+-\\d+\\.jsa\\.tmp\\.\\d+");
+        String written = sharing(first).get(0).replaceAll(".*/", "");
+        assertThat(files(cache.resolve("sgbackup"))).containsExactly(written); // written by the JVM at exit
+        assertThat(Files.getPosixFilePermissions(cache.resolve("sgbackup"))).containsExactlyInAnyOrder(
+                java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE,
+                java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
+
+        String archive = written.replaceAll("\\.tmp\\.\\d+$", "");
+        for (String command : List.of("restore", "list")) {
+            Run next = run(SCRIPT, env, command);
+            assertThat(next.exit()).isZero();
+            assertThat(next.err()).isEqualTo("probe stderr\n");
+            assertThat(next.out()).startsWith("arg [" + command + "]\n").doesNotContain("warning");
+            assertThat(sharing(next)).containsExactly("-XX:SharedArchiveFile=" + cache.resolve("sgbackup").resolve(archive));
+            assertThat(files(cache.resolve("sgbackup"))).containsExactly(archive);
+        }
+    }
+
+    @Test
+    void anArchiveCutShortByAKillIsDeletedNeverMapped() throws Exception {
+        Path cache = dir.resolve("cds-killed");
+        Map<String, String> env = Map.of("SGBACKUP_JAR", jar.toString(), "XDG_CACHE_HOME", cache.toString());
+        Run first = run(SCRIPT, env, "verify");
+        Path written = Path.of(sharing(first).get(0).substring("-XX:ArchiveClassesAtExit=".length()));
+        // what a kill during the JVM's dump at exit leaves: the first part of the file (mapping it crashes a JVM)
+        byte[] whole = Files.readAllBytes(written);
+        Files.delete(written);
+        Files.write(written, java.util.Arrays.copyOf(whole, whole.length / 2));
+        // and an archive of the same jar path for an earlier jar: deleted when this jar's archive is written
+        String base = written.getFileName().toString().replaceAll("-\\d+\\.jsa\\.tmp\\.\\d+$", "");
+        Path earlier = Files.write(written.resolveSibling(base + "-1.jsa"), new byte[] {1, 2, 3});
+
+        Run next = run(SCRIPT, env, "backup", "exit=0");
+        assertThat(next.exit()).isZero();
+        assertThat(next.err()).isEqualTo("probe stderr\n");
+        assertThat(sharing(next)).hasSize(1).first().asString().startsWith("-XX:ArchiveClassesAtExit=");
+        assertThat(written).doesNotExist();
+        assertThat(earlier).doesNotExist();
+        String rewritten = Path.of(sharing(next).get(0).substring("-XX:ArchiveClassesAtExit=".length())).getFileName().toString();
+        assertThat(files(cache.resolve("sgbackup"))).containsExactly(rewritten);
+
+        Run third = run(SCRIPT, env, "restore");
+        assertThat(third.exit()).isZero();
+        assertThat(sharing(third).get(0)).startsWith("-XX:SharedArchiveFile=");
+        assertThat(files(cache.resolve("sgbackup"))).containsExactly(rewritten.replaceAll("\\.tmp\\.\\d+$", ""));
+    }
+
+    @Test
+    void sharingIsOffOnRequestOrWithoutACacheDirectory() throws Exception {
+        Path cache = dir.resolve("cds-off");
+        Run off = run(SCRIPT, Map.of("SGBACKUP_JAR", jar.toString(), "XDG_CACHE_HOME", cache.toString(), "SGBACKUP_CDS", "off"), "backup");
+        assertThat(off.exit()).isZero();
+        assertThat(sharing(off)).isEmpty();
+        assertThat(cache).doesNotExist();
+
+        Run own = run(SCRIPT, Map.of("SGBACKUP_JAR", jar.toString(), "XDG_CACHE_HOME", cache.toString(), "SGBACKUP_JAVA_OPTS", "-Xshare:off"), "backup");
+        assertThat(own.exit()).isZero();
+        assertThat(sharing(own)).isEmpty();
+
+        // no XDG_CACHE_HOME and no HOME: nowhere to keep an archive, and the run goes on without one
+        Path unwritable = Files.createDirectories(dir.resolve("read-only"));
+        unwritable.toFile().setWritable(false);
+        Run nowhere = run(SCRIPT, Map.of("SGBACKUP_JAR", jar.toString(), "XDG_CACHE_HOME", unwritable.resolve("cache").toString()), "backup");
+        assertThat(nowhere.exit()).isZero();
+        assertThat(nowhere.err()).isEqualTo("probe stderr\n");
+        if (!"root".equals(System.getProperty("user.name"))) { // root writes anywhere
+            assertThat(sharing(nowhere)).isEmpty();
+        }
     }
 }
