@@ -24,7 +24,7 @@ import java.util.List;
  * per chunk). Not thread-safe: one writer thread per artifact.
  */
 final class ArtifactWriter extends OutputStream {
-    private enum State { OUTSIDE, CONTENT, DISCARD }
+    private enum State { OUTSIDE, CONTENT, DISCARD, VERIFY }
 
     /** A file this large that must be read starts the JIT warm-up ({@link Crypto#warmUp}). */
     static final long WARM_UP_FILE = 16 << 20;
@@ -40,6 +40,16 @@ final class ArtifactWriter extends OutputStream {
     private final List<ChunkId> tableIds = new ArrayList<>();
     private final ParentTable parent;
     private final List<ContentTable.Chunk> pending = new ArrayList<>();
+    private final int maxChunk;
+    /**
+     * VERIFY: the parent's chunks of the file being read (a file whose stamp changed), all but its last, which was cut
+     * where the file ended; {@link #verifyBuf} collects the bytes of the next one.
+     */
+    private List<ContentTable.Chunk> expected = List.of();
+    private int expectedNext;
+    private byte[] verifyBuf = new byte[0];
+    private int verifyFilled;
+    private long chunksVerified;
     private final byte[] inline = new byte[ContentTable.MAX_INLINE];
     private int inlineLength;
     private boolean streaming; // bytes outside contents overflowed the inline buffer and go to the chunker
@@ -63,6 +73,7 @@ final class ArtifactWriter extends OutputStream {
         this.chunks = chunks;
         this.backupId = backupId;
         this.parent = parent;
+        this.maxChunk = params.max();
         this.content = repo.keys().chunker(params).splitter((offset, buf, off, len) -> {
             ChunkId id = repo.keys().id(buf, off, len);
             account(chunks.store(id, buf, off, len), len);
@@ -103,6 +114,7 @@ final class ArtifactWriter extends OutputStream {
         size += len;
         switch (state) {
             case CONTENT -> content.write(b, off, len);
+            case VERIFY -> verify(b, off, len);
             case DISCARD -> {
                 entry.discarded += len;
                 if (entry.discarded > entry.reused.length()) {
@@ -124,6 +136,50 @@ final class ArtifactWriter extends OutputStream {
                 content.write(b, off, len);
             }
         }
+    }
+
+    /**
+     * Content of a changed file, checked against the parent's chunks of the same file before any chunking: while the
+     * file's bytes are those of the parent's next chunk (the same length, the same id), that chunk is the file's next
+     * one, as FastCDC would cut it: a cut depends only on the bytes from the chunk's start up to the cut, and only the
+     * parent's last chunk was cut where its file ended. A file that grew at its end (a log, a database file) is thus
+     * hashed up to its old end, not chunked again. From the first chunk that differs, the bytes go to the chunker.
+     */
+    private void verify(byte[] b, int off, int len) throws IOException {
+        while (len > 0) {
+            if (state != State.VERIFY) {
+                content.write(b, off, len);
+                return;
+            }
+            ContentTable.Chunk c = expected.get(expectedNext);
+            int n = Math.min(len, c.length() - verifyFilled);
+            System.arraycopy(b, off, verifyBuf, verifyFilled, n);
+            verifyFilled += n;
+            off += n;
+            len -= n;
+            if (verifyFilled == c.length()) {
+                ChunkId id = repo.keys().id(verifyBuf, 0, verifyFilled);
+                if (id.equals(c.id())) {
+                    account(chunks.store(id, verifyBuf, 0, verifyFilled), verifyFilled);
+                    pending.add(c);
+                    chunkCount++;
+                    chunksVerified++;
+                    verifyFilled = 0;
+                    if (++expectedNext == expected.size()) {
+                        state = State.CONTENT;
+                    }
+                } else {
+                    endVerify();
+                }
+            }
+        }
+    }
+
+    /** Leaves VERIFY: the bytes collected for the parent's next chunk go to the chunker, which takes over from there. */
+    private void endVerify() throws IOException {
+        state = State.CONTENT;
+        content.write(verifyBuf, 0, verifyFilled);
+        verifyFilled = 0;
     }
 
     /** Ends the bytes outside contents written since the last mark: as an INLINE record, or as chunks. */
@@ -169,7 +225,7 @@ final class ArtifactWriter extends OutputStream {
             // (once per JVM), as a run without a parent does from its start
             Crypto.warmUp();
         }
-        entry = new Entry(path, racy(stamp) ? unmatchable(stamp) : stamp, reuse ? before : null);
+        entry = new Entry(path, racy(stamp) ? unmatchable(stamp) : stamp, reuse ? before : null, reuse ? null : before);
         return entry;
     }
 
@@ -195,13 +251,16 @@ final class ArtifactWriter extends OutputStream {
         final String path;
         final FileStamp stamp;
         final ContentTable.Record reused;
+        /** The parent's record of a file whose stamp changed: its chunks are checked first ({@link #verify}). */
+        final ContentTable.Record earlier;
         long discarded;
         boolean inContent;
 
-        Entry(String path, FileStamp stamp, ContentTable.Record reused) {
+        Entry(String path, FileStamp stamp, ContentTable.Record reused, ContentTable.Record earlier) {
             this.path = path;
             this.stamp = stamp;
             this.reused = reused;
+            this.earlier = earlier;
         }
 
         @Override
@@ -218,6 +277,18 @@ final class ArtifactWriter extends OutputStream {
             inContent = true;
             flushOutside(); // the entry's header, inline
             state = reused != null ? State.DISCARD : State.CONTENT;
+            if (earlier != null && earlier.chunks().size() > 1) {
+                // all but the last chunk, the one cut where the file ended; each no longer than this chunker cuts
+                expected = earlier.chunks().subList(0, earlier.chunks().size() - 1);
+                if (expected.stream().allMatch(c -> c.length() <= maxChunk)) {
+                    if (verifyBuf.length < maxChunk) {
+                        verifyBuf = new byte[maxChunk];
+                    }
+                    expectedNext = 0;
+                    verifyFilled = 0;
+                    state = State.VERIFY;
+                }
+            }
         }
 
         @Override
@@ -242,6 +313,9 @@ final class ArtifactWriter extends OutputStream {
                 chunkCount += reused.chunks().size();
                 filesReused++;
             } else {
+                if (state == State.VERIFY) {
+                    endVerify(); // the file ended inside one of the parent's chunks
+                }
                 content.cut();
                 r = ContentTable.Record.file(path, stamp, pending);
                 pending.clear();
@@ -317,5 +391,10 @@ final class ArtifactWriter extends OutputStream {
 
     long filesReused() {
         return filesReused;
+    }
+
+    /** Content chunks of changed files found equal to the parent's, by hash, without being chunked ({@link #verify}). */
+    long chunksVerified() {
+        return chunksVerified;
     }
 }

@@ -323,6 +323,11 @@ public final class DedupRepository {
         public long filesReused() {
             return w.filesReused();
         }
+
+        /** Chunks of changed files found equal to the parent's by their hash, without being chunked. */
+        long chunksVerified() {
+            return w.chunksVerified();
+        }
     }
 
     /** Reads one store's artifacts back; thread-safe (each stream has its own table reader). */

@@ -166,4 +166,68 @@ class DedupRepositoryTest {
             assertThat(new String(all, 1026, 2)).isEqualTo("o1");
         }
     }
+
+    /**
+     * A file whose stamp changed is checked against the parent's chunks before it is chunked: whatever the change, the
+     * chunks are exactly those of a backup without a parent (equal content tables), and the parent's chunks before the
+     * change are taken by their hash.
+     */
+    @Test
+    void aChangedFileGetsTheChunksOfAFreshReadWhateverTheChange() throws Exception {
+        DedupRepository repo = DedupRepository.open(Sinks.memory(), key(), true);
+        byte[] old = FastCdcTest.random(77, 12 << 20);
+        long hourAgo = System.currentTimeMillis() * 1_000_000L - 3_600_000_000_000L;
+        var before = new dev.sgbackup.store.BackupOutput.FileStamp(old.length, hourAgo, hourAgo, 5);
+        String[] parent;
+        int parentChunks;
+        try (DedupRepository.Writer w = repo.writer("s", Compression.zstd())) {
+            DedupRepository.Artifact a = w.artifact(BACKUP);
+            file(a, "d/big.bin", before, old);
+            a.close();
+            parent = new String[]{a.treeKey(), String.valueOf(a.treeSize()), a.treeSha256(), a.sha256()};
+            parentChunks = (int) a.chunks();
+        }
+        assertThat(parentChunks).isGreaterThan(4);
+
+        byte[] flipped = old.clone();
+        flipped[6 << 20] ^= 1;
+        byte[] inserted = new byte[old.length + 100];
+        System.arraycopy(old, 0, inserted, 0, 1000);
+        System.arraycopy(old, 1000, inserted, 1100, old.length - 1000);
+        byte[] firstByte = old.clone();
+        firstByte[0] ^= 1;
+        record Change(String name, byte[] content, long minVerified, long maxVerified) {
+        }
+        List<Change> changes = List.of(
+                new Change("1 MiB appended", java.util.Arrays.copyOf(old, old.length + (1 << 20)), parentChunks - 1, parentChunks - 1),
+                new Change("the same bytes, a new mtime", old, parentChunks - 1, parentChunks - 1),
+                new Change("one byte flipped in the middle", flipped, 1, parentChunks - 2),
+                new Change("cut to 5 MiB", java.util.Arrays.copyOf(old, 5 << 20), 1, parentChunks - 2),
+                new Change("100 bytes inserted near the start", inserted, 0, 0),
+                new Change("the first byte changed", firstByte, 0, 0),
+                new Change("emptied", new byte[0], 0, 0));
+        int n = 0;
+        for (Change c : changes) {
+            String id = "20261202T1201" + String.format("%02d", n++) + "Z-abcdef";
+            var now = new dev.sgbackup.store.BackupOutput.FileStamp(c.content().length, hourAgo + n, hourAgo + n, 5);
+            DedupRepository.Artifact checked;
+            DedupRepository.Artifact fresh;
+            try (DedupRepository.Writer w = repo.writer("s", Compression.zstd())) {
+                checked = w.artifact(id, new DedupRepository.Parent(BACKUP, parent[0], Long.parseLong(parent[1]), parent[2]));
+                assertThat(file(checked, "d/big.bin", now, c.content())).isFalse();
+                checked.close();
+                fresh = w.artifact(id);
+                file(fresh, "d/big.bin", now, c.content());
+                fresh.close();
+            }
+            assertThat(checked.sha256()).as(c.name() + ": the content table").isEqualTo(fresh.sha256());
+            assertThat(checked.chunks()).as(c.name()).isEqualTo(fresh.chunks());
+            assertThat(checked.chunksVerified()).as(c.name() + ": chunks taken by their hash").isBetween(c.minVerified(), c.maxVerified());
+            assertThat(fresh.chunksVerified()).isZero();
+            try (InputStream in = repo.reader("s").open(id, checked.treeKey(), checked.treeSize(), checked.treeSha256(), checked.sha256())) {
+                byte[] all = in.readAllBytes();
+                assertThat(java.util.Arrays.copyOfRange(all, 512, all.length)).as(c.name()).isEqualTo(c.content());
+            }
+        }
+    }
 }
