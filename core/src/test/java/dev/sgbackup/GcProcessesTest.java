@@ -21,10 +21,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two deduplicated backups and a prune (grace period zero, so only the lease protocol protects the backups' chunks)
- * in three JVMs on one local sink directory, each looping. Afterwards every committed backup verifies and restores
- * byte for byte, and no index entry names a missing pack.
+ * in three JVMs on one sink, each looping. Afterwards every committed backup verifies and restores byte for byte, and
+ * no index entry names a missing pack. Here on a local sink directory; the S3 and GCS adapters run the same workers
+ * on S3Proxy and on the GCS fake ({@link #runWorkersAndCheck}).
  */
-class GcProcessesTest {
+public class GcProcessesTest {
     private static final byte[] SHARED = GcTest.random(700_000, 31);
 
     @TempDir
@@ -39,26 +40,59 @@ class GcProcessesTest {
     @Test
     void twoBackupsAndAPruneInSeparateProcessesLeaveEveryCommittedBackupRestorable() throws Exception {
         Path sinkDir = tmp.resolve("sink");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        runWorkersAndCheck(Sinks.local(sinkDir), sinkDir.toString(), Map.of());
+    }
+
+    /**
+     * Runs two backup workers and a prune worker, each in its own JVM, on the sink {@code sinkArg} names (a directory,
+     * or a sink URI that {@code env} completes, e.g. with an endpoint's credentials), then checks the result through
+     * {@code sink}, the same sink seen from this JVM: a prune ran while the backups went on (one committed after it),
+     * every backup left verifies and restores byte for byte, no index entry names a missing pack, no lease is left.
+     */
+    public static void runWorkersAndCheck(BackupSink sink, String sinkArg, Map<String, String> env) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path done = java.nio.file.Files.createTempFile("sgbackup-gc-workers", ".done");
+        java.nio.file.Files.delete(done); // created when both backup workers have ended: the prune worker stops then
         List<Process> ps = new ArrayList<>();
+        List<java.util.concurrent.CompletableFuture<String>> outputs = new ArrayList<>();
         for (String role : List.of("backup:a", "backup:b", "prune:p")) {
-            ps.add(new ProcessBuilder(java, "-Xshare:auto", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
-                    sinkDir.toString(), role).redirectErrorStream(true).start());
+            ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
+                    sinkArg, role, done.toString()).redirectErrorStream(true);
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            ps.add(p);
+            outputs.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return new String(p.getInputStream().readAllBytes());
+                } catch (java.io.IOException e) {
+                    return "cannot read the output: " + e;
+                }
+            }));
         }
+        for (Process p : ps.subList(0, 2)) {
+            assertThat(p.waitFor(150, TimeUnit.SECONDS)).isTrue();
+        }
+        java.nio.file.Files.createFile(done);
+        assertThat(ps.get(2).waitFor(150, TimeUnit.SECONDS)).isTrue();
+        java.nio.file.Files.delete(done);
         List<String> outs = new ArrayList<>();
-        for (Process p : ps) {
-            String out = new String(p.getInputStream().readAllBytes());
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-            assertThat(p.exitValue()).as(out).isZero();
-            outs.add(out);
+        for (var o : outputs) {
+            outs.add(o.get(10, TimeUnit.SECONDS));
         }
         String all = String.join("\n", outs);
         System.out.println(all);
+        for (Process p : ps) {
+            assertThat(p.exitValue()).as(all).isZero();
+        }
         assertThat(outs.get(0)).contains("committed");
         assertThat(outs.get(1)).contains("committed");
-        assertThat(outs.get(2)).as("the prune ran at least once between backups").contains("pruned");
+        assertThat(outs.get(2)).contains("pruned");
+        // the first prune came before the last commit: the prune ran while a backup worker was still going
+        java.time.LocalTime firstPrune = times(outs.get(2), "pruned").get(0);
+        java.time.LocalTime lastCommit = java.util.stream.Stream.concat(times(outs.get(0), "committed").stream(),
+                times(outs.get(1), "committed").stream()).max(java.util.Comparator.naturalOrder()).orElseThrow();
+        assertThat(firstPrune).as("a prune between the backups\n" + all).isBefore(lastCommit);
 
-        BackupSink sink = Sinks.local(sinkDir);
         SgBackup sg = GcTest.engine(sink, null);
         assertThat(RepoCheck.danglingIndexEntries(sink, null)).isEmpty();
         List<BackupSummary> left = sg.list();
@@ -76,6 +110,11 @@ class GcProcessesTest {
         assertThat(sink.listAll(SinkLock.PREFIX).toList()).as("every lease released").isEmpty();
     }
 
+    /** The times of a worker's output lines with {@code word}, in order. */
+    private static List<java.time.LocalTime> times(String out, String word) {
+        return out.lines().filter(l -> l.contains(" " + word)).map(l -> java.time.LocalTime.parse(l.substring(0, l.indexOf(' ')))).toList();
+    }
+
     private static void restoresAsWritten(SgBackup sg, String id) {
         Map<String, byte[]> got = GcTest.restore(sg, id);
         assertThat(sg.verify(id).ok()).as("verify " + id).isTrue();
@@ -86,36 +125,42 @@ class GcProcessesTest {
     }
 
     /**
-     * One process: {@code SINK_DIR backup:TAG} (6 backups) or {@code SINK_DIR prune:TAG} (once 4 backups are committed,
-     * prunes keeping the last 3 until 3 prunes ran, retrying when a backup's lease refuses it).
+     * One process: {@code SINK backup:TAG DONE} (6 backups, each followed by a pause of 0.2–1 s, so that both backups'
+     * leases are sometimes released at once) or {@code SINK prune:TAG DONE} (whenever 4 or more backups are committed,
+     * prunes keeping the last 3, retrying when a backup's lease refuses it; stops after 3 prunes, or once the file DONE
+     * exists, i.e. the backups ended). SINK is a directory or a sink URI.
      */
     public static final class Worker {
         public static void main(String[] args) throws Exception {
-            BackupSink sink = Sinks.local(Path.of(args[0]));
+            BackupSink sink = args[0].contains("://") ? Sinks.open(args[0]) : Sinks.local(Path.of(args[0]));
             String[] role = args[1].split(":");
+            Path backupsDone = Path.of(args[2]);
             SgBackup sg = GcTest.engine(sink, null);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             int done = 0;
             int locked = 0;
             int lockWrites = 0;
-            int goal = role[0].equals("backup") ? 6 : 3;
-            while (done < goal && System.nanoTime() < deadline) {
+            boolean backup = role[0].equals("backup");
+            int goal = backup ? 6 : 3;
+            while (done < goal && System.nanoTime() < deadline && (backup || !java.nio.file.Files.exists(backupsDone))) {
                 try {
-                    if (role[0].equals("backup")) {
+                    if (backup) {
                         BytesStore s = new BytesStore("s");
                         data(role[1], done).forEach(s::with);
                         RunResult r = sg.backup(s);
-                        System.out.println("committed " + r.backupId());
+                        System.out.println(java.time.LocalTime.now() + " committed " + r.backupId());
+                        done++;
+                        Thread.sleep(200 + java.util.concurrent.ThreadLocalRandom.current().nextInt(800));
                     } else if (sg.list().size() < 4) {
                         Thread.sleep(50); // prune while the backups run, once there is something to delete
-                        continue;
                     } else {
                         PruneResult r = sg.prune(Retention.builder().keepLast(3).build(), Duration.ZERO, false);
-                        System.out.println("pruned: deleted " + r.deleted() + ", " + r.collectLine());
+                        System.out.println(java.time.LocalTime.now() + " pruned: deleted " + r.deleted() + ", " + r.collectLine());
+                        done++;
+                        Thread.sleep(150);
                     }
-                    done++;
-                    Thread.sleep(150);
                 } catch (SinkLock.LockedException e) {
+                    System.out.println(java.time.LocalTime.now() + " refused: " + e.getMessage());
                     locked++;
                     Thread.sleep(50);
                 } catch (dev.sgbackup.run.SinkException e) {
@@ -137,7 +182,7 @@ class GcProcessesTest {
                 }
             }
             System.out.println(args[1] + ": " + done + " done, " + locked + " refused by a lease, " + lockWrites + " lock or probe writes lost");
-            System.exit(done == goal ? 0 : 1);
+            System.exit(done == goal || (!backup && done > 0) ? 0 : 1);
         }
     }
 }
