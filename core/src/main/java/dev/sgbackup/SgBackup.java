@@ -74,6 +74,7 @@ public final class SgBackup implements AutoCloseable {
     private final Encryption encryption;
     private final boolean dedup;
     private final boolean forceRead;
+    private final java.time.Duration retryLock;
     private final Engine engine;
     private final boolean ownsSink;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -89,7 +90,8 @@ public final class SgBackup implements AutoCloseable {
         this.encryption = b.encryption;
         this.dedup = b.dedup;
         this.forceRead = b.forceRead;
-        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism, encryption, dedup, forceRead);
+        this.retryLock = b.retryLock;
+        this.engine = new Engine(sink, compression, listener, parallelism, stepParallelism, encryption, dedup, forceRead, retryLock);
     }
 
     /** An engine with default settings (zstd:3, no progress listener) on {@code sink}. */
@@ -119,6 +121,7 @@ public final class SgBackup implements AutoCloseable {
         b.encryption = encryption;
         b.dedup = dedup;
         b.forceRead = forceRead;
+        b.retryLock = retryLock;
         return b;
     }
 
@@ -418,7 +421,8 @@ public final class SgBackup implements AutoCloseable {
     @Override
     public String toString() {
         return "SgBackup[sink=" + sink.uri() + ", compression=" + compression + ", parallelism=" + parallelism
-                + (encryption == null ? "" : ", " + encryption) + (dedup ? forceRead ? ", dedup (force read)" : ", dedup" : "") + "]";
+                + (encryption == null ? "" : ", " + encryption) + (dedup ? forceRead ? ", dedup (force read)" : ", dedup" : "")
+                + (retryLock.isZero() ? "" : ", retry lock " + dev.sgbackup.manifest.Retention.formatDuration(retryLock)) + "]";
     }
 
     /** Builder for {@link SgBackup}. */
@@ -433,8 +437,24 @@ public final class SgBackup implements AutoCloseable {
         private Encryption encryption;
         private boolean dedup;
         private boolean forceRead;
+        private java.time.Duration retryLock = java.time.Duration.ZERO;
 
         private Builder() {
+        }
+
+        /**
+         * How long a deduplicated backup or a prune waits for a conflicting lease on the sink to end (default zero:
+         * it fails at once, naming the holder). A deduplicated backup cannot start while a prune collects garbage, and
+         * a prune cannot collect while a backup runs (docs/dedup.md, "The lease protocol"); with a wait, the run
+         * tries again, every second at first and then up to every 30 seconds, until the lease is free or the wait is
+         * over (then it fails as it would have, saying how long it waited). restic calls this {@code --retry-lock}.
+         */
+        public Builder retryLock(java.time.Duration wait) {
+            if (Objects.requireNonNull(wait, "wait").isNegative()) {
+                throw new InvalidInputException("the lock wait must be zero or positive, got " + wait);
+            }
+            this.retryLock = wait;
+            return this;
         }
 
         /**

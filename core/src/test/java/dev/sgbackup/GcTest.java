@@ -237,4 +237,57 @@ class GcTest {
         assertThat(sg.prune(KEEP_ALL, Duration.ZERO, false).packsDeleted()).isEqualTo(1);
         assertThat(sink.listAll(SinkLock.PREFIX).toList()).as("every lease released").isEmpty();
     }
+
+    /**
+     * With a lock wait, a backup that meets a prune's lease and a prune that meets a backup's try again and go on once
+     * the other's lease ends; a lease that does not end fails the run after the wait, saying how long it waited;
+     * without a wait the run fails at once, as before.
+     */
+    @Test
+    void withALockWaitBackupAndPruneGoOnOnceTheOtherLeaseEnds() throws Exception {
+        BackupSink sink = Sinks.memory();
+        SgBackup patient = SgBackup.builder().sink(sink).dedup(true).retryLock(Duration.ofSeconds(30)).build();
+        assertThat(patient.toString()).contains("retry lock 30s");
+        String b1 = backup(patient, map("a", random(1 << 20, 26)));
+        backup(patient, map("b", random(1 << 20, 27)));
+        patient.delete(b1);
+
+        java.util.concurrent.ScheduledExecutorService later = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            SinkLock prune = SinkLock.exclusive(sink, "prune elsewhere");
+            later.schedule(prune::close, 1500, java.util.concurrent.TimeUnit.MILLISECONDS);
+            long t0 = System.nanoTime();
+            String b3 = backup(patient, map("c", random(1000, 28)));
+            assertThat(System.nanoTime() - t0).as("the backup waited for the prune's lease").isGreaterThan(1_400_000_000L);
+            assertThat(patient.verify(b3).ok()).isTrue();
+
+            SinkLock backup = SinkLock.shared(sink, "backup 20261202T000000Z-000001");
+            later.schedule(backup::close, 1500, java.util.concurrent.TimeUnit.MILLISECONDS);
+            t0 = System.nanoTime();
+            assertThat(patient.prune(KEEP_ALL, Duration.ZERO, false).packsDeleted()).isEqualTo(1);
+            assertThat(System.nanoTime() - t0).as("the prune waited for the backup's lease").isGreaterThan(1_400_000_000L);
+        } finally {
+            later.shutdownNow();
+        }
+
+        try (SinkLock held = SinkLock.exclusive(sink, "prune that never ends")) {
+            SgBackup brief = patient.toBuilder().retryLock(Duration.ofSeconds(2)).build();
+            long t0 = System.nanoTime();
+            assertThatThrownBy(() -> backup(brief, map("d", random(1000, 29))))
+                    .isInstanceOf(SinkLock.LockedException.class)
+                    .hasMessageContaining("prune that never ends (exclusive")
+                    .hasMessageContaining("Waited 2s for it (--retry-lock");
+            assertThat(System.nanoTime() - t0).as("it tried until the wait was over").isGreaterThan(1_900_000_000L);
+
+            SgBackup hasty = patient.toBuilder().retryLock(Duration.ZERO).build();
+            assertThatThrownBy(() -> backup(hasty, map("d", random(1000, 29))))
+                    .isInstanceOf(SinkLock.LockedException.class)
+                    .hasMessageContaining("prune that never ends (exclusive")
+                    .hasMessageNotContaining("Waited");
+        }
+        assertThatThrownBy(() -> SgBackup.builder().retryLock(Duration.ofSeconds(-1)))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("zero or positive");
+        assertThat(sink.listAll(SinkLock.PREFIX).toList()).as("every lease released").isEmpty();
+        assertThat(patient.list()).hasSize(2);
+    }
 }

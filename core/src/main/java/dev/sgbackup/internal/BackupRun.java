@@ -43,7 +43,7 @@ final class BackupRun {
         Progress progress = ctx.progress(total > 0 ? total : -1, -1);
         // a deduplicated backup holds a shared lease from before it loads any index until its manifest is committed
         // (or it failed): garbage collection needs the exclusive one, so it never deletes a chunk this backup may use
-        Lease lease = ctx.dedup().enabled() ? Lease.shared(ctx.sink(), "backup " + id) : null;
+        Lease lease = ctx.dedup().enabled() ? Lease.shared(ctx.sink(), "backup " + id, ctx.dedup().retryLock()) : null;
         progress.emit(ProgressEvent.Type.RUN_STARTED, null, null, "backup " + id);
         try {
             return run(plan, checks, id, started, progress, lease);

@@ -31,16 +31,27 @@ final class Dedup {
     private final KeyRing keys;
     private final boolean enabled;
     private final boolean forceRead;
+    private final java.time.Duration retryLock;
     private DedupRepository repository;
     private boolean prefetching;
     /** Manifests read while looking for parents (empty: not deduplicated): a committed manifest never changes. */
     private final Map<String, Optional<Manifest>> manifests = new HashMap<>();
 
     Dedup(BackupSink sink, KeyRing keys, boolean enabled, boolean forceRead) {
+        this(sink, keys, enabled, forceRead, java.time.Duration.ZERO);
+    }
+
+    Dedup(BackupSink sink, KeyRing keys, boolean enabled, boolean forceRead, java.time.Duration retryLock) {
         this.sink = sink;
         this.keys = keys;
         this.enabled = enabled;
         this.forceRead = forceRead;
+        this.retryLock = retryLock;
+    }
+
+    /** How long a deduplicated backup or a prune waits for a conflicting lease to end ({@link Lease}). */
+    java.time.Duration retryLock() {
+        return retryLock;
     }
 
     /** Whether new backups are deduplicated. */

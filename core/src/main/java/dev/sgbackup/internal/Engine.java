@@ -54,9 +54,15 @@ public final class Engine {
      */
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption, boolean dedup, boolean forceRead) {
+        this(sink, compression, listener, parallelism, stepParallelism, encryption, dedup, forceRead, java.time.Duration.ZERO);
+    }
+
+    /** @param retryLock how long a deduplicated backup or a prune waits for a conflicting lease to end */
+    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
+                  Encryption encryption, boolean dedup, boolean forceRead, java.time.Duration retryLock) {
         KeyRing keys = new KeyRing(encryption);
         this.ctx = new RunContext(sink, compression, listener, parallelism, stepParallelism, keys,
-                new Dedup(sink, keys, dedup, forceRead));
+                new Dedup(sink, keys, dedup, forceRead, retryLock));
         this.catalog = new Catalog(ctx);
         this.verifier = new Verifier(ctx, catalog);
         StepExecutor executor = new StepExecutor(ctx, verifier);

@@ -48,7 +48,7 @@ final class Housekeeping {
         }
         // garbage collection deletes chunks: no backup may be running (they hold shared leases); a dry run deletes
         // nothing and takes no lease, so it never stops a backup (its numbers describe the sink as it was)
-        Lease lease = collect && !dryRun ? Lease.exclusive(ctx.sink(), "prune") : null;
+        Lease lease = collect && !dryRun ? Lease.exclusive(ctx.sink(), "prune", ctx.dedup().retryLock()) : null;
         try {
             return prune(retention, gracePeriod, dryRun, collect, lease);
         } finally {

@@ -13,7 +13,7 @@ import java.util.Set;
  */
 final class BackupCommand {
     static final Set<String> VALUE_FLAGS = KubernetesExecutor.withFlags(StoreFlags.withStoreFlags(Set.of("--to", "--compression",
-            "--scope"), true));
+            "--scope", "--retry-lock"), true));
     static final Set<String> SWITCHES = Set.of("--encrypt", "--dedup", "--force-read", "--json", "--external-postgres", "--external-redis");
 
     private BackupCommand() {

@@ -38,6 +38,17 @@ final class EngineFlags {
             throw new Args.UsageException("--force-read applies to deduplicated backups (--dedup); a full backup reads every file anyway");
         }
         b.forceRead(a.command.equals("backup") && a.has("--force-read"));
+        String wait = a.one("--retry-lock");
+        if (wait != null) {
+            if (a.command.equals("backup") && !a.has("--dedup")) {
+                throw new Args.UsageException("--retry-lock applies to deduplicated backups (--dedup) and prune; a full backup takes no lock");
+            }
+            try {
+                b.retryLock(dev.sgbackup.manifest.Retention.parseDuration(wait));
+            } catch (InvalidInputException e) {
+                throw new Args.UsageException("--retry-lock: " + e.getMessage());
+            }
+        }
         return b.build();
     }
 

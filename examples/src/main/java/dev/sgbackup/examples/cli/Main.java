@@ -34,7 +34,8 @@ public final class Main {
               plan    STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
                       [--exclude GLOB ...] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
               backup  STORES --to SINK_URI [--scope config|postgres|all|essential] [--compression zstd|gzip|none[:LEVEL]]
-                      [--exclude GLOB ...] [--encrypt] [--dedup [--force-read]] [PG_OPTIONS] [INSTANCE_OPTIONS] [--json] [--report FILE]
+                      [--exclude GLOB ...] [--encrypt] [--dedup [--force-read] [--retry-lock DURATION]] [PG_OPTIONS] [INSTANCE_OPTIONS]
+                      [--json] [--report FILE]
               backup|restore ... --executor kubernetes --namespace NS --image IMAGE --instance FILE
                       [--image-pull-secret NAME ...] [--service-account NAME] [--worker-secret NAME] [--max-jobs N]
                       [--job-timeout DURATION] [--pending-timeout DURATION] [--kubeconfig FILE] [--context CTX]
@@ -66,7 +67,8 @@ public final class Main {
                       SGBACKUP_PASSPHRASE, new one from SGBACKUP_NEW_PASSPHRASE (or prompts on a terminal); never
                       from flags. Interrupted, every backup still opens with one of the two: run it again to finish
               prune   --from SINK_URI [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
-                      [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--dry-run] [--json]
+                      [--keep-yearly N] [--keep-within DURATION] [--per-scope] [--grace DURATION] [--retry-lock DURATION]
+                      [--dry-run] [--json]
                       (at least one --keep-*; DURATION e.g. 7d, 12h, 1d12h; --grace default 24h; then collects the
                       garbage of a deduplicated repository: packsDeleted, packsRepacked, bytesFreed)
                       [--namespace NS [--kubeconfig FILE] [--context CTX]]: first removes the sgbackup Jobs of runs
@@ -97,6 +99,9 @@ public final class Main {
               store only what changed; list, show, verify, restore and delete need no flag to read it. Files whose
               path, size, mtime, ctime and inode match the store's last dedup backup are not read again;
               --force-read reads every file
+            --retry-lock DURATION (backup --dedup, prune): a dedup backup cannot start while a prune collects
+              garbage, nor a prune while a backup runs; wait up to DURATION (e.g. 30m) for the other to end,
+              trying again every 1 s, then up to every 30 s (default: fail at once, naming the holder)
             worker  --operation backup|restore --backup-id ID --step STORE (--ordinal N --to SINK_URI [--compression SPEC]
                       [--encrypt] | --from SINK_URI [--replace]) (--volume STORE=DIR | --postgres STORE=JDBC_URL
                       --password-env VAR | --sourcegraph-db JDBC_URL --password-env VAR)

@@ -23,7 +23,7 @@ import java.util.Set;
  */
 final class PruneCommand {
     static final Set<String> VALUE_FLAGS = Set.of("--from", "--keep-last", "--keep-hourly", "--keep-daily", "--keep-weekly",
-            "--keep-monthly", "--keep-yearly", "--keep-within", "--grace", "--namespace", "--kubeconfig", "--context");
+            "--keep-monthly", "--keep-yearly", "--keep-within", "--grace", "--retry-lock", "--namespace", "--kubeconfig", "--context");
     static final Set<String> SWITCHES = Set.of("--dry-run", "--per-scope", "--json");
 
     private PruneCommand() {

@@ -172,6 +172,26 @@ class PruneCliTest {
             com.fasterxml.jackson.databind.JsonNode l = m.readTree(locked.out());
             assertThat(l.path("ok").asBoolean()).isFalse();
             assertThat(l.path("error").asText()).contains("backup elsewhere");
+
+            // with --retry-lock the prune waits, and goes on once the backup's lease ends
+            java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    Thread.sleep(1500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                lease.close();
+            });
+            CliTest.Run waited = cli("prune", "--from", sink, "--keep-last", "5", "--retry-lock", "1m", "--json");
+            assertThat(waited.code()).as(waited.err()).isZero();
+            assertThat(m.readTree(waited.out()).path("ok").asBoolean()).isTrue();
+            // (it started while the lease was held, which failed the prune above at once)
+        }
+        // a dedup backup meeting a prune's lease that does not end: it fails after the wait, saying how long it waited
+        try (var prune = dev.sgbackup.sink.SinkLock.exclusive(dev.sgbackup.sink.Sinks.local(sinkDir), "prune elsewhere")) {
+            CliTest.Run gaveUp = cli("backup", "--volume", "repos=" + src, "--to", sink, "--dedup", "--retry-lock", "2s");
+            assertThat(gaveUp.code()).isEqualTo(1);
+            assertThat(gaveUp.err()).contains("is locked by prune elsewhere (exclusive").contains("Waited 2s for it (--retry-lock");
         }
     }
 
@@ -198,6 +218,12 @@ class PruneCliTest {
         CliTest.Run grace = cli("prune", "--from", sink, "--keep-last", "1", "--grace", "soon");
         assertThat(grace.code()).isEqualTo(2);
         assertThat(grace.err()).contains("--grace").contains("not a duration");
+        CliTest.Run retry = cli("prune", "--from", sink, "--keep-last", "1", "--retry-lock", "a while");
+        assertThat(retry.code()).isEqualTo(2);
+        assertThat(retry.err()).contains("--retry-lock").contains("not a duration");
+        CliTest.Run fullRetry = cli("backup", "--volume", "repos=" + src, "--to", sink, "--retry-lock", "5m");
+        assertThat(fullRetry.code()).isEqualTo(2);
+        assertThat(fullRetry.err()).contains("--retry-lock applies to deduplicated backups (--dedup)");
         assertThat(cli("prune", "--keep-last", "1").err()).contains("needs --from");
         assertThat(cli("prune", "--from", sink, "--keep-last", "1", "--keep-last", "2").code()).isEqualTo(2);
         assertThat(cli("prune", "--from", sink, "--keep-forever").code()).isEqualTo(2);
