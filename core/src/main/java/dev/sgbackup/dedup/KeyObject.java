@@ -94,6 +94,10 @@ final class KeyObject {
                         + " to create the repository)");
             } catch (InvalidInputException e) {
                 reasons.add(k + ": " + e.getMessage());
+            } catch (dev.sgbackup.sink.NoSuchObjectException e) {
+                // listed, then deleted before it was read: a writer that lost the race to create the repository
+                // removes its own key object (DedupRepository.open), possibly while another one opens the repository
+                reasons.add(k + ": deleted while being read (left by a writer that lost the race to create the repository)");
             } finally {
                 if (master != null) {
                     Arrays.fill(master, (byte) 0);
