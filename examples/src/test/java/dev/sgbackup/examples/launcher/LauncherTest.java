@@ -51,6 +51,7 @@ class LauncherTest {
         List<String> cmd = new ArrayList<>(List.of("sh", script.toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.directory(Files.createDirectories(dir.resolve("cwd")).toFile()); // the user's directory: nothing may appear in it
         pb.environment().remove("SGBACKUP_JAR");
         pb.environment().remove("SGBACKUP_JAVA_OPTS");
         // the Java running this test, as a user's JAVA_HOME would name one
@@ -183,6 +184,8 @@ class LauncherTest {
         assertThat(earlier).doesNotExist();
         String rewritten = Path.of(sharing(next).get(0).substring("-XX:ArchiveClassesAtExit=".length())).getFileName().toString();
         assertThat(files(cache.resolve("sgbackup"))).containsExactly(rewritten);
+        // the JVM that checked the cut-short archive crashed: its report is neither in the user's directory nor kept
+        assertThat(files(dir.resolve("cwd"))).isEmpty();
 
         Run third = run(SCRIPT, env, "restore");
         assertThat(third.exit()).isZero();
