@@ -140,7 +140,7 @@ final class ContentStream extends InputStream {
                 ahead.add(CompletableFuture.completedFuture(inline));
             } else {
                 ahead.add(FETCH.submit(() -> {
-                    List<byte[]> plain = new PackReader(repo).readRun(run);
+                    List<byte[]> plain = new PackReader(repo).readAll(run);
                     List<byte[]> out = new ArrayList<>(items.size());
                     int k = 0;
                     for (Object i : items) {

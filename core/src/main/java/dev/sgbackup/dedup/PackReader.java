@@ -41,21 +41,9 @@ final class PackReader {
     }
 
     /**
-     * The plaintexts of {@code run}: chunks stored back to back in one pack (each entry's offset is where the one
-     * before it ends), read with one ranged read. Checks each as {@link #read} does.
-     */
-    List<byte[]> readRun(List<IndexEntry> run) throws IOException {
-        try {
-            return run.size() == 1 ? List.of(readOne(run.get(0))) : decodeRun(run);
-        } finally {
-            codec.releaseDecompression();
-        }
-    }
-
-    /**
      * The plaintexts of {@code entries}, in order, checked as {@link #read} does, with one decompression context for
      * all of them (making one costs about as much as decoding a small chunk); chunks stored back to back in one pack
-     * share a ranged read.
+     * (each entry's offset is where the one before it ends) share a ranged read, so a run of them is one read.
      */
     List<byte[]> readAll(List<IndexEntry> entries) throws IOException {
         List<byte[]> plain = new ArrayList<>(entries.size());
