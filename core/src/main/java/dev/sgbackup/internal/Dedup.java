@@ -37,10 +37,6 @@ final class Dedup {
     /** Manifests read while looking for parents (empty: not deduplicated): a committed manifest never changes. */
     private final Map<String, Optional<Manifest>> manifests = new HashMap<>();
 
-    Dedup(BackupSink sink, KeyRing keys, boolean enabled, boolean forceRead) {
-        this(sink, keys, enabled, forceRead, java.time.Duration.ZERO);
-    }
-
     Dedup(BackupSink sink, KeyRing keys, boolean enabled, boolean forceRead, java.time.Duration retryLock) {
         this.sink = sink;
         this.keys = keys;

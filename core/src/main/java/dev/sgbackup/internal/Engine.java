@@ -45,19 +45,14 @@ public final class Engine {
 
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption) {
-        this(sink, compression, listener, parallelism, stepParallelism, encryption, false, false);
+        this(sink, compression, listener, parallelism, stepParallelism, encryption, false, false, java.time.Duration.ZERO);
     }
 
     /**
      * @param dedup     whether new backups are deduplicated (chunks in the sink's {@code dedup/} repository)
      * @param forceRead whether deduplicated backups read every file, even those unchanged since the parent backup
+     * @param retryLock how long a deduplicated backup or a prune waits for a conflicting lease to end
      */
-    public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
-                  Encryption encryption, boolean dedup, boolean forceRead) {
-        this(sink, compression, listener, parallelism, stepParallelism, encryption, dedup, forceRead, java.time.Duration.ZERO);
-    }
-
-    /** @param retryLock how long a deduplicated backup or a prune waits for a conflicting lease to end */
     public Engine(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                   Encryption encryption, boolean dedup, boolean forceRead, java.time.Duration retryLock) {
         KeyRing keys = new KeyRing(encryption);

@@ -15,7 +15,7 @@ record RunContext(BackupSink sink, Compression compression, ProgressListener lis
     /** Full backups only (dedup backups can still be read). */
     RunContext(BackupSink sink, Compression compression, ProgressListener listener, int parallelism, int stepParallelism,
                KeyRing keys) {
-        this(sink, compression, listener, parallelism, stepParallelism, keys, new Dedup(sink, keys, false, false));
+        this(sink, compression, listener, parallelism, stepParallelism, keys, new Dedup(sink, keys, false, false, java.time.Duration.ZERO));
     }
 
     Progress progress(long bytesTotal, long artifactsTotal) {
