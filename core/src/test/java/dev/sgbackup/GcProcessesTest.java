@@ -50,11 +50,6 @@ public class GcProcessesTest {
      * every backup left verifies and restores byte for byte, no index entry names a missing pack, no lease is left.
      */
     public static void runWorkersAndCheck(BackupSink sink, String sinkArg, Map<String, String> env) throws Exception {
-        runWorkersAndCheck(sink, sinkArg, env, 6);
-    }
-
-    /** As above, with {@code rounds} backups per backup worker (a slower sink takes fewer, for the build's time). */
-    public static void runWorkersAndCheck(BackupSink sink, String sinkArg, Map<String, String> env, int rounds) throws Exception {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path done = java.nio.file.Files.createTempFile("sgbackup-gc-workers", ".done");
         java.nio.file.Files.delete(done); // created when both backup workers have ended: the prune worker stops then
@@ -62,7 +57,7 @@ public class GcProcessesTest {
         List<java.util.concurrent.CompletableFuture<String>> outputs = new ArrayList<>();
         for (String role : List.of("backup:a", "backup:b", "prune:p")) {
             ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
-                    sinkArg, role, done.toString(), String.valueOf(rounds)).redirectErrorStream(true);
+                    sinkArg, role, done.toString()).redirectErrorStream(true);
             pb.environment().putAll(env);
             Process p = pb.start();
             ps.add(p);
@@ -130,7 +125,7 @@ public class GcProcessesTest {
     }
 
     /**
-     * One process: {@code SINK backup:TAG DONE ROUNDS} (ROUNDS backups, each followed by a pause of 0.2–1 s, so that both backups'
+     * One process: {@code SINK backup:TAG DONE} (6 backups, each followed by a pause of 0.2–1 s, so that both backups'
      * leases are sometimes released at once) or {@code SINK prune:TAG DONE} (whenever 4 or more backups are committed,
      * prunes keeping the last 3, retrying when a backup's lease refuses it; stops after 3 prunes, or once the file DONE
      * exists, i.e. the backups ended). SINK is a directory or a sink URI.
@@ -146,7 +141,7 @@ public class GcProcessesTest {
             int locked = 0;
             int lockWrites = 0;
             boolean backup = role[0].equals("backup");
-            int goal = backup ? Integer.parseInt(args[3]) : 3;
+            int goal = backup ? 6 : 3;
             while (done < goal && System.nanoTime() < deadline && (backup || !java.nio.file.Files.exists(backupsDone))) {
                 try {
                     if (backup) {
