@@ -75,6 +75,7 @@ public class GcProcessesTest {
         java.nio.file.Files.createFile(done);
         assertThat(ps.get(2).waitFor(150, TimeUnit.SECONDS)).isTrue();
         java.nio.file.Files.delete(done);
+        java.nio.file.Files.deleteIfExists(Worker.prunedMarker(done));
         List<String> outs = new ArrayList<>();
         for (var o : outputs) {
             outs.add(o.get(10, TimeUnit.SECONDS));
@@ -125,12 +126,19 @@ public class GcProcessesTest {
     }
 
     /**
-     * One process: {@code SINK backup:TAG DONE} (6 backups, each followed by a pause of 0.2–1 s, so that both backups'
-     * leases are sometimes released at once) or {@code SINK prune:TAG DONE} (whenever 4 or more backups are committed,
-     * prunes keeping the last 3, retrying when a backup's lease refuses it; stops after 3 prunes, or once the file DONE
-     * exists, i.e. the backups ended). SINK is a directory or a sink URI.
+     * One process: {@code SINK backup:TAG DONE} (5 backups, each followed by a pause of 0.2–1 s; after the second, it
+     * waits up to 60 s for the prune worker's first prune, so that the two backups' leases are released at once at
+     * least there and a prune between backups does not depend on chance: the two workers otherwise overlap so much
+     * that a prune polling for a free moment can miss every one) or {@code SINK prune:TAG DONE} (whenever 4 or more
+     * backups are committed, prunes keeping the last 3, retrying when a backup's lease refuses it; stops after 3
+     * prunes, or once the file DONE exists, i.e. the backups ended). SINK is a directory or a sink URI.
      */
     public static final class Worker {
+        /** The file the prune worker creates after its first prune. */
+        static Path prunedMarker(Path done) {
+            return done.resolveSibling(done.getFileName() + ".pruned");
+        }
+
         public static void main(String[] args) throws Exception {
             BackupSink sink = args[0].contains("://") ? Sinks.open(args[0]) : Sinks.local(Path.of(args[0]));
             String[] role = args[1].split(":");
@@ -141,7 +149,8 @@ public class GcProcessesTest {
             int locked = 0;
             int lockWrites = 0;
             boolean backup = role[0].equals("backup");
-            int goal = backup ? 6 : 3;
+            int goal = backup ? 5 : 3;
+            Path pruned = prunedMarker(backupsDone);
             while (done < goal && System.nanoTime() < deadline && (backup || !java.nio.file.Files.exists(backupsDone))) {
                 try {
                     if (backup) {
@@ -151,12 +160,23 @@ public class GcProcessesTest {
                         System.out.println(java.time.LocalTime.now() + " committed " + r.backupId());
                         done++;
                         Thread.sleep(200 + java.util.concurrent.ThreadLocalRandom.current().nextInt(800));
+                        if (done == 2) {
+                            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                            while (!java.nio.file.Files.exists(pruned) && System.nanoTime() < until) {
+                                Thread.sleep(50);
+                            }
+                            System.out.println(java.time.LocalTime.now() + " waited for the first prune: "
+                                    + (java.nio.file.Files.exists(pruned) ? "it ran" : "it did not come in 60 s"));
+                        }
                     } else if (sg.list().size() < 4) {
                         Thread.sleep(50); // prune while the backups run, once there is something to delete
                     } else {
                         PruneResult r = sg.prune(Retention.builder().keepLast(3).build(), Duration.ZERO, false);
                         System.out.println(java.time.LocalTime.now() + " pruned: deleted " + r.deleted() + ", " + r.collectLine());
                         done++;
+                        if (done == 1) {
+                            java.nio.file.Files.createFile(pruned);
+                        }
                         Thread.sleep(150);
                     }
                 } catch (SinkLock.LockedException e) {
