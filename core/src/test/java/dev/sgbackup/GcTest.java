@@ -195,6 +195,36 @@ class GcTest {
         assertRestores(sg, b2, d2);
     }
 
+    /**
+     * A writer that lost the race to create the repository and was killed before deleting its key object leaves one that
+     * opens with the passphrase but holds another master key: prune removes it (once older than the grace period), and
+     * says so as a removed leftover.
+     */
+    @Test
+    void pruneRemovesAKeyObjectLeftByAKilledLoserOfTheCreationRace() throws Exception {
+        BackupSink sink = Sinks.memory();
+        Encryption pass = Encryption.passphrase("correct horse".toCharArray());
+        SgBackup sg = engine(sink, pass);
+        Map<String, byte[]> d = map("a", random(1 << 20, 21));
+        String b = backup(sg, d);
+        // the loser's key object: the same passphrase wrapping a master key of a repository that never came to be
+        BackupSink elsewhere = Sinks.memory();
+        backup(engine(elsewhere, pass), map("x", random(1000, 22)));
+        String lost = elsewhere.listAll("dedup/keys/").findFirst().orElseThrow().key();
+        try (var in = elsewhere.read(lost); var o = sink.create(lost)) {
+            in.transferTo(o.stream());
+            o.commit();
+        }
+        assertThat(sink.listAll("dedup/keys/").count()).isEqualTo(2);
+        assertThat(sg.prune(KEEP_ALL, Duration.ofHours(1), false).lines()).noneMatch(l -> l.contains("dedup/keys/"));
+        PruneResult dry = sg.prune(KEEP_ALL, Duration.ZERO, true);
+        assertThat(dry.lines()).contains("would remove " + lost);
+        PruneResult real = sg.prune(KEEP_ALL, Duration.ZERO, false);
+        assertThat(real.lines()).contains("removed " + lost);
+        assertThat(sink.listAll("dedup/keys/").map(o -> o.key()).toList()).hasSize(1).doesNotContain(lost);
+        assertRestores(sg, b, d);
+    }
+
     @Test
     void aBackupThatCannotBeReadStopsThePruneBeforeItDeletesAnything() throws Exception {
         BackupSink sink = Sinks.memory();

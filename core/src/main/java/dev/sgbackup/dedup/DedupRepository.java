@@ -33,10 +33,15 @@ public final class DedupRepository {
 
     private final Repo repo;
     private final RepoConfig config;
+    /** The passphrase or key the repository was opened with, and the key object it opened; null when unencrypted. */
+    private final Encryption encryption;
+    private final String keyObject;
 
-    private DedupRepository(Repo repo, RepoConfig config) {
+    private DedupRepository(Repo repo, RepoConfig config, Encryption encryption, String keyObject) {
         this.repo = repo;
         this.config = config;
+        this.encryption = encryption;
+        this.keyObject = keyObject;
     }
 
     /**
@@ -63,7 +68,7 @@ public final class DedupRepository {
             RepoConfig mine = new RepoConfig(ChunkParams.DEFAULT, RepoConfig.DEFAULT_PACK_SIZE, unlocked != null,
                     unlocked == null ? null : unlocked.keyObject(), unlocked == null ? null : RepoConfig.keyCheck(keys));
             if (createConfig(sink, layout.config(), mine.encode())) {
-                return new DedupRepository(new Repo(sink, layout, keys), mine);
+                return new DedupRepository(new Repo(sink, layout, keys), mine, encryption, unlocked == null ? null : unlocked.keyObject());
             }
             if (unlocked != null) {
                 sink.delete(unlocked.keyObject()); // lost the race: our key object wraps a master key nobody uses
@@ -84,10 +89,10 @@ public final class DedupRepository {
                     + " or key was given; a repository's encryption is fixed when its first deduplicated backup is made."
                     + " Use it without a passphrase, or another sink");
         }
-        RepoKeys keys = c.encrypted()
-                ? KeyObject.open(sink, layout, encryption, k -> RepoConfig.keyCheck(k).equals(c.keyCheck())).keys()
-                : RepoKeys.unencrypted();
-        return new DedupRepository(new Repo(sink, layout, keys), c);
+        KeyObject.Unlocked unlocked = c.encrypted()
+                ? KeyObject.open(sink, layout, encryption, k -> RepoConfig.keyCheck(k).equals(c.keyCheck())) : null;
+        RepoKeys keys = unlocked != null ? unlocked.keys() : RepoKeys.unencrypted();
+        return new DedupRepository(new Repo(sink, layout, keys), c, encryption, unlocked == null ? null : unlocked.keyObject());
     }
 
     private static Optional<RepoConfig> readConfig(BackupSink sink, Layout layout) throws IOException {
@@ -164,6 +169,23 @@ public final class DedupRepository {
                 Path.of(System.getProperty("java.io.tmpdir"))).run(trees, dryRun);
         return new Collected(r.packsDeleted(), r.packsRepacked(), r.packsWritten(), r.indexObjectsDeleted(), r.indexObjectsWritten(),
                 r.treesDeleted(), r.bytesFreed(), r.liveChunks());
+    }
+
+    /**
+     * Deletes (unless {@code dryRun}) the key objects left by writers that lost the race to create this repository and
+     * were killed before deleting their own (see {@link KeyObject#lost}), once older than {@code grace}; returns their
+     * keys. The caller holds the sink's exclusive lease, as for {@link #collect}. None in an unencrypted repository.
+     */
+    public List<String> removeLostKeyObjects(java.time.Duration grace, boolean dryRun) throws IOException {
+        if (encryption == null) {
+            return List.of();
+        }
+        List<String> lost = KeyObject.lost(repo.sink(), repo.layout(), encryption, keyObject,
+                k -> RepoConfig.keyCheck(k).equals(config.keyCheck()), java.time.Instant.now().minus(grace));
+        if (!dryRun && !lost.isEmpty()) {
+            repo.sink().deleteAll(lost);
+        }
+        return lost;
     }
 
     /** Whether {@code key} is a tree object's key. */

@@ -140,6 +140,39 @@ final class KeyObject {
         }
     }
 
+    /**
+     * The key objects last modified before {@code cutoff} that open with {@code encryption} but whose master key does
+     * not {@code belong} to the repository: left by a writer that lost the race to create the repository and was
+     * killed before deleting its own. No passphrase ever opens the repository through them, so they can go. A key
+     * object that does not open with {@code encryption} (another passphrase's, or a damaged one) is not listed: it
+     * cannot be told apart from a key object of the repository under another passphrase. {@code known}, the key
+     * object the repository was opened with, is not read again (each read derives the wrapping key: a KDF's cost).
+     */
+    static List<String> lost(BackupSink sink, Layout layout, Encryption encryption, String known,
+                             java.util.function.Predicate<RepoKeys> belongs, java.time.Instant cutoff) throws IOException {
+        List<ObjectInfo> all;
+        try (var s = sink.listAll(layout.keysPrefix())) {
+            all = s.filter(o -> !o.key().equals(known) && o.lastModified() != null && o.lastModified().isBefore(cutoff)).toList();
+        }
+        List<String> lost = new ArrayList<>();
+        for (ObjectInfo o : all) {
+            byte[] master = null;
+            try {
+                master = unwrap(sink, o.key(), encryption);
+                if (!belongs.test(RepoKeys.fromMaster(master))) {
+                    lost.add(o.key());
+                }
+            } catch (InvalidInputException | IntegrityException | dev.sgbackup.sink.NoSuchObjectException e) {
+                // another passphrase's, damaged, or deleted meanwhile: not ours to judge
+            } finally {
+                if (master != null) {
+                    Arrays.fill(master, (byte) 0);
+                }
+            }
+        }
+        return lost;
+    }
+
     /** Whether key object {@code key} opens with {@code encryption} (false if it does not, or is damaged). */
     static boolean opensWith(BackupSink sink, String key, Encryption encryption) throws IOException {
         try {

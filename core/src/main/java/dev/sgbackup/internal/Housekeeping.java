@@ -95,6 +95,10 @@ final class Housekeeping {
         if (repo != null && failed.isEmpty()) {
             try {
                 gc = repo.collect(live, gracePeriod, dryRun, lease == null ? () -> { } : lease::check);
+                if (lease != null) {
+                    lease.check();
+                }
+                leftovers.addAll(repo.removeLostKeyObjects(gracePeriod, dryRun));
             } catch (IOException e) {
                 throw new SinkException("garbage collection in " + ctx.sink().uri() + " failed: " + e.getMessage() + "; nothing a backup"
                         + " references was deleted. Run prune again", e);

@@ -88,6 +88,34 @@ class DedupRepositoryTest {
         assertThat(read(DedupRepository.open(sink, key(), false), tree)).isEqualTo(FastCdcTest.random(5, 100_000));
     }
 
+    @Test
+    void keyObjectsLeftByLosersOfTheRaceAreRemovedOnceOldButAnotherPassphrasesAreKept() throws Exception {
+        BackupSink sink = Sinks.memory();
+        Layout layout = new Layout(DedupRepository.ROOT);
+        byte[] d = FastCdcTest.random(7, 100_000);
+        String[] tree = write(DedupRepository.open(sink, key(), true), d);
+        String own;
+        try (var s = sink.listAll("dedup/keys/")) {
+            own = s.findFirst().orElseThrow().key();
+        }
+        Encryption other = Encryption.passphrase("a second passphrase".toCharArray());
+        String second = KeyObject.addKey(sink, layout, own, key(), other);
+        List<String> losers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            losers.add(KeyObject.create(sink, layout, key()).keyObject()); // same passphrase, another master key
+        }
+        DedupRepository repo = DedupRepository.open(sink, key(), false);
+        assertThat(repo.removeLostKeyObjects(java.time.Duration.ofHours(1), false)).as("young: kept").isEmpty();
+        assertThat(repo.removeLostKeyObjects(java.time.Duration.ZERO, true)).containsExactlyInAnyOrderElementsOf(losers);
+        assertThat(sink.listAll("dedup/keys/").count()).as("a dry run deletes nothing").isEqualTo(5);
+        assertThat(repo.removeLostKeyObjects(java.time.Duration.ZERO, false)).containsExactlyInAnyOrderElementsOf(losers);
+        assertThat(sink.listAll("dedup/keys/").map(o -> o.key()).toList()).containsExactlyInAnyOrder(own, second);
+        // the other passphrase's key object cannot be judged with this one, and still opens the repository
+        assertThat(read(DedupRepository.open(sink, other, false), tree)).isEqualTo(d);
+        assertThat(read(DedupRepository.open(sink, key(), false), tree)).isEqualTo(d);
+        assertThat(DedupRepository.open(sink, other, false).removeLostKeyObjects(java.time.Duration.ZERO, false)).isEmpty();
+    }
+
     /**
      * A writer that loses the race to create the repository deletes its key object, possibly between another one's
      * listing of the key objects and its read of that one: the key object that vanished is passed over, not an error
