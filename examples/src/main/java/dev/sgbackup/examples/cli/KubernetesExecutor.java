@@ -40,8 +40,10 @@ final class KubernetesExecutor {
     static final Duration DEFAULT_PENDING_TIMEOUT = KubernetesOptions.DEFAULT_PENDING_TIMEOUT;
     /** Flags the Kubernetes executor does not take (yet): the instance file names the stores, the workers their options. */
     private static final List<String> NOT_WITH_KUBERNETES = List.of("--volume", "--postgres", "--sourcegraph", "--sourcegraph-db",
-            "--exclude", "--tables", "--postgres-mode", "--secrets", "--pg-restore-jobs", "--dedup", "--dry-run", "--json", "--report",
+            "--exclude", "--tables", "--postgres-mode", "--secrets", "--pg-restore-jobs", "--dry-run", "--json", "--report",
             "--external-postgres", "--external-redis");
+    /** Flags of deduplicated backups, which the Kubernetes executor does not run (yet). */
+    private static final List<String> DEDUP_FLAGS = List.of("--dedup", "--force-read", "--retry-lock");
 
     private KubernetesExecutor() {
     }
@@ -79,6 +81,12 @@ final class KubernetesExecutor {
         for (String f : NOT_WITH_KUBERNETES) {
             if (a.has(f)) {
                 throw new Args.UsageException(f + " is not supported with --executor kubernetes: the --instance file names the stores");
+            }
+        }
+        for (String f : DEDUP_FLAGS) {
+            if (a.has(f)) {
+                throw new Args.UsageException(f + " is not supported with --executor kubernetes: its Jobs make full backups only;"
+                        + " run a deduplicated backup with the local executor (docs/dedup.md)");
             }
         }
         String ns = a.required("--namespace");

@@ -254,6 +254,14 @@ class CliKubernetesExecutorTest {
         assertThat(run(k8s("backup", dir, "--max-jobs", "0")).err()).startsWith("error: --max-jobs takes a positive number");
         assertThat(run(k8s("backup", dir, "--job-timeout", "soon")).code()).isEqualTo(2);
         assertThat(run(k8s("backup", dir, "--volume", "x=/tmp")).err()).startsWith("error: --volume is not supported with --executor kubernetes");
+        for (List<String> dedup : List.of(List.of("--dedup"), List.of("--force-read"), List.of("--retry-lock", "5m"))) {
+            List<String> args = new java.util.ArrayList<>(k8s("backup", dir));
+            args.addAll(dedup);
+            CliTest.Run r = run(args);
+            assertThat(r.code()).as(dedup.toString()).isEqualTo(2);
+            assertThat(r.err()).startsWith("error: " + dedup.get(0) + " is not supported with --executor kubernetes: its Jobs make full"
+                    + " backups only");
+        }
         assertThat(run(k8s("backup", dir, "--executor", "k8s")).code()).isEqualTo(2); // given twice
         CliTest.Run bogus = cli("backup", "--executor", "nomad", "--to", SINK);
         assertThat(bogus.err()).startsWith("error: --executor takes local (the default) or kubernetes, not 'nomad'");
