@@ -183,11 +183,19 @@ class DedupRepositoryTest {
     /** One file entry, as the volume store writes it: header, content, end; returns whether it was reused. */
     private static boolean file(DedupRepository.Artifact a, String path, dev.sgbackup.store.BackupOutput.FileStamp stamp,
                                 byte[] content) throws IOException {
+        return file(a, path, stamp, content, Integer.MAX_VALUE);
+    }
+
+    /** As above, the content written {@code piece} bytes at a time. */
+    private static boolean file(DedupRepository.Artifact a, String path, dev.sgbackup.store.BackupOutput.FileStamp stamp,
+                                byte[] content, int piece) throws IOException {
         var e = a.beginFile(path, stamp);
         a.write(new byte[512]); // a header
         e.content();
         if (!e.reused()) {
-            a.write(content);
+            for (int off = 0; off < content.length; off += piece) {
+                a.write(content, off, Math.min(piece, content.length - off));
+            }
         }
         e.end();
         return e.reused();
@@ -256,14 +264,20 @@ class DedupRepositoryTest {
         firstByte[0] ^= 1;
         record Change(String name, byte[] content, long minVerified, long maxVerified) {
         }
-        List<Change> changes = List.of(
+        List<Change> changes = new ArrayList<>(List.of(
                 new Change("1 MiB appended", java.util.Arrays.copyOf(old, old.length + (1 << 20)), parentChunks - 1, parentChunks - 1),
                 new Change("the same bytes, a new mtime", old, parentChunks - 1, parentChunks - 1),
                 new Change("one byte flipped in the middle", flipped, 1, parentChunks - 2),
                 new Change("cut to 5 MiB", java.util.Arrays.copyOf(old, 5 << 20), 1, parentChunks - 2),
                 new Change("100 bytes inserted near the start", inserted, 0, 0),
                 new Change("the first byte changed", firstByte, 0, 0),
-                new Change("emptied", new byte[0], 0, 0));
+                new Change("emptied", new byte[0], 0, 0)));
+        // a byte flipped shortly before a cut: the file ends while the chunk that differs may still be being hashed
+        for (int ahead : new int[]{300_000, 800_000, 1_500_000, 2_500_000}) {
+            byte[] c = java.util.Arrays.copyOf(old, 7 << 20);
+            c[(7 << 20) - ahead] ^= 1;
+            changes.add(new Change("a byte flipped " + ahead + " bytes before a cut to 7 MiB", c, 1, parentChunks - 2));
+        }
         int n = 0;
         for (Change c : changes) {
             String id = "20261202T1201" + String.format("%02d", n++) + "Z-abcdef";
@@ -272,7 +286,8 @@ class DedupRepositoryTest {
             DedupRepository.Artifact fresh;
             try (DedupRepository.Writer w = repo.writer("s", Compression.zstd())) {
                 checked = w.artifact(id, new DedupRepository.Parent(BACKUP, parent[0], Long.parseLong(parent[1]), parent[2]));
-                assertThat(file(checked, "d/big.bin", now, c.content())).isFalse();
+                // written in odd pieces, so that chunks end inside writes (the parent's chunks are hashed a few at once)
+                assertThat(file(checked, "d/big.bin", now, c.content(), 100_003)).isFalse();
                 checked.close();
                 fresh = w.artifact(id);
                 file(fresh, "d/big.bin", now, c.content());
