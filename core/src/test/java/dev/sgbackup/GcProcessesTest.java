@@ -2,6 +2,7 @@ package dev.sgbackup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sgbackup.dedup.DedupRepository;
 import dev.sgbackup.dedup.RepoCheck;
 import dev.sgbackup.manifest.BackupSummary;
 import dev.sgbackup.manifest.PruneResult;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,7 +58,7 @@ public class GcProcessesTest {
         List<Process> ps = new ArrayList<>();
         List<java.util.concurrent.CompletableFuture<String>> outputs = new ArrayList<>();
         for (String role : List.of("backup:a", "backup:b", "prune:p")) {
-            ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
+            ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
                     sinkArg, role, done.toString()).redirectErrorStream(true);
             pb.environment().putAll(env);
             Process p = pb.start();
@@ -111,6 +113,175 @@ public class GcProcessesTest {
         assertThat(sink.listAll(SinkLock.PREFIX).toList()).as("every lease released").isEmpty();
     }
 
+    @Test
+    void aBackupProcessKilledAtRandomMomentsLeavesTheSinkConsistentAndTheNextBackupAndPruneRecover() throws Exception {
+        Path sinkDir = tmp.resolve("sink");
+        killBackupsAndCheck(Sinks.local(sinkDir), sinkDir.toString(), Map.of(), 900, -1, 2200, -20);
+    }
+
+    /**
+     * Kill points as a real crash makes them: a worker JVM backs up in a loop on the sink {@code sinkArg} names and is
+     * killed (SIGKILL: no finally block, no abort) at several moments of its life. After each kill, checked through
+     * {@code sink}: no index entry names a missing pack, and every committed backup verifies and restores byte for
+     * byte. Then the recovery a user would run, once the dead process's lease has expired (the test removes it, as
+     * expiry would): a backup and a prune (grace 0) succeed, and a second prune finds nothing more to collect. One kill
+     * per entry of {@code delays}: a positive one is a fixed moment in milliseconds after the worker started (JVM
+     * start, the repository's opening, or whatever backup runs then); a negative one, -N, comes N - 1 ms after a
+     * backup's lease appears once one backup has committed (inside a backup, before its packs and manifest are all
+     * written). At least one kill must have landed inside a backup (its lease left behind).
+     */
+    public static void killBackupsAndCheck(BackupSink sink, String sinkArg, Map<String, String> env, long... delays) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        SgBackup sg = GcTest.engine(sink, null);
+        int insideBackup = 0;
+        StringBuilder log = new StringBuilder();
+        for (int k = 0; k < delays.length; k++) {
+            ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
+                    sinkArg, "loop:k" + k, "-").redirectErrorStream(true);
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            StringBuffer out = new StringBuffer();
+            Thread reader = new Thread(() -> {
+                try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+                    for (String l; (l = r.readLine()) != null; ) {
+                        out.append(l).append('\n');
+                    }
+                } catch (java.io.IOException e) {
+                    out.append("cannot read the output: ").append(e);
+                }
+            });
+            reader.start();
+            String when;
+            if (delays[k] > 0) {
+                Thread.sleep(delays[k]);
+                when = "after " + delays[k] + " ms";
+            } else {
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!(out.indexOf(" committed ") >= 0 && sink.listAll(SinkLock.PREFIX).findAny().isPresent())
+                        && System.nanoTime() < until && p.isAlive()) {
+                    Thread.sleep(pollMillis(sinkArg));
+                }
+                Thread.sleep(-delays[k] - 1);
+                when = (-delays[k] - 1) + " ms after a backup's lease appeared";
+            }
+            p.destroyForcibly();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            reader.join(10_000);
+            String what = "killed " + when + " (" + out.toString().lines().filter(l -> l.contains(" committed ")).count()
+                    + " backups committed)";
+            assertThat(out.toString()).as(what).doesNotContain("Exception");
+            assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
+            for (BackupSummary b : sg.list()) {
+                restoresAsWritten(sg, b.id());
+            }
+            List<String> leases = sink.listAll(SinkLock.PREFIX).map(o -> o.key()).toList();
+            if (!leases.isEmpty()) {
+                insideBackup++;
+                sink.deleteAll(leases); // what expiry does, 35 minutes on
+            }
+            BytesStore s = new BytesStore("s");
+            data("recover", k).forEach(s::with);
+            assertThat(sg.backup(s).committed()).as(what).isTrue();
+            PruneResult pr = sg.prune(Retention.builder().keepLast(3).build(), Duration.ZERO, false);
+            assertThat(pr.ok()).as(what + ": " + pr).isTrue();
+            assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
+            for (BackupSummary b : sg.list()) {
+                restoresAsWritten(sg, b.id());
+            }
+            PruneResult again = sg.prune(Retention.builder().keepLast(3).build(), Duration.ZERO, true);
+            assertThat(List.of(again.packsDeleted(), again.packsRepacked())).as(what + ": nothing left to collect").containsExactly(0, 0);
+            log.append(what).append(leases.isEmpty() ? "" : ", its lease left").append("; then ").append(pr.collectLine()).append('\n');
+        }
+        System.out.print(log);
+        assertThat(insideBackup).as("kills inside a backup\n" + log).isPositive();
+    }
+
+    @Test
+    void aPruneProcessKilledAtRandomMomentsLeavesTheSinkConsistentAndTheNextPruneFinishes() throws Exception {
+        Path sinkDir = tmp.resolve("sink");
+        killPrunesAndCheck(Sinks.local(sinkDir), sinkDir.toString(), Map.of(), "lease+0", "index changed", "a pack gone");
+    }
+
+    /**
+     * As {@link #killBackupsAndCheck}, for garbage collection: before each round this JVM makes garbage (three backups,
+     * two of them deleted), then a worker JVM prunes once (grace 0) and is killed with SIGKILL at one of
+     * {@code moments}: {@code lease+N} (N ms after its exclusive lease appears), {@code index changed} (as soon as an
+     * index object is written or deleted: the sweep has begun) or {@code a pack gone} (as soon as the first pack is
+     * deleted: the index is rewritten, the packs are going). After each kill no index entry names a missing pack and
+     * every committed backup verifies and restores; once the dead lease is removed (as its expiry would), a prune
+     * succeeds, and a second one finds nothing more to collect. All kills but one must have landed inside the prune.
+     */
+    public static void killPrunesAndCheck(BackupSink sink, String sinkArg, Map<String, String> env, String... moments) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        SgBackup sg = GcTest.engine(sink, null);
+        int insidePrune = 0;
+        StringBuilder log = new StringBuilder();
+        for (int k = 0; k < moments.length; k++) {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                BytesStore s = new BytesStore("s");
+                data("garbage" + k, i).forEach(s::with);
+                ids.add(sg.backup(s).backupId());
+            }
+            sg.delete(ids.get(0));
+            sg.delete(ids.get(1));
+            ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
+                    sinkArg, "prune-once:p" + k, "-").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            Set<String> packsBefore = RepoCheck.packs(sink);
+            Set<String> indexBefore = indexObjects(sink);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            String moment = moments[k];
+            java.util.function.BooleanSupplier reached = switch (moment.startsWith("lease+") ? "lease" : moment) {
+                case "lease" -> () -> sink.listAll(SinkLock.PREFIX).findAny().isPresent();
+                case "index changed" -> () -> !indexObjects(sink).equals(indexBefore);
+                case "a pack gone" -> () -> !RepoCheck.packs(sink).containsAll(packsBefore);
+                default -> throw new IllegalArgumentException(moment);
+            };
+            while (!reached.getAsBoolean() && System.nanoTime() < until && p.isAlive()) {
+                Thread.sleep(pollMillis(sinkArg) / 5);
+            }
+            if (moment.startsWith("lease+")) {
+                Thread.sleep(Long.parseLong(moment.substring("lease+".length())));
+            }
+            boolean alive = p.isAlive();
+            p.destroyForcibly();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            String what = "prune killed at '" + moment + "'" + (alive ? "" : " (it had ended)");
+            assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
+            for (BackupSummary b : sg.list()) {
+                restoresAsWritten(sg, b.id());
+            }
+            List<String> leases = sink.listAll(SinkLock.PREFIX).map(o -> o.key()).toList();
+            if (!leases.isEmpty()) {
+                insidePrune++;
+                sink.deleteAll(leases); // what expiry does, 35 minutes on
+            }
+            PruneResult pr = sg.prune(Retention.builder().keepLast(1000).build(), Duration.ZERO, false);
+            assertThat(pr.ok()).as(what + ": " + pr).isTrue();
+            assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
+            for (BackupSummary b : sg.list()) {
+                restoresAsWritten(sg, b.id());
+            }
+            PruneResult again = sg.prune(Retention.builder().keepLast(1000).build(), Duration.ZERO, true);
+            assertThat(List.of(again.packsDeleted(), again.packsRepacked())).as(what + ": nothing left to collect").containsExactly(0, 0);
+            log.append(what).append(leases.isEmpty() ? "" : ", its lease left").append("; then ").append(pr.collectLine()).append('\n');
+        }
+        System.out.print(log);
+        // the last moment may come so late that the prune ends before the kill (a pack gone on a fast local disk)
+        assertThat(insidePrune).as("kills inside a prune\n" + log).isGreaterThanOrEqualTo(Math.max(1, moments.length - 1));
+    }
+
+    /** How often a sink is listed while waiting for a moment to kill: a remote one (a URI) less often, not to slow it. */
+    private static long pollMillis(String sinkArg) {
+        return sinkArg.contains("://") ? 25 : 5;
+    }
+
+    private static Set<String> indexObjects(BackupSink sink) {
+        return sink.listAll(DedupRepository.ROOT + "/index/").map(o -> o.key()).collect(java.util.stream.Collectors.toSet());
+    }
+
     /** The times of a worker's output lines with {@code word}, in order. */
     private static List<java.time.LocalTime> times(String out, String word) {
         return out.lines().filter(l -> l.contains(" " + word)).map(l -> java.time.LocalTime.parse(l.substring(0, l.indexOf(' ')))).toList();
@@ -144,10 +315,24 @@ public class GcProcessesTest {
             String[] role = args[1].split(":");
             Path backupsDone = Path.of(args[2]);
             SgBackup sg = GcTest.engine(sink, null);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(role[0].equals("loop") ? 60 : 120);
             int done = 0;
             int locked = 0;
             int lockWrites = 0;
+            if (role[0].equals("loop")) {
+                // backs up until killed (at most a minute): data(TAG, round), no pause between backups
+                for (int r = 0; System.nanoTime() < deadline; r++) {
+                    BytesStore s = new BytesStore("s");
+                    data(role[1], r).forEach(s::with);
+                    System.out.println(java.time.LocalTime.now() + " committed " + sg.backup(s).backupId());
+                }
+                System.exit(0);
+            }
+            if (role[0].equals("prune-once")) {
+                PruneResult r = sg.prune(Retention.builder().keepLast(1000).build(), Duration.ZERO, false);
+                System.out.println(java.time.LocalTime.now() + " pruned: " + r.collectLine());
+                System.exit(0);
+            }
             boolean backup = role[0].equals("backup");
             int goal = backup ? 5 : 3;
             Path pruned = prunedMarker(backupsDone);

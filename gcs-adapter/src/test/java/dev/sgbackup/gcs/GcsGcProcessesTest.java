@@ -26,4 +26,18 @@ class GcsGcProcessesTest {
             GcProcessesTest.runWorkersAndCheck(sink, "gs://backups/sg", Map.of("STORAGE_EMULATOR_HOST", fake.hostPort()));
         }
     }
+
+    /**
+     * Backup processes killed (SIGKILL) inside a backup, and a prune process killed mid-sweep, then checked and
+     * recovered: {@link GcProcessesTest#killBackupsAndCheck}, {@link GcProcessesTest#killPrunesAndCheck}.
+     */
+    @Test
+    void backupAndPruneProcessesKilledMidWayLeaveTheBucketConsistent() throws Exception {
+        try (FakeGcs fake = new FakeGcs(Files.createDirectories(tmp.resolve("fake"))).bucket("backups")) {
+            GcsSink sink = GcsSink.builder("backups").prefix("sg").emulatorHost(fake.hostPort())
+                    .environment(Support.env(Map.of(), tmp)).retry(5, Duration.ofMillis(5), Duration.ofMillis(50)).build();
+            GcProcessesTest.killBackupsAndCheck(sink, "gs://backups/sg", Map.of("STORAGE_EMULATOR_HOST", fake.hostPort()), -20);
+            GcProcessesTest.killPrunesAndCheck(sink, "gs://backups/sg", Map.of("STORAGE_EMULATOR_HOST", fake.hostPort()), "index changed");
+        }
+    }
 }

@@ -18,8 +18,27 @@ class S3GcProcessesTest {
         String bucket = server.newBucket();
         String uri = "s3://" + bucket + "/sg?region=us-east-1&endpoint=" + URLEncoder.encode(server.endpoint, StandardCharsets.UTF_8);
         try (S3Sink sink = server.sinkBuilder(bucket).prefix("sg").build()) {
-            GcProcessesTest.runWorkersAndCheck(sink, uri, Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY,
-                    "AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY, "AWS_EC2_METADATA_DISABLED", "true"));
+            GcProcessesTest.runWorkersAndCheck(sink, uri, credentials());
         }
+    }
+
+    /**
+     * Backup processes killed (SIGKILL) inside a backup, and a prune process killed mid-sweep, then checked and
+     * recovered: {@link GcProcessesTest#killBackupsAndCheck}, {@link GcProcessesTest#killPrunesAndCheck}.
+     */
+    @Test
+    void backupAndPruneProcessesKilledMidWayLeaveTheBucketConsistent() throws Exception {
+        S3ProxyServer server = S3ProxyServer.get();
+        String bucket = server.newBucket();
+        String uri = "s3://" + bucket + "/sg?region=us-east-1&endpoint=" + URLEncoder.encode(server.endpoint, StandardCharsets.UTF_8);
+        try (S3Sink sink = server.sinkBuilder(bucket).prefix("sg").build()) {
+            GcProcessesTest.killBackupsAndCheck(sink, uri, credentials(), -1, -20);
+            GcProcessesTest.killPrunesAndCheck(sink, uri, credentials(), "index changed"); // fixed moments: the local test
+        }
+    }
+
+    private static Map<String, String> credentials() {
+        return Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY,
+                "AWS_EC2_METADATA_DISABLED", "true");
     }
 }

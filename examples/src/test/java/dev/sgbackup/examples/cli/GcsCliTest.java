@@ -33,7 +33,7 @@ class GcsCliTest {
     static Run cli(String emulatorHost, String... args) throws IOException, InterruptedException {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-Dfile.encoding=UTF-8", "-Dsun.jnu.encoding=UTF-8", "-cp", cp, Main.class.getName()));
+                "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dfile.encoding=UTF-8", "-Dsun.jnu.encoding=UTF-8", "-cp", cp, Main.class.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("STORAGE_EMULATOR_HOST", emulatorHost);
