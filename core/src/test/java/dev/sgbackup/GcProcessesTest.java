@@ -170,27 +170,14 @@ public class GcProcessesTest {
             String what = "killed " + when + " (" + out.toString().lines().filter(l -> l.contains(" committed ")).count()
                     + " backups committed)";
             assertThat(out.toString()).as(what).doesNotContain("Exception");
-            assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
-            for (BackupSummary b : sg.list()) {
-                restoresAsWritten(sg, b.id());
-            }
-            List<String> leases = sink.listAll(SinkLock.PREFIX).map(o -> o.key()).toList();
-            if (!leases.isEmpty()) {
+            int round = k;
+            if (checkAndRecover(sink, sg, what, Retention.builder().keepLast(3).build(), () -> {
+                BytesStore s = new BytesStore("s");
+                data("recover", round).forEach(s::with);
+                assertThat(sg.backup(s).committed()).as(what).isTrue();
+            }, log)) {
                 insideBackup++;
-                sink.deleteAll(leases); // what expiry does, 35 minutes on
             }
-            BytesStore s = new BytesStore("s");
-            data("recover", k).forEach(s::with);
-            assertThat(sg.backup(s).committed()).as(what).isTrue();
-            PruneResult pr = sg.prune(Retention.builder().keepLast(3).build(), Duration.ZERO, false);
-            assertThat(pr.ok()).as(what + ": " + pr).isTrue();
-            assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
-            for (BackupSummary b : sg.list()) {
-                restoresAsWritten(sg, b.id());
-            }
-            PruneResult again = sg.prune(Retention.builder().keepLast(3).build(), Duration.ZERO, true);
-            assertThat(List.of(again.packsDeleted(), again.packsRepacked())).as(what + ": nothing left to collect").containsExactly(0, 0);
-            log.append(what).append(leases.isEmpty() ? "" : ", its lease left").append("; then ").append(pr.collectLine()).append('\n');
         }
         System.out.print(log);
         assertThat(insideBackup).as("kills inside a backup\n" + log).isPositive();
@@ -249,28 +236,41 @@ public class GcProcessesTest {
             p.destroyForcibly();
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
             String what = "prune killed at '" + moment + "'" + (alive ? "" : " (it had ended)");
-            assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
-            for (BackupSummary b : sg.list()) {
-                restoresAsWritten(sg, b.id());
-            }
-            List<String> leases = sink.listAll(SinkLock.PREFIX).map(o -> o.key()).toList();
-            if (!leases.isEmpty()) {
+            if (checkAndRecover(sink, sg, what, Retention.builder().keepLast(1000).build(), () -> { }, log)) {
                 insidePrune++;
-                sink.deleteAll(leases); // what expiry does, 35 minutes on
             }
-            PruneResult pr = sg.prune(Retention.builder().keepLast(1000).build(), Duration.ZERO, false);
-            assertThat(pr.ok()).as(what + ": " + pr).isTrue();
-            assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
-            for (BackupSummary b : sg.list()) {
-                restoresAsWritten(sg, b.id());
-            }
-            PruneResult again = sg.prune(Retention.builder().keepLast(1000).build(), Duration.ZERO, true);
-            assertThat(List.of(again.packsDeleted(), again.packsRepacked())).as(what + ": nothing left to collect").containsExactly(0, 0);
-            log.append(what).append(leases.isEmpty() ? "" : ", its lease left").append("; then ").append(pr.collectLine()).append('\n');
         }
         System.out.print(log);
         // the last moment may come so late that the prune ends before the kill (a pack gone on a fast local disk)
         assertThat(insidePrune).as("kills inside a prune\n" + log).isGreaterThanOrEqualTo(Math.max(1, moments.length - 1));
+    }
+
+    /**
+     * After a kill ({@code what}): no index entry names a missing pack and every committed backup restores as written.
+     * Then the recovery: the dead process's lease removed (what its expiry does, 35 minutes on), {@code recover} (a
+     * backup, say), a prune keeping {@code keep} with grace 0, the same checks again, and a dry-run prune that finds
+     * nothing left to collect. Appends a line to {@code log}; returns whether a lease was left (the kill came inside a
+     * run).
+     */
+    private static boolean checkAndRecover(BackupSink sink, SgBackup sg, String what, Retention keep, Runnable recover,
+                                           StringBuilder log) throws Exception {
+        assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
+        for (BackupSummary b : sg.list()) {
+            restoresAsWritten(sg, b.id());
+        }
+        List<String> leases = sink.listAll(SinkLock.PREFIX).map(o -> o.key()).toList();
+        sink.deleteAll(leases);
+        recover.run();
+        PruneResult pr = sg.prune(keep, Duration.ZERO, false);
+        assertThat(pr.ok()).as(what + ": " + pr).isTrue();
+        assertThat(RepoCheck.danglingIndexEntries(sink, null)).as(what).isEmpty();
+        for (BackupSummary b : sg.list()) {
+            restoresAsWritten(sg, b.id());
+        }
+        PruneResult again = sg.prune(keep, Duration.ZERO, true);
+        assertThat(List.of(again.packsDeleted(), again.packsRepacked())).as(what + ": nothing left to collect").containsExactly(0, 0);
+        log.append(what).append(leases.isEmpty() ? "" : ", its lease left").append("; then ").append(pr.collectLine()).append('\n');
+        return !leases.isEmpty();
     }
 
     /** How often a sink is listed while waiting for a moment to kill: a remote one (a URI) less often, not to slow it. */

@@ -14,12 +14,7 @@ import org.junit.jupiter.api.Test;
 class S3GcProcessesTest {
     @Test
     void twoBackupsAndAPruneInSeparateProcessesOnOneBucket() throws Exception {
-        S3ProxyServer server = S3ProxyServer.get();
-        String bucket = server.newBucket();
-        String uri = "s3://" + bucket + "/sg?region=us-east-1&endpoint=" + URLEncoder.encode(server.endpoint, StandardCharsets.UTF_8);
-        try (S3Sink sink = server.sinkBuilder(bucket).prefix("sg").build()) {
-            GcProcessesTest.runWorkersAndCheck(sink, uri, credentials());
-        }
+        onNewBucket((sink, uri) -> GcProcessesTest.runWorkersAndCheck(sink, uri, credentials()));
     }
 
     /**
@@ -28,12 +23,23 @@ class S3GcProcessesTest {
      */
     @Test
     void backupAndPruneProcessesKilledMidWayLeaveTheBucketConsistent() throws Exception {
+        onNewBucket((sink, uri) -> {
+            GcProcessesTest.killBackupsAndCheck(sink, uri, credentials(), -1, -20); // fixed moments: the local test
+            GcProcessesTest.killPrunesAndCheck(sink, uri, credentials(), "index changed");
+        });
+    }
+
+    private interface OnBucket {
+        void run(S3Sink sink, String uri) throws Exception;
+    }
+
+    /** Runs {@code test} on a new bucket, given as a sink in this JVM and as the URI a worker opens it by. */
+    private static void onNewBucket(OnBucket test) throws Exception {
         S3ProxyServer server = S3ProxyServer.get();
         String bucket = server.newBucket();
         String uri = "s3://" + bucket + "/sg?region=us-east-1&endpoint=" + URLEncoder.encode(server.endpoint, StandardCharsets.UTF_8);
         try (S3Sink sink = server.sinkBuilder(bucket).prefix("sg").build()) {
-            GcProcessesTest.killBackupsAndCheck(sink, uri, credentials(), -1, -20);
-            GcProcessesTest.killPrunesAndCheck(sink, uri, credentials(), "index changed"); // fixed moments: the local test
+            test.run(sink, uri);
         }
     }
 
