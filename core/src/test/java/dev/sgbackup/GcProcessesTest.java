@@ -52,16 +52,12 @@ public class GcProcessesTest {
      * every backup left verifies and restores byte for byte, no index entry names a missing pack, no lease is left.
      */
     public static void runWorkersAndCheck(BackupSink sink, String sinkArg, Map<String, String> env) throws Exception {
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path done = java.nio.file.Files.createTempFile("sgbackup-gc-workers", ".done");
         java.nio.file.Files.delete(done); // created when both backup workers have ended: the prune worker stops then
         List<Process> ps = new ArrayList<>();
         List<java.util.concurrent.CompletableFuture<String>> outputs = new ArrayList<>();
         for (String role : List.of("backup:a", "backup:b", "prune:p")) {
-            ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
-                    sinkArg, role, done.toString()).redirectErrorStream(true);
-            pb.environment().putAll(env);
-            Process p = pb.start();
+            Process p = worker(sinkArg, role, done.toString(), env).start();
             ps.add(p);
             outputs.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
@@ -131,15 +127,11 @@ public class GcProcessesTest {
      * written). At least one kill must have landed inside a backup (its lease left behind).
      */
     public static void killBackupsAndCheck(BackupSink sink, String sinkArg, Map<String, String> env, long... delays) throws Exception {
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         SgBackup sg = GcTest.engine(sink, null);
         int insideBackup = 0;
         StringBuilder log = new StringBuilder();
         for (int k = 0; k < delays.length; k++) {
-            ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
-                    sinkArg, "loop:k" + k, "-").redirectErrorStream(true);
-            pb.environment().putAll(env);
-            Process p = pb.start();
+            Process p = worker(sinkArg, "loop:k" + k, "-", env).start();
             StringBuffer out = new StringBuffer();
             Thread reader = new Thread(() -> {
                 try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
@@ -199,7 +191,6 @@ public class GcProcessesTest {
      * succeeds, and a second one finds nothing more to collect. All kills but one must have landed inside the prune.
      */
     public static void killPrunesAndCheck(BackupSink sink, String sinkArg, Map<String, String> env, String... moments) throws Exception {
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         SgBackup sg = GcTest.engine(sink, null);
         int insidePrune = 0;
         StringBuilder log = new StringBuilder();
@@ -212,10 +203,7 @@ public class GcProcessesTest {
             }
             sg.delete(ids.get(0));
             sg.delete(ids.get(1));
-            ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Worker.class.getName(),
-                    sinkArg, "prune-once:p" + k, "-").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
-            pb.environment().putAll(env);
-            Process p = pb.start();
+            Process p = worker(sinkArg, "prune-once:p" + k, "-", env).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             Set<String> packsBefore = RepoCheck.packs(sink);
             Set<String> indexBefore = indexObjects(sink);
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -271,6 +259,18 @@ public class GcProcessesTest {
         assertThat(List.of(again.packsDeleted(), again.packsRepacked())).as(what + ": nothing left to collect").containsExactly(0, 0);
         log.append(what).append(leases.isEmpty() ? "" : ", its lease left").append("; then ").append(pr.collectLine()).append('\n');
         return !leases.isEmpty();
+    }
+
+    /**
+     * A {@link Worker} JVM on the sink {@code sinkArg} names, in role {@code role}, with {@code env} added; its output
+     * and errors on one stream. C1 only: a short, small run, for which C2's compilations would cost more than they save.
+     */
+    private static ProcessBuilder worker(String sinkArg, String role, String done, Map<String, String> env) {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                Worker.class.getName(), sinkArg, role, done).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        return pb;
     }
 
     /** How often a sink is listed while waiting for a moment to kill: a remote one (a URI) less often, not to slow it. */
