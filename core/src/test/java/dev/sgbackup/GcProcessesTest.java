@@ -156,12 +156,14 @@ public class GcProcessesTest {
                 Thread.sleep(-delays[k] - 1);
                 when = (-delays[k] - 1) + " ms after a backup's lease appeared";
             }
+            boolean alive = p.isAlive();
             p.destroyForcibly();
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
             reader.join(10_000);
             String what = "killed " + when + " (" + out.toString().lines().filter(l -> l.contains(" committed ")).count()
                     + " backups committed)";
-            assertThat(out.toString()).as(what).doesNotContain("Exception");
+            // the worker backs up until it is killed: one that ended by itself failed
+            assertThat(alive).as(what + ": the worker was still running; its output:\n" + out).isTrue();
             int round = k;
             if (checkAndRecover(sink, sg, what, Retention.builder().keepLast(3).build(), () -> {
                 BytesStore s = new BytesStore("s");
