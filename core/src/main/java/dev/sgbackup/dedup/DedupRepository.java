@@ -90,7 +90,7 @@ public final class DedupRepository {
                     + " Use it without a passphrase, or another sink");
         }
         KeyObject.Unlocked unlocked = c.encrypted()
-                ? KeyObject.open(sink, layout, encryption, k -> RepoConfig.keyCheck(k).equals(c.keyCheck())) : null;
+                ? KeyObject.open(sink, layout, encryption, c::holds) : null;
         RepoKeys keys = unlocked != null ? unlocked.keys() : RepoKeys.unencrypted();
         return new DedupRepository(new Repo(sink, layout, keys), c, encryption, unlocked == null ? null : unlocked.keyObject());
     }
@@ -174,15 +174,17 @@ public final class DedupRepository {
     /**
      * Deletes (unless {@code dryRun}) the key objects left by writers that lost the race to create this repository and
      * were killed before deleting their own (see {@link KeyObject#lost}), once older than {@code grace}; returns their
-     * keys. The caller holds the sink's exclusive lease, as for {@link #collect}. None in an unencrypted repository.
+     * keys. The caller holds the sink's exclusive lease, as for {@link #collect}, and {@code checkLease} runs before
+     * anything is deleted. None in an unencrypted repository.
      */
-    public List<String> removeLostKeyObjects(java.time.Duration grace, boolean dryRun) throws IOException {
+    public List<String> removeLostKeyObjects(java.time.Duration grace, boolean dryRun, Runnable checkLease) throws IOException {
         if (encryption == null) {
             return List.of();
         }
-        List<String> lost = KeyObject.lost(repo.sink(), repo.layout(), encryption, keyObject,
-                k -> RepoConfig.keyCheck(k).equals(config.keyCheck()), java.time.Instant.now().minus(grace));
+        List<String> lost = KeyObject.lost(repo.sink(), repo.layout(), encryption, keyObject, config::holds,
+                java.time.Instant.now().minus(grace));
         if (!dryRun && !lost.isEmpty()) {
+            checkLease.run();
             repo.sink().deleteAll(lost);
         }
         return lost;

@@ -83,10 +83,8 @@ final class KeyObject {
         }
         List<String> reasons = new ArrayList<>();
         for (String k : keys) {
-            byte[] master = null;
             try {
-                master = unwrap(sink, k, encryption);
-                RepoKeys repoKeys = RepoKeys.fromMaster(master);
+                RepoKeys repoKeys = keysOf(sink, k, encryption);
                 if (belongs.test(repoKeys)) {
                     return new Unlocked(repoKeys, k);
                 }
@@ -98,10 +96,6 @@ final class KeyObject {
                 // listed, then deleted before it was read: a writer that lost the race to create the repository
                 // removes its own key object (DedupRepository.open), possibly while another one opens the repository
                 reasons.add(k + ": deleted while being read (left by a writer that lost the race to create the repository)");
-            } finally {
-                if (master != null) {
-                    Arrays.fill(master, (byte) 0);
-                }
             }
         }
         throw new InvalidInputException("wrong passphrase or key for the deduplicated repository at " + sink.uri()
@@ -156,21 +150,25 @@ final class KeyObject {
         }
         List<String> lost = new ArrayList<>();
         for (ObjectInfo o : all) {
-            byte[] master = null;
             try {
-                master = unwrap(sink, o.key(), encryption);
-                if (!belongs.test(RepoKeys.fromMaster(master))) {
+                if (!belongs.test(keysOf(sink, o.key(), encryption))) {
                     lost.add(o.key());
                 }
             } catch (InvalidInputException | IntegrityException | dev.sgbackup.sink.NoSuchObjectException e) {
                 // another passphrase's, damaged, or deleted meanwhile: not ours to judge
-            } finally {
-                if (master != null) {
-                    Arrays.fill(master, (byte) 0);
-                }
             }
         }
         return lost;
+    }
+
+    /** The repository keys that key object {@code key} wraps, unwrapped with {@code encryption}; the master key is wiped. */
+    private static RepoKeys keysOf(BackupSink sink, String key, Encryption encryption) throws IOException {
+        byte[] master = unwrap(sink, key, encryption);
+        try {
+            return RepoKeys.fromMaster(master);
+        } finally {
+            Arrays.fill(master, (byte) 0);
+        }
     }
 
     /** Whether key object {@code key} opens with {@code encryption} (false if it does not, or is damaged). */

@@ -39,7 +39,7 @@ public final class Rekey {
         if (config.isEmpty() || !config.get().encrypted()) {
             return Optional.empty();
         }
-        Predicate<RepoKeys> belongs = k -> RepoConfig.keyCheck(k).equals(config.get().keyCheck());
+        Predicate<RepoKeys> belongs = config.get()::holds;
         try {
             return Optional.of(new Key(KeyObject.open(sink, layout, to, belongs).keyObject(), false));
         } catch (InvalidInputException e) {
@@ -68,7 +68,7 @@ public final class Rekey {
         if (config.isEmpty() || !config.get().encrypted()) {
             return List.of();
         }
-        KeyObject.open(sink, layout, to, k -> RepoConfig.keyCheck(k).equals(config.get().keyCheck()));
+        KeyObject.open(sink, layout, to, config.get()::holds);
         List<String> keys;
         try (var s = sink.listAll(layout.keysPrefix())) {
             keys = s.map(ObjectInfo::key).toList();

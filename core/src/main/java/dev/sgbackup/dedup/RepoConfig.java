@@ -33,6 +33,11 @@ record RepoConfig(ChunkParams chunker, long packSize, boolean encrypted, String 
         return keys.shardName("sgbackup/dedup/keycheck");
     }
 
+    /** Whether {@code keys} are this repository's: their key check is the config's (a key object's test of belonging). */
+    boolean holds(RepoKeys keys) {
+        return keyCheck(keys).equals(keyCheck);
+    }
+
     byte[] encode() {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);

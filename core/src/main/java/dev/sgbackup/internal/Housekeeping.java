@@ -94,11 +94,9 @@ final class Housekeeping {
         // a backup whose deletion failed may still be committed, and its trees were not read: collect nothing this time
         if (repo != null && failed.isEmpty()) {
             try {
-                gc = repo.collect(live, gracePeriod, dryRun, lease == null ? () -> { } : lease::check);
-                if (lease != null) {
-                    lease.check();
-                }
-                leftovers.addAll(repo.removeLostKeyObjects(gracePeriod, dryRun));
+                Runnable checkLease = lease == null ? () -> { } : lease::check;
+                gc = repo.collect(live, gracePeriod, dryRun, checkLease);
+                leftovers.addAll(repo.removeLostKeyObjects(gracePeriod, dryRun, checkLease));
             } catch (IOException e) {
                 throw new SinkException("garbage collection in " + ctx.sink().uri() + " failed: " + e.getMessage() + "; nothing a backup"
                         + " references was deleted. Run prune again", e);

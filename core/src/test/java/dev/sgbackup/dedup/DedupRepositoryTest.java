@@ -105,15 +105,19 @@ class DedupRepositoryTest {
             losers.add(KeyObject.create(sink, layout, key()).keyObject()); // same passphrase, another master key
         }
         DedupRepository repo = DedupRepository.open(sink, key(), false);
-        assertThat(repo.removeLostKeyObjects(java.time.Duration.ofHours(1), false)).as("young: kept").isEmpty();
-        assertThat(repo.removeLostKeyObjects(java.time.Duration.ZERO, true)).containsExactlyInAnyOrderElementsOf(losers);
+        java.util.concurrent.atomic.AtomicInteger leaseChecks = new java.util.concurrent.atomic.AtomicInteger();
+        Runnable checkLease = leaseChecks::incrementAndGet;
+        assertThat(repo.removeLostKeyObjects(java.time.Duration.ofHours(1), false, checkLease)).as("young: kept").isEmpty();
+        assertThat(repo.removeLostKeyObjects(java.time.Duration.ZERO, true, checkLease)).containsExactlyInAnyOrderElementsOf(losers);
         assertThat(sink.listAll("dedup/keys/").count()).as("a dry run deletes nothing").isEqualTo(5);
-        assertThat(repo.removeLostKeyObjects(java.time.Duration.ZERO, false)).containsExactlyInAnyOrderElementsOf(losers);
+        assertThat(leaseChecks).as("the lease is checked only before deleting").hasValue(0);
+        assertThat(repo.removeLostKeyObjects(java.time.Duration.ZERO, false, checkLease)).containsExactlyInAnyOrderElementsOf(losers);
+        assertThat(leaseChecks).hasValue(1);
         assertThat(sink.listAll("dedup/keys/").map(o -> o.key()).toList()).containsExactlyInAnyOrder(own, second);
         // the other passphrase's key object cannot be judged with this one, and still opens the repository
         assertThat(read(DedupRepository.open(sink, other, false), tree)).isEqualTo(d);
         assertThat(read(DedupRepository.open(sink, key(), false), tree)).isEqualTo(d);
-        assertThat(DedupRepository.open(sink, other, false).removeLostKeyObjects(java.time.Duration.ZERO, false)).isEmpty();
+        assertThat(DedupRepository.open(sink, other, false).removeLostKeyObjects(java.time.Duration.ZERO, false, checkLease)).isEmpty();
     }
 
     /**
