@@ -20,11 +20,7 @@ class GcsGcProcessesTest {
 
     @Test
     void twoBackupsAndAPruneInSeparateProcessesOnOneBucket() throws Exception {
-        try (FakeGcs fake = new FakeGcs(Files.createDirectories(tmp.resolve("fake"))).bucket("backups")) {
-            GcsSink sink = GcsSink.builder("backups").prefix("sg").emulatorHost(fake.hostPort())
-                    .environment(Support.env(Map.of(), tmp)).retry(5, Duration.ofMillis(5), Duration.ofMillis(50)).build();
-            GcProcessesTest.runWorkersAndCheck(sink, "gs://backups/sg", Map.of("STORAGE_EMULATOR_HOST", fake.hostPort()));
-        }
+        onFakeBucket((sink, uri, env) -> GcProcessesTest.runWorkersAndCheck(sink, uri, env));
     }
 
     /**
@@ -33,11 +29,25 @@ class GcsGcProcessesTest {
      */
     @Test
     void backupAndPruneProcessesKilledMidWayLeaveTheBucketConsistent() throws Exception {
+        onFakeBucket((sink, uri, env) -> {
+            GcProcessesTest.killBackupsAndCheck(sink, uri, env, -20);
+            GcProcessesTest.killPrunesAndCheck(sink, uri, env, "index changed");
+        });
+    }
+
+    private interface OnBucket {
+        void run(GcsSink sink, String uri, Map<String, String> workerEnv) throws Exception;
+    }
+
+    /**
+     * Runs {@code test} on bucket "backups" of a new fake: given as a sink in this JVM, and as the URI and environment a
+     * worker opens it by.
+     */
+    private void onFakeBucket(OnBucket test) throws Exception {
         try (FakeGcs fake = new FakeGcs(Files.createDirectories(tmp.resolve("fake"))).bucket("backups")) {
             GcsSink sink = GcsSink.builder("backups").prefix("sg").emulatorHost(fake.hostPort())
                     .environment(Support.env(Map.of(), tmp)).retry(5, Duration.ofMillis(5), Duration.ofMillis(50)).build();
-            GcProcessesTest.killBackupsAndCheck(sink, "gs://backups/sg", Map.of("STORAGE_EMULATOR_HOST", fake.hostPort()), -20);
-            GcProcessesTest.killPrunesAndCheck(sink, "gs://backups/sg", Map.of("STORAGE_EMULATOR_HOST", fake.hostPort()), "index changed");
+            test.run(sink, "gs://backups/sg", Map.of("STORAGE_EMULATOR_HOST", fake.hostPort()));
         }
     }
 }
