@@ -68,11 +68,19 @@ final class KubernetesRun {
         }
     }
 
-    static RunResult backup(SgBackup sg, InstanceDescription d, Scope scope, KubernetesOptions k, String compression, boolean encrypt) {
+    /**
+     * @param dedup     the engine's {@code dedup}, {@code forceRead} and {@code retryLock}: the workers' too (a deduplicated
+     *                  backup's coordinator holds its lease from the begin to the commit, each worker its own meanwhile)
+     */
+    static RunResult backup(SgBackup sg, InstanceDescription d, Scope scope, KubernetesOptions k, String compression, boolean encrypt,
+                            boolean dedup, boolean forceRead, Duration retryLock) {
         requireClient(CLIENT_CLASSES);
         MigrationPlan plan = KubernetesManifests.backupPlan(d, scope, workerSink(sg, k), compression);
         String id = KubernetesManifests.newBackupId(Instant.now());
-        KubernetesManifests.Result r = KubernetesManifests.of(d, plan, id, options(k, compression, encrypt), k.snapshots());
+        KubernetesManifests.Options o = options(k, compression, encrypt);
+        o = new KubernetesManifests.Options(o.namespace(), o.image(), o.imagePullSecrets(), o.serviceAccount(), o.workerSecret(),
+                o.jobTimeout(), o.coordinatorAccount(), o.compression(), o.encrypt(), dedup, dedup && forceRead, dedup ? retryLock : null);
+        KubernetesManifests.Result r = KubernetesManifests.of(d, plan, id, o, k.snapshots());
         return coordinate(sg, plan, r, true, k);
     }
 

@@ -207,13 +207,16 @@ public final class SgBackup implements AutoCloseable {
      * must be of a Kubernetes deployment, the sink s3:// or gs://), this engine the coordinator: it starts the backup
      * (with this engine's encryption, the workers' passphrase coming from the worker Secret), creates the Jobs, and
      * commits the one manifest from their step records when all succeeded; otherwise it deletes the Jobs, removes what
-     * they wrote and throws, committing nothing (docs/kubernetes.md). The workers compress with this engine's compression.
+     * they wrote and throws, committing nothing (docs/kubernetes.md). The workers compress with this engine's compression,
+     * and with {@code Builder.dedup} make deduplicated steps (with its {@code forceRead} and {@code retryLock}), the
+     * engine holding the backup's lease from before the first Job until the commit.
      */
     public RunResult backup(InstanceDescription instance, Scope scope, Executor executor) {
         Objects.requireNonNull(instance, "instance");
         Objects.requireNonNull(scope, "scope");
         if (Objects.requireNonNull(executor, "executor") instanceof Executor.Kubernetes k) {
-            return KubernetesRun.backup(this, instance, scope, k.options(), compression.toString(), encryption != null);
+            return KubernetesRun.backup(this, instance, scope, k.options(), compression.toString(), encryption != null, dedup,
+                    forceRead, retryLock);
         }
         return run(planBackup(instance.toInstance().build(), scope));
     }
@@ -356,7 +359,11 @@ public final class SgBackup implements AutoCloseable {
      * each through {@link #backupStep}, and that {@link #commitStepBackup} commits. With a passphrase or key this
      * makes the backup's data key and stores its <em>wrapped</em> form (the clear parameters a manifest records, never
      * the key) as {@code data/<id>/_steps/key.json}, so every step encrypts with the same data key, unwrapping it with
-     * the passphrase it was given. Without one it writes nothing. Deduplicated backups cannot run step by step yet.
+     * the passphrase it was given. Without one it writes nothing. A deduplicated engine ({@code Builder.dedup}) also
+     * takes the backup's shared lease, which it holds until {@link #commitStepBackup} or {@link #abandonStepBackup} (or
+     * {@link #close}): the steps' new chunks belong to no committed backup until then, and the lease keeps a prune from
+     * collecting them, so begin and commit with the same engine. It opens the repository first (creating it if the
+     * sink has none), so the workers do not race to create it.
      */
     public void beginStepBackup(String backupId) {
         engine.beginStepBackup(backupId);
@@ -368,7 +375,8 @@ public final class SgBackup implements AutoCloseable {
      * the step's record, {@code data/<id>/_steps/sNN.json}: the store's part of the manifest (artifacts, sizes,
      * hashes, warnings; sealed with the data key when encrypted) and its status. No manifest. This engine's
      * compression is the step's; its passphrase or key must be the coordinator's. A failed step removes what it wrote
-     * and records nothing.
+     * and records nothing. A deduplicated engine makes a deduplicated step (its store's parent found in the sink, as
+     * a local backup finds it), holding a shared lease of its own while it runs.
      */
     public StepResult backupStep(String backupId, int ordinal, DataStore store) {
         return engine.backupStep(backupId, ordinal, store);
@@ -379,7 +387,8 @@ public final class SgBackup implements AutoCloseable {
      * ordinal of each is its position plus one). Every record must be there, complete and of this backup, and every
      * artifact it lists must be in the sink with its recorded stored size; then the one manifest is written (the
      * commit, as a local run makes it) and the records and the wrapped key are removed. Otherwise it throws and
-     * commits nothing.
+     * commits nothing. A deduplicated artifact's tree object must be there with its recorded size, and this engine
+     * must still hold the lease it took when it began the backup.
      */
     public RunResult commitStepBackup(String backupId, java.time.Instant startedAt, Scope scope, List<String> stores) {
         return engine.commitStepBackup(backupId, startedAt, scope, stores);
@@ -405,10 +414,13 @@ public final class SgBackup implements AutoCloseable {
 
     /**
      * Closes the sink this engine opened from a URI ({@link #to(String)}, {@code Builder.sink(String)}), with its
-     * connections and threads; a sink the caller handed in stays the caller's to close. Idempotent.
+     * connections and threads; a sink the caller handed in stays the caller's to close. Idempotent. Before that it
+     * ends the lease of each deduplicated step backup it began and did not commit or abandon (that backup can no
+     * longer be committed; prune collects what its steps wrote).
      */
     @Override
     public void close() {
+        engine.releaseStepLeases();
         if (ownsSink && !closed.getAndSet(true)) {
             try {
                 sink.close();

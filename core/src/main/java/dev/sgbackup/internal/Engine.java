@@ -159,4 +159,9 @@ public final class Engine {
     public long abandonStepBackup(String backupId) {
         return stepBackups.abandon(backupId);
     }
+
+    /** Ends the leases of deduplicated step backups this engine began and did not commit or abandon. */
+    public void releaseStepLeases() {
+        stepBackups.close();
+    }
 }

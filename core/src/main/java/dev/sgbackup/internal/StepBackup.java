@@ -56,6 +56,8 @@ final class StepBackup {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final RunContext ctx;
     private final StepExecutor executor;
+    /** The shared leases of the deduplicated backups this engine began and has not committed or abandoned yet. */
+    private final Map<String, Lease> leases = new ConcurrentHashMap<>();
 
     StepBackup(RunContext ctx, StepExecutor executor) {
         this.ctx = ctx;
@@ -83,29 +85,52 @@ final class StepBackup {
         return Duration.ofMillis(Math.max(10, Long.getLong(PROGRESS_PROPERTY, 10_000)));
     }
 
-    /** Before any step: with a passphrase or key, a new data key, stored wrapped for the workers. */
+    /**
+     * Before any step: with a passphrase or key, a new data key, stored wrapped for the workers. A deduplicated
+     * backup also takes its shared lease here (kept by this engine until {@link #commit} or {@link #abandon}: its
+     * steps' new chunks are referenced by no committed backup until then, and the lease keeps a prune from collecting
+     * them) and opens the repository, creating it if the sink has none, so its workers do not race to create it.
+     */
     void begin(String backupId) {
         Layout.checkBackupId(backupId);
-        refuseDedup();
         if (committed(backupId)) {
             throw new InvalidInputException("backup " + backupId + " is already committed");
         }
-        Encryption.DataKey dataKey = ctx.keys().newDataKey();
-        if (dataKey == null) {
-            return;
+        Lease lease = ctx.dedup().enabled() ? Lease.shared(ctx.sink(), "backup " + backupId, ctx.dedup().retryLock()) : null;
+        try {
+            if (lease != null) {
+                try {
+                    ctx.dedup().repository(true);
+                } catch (IOException e) {
+                    throw new SinkException("opening the deduplicated repository in " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
+                }
+            }
+            Encryption.DataKey dataKey = ctx.keys().newDataKey();
+            if (dataKey != null) {
+                ObjectNode root = JSON.createObjectNode();
+                root.put("format", KEY_FORMAT);
+                root.put("backupId", backupId);
+                ObjectNode p = root.putObject("encryption");
+                dataKey.parameters().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> p.put(e.getKey(), e.getValue()));
+                write(keyObject(backupId), root);
+            }
+        } catch (RuntimeException e) {
+            if (lease != null) {
+                lease.close();
+            }
+            throw e;
         }
-        ObjectNode root = JSON.createObjectNode();
-        root.put("format", KEY_FORMAT);
-        root.put("backupId", backupId);
-        ObjectNode p = root.putObject("encryption");
-        dataKey.parameters().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> p.put(e.getKey(), e.getValue()));
-        write(keyObject(backupId), root);
+        if (lease != null) {
+            Lease before = leases.put(backupId, lease);
+            if (before != null) {
+                before.close();
+            }
+        }
     }
 
     /** One step: its artifacts, then its record; on failure what it wrote is removed and nothing is recorded. */
     StepResult step(String backupId, int ordinal, DataStore store) {
         Layout.checkBackupId(backupId);
-        refuseDedup();
         if (ordinal < 1 || ordinal > 99) {
             throw new InvalidInputException("a step's ordinal is its position in the plan, 1 to 99; got " + ordinal);
         }
@@ -118,9 +143,19 @@ final class StepBackup {
         Progress progress = ctx.progress(-1, -1);
         ProgressWriter progressWriter = new ProgressWriter(backupId, ordinal, progress, written);
         StepExecutor.BackupRecord r;
+        // a deduplicated step holds a shared lease of its own while it loads the index and writes: the coordinator's
+        // covers the time from its begin to its commit, this one the worker's writes even if that one was lost
+        Lease lease = null;
         try {
             try {
+                if (ctx.dedup().enabled()) {
+                    lease = Lease.shared(ctx.sink(), String.format(Locale.ROOT, "backup %s step %02d", backupId, ordinal),
+                            ctx.dedup().retryLock());
+                }
                 r = executor.backup(backupId, ordinal, store, dataKey, progress, written);
+                if (lease != null) {
+                    lease.check(); // lost (this worker suspended past it): a prune may have collected what it reused
+                }
             } finally {
                 progressWriter.stop();
             }
@@ -152,6 +187,10 @@ final class StepBackup {
                 throw Failures.backup(f.getCause(), store.name());
             }
             throw Failures.backup(t, store.name());
+        } finally {
+            if (lease != null) {
+                lease.close();
+            }
         }
     }
 
@@ -237,6 +276,7 @@ final class StepBackup {
         List<StoreBackup> done = new ArrayList<>();
         List<StepResult> results = new ArrayList<>();
         String compression = null;
+        boolean deduplicated = false;
         Map<String, Long> sizes = new LinkedHashMap<>();
         try {
             ctx.sink().listAll(Layout.dataPrefix(backupId)).forEach(o -> sizes.put(o.key(), o.size()));
@@ -277,6 +317,11 @@ final class StepBackup {
             }
             StoreBackup sb = one.stores().get(0);
             for (ArtifactInfo a : sb.artifacts()) {
+                if (a.deduplicated()) {
+                    deduplicated = true;
+                    checkTree(name, a);
+                    continue;
+                }
                 Long size = sizes.get(a.key());
                 if (size == null || size != a.storedSize()) {
                     throw new IntegrityException("step " + name + ": artifact " + a.key() + (size == null ? " is missing from the sink"
@@ -284,8 +329,20 @@ final class StepBackup {
                 }
             }
             done.add(sb);
-            results.add(new StepResult(name, sb.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(), sb.storedSize(),
+            // a deduplicated step's stored bytes are its trees and the packs it added (its record's), not its trees only
+            long stored = root.path("storedBytes").isNumber() ? root.path("storedBytes").asLong() : sb.storedSize();
+            results.add(new StepResult(name, sb.kind(), StepResult.Status.COMPLETED, sb.artifacts().size(), sb.size(), stored,
                     Duration.ofMillis(root.path("durationMillis").asLong()), null, sb.warnings()));
+        }
+        if (deduplicated) {
+            Lease lease = leases.get(backupId);
+            if (lease == null) {
+                throw new InvalidInputException("backup " + backupId + " has deduplicated steps, and this engine did not begin it (or"
+                        + " it was committed or abandoned since): only the engine that began it holds the lease that kept prune from"
+                        + " collecting the steps' chunks until the commit; nothing was committed. Begin, run the steps and commit with"
+                        + " one engine (the Kubernetes executor does), or abandon this backup");
+            }
+            lease.check(); // lost (e.g. this process was suspended past it): a prune may have run; commit nothing
         }
         Manifest m = new Manifest(Manifest.FORMAT_VERSION, backupId, startedAt.truncatedTo(ChronoUnit.MILLIS),
                 Instant.now().truncatedTo(ChronoUnit.MILLIS), Manifest.currentToolVersion(), scope.id(), compression,
@@ -301,6 +358,7 @@ final class StepBackup {
         // must not outlive a passphrase change, which rewraps manifests only
         List<String> steps = new ArrayList<>(sizes.keySet().stream().filter(k -> k.startsWith(Layout.dataPrefix(backupId) + DIR)).toList());
         delete(steps);
+        release(backupId);
         ctx.progress(-1, -1).emit(ProgressEvent.Type.RUN_FINISHED, null, null, "committed " + backupId);
         return new RunResult(Operation.BACKUP, backupId, true, results, Duration.between(startedAt, Instant.now()));
     }
@@ -311,6 +369,7 @@ final class StepBackup {
         if (committed(backupId)) {
             throw new InvalidInputException("backup " + backupId + " is committed: delete it with 'sgbackup delete'");
         }
+        release(backupId); // a deduplicated backup's chunks and trees are garbage now: prune collects them
         List<String> keys = new ArrayList<>();
         try {
             ctx.sink().listAll(Layout.dataPrefix(backupId)).map(ObjectInfo::key).forEach(keys::add);
@@ -322,9 +381,33 @@ final class StepBackup {
         return keys.size();
     }
 
-    private void refuseDedup() {
-        if (ctx.dedup().enabled()) {
-            throw new InvalidInputException("a backup run step by step (the Kubernetes executor) cannot be deduplicated yet");
+    /** Ends the lease this engine holds for a deduplicated backup it began, if any. */
+    private void release(String backupId) {
+        Lease lease = leases.remove(backupId);
+        if (lease != null) {
+            lease.close();
+        }
+    }
+
+    /** Ends every lease this engine still holds (the engine is closing: its uncommitted backups cannot be committed). */
+    void close() {
+        for (String id : List.copyOf(leases.keySet())) {
+            release(id);
+        }
+    }
+
+    /** A deduplicated artifact of step {@code name}: its tree object is in the sink with the recorded size. */
+    private void checkTree(String name, ArtifactInfo a) {
+        Optional<ObjectInfo> tree;
+        try {
+            tree = ctx.sink().stat(a.key());
+        } catch (IOException e) {
+            throw new SinkException("reading " + a.key() + " in " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
+        }
+        if (tree.isEmpty() || tree.get().size() != a.storedSize()) {
+            throw new IntegrityException("step " + name + ": the tree object " + a.key() + " of artifact " + a.name() + (tree.isEmpty()
+                    ? " is missing from the sink" : " has " + tree.get().size() + " bytes in the sink, the record says " + a.storedSize())
+                    + "; nothing was committed");
         }
     }
 

@@ -103,9 +103,12 @@ final class KubernetesJobs {
      * @param encrypt          whether the backup is encrypted (the passphrase comes from the worker Secret)
      * @param snapshots        whether a backup's volume steps read a CSI snapshot where the instance file records a
      *                         snapshot class for their claim
+     * @param dedup            whether the backup is deduplicated ({@code --dedup}), {@code forceRead} its {@code --force-read}
+     * @param retryLock        a deduplicated backup's {@code --retry-lock}, or null
      */
     record Settings(String namespace, String image, List<String> imagePullSecrets, String serviceAccount, String workerSecret,
-                    Long activeDeadlineSeconds, String compression, boolean encrypt, boolean snapshots) {
+                    Long activeDeadlineSeconds, String compression, boolean encrypt, boolean snapshots, boolean dedup, boolean forceRead,
+                    java.time.Duration retryLock) {
     }
 
     /**
@@ -155,6 +158,15 @@ final class KubernetesJobs {
         }
         if (op == Operation.BACKUP && s.encrypt()) {
             args.add("--encrypt");
+        }
+        if (op == Operation.BACKUP && s.dedup()) {
+            args.add("--dedup");
+            if (s.forceRead()) {
+                args.add("--force-read");
+            }
+            if (s.retryLock() != null) {
+                args.addAll(List.of("--retry-lock", dev.sgbackup.manifest.Retention.formatDuration(s.retryLock())));
+            }
         }
         List<EnvVar> env = new ArrayList<>();
         List<Volume> volumes = new ArrayList<>();

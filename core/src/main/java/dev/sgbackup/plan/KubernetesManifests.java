@@ -67,10 +67,29 @@ public final class KubernetesManifests {
      * @param coordinatorAccount the coordinator's ServiceAccount, the subject of its RoleBinding
      * @param compression        a backup's compression as {@code --compression} takes it, or null for the default
      * @param encrypt            whether a backup is encrypted (the passphrase reaches workers through the worker Secret)
+     * @param dedup              whether a backup is deduplicated: each worker backs up its store into the sink's
+     *                           repository, from that store's parent ({@code --dedup}; docs/dedup.md)
+     * @param forceRead          a deduplicated backup's workers read every file ({@code --force-read})
+     * @param retryLock          how long a deduplicated backup's workers wait for a prune's lease to end
+     *                           ({@code --retry-lock}), or null (zero: they fail at once)
      */
     public record Options(String namespace, String image, List<String> imagePullSecrets, String serviceAccount, String workerSecret,
-                          Duration jobTimeout, String coordinatorAccount, String compression, boolean encrypt) {
+                          Duration jobTimeout, String coordinatorAccount, String compression, boolean encrypt, boolean dedup,
+                          boolean forceRead, Duration retryLock) {
+        /** Options of a full (not deduplicated) backup, or of a restore. */
+        public Options(String namespace, String image, List<String> imagePullSecrets, String serviceAccount, String workerSecret,
+                       Duration jobTimeout, String coordinatorAccount, String compression, boolean encrypt) {
+            this(namespace, image, imagePullSecrets, serviceAccount, workerSecret, jobTimeout, coordinatorAccount, compression, encrypt,
+                    false, false, null);
+        }
+
         public Options {
+            if (forceRead && !dedup) {
+                throw new InvalidInputException("forceRead applies to deduplicated backups (dedup); a full backup reads every file anyway");
+            }
+            if (retryLock != null && (retryLock.isNegative() || retryLock.isZero())) {
+                retryLock = null;
+            }
             dnsLabel("namespace", namespace);
             if (image == null || image.isBlank() || image.chars().anyMatch(Character::isWhitespace)) {
                 throw new InvalidInputException("the image must be a non-empty image reference, e.g. registry.example.com/sgbackup:0.1.0");
@@ -238,7 +257,7 @@ public final class KubernetesManifests {
         }
         KubernetesJobs.Settings s = new KubernetesJobs.Settings(o.namespace(), o.image(), o.imagePullSecrets(), o.serviceAccount(),
                 o.workerSecret(), o.jobTimeout() == null ? null : o.jobTimeout().toSeconds(), o.compression(), o.encrypt(),
-                snapshots != Snapshots.OFF);
+                snapshots != Snapshots.OFF, o.dedup(), o.forceRead(), o.retryLock());
         if (snapshots == Snapshots.REQUIRED && plan.operation() == Operation.BACKUP) {
             List<String> without = new ArrayList<>();
             for (PlanStep step : plan.steps()) {
