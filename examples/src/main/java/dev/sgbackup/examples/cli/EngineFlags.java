@@ -34,22 +34,34 @@ final class EngineFlags {
         }
         b.encryption(encryption(s, a));
         b.dedup(a.command.equals("backup") && a.has("--dedup"));
+        b.forceRead(a.command.equals("backup") && a.has("--force-read"));
+        java.time.Duration wait = retryLock(a);
+        if (wait != null) {
+            b.retryLock(wait);
+        }
+        return b.build();
+    }
+
+    /**
+     * The {@code --retry-lock} given, or null; a usage error if it does not parse, or if {@code --force-read} or
+     * {@code --retry-lock} is given to a backup without {@code --dedup}.
+     */
+    static java.time.Duration retryLock(Args a) {
         if (a.command.equals("backup") && a.has("--force-read") && !a.has("--dedup")) {
             throw new Args.UsageException("--force-read applies to deduplicated backups (--dedup); a full backup reads every file anyway");
         }
-        b.forceRead(a.command.equals("backup") && a.has("--force-read"));
         String wait = a.one("--retry-lock");
-        if (wait != null) {
-            if (a.command.equals("backup") && !a.has("--dedup")) {
-                throw new Args.UsageException("--retry-lock applies to deduplicated backups (--dedup) and prune; a full backup takes no lock");
-            }
-            try {
-                b.retryLock(dev.sgbackup.manifest.Retention.parseDuration(wait));
-            } catch (InvalidInputException e) {
-                throw new Args.UsageException("--retry-lock: " + e.getMessage());
-            }
+        if (wait == null) {
+            return null;
         }
-        return b.build();
+        if (a.command.equals("backup") && !a.has("--dedup")) {
+            throw new Args.UsageException("--retry-lock applies to deduplicated backups (--dedup) and prune; a full backup takes no lock");
+        }
+        try {
+            return dev.sgbackup.manifest.Retention.parseDuration(wait);
+        } catch (InvalidInputException e) {
+            throw new Args.UsageException("--retry-lock: " + e.getMessage());
+        }
     }
 
     /**

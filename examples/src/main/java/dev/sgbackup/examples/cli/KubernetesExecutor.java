@@ -42,8 +42,6 @@ final class KubernetesExecutor {
     private static final List<String> NOT_WITH_KUBERNETES = List.of("--volume", "--postgres", "--sourcegraph", "--sourcegraph-db",
             "--exclude", "--tables", "--postgres-mode", "--secrets", "--pg-restore-jobs", "--dry-run", "--json", "--report",
             "--external-postgres", "--external-redis");
-    /** Flags of deduplicated backups, which the Kubernetes executor does not run (yet). */
-    private static final List<String> DEDUP_FLAGS = List.of("--dedup", "--force-read", "--retry-lock");
 
     private KubernetesExecutor() {
     }
@@ -83,12 +81,8 @@ final class KubernetesExecutor {
                 throw new Args.UsageException(f + " is not supported with --executor kubernetes: the --instance file names the stores");
             }
         }
-        for (String f : DEDUP_FLAGS) {
-            if (a.has(f)) {
-                throw new Args.UsageException(f + " is not supported with --executor kubernetes: its Jobs make full backups only;"
-                        + " run a deduplicated backup with the local executor (docs/dedup.md)");
-            }
-        }
+        boolean dedup = a.command.equals("backup") && a.has("--dedup");
+        Duration retryLock = EngineFlags.retryLock(a); // the workers' too
         String ns = a.required("--namespace");
         String image = a.required("--image");
         String file = a.one("--instance");
@@ -153,7 +147,7 @@ final class KubernetesExecutor {
         KubernetesManifests.Options o;
         try {
             o = new KubernetesManifests.Options(ns, image, a.all("--image-pull-secret"), a.one("--service-account"), a.one("--worker-secret"),
-                    timeout, "sgbackup", compression, backup && a.has("--encrypt"));
+                    timeout, "sgbackup", compression, backup && a.has("--encrypt"), dedup, dedup && a.has("--force-read"), retryLock);
         } catch (InvalidInputException e) {
             throw new Args.UsageException(e.getMessage());
         }

@@ -39,7 +39,7 @@ public final class Main {
               backup|restore ... --executor kubernetes --namespace NS --image IMAGE --instance FILE
                       [--image-pull-secret NAME ...] [--service-account NAME] [--worker-secret NAME] [--max-jobs N]
                       [--job-timeout DURATION] [--pending-timeout DURATION] [--kubeconfig FILE] [--context CTX]
-                      [--snapshots auto|required|off]
+                      [--snapshots auto|required|off] [--encrypt] [--dedup [--force-read] [--retry-lock DURATION]]
                       each step of the plan as a Kubernetes Job running IMAGE's worker command (docs/kubernetes.md):
                       this command creates them (at most N at once, default 4), follows them, gives up on one Pending
                       past --pending-timeout (default 10m) with its events, and commits the backup's one manifest only
@@ -103,7 +103,8 @@ public final class Main {
               garbage, nor a prune while a backup runs; wait up to DURATION (e.g. 30m) for the other to end,
               trying again every 1 s, then up to every 30 s (default: fail at once, naming the holder)
             worker  --operation backup|restore --backup-id ID --step STORE (--ordinal N --to SINK_URI [--compression SPEC]
-                      [--encrypt] | --from SINK_URI [--replace]) (--volume STORE=DIR | --postgres STORE=JDBC_URL
+                      [--encrypt] [--dedup [--force-read] [--retry-lock DURATION]] | --from SINK_URI [--replace])
+                      (--volume STORE=DIR | --postgres STORE=JDBC_URL
                       --password-env VAR | --sourcegraph-db JDBC_URL --password-env VAR)
                       one step of a --executor kubernetes run, as its Job runs it: a backup step writes its artifacts
                       and its step record to the sink, never a manifest (the coordinator commits); a restore step

@@ -22,13 +22,15 @@ import java.util.Set;
  * the worker command line). A backup step writes its artifacts straight to the sink under the backup's data prefix
  * and then its step record ({@code data/<id>/_steps/sNN.json}); never a manifest: the coordinator commits. An
  * encrypted backup's data key comes wrapped from the sink ({@code data/<id>/_steps/key.json}, written by the
- * coordinator) and is unwrapped with SGBACKUP_PASSPHRASE. A restore step restores its one store of the committed
+ * coordinator) and is unwrapped with SGBACKUP_PASSPHRASE. With {@code --dedup} the step is deduplicated: its chunks go
+ * to the sink's repository, its unchanged files are taken from its store's parent, and it holds a lease of its own
+ * while it runs (the coordinator holds the backup's until the commit). A restore step restores its one store of the committed
  * backup. stdout: the step's one line; exit 0 when it completed, 1 when it failed, 2 on a usage error.
  */
 final class WorkerCommand {
     static final Set<String> VALUE_FLAGS = Set.of("--operation", "--backup-id", "--step", "--ordinal", "--to", "--from", "--compression",
-            "--volume", "--postgres", "--sourcegraph-db", "--password-env");
-    static final Set<String> SWITCHES = Set.of("--encrypt", "--replace");
+            "--volume", "--postgres", "--sourcegraph-db", "--password-env", "--retry-lock");
+    static final Set<String> SWITCHES = Set.of("--encrypt", "--replace", "--dedup", "--force-read");
 
     private WorkerCommand() {
     }
@@ -42,14 +44,14 @@ final class WorkerCommand {
         String id = a.required("--backup-id");
         String step = a.required("--step");
         if (backup ? a.has("--from") || a.has("--replace") : a.has("--to") || a.has("--compression") || a.has("--encrypt")
-                || a.has("--ordinal")) {
-            throw new Args.UsageException("worker --operation " + op + " takes " + (backup ? "--to, --ordinal, --compression and --encrypt"
-                    : "--from and --replace"));
+                || a.has("--ordinal") || a.has("--dedup") || a.has("--force-read") || a.has("--retry-lock")) {
+            throw new Args.UsageException("worker --operation " + op + " takes " + (backup ? "--to, --ordinal, --compression, --encrypt"
+                    + " and --dedup [--force-read] [--retry-lock DURATION]" : "--from and --replace"));
         }
         DataStore store = store(s, a, step);
         // the engine as a local run makes it: the command name picks which flags EngineFlags reads (--encrypt for backup)
         Args engineArgs = Args.parse(backup ? engineArgv("backup", a) : engineArgv("restore", a),
-                Set.of("--compression", "--to", "--from"), Set.of("--encrypt"));
+                Set.of("--compression", "--to", "--from", "--retry-lock"), Set.of("--encrypt", "--dedup", "--force-read"));
         SgBackup sg = EngineFlags.engine(s, a.required(backup ? "--to" : "--from"), engineArgs);
         StepResult r;
         if (backup) {
@@ -76,13 +78,15 @@ final class WorkerCommand {
 
     private static String[] engineArgv(String command, Args a) {
         List<String> out = new java.util.ArrayList<>(List.of(command));
-        for (String f : List.of("--compression", "--to", "--from")) {
+        for (String f : List.of("--compression", "--to", "--from", "--retry-lock")) {
             if (a.one(f) != null) {
                 out.addAll(List.of(f, a.one(f)));
             }
         }
-        if (a.has("--encrypt")) {
-            out.add("--encrypt");
+        for (String f : List.of("--encrypt", "--dedup", "--force-read")) {
+            if (a.has(f)) {
+                out.add(f);
+            }
         }
         return out.toArray(String[]::new);
     }

@@ -207,6 +207,24 @@ class CliKubernetesExecutorTest {
     }
 
     @Test
+    void aDeduplicatedBackupsWorkersCarryItsDedupFlagsAndARestoresNone() throws Exception {
+        Path dir = tmp.resolve("dedup");
+        CliTest.Run r = run(k8s("backup", dir, "--worker-secret", "sgbackup-sink", "--encrypt", "--dedup", "--force-read", "--retry-lock",
+                "90m"));
+        assertThat(r.code()).as(r.err()).isZero();
+        Job shard = Serialization.unmarshal(Files.readString(dir.resolve("job-repos-gitserver-1.yaml")), Job.class);
+        List<String> args = shard.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+        assertThat(args).containsSubsequence("worker", "--operation", "backup").contains("--encrypt", "--dedup", "--force-read");
+        assertThat(args.get(args.indexOf("--retry-lock") + 1)).isEqualTo("90m");
+        Job db = Serialization.unmarshal(Files.readString(dir.resolve("job-frontend.yaml")), Job.class);
+        assertThat(db.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).contains("--dedup", "--retry-lock");
+        // without --dedup a backup's workers make full backups
+        Path full = tmp.resolve("full");
+        assertThat(run(k8s("backup", full)).code()).isZero();
+        assertThat(Files.readString(full.resolve("job-repos-gitserver-1.yaml"))).doesNotContain("--dedup").doesNotContain("--retry-lock");
+    }
+
+    @Test
     void restoreEmitsDatabaseAndVolumeJobsForTheBackupNamed() throws Exception {
         Path dir = tmp.resolve("restore");
         CliTest.Run r = run(k8s("restore", dir, "--backup", "20261202T142200Z-0a1b2c", "--phase", "volumes", "--worker-secret", "s"));
@@ -254,14 +272,13 @@ class CliKubernetesExecutorTest {
         assertThat(run(k8s("backup", dir, "--max-jobs", "0")).err()).startsWith("error: --max-jobs takes a positive number");
         assertThat(run(k8s("backup", dir, "--job-timeout", "soon")).code()).isEqualTo(2);
         assertThat(run(k8s("backup", dir, "--volume", "x=/tmp")).err()).startsWith("error: --volume is not supported with --executor kubernetes");
-        for (List<String> dedup : List.of(List.of("--dedup"), List.of("--force-read"), List.of("--retry-lock", "5m"))) {
-            List<String> args = new java.util.ArrayList<>(k8s("backup", dir));
-            args.addAll(dedup);
-            CliTest.Run r = run(args);
-            assertThat(r.code()).as(dedup.toString()).isEqualTo(2);
-            assertThat(r.err()).startsWith("error: " + dedup.get(0) + " is not supported with --executor kubernetes: its Jobs make full"
-                    + " backups only");
-        }
+        // --force-read and --retry-lock belong to a deduplicated backup, as with the local executor
+        assertThat(run(k8s("backup", dir, "--force-read")).err())
+                .startsWith("error: --force-read applies to deduplicated backups (--dedup)");
+        assertThat(run(k8s("backup", dir, "--retry-lock", "5m")).err())
+                .startsWith("error: --retry-lock applies to deduplicated backups (--dedup)");
+        assertThat(run(k8s("backup", dir, "--dedup", "--retry-lock", "soon")).err()).startsWith("error: --retry-lock: ");
+        assertThat(dir).doesNotExist();
         assertThat(run(k8s("backup", dir, "--executor", "k8s")).code()).isEqualTo(2); // given twice
         CliTest.Run bogus = cli("backup", "--executor", "nomad", "--to", SINK);
         assertThat(bogus.err()).startsWith("error: --executor takes local (the default) or kubernetes, not 'nomad'");

@@ -78,6 +78,46 @@ class CliWorkerTest {
     }
 
     @Test
+    void dedupWorkersBackUpIntoTheRepositoryAndTheNextBackupsWorkersReuseTheirShardsParent() throws Exception {
+        Path sink = tmp.resolve("sink");
+        String uri = sink.toUri().toString();
+        Path a = tree("a", "shard a\n".repeat(5000));
+        byte[] pack = new byte[1_200_000];
+        new java.util.Random(1).nextBytes(pack);
+        Files.write(a.resolve("pack.bin"), pack);
+        Thread.sleep(3_100); // past the racy window: a file changed in the last seconds is read again by the next backup
+        Map<String, String> env = Map.of("SGBACKUP_PASSPHRASE", PASS);
+        List<String> stored = new java.util.ArrayList<>();
+        for (int round = 0; round < 2; round++) {
+            String id = KubernetesManifests.newBackupId(Instant.now());
+            try (SgBackup coordinator = SgBackup.builder().sink(uri).encryption(Encryption.passphrase(PASS)).dedup(true).build()) {
+                coordinator.beginStepBackup(id); // holds the backup's lease until the commit
+                CliTest.Run w = CliEncryptionTest.cli(env, "worker", "--operation", "backup", "--backup-id", id, "--step", "gitserver-0",
+                        "--ordinal", "1", "--to", uri, "--encrypt", "--dedup", "--retry-lock", "1m", "--volume", "gitserver-0=" + a);
+                assertThat(w.code()).as(w.err()).isZero();
+                assertThat(w.out()).startsWith("gitserver-0 volume completed 1 artifacts");
+                stored.add(w.out().strip().replaceAll(".* (\\d+) stored$", "$1"));
+                assertThat(coordinator.commitStepBackup(id, Instant.now(), Scope.ALL, List.of("gitserver-0")).committed()).isTrue();
+            }
+            CliTest.Run show = CliEncryptionTest.cli(env, "show", "--from", uri, "--backup", id, "--json");
+            assertThat(show.code()).as(show.err()).isZero();
+            assertThat(show.out()).contains("\"chunks\"", "\"newBytes\"", "\"reusedBytes\"")
+                    .contains("\"unchanged\" : \"" + (round == 0 ? 0 : 2) + "\"");
+            CliTest.Run verify = CliEncryptionTest.cli(env, "verify", "--from", uri, "--backup", id, "--read-data");
+            assertThat(verify.code()).as(verify.err()).isZero();
+            Thread.sleep(1_100); // the next backup id's second
+        }
+        // the second backup stored its tree and no pack: nothing changed
+        assertThat(Long.parseLong(stored.get(0))).isGreaterThan(1_000_000);
+        assertThat(Long.parseLong(stored.get(1))).isLessThan(1_000);
+        CliTest.Run restoreDedup = CliEncryptionTest.cli(env, "worker", "--operation", "restore", "--backup-id",
+                KubernetesManifests.newBackupId(Instant.now()), "--step", "gitserver-0", "--from", uri, "--dedup", "--volume",
+                "gitserver-0=" + tmp.resolve("r"));
+        assertThat(restoreDedup.code()).isEqualTo(2);
+        assertThat(restoreDedup.err()).contains("worker --operation restore takes --from and --replace");
+    }
+
+    @Test
     void aDatabaseStepNeedsItsPasswordVariableAndOneStoreFlag() {
         CliTest.Run noVar = CliEncryptionTest.cli(Map.of(), "worker", "--operation", "backup", "--backup-id", "20261202T142200Z-0a1b2c",
                 "--step", "codeintel", "--ordinal", "1", "--to", tmp.toUri().toString(), "--postgres",
