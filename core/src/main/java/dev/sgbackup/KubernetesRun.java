@@ -143,14 +143,17 @@ final class KubernetesRun {
             try {
                 err.println((backup ? "backup " : "restore of backup ") + id + ": " + jobs.size() + " Jobs, at most " + maxJobs + " at once");
                 out = c.run(id, jobs, maxJobs, k.pendingTimeout(), relist);
-            } catch (InterruptedException | RuntimeException e) {
+            } catch (InterruptedException | RuntimeException | Error e) {
                 if (backup) {
-                    abandon(err, sg, id);
+                    abandon(err, sg, id); // also ends a deduplicated backup's lease
                 }
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                     throw new CancelledException((backup ? "backup " : "restore ") + "cancelled: its Jobs were deleted"
                             + (backup ? "; nothing was committed" : ""));
+                }
+                if (e instanceof Error x) {
+                    throw x;
                 }
                 throw (RuntimeException) e;
             }
@@ -176,7 +179,7 @@ final class KubernetesRun {
             RunResult result;
             try {
                 result = sg.commitStepBackup(id, started, plan.scope(), stores);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 abandon(err, sg, id);
                 throw e;
             } finally {

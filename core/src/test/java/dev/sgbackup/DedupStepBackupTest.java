@@ -212,11 +212,29 @@ class DedupStepBackupTest {
         try (BackupSink s = Sinks.local(sink); SinkLock held = SinkLock.exclusive(s, "prune elsewhere")) {
             assertThatThrownBy(() -> steps(sink, b2, shards)).hasMessageContaining("prune elsewhere (exclusive");
         }
-        assertThat(keys(sink, "data/")).containsExactly("data/" + b2 + "/_steps/key.json");
+        assertThat(keys(sink, "data/")).containsExactly("data/" + b2 + "/_steps/key.json", "data/" + b2 + "/_steps/lease.json");
         assertThatThrownBy(() -> coordinator.commitStepBackup(b2, Instant.now(), Scope.ALL, List.of("gitserver-0")))
                 .hasMessageContaining("left no record");
-        assertThat(coordinator.abandonStepBackup(b2)).isEqualTo(1);
+        assertThat(coordinator.abandonStepBackup(b2)).isEqualTo(2);
         assertThat(keys(sink, "data/")).isEmpty();
+
+        // a worker whose coordinator's lease is gone (stopped, or lost it) records nothing, prune or not
+        String gone = newId();
+        coordinator.beginStepBackup(gone);
+        List<String> coordinatorLock = keys(sink, SinkLock.PREFIX);
+        Files.delete(sink.resolve(coordinatorLock.get(0)));
+        assertThatThrownBy(() -> steps(sink, gone, shards)).hasMessageContaining("coordinator (" + coordinatorLock.get(0) + ") is gone");
+        assertThat(coordinator.abandonStepBackup(gone)).isEqualTo(2); // its wrapped key and lease marker
+        // and a deduplicated step of a backup its coordinator did not begin as one is refused
+        String full = newId();
+        try (SgBackup plain = SgBackup.builder().sink(Sinks.local(sink)).build();
+             SgBackup dedupWorker = SgBackup.builder().sink(Sinks.local(sink)).dedup(true).build()) {
+            plain.beginStepBackup(full);
+            assertThatThrownBy(() -> dedupWorker.backupStep(full, 1, Stores.directory("gitserver-0", shards.get("gitserver-0"))))
+                    .hasMessageContaining("was not begun as a deduplicated backup");
+        }
+        assertThat(keys(sink, "data/")).isEmpty();
+        assertThat(keys(sink, SinkLock.PREFIX)).isEmpty();
 
         // a backup abandoned after its steps: its packs are garbage, and prune takes them once its lease is gone
         Files.write(shards.get("gitserver-0").resolve("new.bin"), GcTest.random(2 << 20, 4));
@@ -258,6 +276,28 @@ class DedupStepBackupTest {
         assertThat(keys(sink, SinkLock.PREFIX)).hasSize(1);
         assertThat(coordinator.commitStepBackup(id, Instant.now(), Scope.ALL, List.of("gitserver-0")).committed()).isTrue();
         assertThat(keys(sink, SinkLock.PREFIX)).isEmpty();
+
+        // begun once only: a second begin would take a new lease the steps did not run under
+        String twice = newId();
+        coordinator.beginStepBackup(twice);
+        assertThatThrownBy(() -> coordinator.beginStepBackup(twice)).isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("was begun already");
+        assertThatThrownBy(() -> engine(sink, true).beginStepBackup(twice)).hasMessageContaining("was begun already");
+        coordinator.abandonStepBackup(twice);
+
+        // a coordinator that lost its lease before the commit: the commit is refused, and abandoning ends the lease
+        String lost = newId();
+        coordinator.beginStepBackup(lost);
+        steps(sink, lost, shards);
+        List<String> lock = keys(sink, SinkLock.PREFIX);
+        assertThat(lock).hasSize(1);
+        Files.delete(sink.resolve(lock.get(0))); // as a prune does with a lock it finds stale
+        assertThatThrownBy(() -> coordinator.commitStepBackup(lost, Instant.now(), Scope.ALL, List.of("gitserver-0")))
+                .isInstanceOf(SinkLock.LockedException.class).hasMessageContaining("was lost");
+        assertThat(keys(sink, "manifests/")).hasSize(1);
+        assertThat(coordinator.abandonStepBackup(lost)).isPositive();
+        assertThat(keys(sink, SinkLock.PREFIX)).isEmpty();
+        assertThat(keys(sink, "data/")).isEmpty();
 
         // a coordinator closed before its commit ends the lease of the backup it began
         String next = newId();

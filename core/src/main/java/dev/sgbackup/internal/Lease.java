@@ -102,6 +102,11 @@ final class Lease implements AutoCloseable {
         lock.refresh(); // stats the lock object: gone means another run found it stale, and the lease is lost
     }
 
+    /** This lease's lock object in the sink. */
+    String key() {
+        return lock.key();
+    }
+
     @Override
     public void close() {
         refresher.shutdownNow();

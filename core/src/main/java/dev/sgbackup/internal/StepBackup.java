@@ -46,7 +46,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code encryption} parameters, never the key itself), written by the coordinator before any step so every worker
  * encrypts with the same data key; and {@code sNN.json}, the record of the step with ordinal NN: its store's part of
  * the manifest as a one-store manifest (sealed with the data key when encrypted, so no store or artifact name is in
- * clear), plus its status and byte counts. A record exists only for a completed step. Without a committed manifest
+ * clear), plus its status and byte counts; and for a deduplicated backup {@code lease.json}, the key of the
+ * coordinator's lock object, whose presence a deduplicated step checks. A record exists only for a completed step. Without a committed manifest
  * all of it is a leftover that {@link Housekeeping#removeLeftovers} removes after the grace period.
  */
 final class StepBackup {
@@ -66,6 +67,13 @@ final class StepBackup {
 
     static String keyObject(String backupId) {
         return Layout.dataPrefix(backupId) + DIR + "key.json";
+    }
+
+    static final String LEASE_FORMAT = "sgbackup-step-lease";
+
+    /** A deduplicated backup's marker: the key of its coordinator's lock object. */
+    static String leaseObject(String backupId) {
+        return Layout.dataPrefix(backupId) + DIR + "lease.json";
     }
 
     static String recordKey(String backupId, int ordinal) {
@@ -96,6 +104,18 @@ final class StepBackup {
         if (committed(backupId)) {
             throw new InvalidInputException("backup " + backupId + " is already committed");
         }
+        // begun once only: a second begin would take a new lease, and the steps run under the first may have lost
+        // theirs to a prune in between
+        boolean begun = leases.containsKey(backupId);
+        try {
+            begun |= ctx.sink().listAll(Layout.dataPrefix(backupId) + DIR).findAny().isPresent();
+        } catch (RuntimeException e) {
+            throw new SinkException("listing " + Layout.dataPrefix(backupId) + DIR + " in " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
+        }
+        if (begun) {
+            throw new InvalidInputException("backup " + backupId + " was begun already (" + Layout.dataPrefix(backupId) + DIR + " holds its"
+                    + " objects): abandon it (abandonStepBackup) and begin a backup with a new id");
+        }
         Lease lease = ctx.dedup().enabled() ? Lease.shared(ctx.sink(), "backup " + backupId, ctx.dedup().retryLock()) : null;
         try {
             if (lease != null) {
@@ -104,6 +124,12 @@ final class StepBackup {
                 } catch (IOException e) {
                     throw new SinkException("opening the deduplicated repository in " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
                 }
+                // names the coordinator's lock object: a deduplicated step runs only while it is there
+                ObjectNode marker = JSON.createObjectNode();
+                marker.put("format", LEASE_FORMAT);
+                marker.put("backupId", backupId);
+                marker.put("lock", lease.key());
+                write(leaseObject(backupId), marker);
             }
             Encryption.DataKey dataKey = ctx.keys().newDataKey();
             if (dataKey != null) {
@@ -146,15 +172,18 @@ final class StepBackup {
         // a deduplicated step holds a shared lease of its own while it loads the index and writes: the coordinator's
         // covers the time from its begin to its commit, this one the worker's writes even if that one was lost
         Lease lease = null;
+        String coordinatorLock = ctx.dedup().enabled() ? coordinatorLock(backupId) : null;
         try {
             try {
-                if (ctx.dedup().enabled()) {
+                if (coordinatorLock != null) {
                     lease = Lease.shared(ctx.sink(), String.format(Locale.ROOT, "backup %s step %02d", backupId, ordinal),
                             ctx.dedup().retryLock());
+                    requireCoordinatorLease(backupId, coordinatorLock);
                 }
                 r = executor.backup(backupId, ordinal, store, dataKey, progress, written);
                 if (lease != null) {
                     lease.check(); // lost (this worker suspended past it): a prune may have collected what it reused
+                    requireCoordinatorLease(backupId, coordinatorLock);
                 }
             } finally {
                 progressWriter.stop();
@@ -366,10 +395,10 @@ final class StepBackup {
     /** A backup that will not be committed: everything under its data prefix removed; returns how many objects. */
     long abandon(String backupId) {
         Layout.checkBackupId(backupId);
+        release(backupId); // first, whatever fails below: its chunks and trees are garbage now, prune collects them
         if (committed(backupId)) {
             throw new InvalidInputException("backup " + backupId + " is committed: delete it with 'sgbackup delete'");
         }
-        release(backupId); // a deduplicated backup's chunks and trees are garbage now: prune collects them
         List<String> keys = new ArrayList<>();
         try {
             ctx.sink().listAll(Layout.dataPrefix(backupId)).map(ObjectInfo::key).forEach(keys::add);
@@ -379,6 +408,34 @@ final class StepBackup {
                     + " after the grace period): " + e.getMessage(), e);
         }
         return keys.size();
+    }
+
+    /** The lock object key the coordinator of deduplicated backup {@code backupId} recorded when it began it. */
+    private String coordinatorLock(String backupId) {
+        JsonNode m = read(leaseObject(backupId)).orElseThrow(() -> new InvalidInputException("backup " + backupId + " was not begun as"
+                + " a deduplicated backup (no " + leaseObject(backupId) + "): its coordinator holds the lease that keeps prune from"
+                + " collecting the steps' chunks until the commit, so begin it with a deduplicated engine (--dedup on the coordinator)"));
+        String lock = m.path("lock").asText("");
+        if (!LEASE_FORMAT.equals(m.path("format").asText()) || !backupId.equals(m.path("backupId").asText())
+                || !lock.startsWith(dev.sgbackup.sink.SinkLock.PREFIX)) {
+            throw new IntegrityException(leaseObject(backupId) + " is not the lease marker of backup " + backupId);
+        }
+        return lock;
+    }
+
+    /** Throws unless the coordinator's lock object is still in the sink (else it stopped, or lost its lease). */
+    private void requireCoordinatorLease(String backupId, String lock) {
+        boolean there;
+        try {
+            there = ctx.sink().stat(lock).isPresent();
+        } catch (IOException e) {
+            throw new SinkException("reading " + lock + " in " + ctx.sink().uri() + " failed: " + e.getMessage(), e);
+        }
+        if (!there) {
+            throw new dev.sgbackup.sink.SinkLock.LockedException("the lease of backup " + backupId + "'s coordinator (" + lock + ") is"
+                    + " gone: the coordinator stopped or lost it, and a prune may have run; this step records nothing. Run the backup"
+                    + " again");
+        }
     }
 
     /** Ends the lease this engine holds for a deduplicated backup it began, if any. */

@@ -165,7 +165,10 @@ final class KubernetesJobs {
                 args.add("--force-read");
             }
             if (s.retryLock() != null) {
-                args.addAll(List.of("--retry-lock", dev.sgbackup.manifest.Retention.formatDuration(s.retryLock())));
+                // whole seconds, rounded up: the worker's --retry-lock takes no fraction
+                java.time.Duration wait = s.retryLock().getNano() == 0 ? s.retryLock()
+                        : java.time.Duration.ofSeconds(s.retryLock().getSeconds() + 1);
+                args.addAll(List.of("--retry-lock", dev.sgbackup.manifest.Retention.formatDuration(wait)));
             }
         }
         List<EnvVar> env = new ArrayList<>();

@@ -214,6 +214,9 @@ public final class SinkLock implements AutoCloseable {
             check();
             return;
         }
+        // a lease that ran out without a refresh (this process suspended past it) stays lost: another run may have
+        // found the lock stale and deleted it after the stat below, and a write would bring it back unnoticed
+        check();
         try {
             if (sink.stat(key).isEmpty()) {
                 lost = true;

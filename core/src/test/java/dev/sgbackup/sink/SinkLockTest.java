@@ -82,6 +82,23 @@ class SinkLockTest {
     }
 
     @Test
+    void aRefreshAfterTheLeaseRanOutDoesNotBringTheLockBack() throws Exception {
+        BackupSink sink = Sinks.memory();
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-02T10:00:00Z"));
+        SinkLock l = SinkLock.acquire(sink, false, "backup", Duration.ofMinutes(30), clock);
+        // suspended past its lease: its lock object is still there (no other run has deleted it yet), but a run that
+        // found it stale may delete it at any moment, so the lease is lost and the lock is not written again
+        clock.now = clock.now.plus(Duration.ofMinutes(31));
+        assertThat(sink.stat(l.key())).isPresent();
+        assertThatThrownBy(l::refresh).isInstanceOf(SinkLock.LockedException.class).hasMessageContaining("was lost");
+        sink.delete(l.key()); // the other run's delete
+        clock.now = clock.now.plus(Duration.ofMinutes(1));
+        assertThatThrownBy(l::refresh).isInstanceOf(SinkLock.LockedException.class);
+        assertThat(sink.stat(l.key())).as("never written again").isEmpty();
+        assertThatThrownBy(l::check).isInstanceOf(SinkLock.LockedException.class);
+    }
+
+    @Test
     void anUnreadableLockCountsAsExclusiveUntilItIsOld() throws Exception {
         BackupSink sink = Sinks.memory();
         try (PendingObject p = sink.create("locks/exclusive-from-a-newer-version")) {

@@ -39,7 +39,8 @@ public final class Main {
               backup|restore ... --executor kubernetes --namespace NS --image IMAGE --instance FILE
                       [--image-pull-secret NAME ...] [--service-account NAME] [--worker-secret NAME] [--max-jobs N]
                       [--job-timeout DURATION] [--pending-timeout DURATION] [--kubeconfig FILE] [--context CTX]
-                      [--snapshots auto|required|off] [--encrypt] [--dedup [--force-read] [--retry-lock DURATION]]
+                      [--snapshots auto|required|off]
+                      backup also: [--encrypt] [--dedup [--force-read] [--retry-lock DURATION]]
                       each step of the plan as a Kubernetes Job running IMAGE's worker command (docs/kubernetes.md):
                       this command creates them (at most N at once, default 4), follows them, gives up on one Pending
                       past --pending-timeout (default 10m) with its events, and commits the backup's one manifest only
