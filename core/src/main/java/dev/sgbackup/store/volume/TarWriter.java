@@ -32,7 +32,6 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * each multiply-linked file), never the whole tree.
  */
 final class TarWriter {
-    static final String ATTRIBUTES = "unix:mode,ino,dev,uid,gid,nlink,size,lastModifiedTime,ctime";
     static final int S_IFMT = 0170000;
     static final int S_IFDIR = 0040000;
     static final int S_IFREG = 0100000;
@@ -44,7 +43,7 @@ final class TarWriter {
 
     private static final int COPY_BUFFER = 1 << 20;
 
-    private record FileKey(Object dev, Object ino) {
+    private record FileKey(long dev, long ino) {
     }
 
     private record Frame(Path dir, String prefix, Iterator<String> children) {
@@ -154,7 +153,7 @@ final class TarWriter {
     private void writeTar(OutputStream sink, int blockSize) throws IOException {
         TarArchiveOutputStream tar = tar(sink, blockSize);
 
-        Map<String, Object> rootAttrs = Files.readAttributes(root, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        FileStat rootAttrs = FileStat.lstat(root);
         List<String> rootChildren = list(root, "");
         putEntry(tar, entry("./", TarConstants.LF_DIR, rootAttrs));
         Deque<Frame> stack = new ArrayDeque<>();
@@ -172,14 +171,14 @@ final class TarWriter {
                 continue;
             }
             Path path = frame.dir().resolve(name);
-            Map<String, Object> attrs;
+            FileStat attrs;
             try {
-                attrs = Files.readAttributes(path, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+                attrs = FileStat.lstat(path);
             } catch (NoSuchFileException e) {
                 vanished(rel);
                 continue;
             }
-            int mode = (Integer) attrs.get("mode");
+            int mode = attrs.mode();
             switch (mode & S_IFMT) {
                 case S_IFDIR -> {
                     List<String> children;
@@ -221,11 +220,11 @@ final class TarWriter {
         tar.finish();
     }
 
-    private void writeFile(TarArchiveOutputStream tar, Path path, String rel, Map<String, Object> attrs)
+    private void writeFile(TarArchiveOutputStream tar, Path path, String rel, FileStat attrs)
             throws IOException {
         FileKey key = null;
-        if ((Integer) attrs.get("nlink") > 1) {
-            key = new FileKey(attrs.get("dev"), attrs.get("ino"));
+        if (attrs.nlink() > 1) {
+            key = new FileKey(attrs.dev(), attrs.ino());
             String first = firstNames.get(key);
             if (first != null) {
                 TarArchiveEntry e = entry(rel, TarConstants.LF_LINK, attrs);
@@ -235,7 +234,7 @@ final class TarWriter {
                 return;
             }
         }
-        long size = (Long) attrs.get("size");
+        long size = attrs.size();
         BackupOutput.FileEntry marked = marks == null ? BackupOutput.FileEntry.NONE : marks.beginFile(rel, stamp(attrs));
         if (marked.reused()) {
             // unchanged since the parent backup: only the entry's header, written beside the archive stream (which
@@ -306,17 +305,8 @@ final class TarWriter {
     }
 
     /** What identifies the file's content without reading it (see {@link BackupOutput.FileStamp}). */
-    static BackupOutput.FileStamp stamp(Map<String, Object> attrs) {
-        FileTime mtime = (FileTime) attrs.get("lastModifiedTime");
-        Object ctime = attrs.get("ctime");
-        Object ino = attrs.get("ino");
-        return new BackupOutput.FileStamp((Long) attrs.get("size"), nanos(mtime),
-                ctime instanceof FileTime c ? nanos(c) : 0, ino instanceof Long i ? i : 0);
-    }
-
-    private static long nanos(FileTime t) {
-        java.time.Instant i = t.toInstant();
-        return Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000_000L), i.getNano());
+    static BackupOutput.FileStamp stamp(FileStat attrs) {
+        return new BackupOutput.FileStamp(attrs.size(), attrs.mtimeNanos(), attrs.ctimeNanos(), attrs.ino());
     }
 
     private static StoreException sizeChanged(Path path, long size, String how) {
@@ -356,17 +346,16 @@ final class TarWriter {
         return names;
     }
 
-    static TarArchiveEntry entry(String name, byte type, Map<String, Object> attrs) {
+    static TarArchiveEntry entry(String name, byte type, FileStat attrs) {
         TarArchiveEntry e = new TarArchiveEntry(name, type, true);
-        int mode = (Integer) attrs.get("mode");
+        int mode = attrs.mode();
         e.setMode((mode & S_IFMT) | (mode & 07777));
-        e.setUserId(((Integer) attrs.get("uid")).longValue());
-        e.setGroupId(((Integer) attrs.get("gid")).longValue());
+        e.setUserId(attrs.uid());
+        e.setGroupId(attrs.gid());
         e.setUserName("");
         e.setGroupName("");
         // Whole seconds, as GNU tar's default format: sub-second times would add a PAX header to every entry.
-        FileTime mtime = (FileTime) attrs.get("lastModifiedTime");
-        e.setModTime(FileTime.fromMillis(Math.floorDiv(mtime.toMillis(), 1000L) * 1000L));
+        e.setModTime(FileTime.fromMillis(Math.floorDiv(attrs.mtimeMillis(), 1000L) * 1000L));
         return e;
     }
 
