@@ -7,7 +7,7 @@ import java.util.stream.Collectors;
 
 /**
  * Stands in for the CLI's main class in {@link LauncherTest}: prints its arguments (one per line, bracketed), its
- * collectors, its maximum heap and its class-data sharing flags on stdout, a marker on stderr, and exits with the status its first argument names.
+ * collectors, its maximum heap, its C2 inlining limits and its class-data sharing flags on stdout, a marker on stderr, and exits with the status its first argument names.
  */
 public final class LauncherProbe {
     private LauncherProbe() {
@@ -20,6 +20,10 @@ public final class LauncherProbe {
         List<GarbageCollectorMXBean> gcs = ManagementFactory.getGarbageCollectorMXBeans();
         System.out.println("gc " + gcs.stream().map(GarbageCollectorMXBean::getName).collect(Collectors.joining(",")));
         System.out.println("maxHeap " + Runtime.getRuntime().maxMemory());
+        var hotspot = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        for (String option : List.of("FreqInlineSize", "InlineSmallCode")) {
+            System.out.println("vm " + option + "=" + hotspot.getVMOption(option).getValue());
+        }
         for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (flag.contains("Archive")) {
                 System.out.println("jvm " + flag);

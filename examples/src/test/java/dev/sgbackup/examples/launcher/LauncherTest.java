@@ -79,14 +79,16 @@ class LauncherTest {
     }
 
     @Test
-    void runsTheSerialCollectorAndTakesMoreFlagsFromTheEnvironment() throws Exception {
+    void runsTheSerialCollectorWithLessInliningAndTakesMoreFlagsFromTheEnvironment() throws Exception {
         Run plain = run(SCRIPT, Map.of("SGBACKUP_JAR", jar.toString()));
         assertThat(plain.exit()).isZero();
-        assertThat(plain.out()).contains("gc Copy,MarkSweepCompact\n");
+        assertThat(plain.out()).contains("gc Copy,MarkSweepCompact\n").contains("vm FreqInlineSize=50\n", "vm InlineSmallCode=500\n");
 
         Run opts = run(SCRIPT, Map.of("SGBACKUP_JAR", jar.toString(), "SGBACKUP_JAVA_OPTS", "-Xmx64m -XX:+UseG1GC"));
         assertThat(opts.exit()).isZero();
         assertThat(opts.out()).contains("gc G1 Young Generation,G1 Old Generation\n");
+        Run inline = run(SCRIPT, Map.of("SGBACKUP_JAR", jar.toString(), "SGBACKUP_JAVA_OPTS", "-XX:FreqInlineSize=325"));
+        assertThat(inline.out()).as("the user's flag comes after the launcher's").contains("vm FreqInlineSize=325\n");
         long maxHeap = Long.parseLong(opts.out().replaceAll("(?s).*maxHeap (\\d+).*", "$1"));
         assertThat(maxHeap).isLessThanOrEqualTo(64L << 20);
     }
